@@ -1,0 +1,451 @@
+// Path-sensitive obligation analysis of one function.
+//
+// Explores the CFG breadth-first with one abstract state per distinct
+// (pending, facts, bindings, error) combination at each node, so loops reach a
+// fixpoint and the first path found to any point is a shortest one. Every
+// entry state carries the CALLER token, standing for maintenance the caller
+// left pending: whether it survives to the exit tells callers if this function
+// completes their maintenance.
+import { show, substitute, type Expr } from '../ir/expr.js';
+import type { FunctionIR, IRNode } from '../ir/types.js';
+import type { CacheEffect, DeferralContract, IssuingCall, PathStep, Rule } from '../types.js';
+import type { Program } from './program.js';
+import {
+  CALLER_TOKEN,
+  assign,
+  assume,
+  evaluate,
+  havoc,
+  pushStep,
+  stateKey,
+  trailSteps,
+  type EvalEnv,
+  type PendingItem,
+  type State,
+} from './state.js';
+
+/** One way a function can return, as its callers see it. */
+export interface Outcome {
+  /** Conditions on the function's parameters under which it returns this way. */
+  lits: { atom: Expr; value: boolean }[];
+  /** Maintenance the caller had pending is still pending afterwards. */
+  keepsCaller: boolean;
+  /** This way out only exists after an error check (the caller's path inherits that). */
+  error: boolean;
+  /** Maintenance this function leaves pending for its caller. */
+  items: { callee: string; effect: CacheEffect; inner: PathStep[]; origin: PendingItem['origin'] }[];
+}
+
+/** A CPU access the function makes while its caller's maintenance may still be pending. */
+export interface AccessClause {
+  lits: { atom: Expr; value: boolean }[];
+  /** Where the access is, for the reported path. */
+  steps: PathStep[];
+}
+
+export interface Summary {
+  /** null: the function does nothing the rule cares about (identity). */
+  outcomes: Outcome[] | null;
+  accesses: AccessClause[];
+  handoff: boolean;
+  handoffWhy: string;
+}
+
+export interface RawFinding {
+  kind: 'unflushed-return' | 'unflushed-access';
+  fn: FunctionIR;
+  item: PendingItem;
+  at: { line: number; column: number; what: string };
+  error: boolean;
+  path: PathStep[];
+}
+
+export interface CompletionSite {
+  node: number;
+  line: number;
+  column: number;
+  /** Some state reaching it had maintenance issued in this function. */
+  sawLocal: boolean;
+  /** Some state reaching it carried the caller's pending maintenance. */
+  sawCaller: boolean;
+  /** Nodes where the local maintenance reaching it was issued. */
+  localOrigins: Set<number>;
+}
+
+export interface CallRecord {
+  callee: string;
+  targets: FunctionIR[];
+  withLocal: boolean;
+  withCaller: boolean;
+}
+
+export interface FunctionResult {
+  summary: Summary;
+  findings: RawFinding[];
+  completions: CompletionSite[];
+  calls: CallRecord[];
+  /** The state budget ran out: results are partial. */
+  truncated: boolean;
+  syncSites: number;
+}
+
+export interface RuleContext {
+  rule: Rule;
+  issuing: Map<string, IssuingCall>;
+  completing: Set<string>;
+  cpuAccess: Set<string>;
+  contractDefers: Map<string, DeferralContract>;
+  errorLabel: RegExp;
+  env: EvalEnv;
+}
+
+const MAX_STATES_PER_NODE = 48;
+const MAX_VISITS = 200_000;
+const MAX_OUTCOMES = 24;
+const MAX_INNER_STEPS = 40;
+const DIRECTIONS = ['DMA_TO_DEVICE', 'DMA_FROM_DEVICE', 'DMA_BIDIRECTIONAL', 'DMA_NONE'] as const;
+
+export function analyzeFunction(
+  fn: FunctionIR,
+  ctx: RuleContext,
+  program: Program,
+  summaryOf: (f: FunctionIR) => Summary | undefined,
+  handoff: { handoff: boolean; why: string },
+): FunctionResult {
+  const findings = new Map<string, RawFinding>();
+  const completions = new Map<number, CompletionSite>();
+  const calls: CallRecord[] = [];
+  const exitStates: State[] = [];
+  const accesses = new Map<string, AccessClause>();
+  const seen = new Map<number, Set<string>>();
+  let truncated = false;
+  let syncSites = 0;
+  for (const n of fn.nodes) if (n.op === 'call' && ctx.issuing.has(n.callee)) syncSites++;
+
+  const callerItem: PendingItem = {
+    key: CALLER_TOKEN,
+    callee: '(caller)',
+    effect: 'none',
+    node: fn.entry,
+    line: fn.line,
+    column: fn.column,
+    inner: [],
+    origin: { file: fn.file, line: fn.line, function: fn.name },
+  };
+  const init: State = {
+    pending: new Map([[CALLER_TOKEN, callerItem]]),
+    facts: new Map(),
+    bindings: new Map(),
+    error: false,
+    trail: null,
+  };
+
+  const queue: [number, State][] = [[fn.entry, init]];
+  let visits = 0;
+  const step = (s: State, line: number, event: string): State =>
+    hasLocal(s) ? pushStep(s, { file: fn.file, line, event }) : s;
+
+  const enqueue = (node: number, s: State) => {
+    if (node < 0) return;
+    let set = seen.get(node);
+    if (!set) seen.set(node, (set = new Set()));
+    let key = stateKey(s);
+    if (set.has(key)) return;
+    if (set.size >= MAX_STATES_PER_NODE) {
+      // Too many path distinctions here: forget what the path knew. This can
+      // only make more paths feasible, never hide one.
+      s = { ...s, facts: new Map(), bindings: new Map() };
+      key = stateKey(s);
+      if (set.has(key)) return;
+      truncated = true;
+    }
+    set.add(key);
+    queue.push([node, s]);
+  };
+
+  while (queue.length) {
+    if (++visits > MAX_VISITS) {
+      truncated = true;
+      break;
+    }
+    const [id, s] = queue.shift()!;
+    const node = fn.nodes[id];
+    switch (node.op) {
+      case 'exit':
+        exitStates.push(s);
+        break;
+      case 'return': {
+        if (handoff.handoff) {
+          for (const item of s.pending.values()) {
+            if (item.key === CALLER_TOKEN) continue;
+            const end = step(s, node.line, `return from ${fn.name}() (hand-off: ${handoff.why})`);
+            record(findings, {
+              kind: 'unflushed-return',
+              fn,
+              item,
+              at: { line: node.line, column: node.column, what: `return at line ${node.line}` },
+              error: s.error,
+              path: buildPath(item, end),
+            });
+          }
+        }
+        node.next.forEach((n) => enqueue(n, s));
+        break;
+      }
+      case 'assign':
+        node.next.forEach((n) => enqueue(n, assign(s, node.target, node.value, String(id))));
+        break;
+      case 'havoc':
+        node.next.forEach((n) => enqueue(n, havoc(s, node.vars)));
+        break;
+      case 'branch': {
+        const v = evaluate(node.cond, s, ctx.env);
+        for (const [i, val] of [[0, true], [1, false]] as const) {
+          if (v !== 'U' && (v === 'T') !== val) continue;
+          let next = v === 'U' ? assume(node.cond, val, s, ctx.env) : s;
+          if (!next) continue;
+          if (node.errorEdge === i) next = { ...next, error: true };
+          next = step(next, node.line, `${val ? 'true' : 'false'}: if (${node.text})`);
+          enqueue(node.next[i], next);
+        }
+        break;
+      }
+      case 'choice':
+        node.next.forEach((n, i) => {
+          const label = node.loop !== undefined ? (i === 0 ? `${node.reason}: next entry` : `${node.reason}: done`) : `${node.reason}`;
+          enqueue(n, node.loop !== undefined || node.reason === '#if' ? step(s, node.line, label) : s);
+        });
+        break;
+      case 'goto': {
+        const isError = ctx.errorLabel.test(node.label);
+        const next = step(isError ? { ...s, error: true } : s, node.line, `goto ${node.label}`);
+        node.next.forEach((n) => enqueue(n, next));
+        break;
+      }
+      case 'call':
+        for (const next of callSuccessors(fn, id, node, s)) node.next.forEach((n) => enqueue(n, next));
+        break;
+      default:
+        node.next.forEach((n) => enqueue(n, s));
+    }
+  }
+
+  function callSuccessors(f: FunctionIR, id: number, node: Extract<IRNode, { op: 'call' }>, s: State): State[] {
+    const c = node.callee;
+    if (node.viaPointer) return [s];
+    if (ctx.completing.has(c)) {
+      const site = completions.get(id) ?? { node: id, line: node.line, column: node.column, sawLocal: false, sawCaller: false, localOrigins: new Set<number>() };
+      for (const it of s.pending.values()) {
+        if (it.key === CALLER_TOKEN) site.sawCaller = true;
+        else {
+          site.sawLocal = true;
+          site.localOrigins.add(it.node);
+        }
+      }
+      completions.set(id, site);
+      const after = step(s, node.line, `${c}() completes pending maintenance`);
+      return [{ ...after, pending: new Map() }];
+    }
+    const issuing = ctx.issuing.get(c);
+    if (issuing) return issue(f, id, node, s, issuing);
+    if (ctx.cpuAccess.has(c)) {
+      cpuAccess(f, node, s, `${c}() at line ${node.line}`, [{ file: f.file, line: node.line, event: `${c}() accesses the buffer from the CPU` }]);
+      return [s];
+    }
+    const contract = ctx.contractDefers.get(c);
+    if (contract && contract.checkCallers === false) return [s];
+    const targets = program.resolve(f.file, c);
+    // CPU accesses inside the callee happen before it returns: judge them
+    // against what is pending here.
+    for (const t of targets) {
+      const sm = summaryOf(t);
+      if (!sm?.accesses.length) continue;
+      const map = paramMap(t, node);
+      for (const a of sm.accesses) {
+        let at: State | null = s;
+        for (const lit of a.lits) {
+          at = assume(substitute(lit.atom, map), lit.value, at, ctx.env);
+          if (!at) break;
+        }
+        if (at) cpuAccess(f, node, at, `the CPU access in ${t.name}() (${a.steps[a.steps.length - 1]?.file}:${a.steps[a.steps.length - 1]?.line})`, [{ file: f.file, line: node.line, event: `${node.callee}(...) accesses the buffer from the CPU` }, ...a.steps]);
+      }
+    }
+    calls.push({ callee: c, targets, withLocal: hasLocal(s), withCaller: s.pending.has(CALLER_TOKEN) });
+    const withSummary = targets.map((t) => [t, summaryOf(t)] as const).filter(([, sm]) => sm?.outcomes);
+    if (withSummary.length === 0) {
+      if (contract && targets.length === 0) {
+        // A declared deferring partner with no definition here: it leaves
+        // maintenance pending by contract.
+        return [addItem(s, id, node, { callee: c, effect: 'clean', inner: [], origin: { file: f.file, line: node.line, function: f.name } }, undefined)];
+      }
+      return [s];
+    }
+    const out: State[] = [];
+    for (const [target, sm] of withSummary) {
+      const map = paramMap(target, node);
+      for (const o of sm!.outcomes!) {
+        let next: State | null = s;
+        for (const lit of o.lits) {
+          next = assume(substitute(lit.atom, map), lit.value, next, ctx.env);
+          if (!next) break;
+        }
+        if (!next) continue;
+        if (!o.keepsCaller) next = { ...next, pending: new Map() };
+        if (o.error && o.items.length) next = { ...next, error: true };
+        if (o.items.length === 0) {
+          out.push(next.pending.size && hasLocal(s) && !o.keepsCaller ? step(next, node.line, `${c}() completes pending maintenance`) : next);
+          continue;
+        }
+        for (const item of o.items) next = addItem(next, id, node, item, c);
+        out.push(next);
+      }
+    }
+    // Every path reaching the call continues somehow; if the substituted
+    // conditions ruled all outcomes out, trust the path and not the summary.
+    return out.length ? out : [s];
+  }
+
+  function cpuAccess(f: FunctionIR, node: Extract<IRNode, { op: 'call' }>, s: State, what: string, steps: PathStep[]): void {
+    for (const item of s.pending.values()) {
+      if (item.key === CALLER_TOKEN) {
+        const lits = paramLits(fn, s);
+        const key = lits.map((l) => (l.value ? '+' : '-') + show(l.atom)).sort().join('&');
+        if (!accesses.has(key)) accesses.set(key, { lits, steps: steps.slice(0, MAX_INNER_STEPS) });
+        continue;
+      }
+      if (item.effect !== 'invalidate' && item.effect !== 'clean_invalidate') continue;
+      let end = s;
+      for (const st of steps) end = hasLocal(end) ? pushStep(end, st) : end;
+      record(findings, {
+        kind: 'unflushed-access',
+        fn: f,
+        item,
+        at: { line: node.line, column: node.column, what },
+        error: s.error,
+        path: buildPath(item, end),
+      });
+    }
+  }
+
+  function issue(f: FunctionIR, id: number, node: Extract<IRNode, { op: 'call' }>, s: State, issuing: IssuingCall): State[] {
+    const dirArg = issuing.directionArg !== undefined ? node.args[issuing.directionArg] : undefined;
+    const effectOf = (d: string | undefined): CacheEffect =>
+      (d ? issuing.effect[d as keyof IssuingCall['effect']] : undefined) ?? issuing.effect.default ?? 'clean';
+    const origin = { file: f.file, line: node.line, function: f.name };
+    if (dirArg?.k === 'id' && (DIRECTIONS as readonly string[]).includes(dirArg.name)) {
+      const effect = effectOf(dirArg.name);
+      return effect === 'none' ? [s] : [addItem(s, id, node, { callee: node.callee, effect, inner: [], origin }, undefined)];
+    }
+    // Unknown direction: split on the directions that do nothing, so a caller
+    // passing DMA_TO_DEVICE to a for_cpu helper sees no obligation.
+    const out: State[] = [];
+    let rest: State | null = s;
+    for (const d of DIRECTIONS) {
+      if (issuing.effect[d] !== 'none' || !dirArg) continue;
+      const isD: Expr = { k: 'bin', op: '==', a: dirArg, b: { k: 'id', name: d } };
+      const yes = rest && assume(isD, true, rest, ctx.env);
+      if (yes) out.push(yes);
+      rest = rest && assume(isD, false, rest, ctx.env);
+    }
+    if (rest) out.push(addItem(rest, id, node, { callee: node.callee, effect: effectOf(undefined), inner: [], origin }, undefined));
+    return out;
+  }
+
+  function addItem(s: State, id: number, node: Extract<IRNode, { op: 'call' }>, item: Outcome['items'][number], via: string | undefined): State {
+    const key = `${id}:${item.effect}`;
+    const event = via
+      ? `${node.text.length > 80 ? node.callee + '(...)' : node.text} leaves ${item.callee}() (${item.effect}) pending`
+      : `${node.text.length > 80 ? node.callee + '(...)' : node.text} issues ${item.effect}`;
+    // The reported path starts at the first maintenance still pending.
+    let base = s;
+    if (!hasLocal(s)) base = { ...s, trail: null };
+    base = pushStep({ ...base }, { file: fn.file, line: node.line, event });
+    if (s.pending.has(key)) return { ...base, pending: s.pending };
+    const pending = new Map(s.pending);
+    pending.set(key, { key, callee: item.callee, effect: item.effect, node: id, line: node.line, column: node.column, via, inner: item.inner, origin: item.origin });
+    return { ...base, pending };
+  }
+
+  function buildPath(item: PendingItem, s: State): PathStep[] {
+    const steps = trailSteps(s.trail);
+    const at = steps.findIndex((st) => st.line === item.line && st.file === fn.file);
+    const from = at >= 0 ? at : 0;
+    return [...steps.slice(from, from + 1), ...item.inner, ...steps.slice(from + 1)];
+  }
+
+  const summary: Summary = {
+    outcomes: summarize(fn, exitStates, handoff.handoff),
+    accesses: [...accesses.values()].length > MAX_OUTCOMES ? [{ lits: [], steps: [...accesses.values()][0].steps }] : [...accesses.values()],
+    handoff: handoff.handoff,
+    handoffWhy: handoff.why,
+  };
+  return { summary, findings: [...findings.values()], completions: [...completions.values()], calls, truncated, syncSites };
+}
+
+function hasLocal(s: State): boolean {
+  return s.pending.size > (s.pending.has(CALLER_TOKEN) ? 1 : 0);
+}
+
+function record(findings: Map<string, RawFinding>, f: RawFinding): void {
+  const key = `${f.kind}:${f.item.node}`;
+  const old = findings.get(key);
+  // Keep the most severe, then the shortest, path for each sync site.
+  if (!old || (old.error && !f.error) || (old.error === f.error && f.path.length < old.path.length)) findings.set(key, f);
+}
+
+function paramMap(target: FunctionIR, node: Extract<IRNode, { op: 'call' }>): Map<string, Expr> {
+  const map = new Map<string, Expr>();
+  target.params.forEach((p, i) => {
+    if (i < node.args.length) map.set(p, node.args[i]);
+  });
+  return map;
+}
+
+/** What the path knows about the function's (never reassigned) parameters. */
+function paramLits(fn: FunctionIR, s: State): { atom: Expr; value: boolean }[] {
+  const stable = new Set(fn.params.filter((p) => !fn.assigned.includes(p)));
+  return [...s.facts.values()]
+    .filter((f) => f.vars.length > 0 && f.vars.every((v) => stable.has(v)) && !show(f.atom).includes('@'))
+    .map((f) => ({ atom: f.atom, value: f.value }));
+}
+
+/** What callers need to know: under which parameter conditions what stays pending. */
+function summarize(fn: FunctionIR, exits: State[], handoff: boolean): Outcome[] | null {
+  if (exits.length === 0) return null;
+  const groups = new Map<string, Outcome>();
+  for (const s of exits) {
+    const lits = paramLits(fn, s);
+    const items = handoff
+      ? []
+      : [...s.pending.values()]
+          .filter((i) => i.key !== CALLER_TOKEN)
+          .map((i) => ({
+            callee: i.callee,
+            effect: i.effect,
+            inner: [...i.inner, ...trailSteps(s.trail)].slice(0, MAX_INNER_STEPS),
+            origin: i.origin,
+          }));
+    add(groups, { lits, keepsCaller: s.pending.has(CALLER_TOKEN), error: s.error, items });
+  }
+  let outcomes = [...groups.values()];
+  if (outcomes.length > MAX_OUTCOMES) {
+    const coarse = new Map<string, Outcome>();
+    for (const o of outcomes) add(coarse, { ...o, lits: [] });
+    outcomes = [...coarse.values()];
+  }
+  // Identity: always keeps the caller's maintenance, adds none.
+  if (outcomes.every((o) => o.keepsCaller && o.items.length === 0)) return null;
+  return outcomes;
+}
+
+function add(groups: Map<string, Outcome>, o: Outcome): void {
+  const key =
+    o.lits.map((l) => (l.value ? '+' : '-') + show(l.atom)).sort().join('&') +
+    '|' +
+    o.keepsCaller +
+    '|' +
+    o.error +
+    '|' +
+    o.items.map((i) => `${i.callee}:${i.effect}`).sort().join(',');
+  if (!groups.has(key)) groups.set(key, o);
+}

@@ -1,0 +1,69 @@
+// The call graph of issuing, completing and deferring functions, for
+// `flushcheck graph`: only functions the rules found relevant, and the edges
+// between them (direct calls and ops-table assignments).
+import { analyzeTree, type LintOptions } from '../lint.js';
+import type { CallGraphView } from '../report/graph.js';
+import { show } from '../ir/expr.js';
+import { ruleNames } from './rule.js';
+
+export async function buildGraph(opts: LintOptions): Promise<CallGraphView> {
+  const { program, runs, rules } = await analyzeTree(opts);
+  const nodes = new Map<string, CallGraphView['nodes'][number]>();
+  const edges: CallGraphView['edges'] = [];
+  const edgeKeys = new Set<string>();
+  const active = rules.filter((r) => runs.has(r.id));
+  const issuing = new Set(active.flatMap((r) => r.issue.map((i) => i.name)));
+  const completing = new Set(active.flatMap((r) => [...r.complete.map((c) => c.name), ...r.contracts.map((c) => c.complete)]));
+  const direct = new Set(active.flatMap(ruleNames));
+
+  const ensure = (name: string, file = '', line = 0) => {
+    if (!nodes.has(name)) {
+      const role = issuing.has(name) ? 'issuing' : completing.has(name) ? 'completing' : 'caller';
+      nodes.set(name, { name, file, line, role, exported: program.exported.has(name), addressTaken: program.addressTaken.has(name) });
+    }
+    return nodes.get(name)!;
+  };
+
+  for (const run of runs.values()) {
+    for (const [fn, res] of run.results) {
+      const node = ensure(fn.name, fn.file, fn.line);
+      node.file ||= fn.file;
+      node.line ||= fn.line;
+      const outcomes = res.summary.outcomes;
+      if (node.role === 'caller') {
+        if (outcomes?.some((o) => o.items.length)) {
+          node.role = 'deferring';
+          const conds = outcomes
+            .filter((o) => o.items.length)
+            .map((o) => o.lits.map((l) => (l.value ? '' : '!') + wrapped(show(l.atom))).join(' && ') || 'always');
+          node.defersWhen = [...new Set(conds)].join(' || ');
+        } else if (res.summary.handoff) node.role = 'handoff';
+        else if (outcomes?.some((o) => !o.keepsCaller)) node.role = 'completes';
+      }
+      for (const n of fn.nodes) {
+        if (n.op !== 'call' || n.viaPointer) continue;
+        const relevant = direct.has(n.callee) || program.resolve(fn.file, n.callee).some((t) => run.results.has(t));
+        if (!relevant) continue;
+        ensure(n.callee);
+        const key = `${fn.name}>${n.callee}`;
+        if (!edgeKeys.has(key)) {
+          edgeKeys.add(key);
+          edges.push({ from: fn.name, to: n.callee, kind: 'call', line: n.line });
+        }
+      }
+    }
+  }
+  for (const [field, targets] of program.opsTargets) {
+    for (const t of targets) {
+      if (!nodes.has(t.target)) continue;
+      const from = `${t.struct}.${field}`;
+      ensure(from, t.file, t.line);
+      edges.push({ from, to: t.target, kind: 'ops-table', line: t.line });
+    }
+  }
+  return { nodes: [...nodes.values()].sort((a, b) => a.name.localeCompare(b.name)), edges };
+}
+
+function wrapped(s: string): string {
+  return /[ &|]/.test(s) ? `(${s})` : s;
+}

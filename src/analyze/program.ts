@@ -1,0 +1,81 @@
+// The analysed program: every lowered function, how calls resolve, and which
+// functions hand the buffer over when they return.
+import type { FileIR, FunctionIR } from '../ir/types.js';
+import type { HandoffPolicy } from '../types.js';
+
+export interface ProgramOptions {
+  arch: string;
+}
+
+export class Program {
+  readonly functions: FunctionIR[] = [];
+  readonly byName = new Map<string, FunctionIR[]>();
+  readonly exported = new Set<string>();
+  readonly addressTaken = new Set<string>();
+  /** Functions assigned into ops tables: field -> targets (for the graph and pointer calls). */
+  readonly opsTargets = new Map<string, { target: string; file: string; line: number; struct: string }[]>();
+  /** Names some analysed call resolves to. */
+  readonly called = new Set<string>();
+  readonly definedMacros = new Set<string>();
+
+  constructor(readonly files: FileIR[], readonly opts: ProgramOptions) {
+    for (const f of files) {
+      for (const fn of f.functions) {
+        this.functions.push(fn);
+        const list = this.byName.get(fn.name) ?? [];
+        list.push(fn);
+        this.byName.set(fn.name, list);
+      }
+      f.exports.forEach((e) => this.exported.add(e));
+      f.macroNames.forEach((m) => this.definedMacros.add(m));
+      for (const o of f.ops) {
+        const list = this.opsTargets.get(o.field) ?? [];
+        list.push({ target: o.target, file: f.file, line: o.line, struct: o.struct });
+        this.opsTargets.set(o.field, list);
+      }
+    }
+    const names = new Set(this.byName.keys());
+    for (const f of files) {
+      for (const r of f.valueRefs) if (names.has(r)) this.addressTaken.add(r);
+      for (const fn of f.functions) {
+        for (const n of fn.nodes) if (n.op === 'call' && !n.viaPointer) this.called.add(n.callee);
+      }
+    }
+  }
+
+  /** Does the tree define `name` as a function or macro? */
+  defines(name: string): boolean {
+    return this.byName.has(name) || this.definedMacros.has(name);
+  }
+
+  /**
+   * The definitions a call from `callerFile` may reach. File-static functions
+   * resolve within their file; statics in headers are visible to includers; a
+   * definition under arch/<arch>/ wins over a generic fallback; a
+   * function-like macro shadows functions of the same name.
+   */
+  resolve(callerFile: string, name: string): FunctionIR[] {
+    const cands = this.byName.get(name);
+    if (!cands) return [];
+    const macros = cands.filter((c) => c.isMacro);
+    if (macros.length) {
+      const local = macros.filter((m) => m.file === callerFile);
+      return local.length ? local : macros;
+    }
+    const sameFile = cands.filter((c) => c.isStatic && c.file === callerFile);
+    if (sameFile.length) return sameFile;
+    const visible = cands.filter((c) => !c.isStatic || c.file.endsWith('.h'));
+    const archPrefix = `arch/${this.opts.arch}/`;
+    const archOwn = visible.filter((c) => c.file.startsWith(archPrefix));
+    return archOwn.length ? archOwn : visible;
+  }
+
+  isHandoff(fn: FunctionIR, policy: HandoffPolicy, contractDefers: Set<string>): { handoff: boolean; why: string } {
+    if (fn.isMacro) return { handoff: false, why: 'macro' };
+    if (contractDefers.has(fn.name)) return { handoff: false, why: 'contract' };
+    if (policy.addressTaken && this.addressTaken.has(fn.name)) return { handoff: true, why: 'its address is taken' };
+    if (policy.exported && this.exported.has(fn.name)) return { handoff: true, why: 'it is exported' };
+    if (policy.noCaller && !this.called.has(fn.name)) return { handoff: true, why: 'it has no caller in the analysed tree' };
+    return { handoff: false, why: '' };
+  }
+}

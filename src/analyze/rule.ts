@@ -1,0 +1,278 @@
+// Run one rule over the program: summaries bottom-up over the call graph
+// (strongly connected components iterate to a fixpoint), then findings, then
+// the notes that need the whole picture (batchable and redundant flushes).
+import type { FunctionIR } from '../ir/types.js';
+import type { Finding, Rule } from '../types.js';
+import { analyzeFunction, type FunctionResult, type RuleContext, type Summary } from './engine.js';
+import type { Program } from './program.js';
+import type { EvalEnv } from './state.js';
+
+export interface RuleRun {
+  findings: Finding[];
+  summaries: Map<FunctionIR, Summary>;
+  results: Map<FunctionIR, FunctionResult>;
+  syncSites: number;
+  truncated: string[];
+}
+
+const MAX_SCC_ROUNDS = 4;
+
+export function ruleContext(rule: Rule, env: EvalEnv): RuleContext {
+  const completing = new Set(rule.complete.map((c) => c.name));
+  for (const c of rule.contracts) completing.add(c.complete);
+  return {
+    rule,
+    issuing: new Map(rule.issue.map((i) => [i.name, i])),
+    completing,
+    cpuAccess: new Set(rule.cpuAccess.map((c) => c.name)),
+    contractDefers: new Map(rule.contracts.map((c) => [c.defer, c])),
+    errorLabel: new RegExp(rule.errorLabels),
+    env,
+  };
+}
+
+/** Names whose calls matter to the rule directly. */
+export function ruleNames(rule: Rule): string[] {
+  return [...new Set([...scanNames(rule), ...rule.cpuAccess.map((c) => c.name)])];
+}
+
+/**
+ * Names worth scanning the tree for. CPU-access calls (memcpy) are everywhere
+ * and only matter in files that sync or defer, which these names find.
+ */
+export function scanNames(rule: Rule): string[] {
+  return [...new Set([...rule.issue.map((i) => i.name), ...rule.complete.map((c) => c.name), ...rule.contracts.flatMap((c) => [c.defer, c.complete])])];
+}
+
+export function runRule(program: Program, ctx: RuleContext): RuleRun {
+  const summaries = new Map<FunctionIR, Summary>();
+  const results = new Map<FunctionIR, FunctionResult>();
+  const direct = new Set(ruleNames(ctx.rule));
+  const contractDefers = new Set(ctx.contractDefers.keys());
+
+  // Call graph over resolved direct calls.
+  const callees = new Map<FunctionIR, FunctionIR[]>();
+  for (const fn of program.functions) {
+    const out = new Set<FunctionIR>();
+    for (const n of fn.nodes) if (n.op === 'call' && !n.viaPointer && !direct.has(n.callee)) program.resolve(fn.file, n.callee).forEach((t) => out.add(t));
+    callees.set(fn, [...out]);
+  }
+  const truncated: string[] = [];
+  for (const scc of stronglyConnected(program.functions, callees)) {
+    const inScc = new Set(scc);
+    for (let round = 0; round < MAX_SCC_ROUNDS; round++) {
+      let changed = false;
+      for (const fn of scc) {
+        // Skip functions that neither call a rule function nor anything that
+        // matters: their summary is the identity.
+        const relevant = fn.nodes.some(
+          (n) => n.op === 'call' && (direct.has(n.callee) || program.resolve(fn.file, n.callee).some((t) => summaries.get(t)?.outcomes || summaries.get(t)?.accesses.length || inScc.has(t))),
+        );
+        if (!relevant) continue;
+        const handoff = program.isHandoff(fn, ctx.rule.handoff, contractDefers);
+        const res = analyzeFunction(fn, ctx, program, (t) => summaries.get(t), handoff);
+        const before = JSON.stringify([summaries.get(fn)?.outcomes?.map(outcomeKey) ?? null, summaries.get(fn)?.accesses.length ?? 0]);
+        const after = JSON.stringify([res.summary.outcomes?.map(outcomeKey) ?? null, res.summary.accesses.length]);
+        if (before !== after) changed = true;
+        summaries.set(fn, res.summary);
+        results.set(fn, res);
+        if (res.truncated && !truncated.includes(fn.name)) truncated.push(fn.name);
+      }
+      if (!changed || scc.length === 1) break;
+    }
+  }
+
+  const findings: Finding[] = [];
+  let syncSites = 0;
+  for (const [fn, res] of results) {
+    syncSites += res.syncSites;
+    for (const raw of res.findings) {
+      const item = raw.item;
+      const viaText = item.via ? ` (through ${item.via}() at line ${item.line})` : '';
+      const exit =
+        raw.kind === 'unflushed-return'
+          ? `${fn.name}() returns at line ${raw.at.line} and hands the buffer over (${res.summary.handoffWhy})`
+          : `${raw.at.what} touches the buffer from the CPU`;
+      const what = item.effect === 'invalidate' ? 'invalidation' : item.effect === 'clean' ? 'clean' : item.effect;
+      findings.push({
+        ruleId: ctx.rule.id,
+        kind: raw.kind,
+        severity: raw.error ? 'warning' : 'error',
+        file: fn.file,
+        line: item.line,
+        column: item.column,
+        function: fn.name,
+        message: `${what} issued by ${item.callee}() at ${item.origin.file}:${item.origin.line}${viaText} is still pending when ${exit}; no ${[...ctx.completing][0]}() on this path${raw.error ? ' (error path)' : ''}`,
+        path: raw.path,
+        sync: { callee: item.callee, function: item.origin.function, file: item.origin.file, line: item.origin.line },
+      });
+    }
+  }
+  findings.push(...notes(program, ctx, results));
+  return { findings, summaries, results, syncSites, truncated };
+}
+
+function outcomeKey(o: NonNullable<Summary['outcomes']>[number]): string {
+  return `${o.keepsCaller}|${o.lits.map((l) => JSON.stringify(l)).join('&')}|${o.items.map((i) => i.callee + i.effect).join(',')}`;
+}
+
+/** Batchable per-entry flushes and flushes with nothing pending. */
+function notes(program: Program, ctx: RuleContext, results: Map<FunctionIR, FunctionResult>): Finding[] {
+  const out: Finding[] = [];
+  const contractDefers = new Set(ctx.contractDefers.keys());
+  // Which functions may be entered with maintenance pending.
+  const calledWithPending = new Set<FunctionIR>();
+  const callerEdges: [FunctionIR, FunctionIR][] = [];
+  for (const [fn, res] of results) {
+    if (program.isHandoff(fn, ctx.rule.handoff, contractDefers).handoff || fn.isMacro) calledWithPending.add(fn);
+    for (const c of res.calls) {
+      for (const t of c.targets) {
+        if (c.withLocal) calledWithPending.add(t);
+        if (c.withCaller) callerEdges.push([fn, t]);
+      }
+    }
+  }
+  // Functions with no analysed result (not relevant) still call: a caller with
+  // unknown entry state is treated as possibly pending.
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const [from, to] of callerEdges) {
+      if (calledWithPending.has(from) && !calledWithPending.has(to)) {
+        calledWithPending.add(to);
+        changed = true;
+      }
+    }
+  }
+  const flushName = [...ctx.completing][0];
+  const accessing = cpuAccessors(program, ctx);
+  for (const [fn, res] of results) {
+    const mayEnterPending = calledWithPending.has(fn) || !program.called.has(fn.name) || isCalledFromUnanalysed(program, fn, results);
+    for (const site of res.completions) {
+      if (!site.sawLocal && !(site.sawCaller && mayEnterPending)) {
+        out.push({
+          ruleId: ctx.rule.id,
+          kind: 'redundant-flush',
+          severity: 'note',
+          file: fn.file,
+          line: site.line,
+          column: site.column,
+          function: fn.name,
+          message: `${flushName}() here has nothing to complete: no maintenance is pending on any path that reaches it`,
+          path: [{ file: fn.file, line: site.line, event: `${flushName}() with nothing pending` }],
+        });
+        continue;
+      }
+      const loop = fn.loops.find((l) => l.body.includes(site.node));
+      if (!loop) continue;
+      const body = new Set(loop.body);
+      if (![...site.localOrigins].some((o) => body.has(o))) continue;
+      if (needsCompletionLater(fn, site.node, loop.head, body, ctx, program, accessing)) continue;
+      out.push({
+        ruleId: ctx.rule.id,
+        kind: 'batchable',
+        severity: 'note',
+        file: fn.file,
+        line: site.line,
+        column: site.column,
+        function: fn.name,
+        message: `${flushName}() runs once per iteration of the loop at line ${loop.line}: N entries cost N DSBs; nothing later in the iteration needs the maintenance complete, so one ${flushName}() after the loop (under the same condition) costs 1`,
+        path: [
+          { file: fn.file, line: loop.line, event: 'loop issues maintenance per entry' },
+          { file: fn.file, line: site.line, event: `${flushName}() inside the loop` },
+        ],
+      });
+    }
+  }
+  return out;
+}
+
+function isCalledFromUnanalysed(program: Program, fn: FunctionIR, results: Map<FunctionIR, FunctionResult>): boolean {
+  // A caller whose analysis was skipped as irrelevant has no pending of its
+  // own, but could pass its caller's through: treat as possibly pending.
+  for (const caller of program.functions) {
+    if (results.has(caller)) continue;
+    for (const n of caller.nodes) if (n.op === 'call' && n.callee === fn.name && program.resolve(caller.file, n.callee).includes(fn)) return true;
+  }
+  return false;
+}
+
+/** Functions that (transitively) perform a rule CPU access. */
+function cpuAccessors(program: Program, ctx: RuleContext): Set<string> {
+  const names = new Set(ctx.cpuAccess);
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const fn of program.functions) {
+      if (names.has(fn.name)) continue;
+      if (fn.nodes.some((n) => n.op === 'call' && names.has(n.callee))) {
+        names.add(fn.name);
+        changed = true;
+      }
+    }
+  }
+  return names;
+}
+
+/** Does anything after `from` in the same iteration need the maintenance complete? */
+function needsCompletionLater(fn: FunctionIR, from: number, head: number, body: Set<number>, ctx: RuleContext, _program: Program, accessing: Set<string>): boolean {
+  const stack = [...fn.nodes[from].next];
+  const seen = new Set<number>();
+  while (stack.length) {
+    const id = stack.pop()!;
+    if (id === head || !body.has(id) || seen.has(id)) continue;
+    seen.add(id);
+    const n = fn.nodes[id];
+    if (n.op === 'return') return true;
+    if (n.op === 'call' && (accessing.has(n.callee) || ctx.cpuAccess.has(n.callee))) return true;
+    stack.push(...n.next);
+  }
+  return false;
+}
+
+/** Tarjan's SCCs, callees before callers. Iterative: kernel call chains are deep. */
+function stronglyConnected(nodes: FunctionIR[], edges: Map<FunctionIR, FunctionIR[]>): FunctionIR[][] {
+  const index = new Map<FunctionIR, number>();
+  const low = new Map<FunctionIR, number>();
+  const onStack = new Set<FunctionIR>();
+  const stack: FunctionIR[] = [];
+  const out: FunctionIR[][] = [];
+  let counter = 0;
+  for (const root of nodes) {
+    if (index.has(root)) continue;
+    const work: [FunctionIR, number][] = [[root, 0]];
+    while (work.length) {
+      const frame = work[work.length - 1];
+      const [v, i] = frame;
+      if (i === 0) {
+        index.set(v, counter);
+        low.set(v, counter);
+        counter++;
+        stack.push(v);
+        onStack.add(v);
+      }
+      const succ = edges.get(v) ?? [];
+      if (i < succ.length) {
+        frame[1]++;
+        const w = succ[i];
+        if (!index.has(w)) work.push([w, 0]);
+        else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+        continue;
+      }
+      work.pop();
+      if (work.length) {
+        const parent = work[work.length - 1][0];
+        low.set(parent, Math.min(low.get(parent)!, low.get(v)!));
+      }
+      if (low.get(v) === index.get(v)) {
+        const scc: FunctionIR[] = [];
+        let w: FunctionIR;
+        do {
+          w = stack.pop()!;
+          onStack.delete(w);
+          scc.push(w);
+        } while (w !== v);
+        out.push(scc);
+      }
+    }
+  }
+  return out;
+}

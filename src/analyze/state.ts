@@ -1,0 +1,252 @@
+// Abstract state of one path: pending maintenance, what the path's branches
+// have established about conditions (facts), and what boolean-ish locals hold
+// (bindings). Facts are keyed by the canonical text of an atomic condition and
+// die when any variable they read is assigned: that is what "the same
+// condition, none of its variables assigned in between" means.
+import { isConstantName, show, substitute, varsOf, type Expr } from '../ir/expr.js';
+import type { CacheEffect, PathStep } from '../types.js';
+
+export type Tri = 'T' | 'F' | 'U';
+
+export interface Fact {
+  atom: Expr;
+  vars: string[];
+  value: boolean;
+}
+
+export type Binding = { kind: 'const'; value: boolean } | { kind: 'alias'; expr: Expr; vars: string[] };
+
+/** One pending maintenance obligation, identified by where it arose in this function. */
+export interface PendingItem {
+  /** Stable key: local node id + effect (so loop iterations merge). */
+  key: string;
+  /** The issuing call (`arch_sync_dma_for_device`) at the root of the chain. */
+  callee: string;
+  effect: CacheEffect;
+  /** Location in this function where it became pending (the sync, or the call that deferred it). */
+  node: number;
+  line: number;
+  column: number;
+  /** Name of the deferring callee it came through, if any. */
+  via?: string;
+  /** Steps inside callees that led to it (for the reported path). */
+  inner: PathStep[];
+  /** The original sync location (deepest callee). */
+  origin: { file: string; line: number; function: string };
+}
+
+export const CALLER_TOKEN = 'caller';
+
+export interface Trail {
+  step: PathStep;
+  prev: Trail | null;
+  length: number;
+}
+
+export interface State {
+  pending: ReadonlyMap<string, PendingItem>;
+  facts: ReadonlyMap<string, Fact>;
+  bindings: ReadonlyMap<string, Binding>;
+  /** The path went through an error check (WARN_ON true edge, goto error label). */
+  error: boolean;
+  trail: Trail | null;
+}
+
+export function stateKey(s: State): string {
+  const p = [...s.pending.keys()].sort().join(',');
+  const f = [...s.facts.entries()].map(([k, v]) => (v.value ? '+' : '-') + k).sort().join('&');
+  const b = [...s.bindings.entries()].map(([k, v]) => k + '=' + (v.kind === 'const' ? String(v.value) : show(v.expr))).sort().join(';');
+  return `${p}|${f}|${b}|${s.error ? 'E' : ''}`;
+}
+
+export function pushStep(s: State, step: PathStep): State {
+  return { ...s, trail: { step, prev: s.trail, length: (s.trail?.length ?? 0) + 1 } };
+}
+
+export function trailSteps(t: Trail | null): PathStep[] {
+  const out: PathStep[] = [];
+  for (let c = t; c; c = c.prev) out.push(c.step);
+  return out.reverse();
+}
+
+/** Environment hooks for constants the checker knows (IS_ENABLED(CONFIG_X)). */
+export interface EvalEnv {
+  kconfig(symbol: string): 'y' | 'n' | 'unknown';
+}
+
+const PREDICATE_CALL = /(^|_)(is|has|can|needs?|should|use|uses)(_|$)|capable|coherent|enabled/;
+
+function bindingFor(value: Expr | null, target: string, uniq: string): Binding | null {
+  if (!value) return null;
+  if (value.k === 'num') return { kind: 'const', value: value.v !== 0 };
+  const vars = varsOf(value);
+  if (vars.has(target)) return null;
+  // The result of an arbitrary call is a fresh value: two `ret = f()` are not
+  // the same condition. Predicates (dev_is_dma_coherent) are treated as pure.
+  if (containsImpureCall(value)) {
+    return { kind: 'alias', expr: { k: 'opaque', text: `${target}@${uniq}`, vars: [target] }, vars: [target] };
+  }
+  return { kind: 'alias', expr: value, vars: [...vars] };
+}
+
+function containsImpureCall(e: Expr): boolean {
+  switch (e.k) {
+    case 'call':
+      return !PREDICATE_CALL.test(e.fn) || e.args.some(containsImpureCall);
+    case 'not':
+      return containsImpureCall(e.e);
+    case 'and':
+    case 'or':
+    case 'bin':
+      return containsImpureCall(e.a) || containsImpureCall(e.b);
+    case 'field':
+      return containsImpureCall(e.base);
+    default:
+      return false;
+  }
+}
+
+export function assign(s: State, target: string, value: Expr | null, uniq: string): State {
+  const facts = new Map(s.facts);
+  for (const [k, f] of facts) if (f.vars.includes(target)) facts.delete(k);
+  const bindings = new Map(s.bindings);
+  for (const [k, b] of bindings) if (b.kind === 'alias' && b.vars.includes(target)) bindings.delete(k);
+  // Resolve the value through existing bindings so `coherent = x; y = coherent` chains.
+  const resolved = value ? resolve(value, s.bindings) : null;
+  const b = bindingFor(resolved, target, uniq);
+  if (b) bindings.set(target, b);
+  else bindings.delete(target);
+  return { ...s, facts, bindings };
+}
+
+export function havoc(s: State, vars: string[]): State {
+  let out = s;
+  for (const v of vars) out = assign(out, v, null, '');
+  return out;
+}
+
+function resolve(e: Expr, bindings: ReadonlyMap<string, Binding>): Expr {
+  if (bindings.size === 0) return e;
+  const map = new Map<string, Expr>();
+  for (const v of varsOf(e)) {
+    const b = bindings.get(v);
+    if (!b) continue;
+    map.set(v, b.kind === 'const' ? { k: 'num', v: b.value ? 1 : 0 } : b.expr);
+  }
+  return map.size ? substitute(e, map) : e;
+}
+
+/** Split `a | B | C` into its constant flag names (and whether anything non-constant remains). */
+function flagSet(e: Expr): { flags: Set<string>; rest: boolean } {
+  if (e.k === 'id' && isConstantName(e.name)) return { flags: new Set([e.name]), rest: false };
+  if (e.k === 'bin' && e.op === '|') {
+    const a = flagSet(e.a);
+    const b = flagSet(e.b);
+    return { flags: new Set([...a.flags, ...b.flags]), rest: a.rest || b.rest };
+  }
+  return { flags: new Set(), rest: true };
+}
+
+function isConstLike(e: Expr): boolean {
+  return e.k === 'num' || (e.k === 'id' && isConstantName(e.name));
+}
+
+/** Three-valued truth of a condition in a state. */
+export function evaluate(e: Expr, s: State, env: EvalEnv): Tri {
+  return evalResolved(resolve(e, s.bindings), s, env);
+}
+
+function evalResolved(e: Expr, s: State, env: EvalEnv): Tri {
+  switch (e.k) {
+    case 'num':
+      return e.v !== 0 ? 'T' : 'F';
+    case 'not':
+      return neg(evalResolved(e.e, s, env));
+    case 'and': {
+      const a = evalResolved(e.a, s, env);
+      if (a === 'F') return 'F';
+      const b = evalResolved(e.b, s, env);
+      if (b === 'F') return 'F';
+      if (a === 'T') return b === 'U' ? lookup(e, s) : b;
+      return b === 'T' ? lookup(e, s) === 'U' ? a : lookup(e, s) : lookup(e, s);
+    }
+    case 'or': {
+      const a = evalResolved(e.a, s, env);
+      if (a === 'T') return 'T';
+      const b = evalResolved(e.b, s, env);
+      if (b === 'T') return 'T';
+      if (a === 'F') return b === 'U' ? lookup(e, s) : b;
+      return b === 'F' ? lookup(e, s) === 'U' ? a : lookup(e, s) : lookup(e, s);
+    }
+    case 'call': {
+      if (['IS_ENABLED', 'IS_BUILTIN', 'IS_REACHABLE'].includes(e.fn) && e.args[0]?.k === 'id') {
+        const v = env.kconfig(e.args[0].name.replace(/^CONFIG_/, ''));
+        if (v !== 'unknown') return v === 'y' ? 'T' : 'F';
+      }
+      return lookup(e, s);
+    }
+    case 'bin': {
+      if ((e.op === '==' || e.op === '!=') && isConstLike(e.a) && isConstLike(e.b)) {
+        const eq = show(e.a) === show(e.b);
+        // Distinct enum constants / numbers are distinct values.
+        return (e.op === '==') === eq ? 'T' : 'F';
+      }
+      if ((e.op === '==' || e.op === '!=') && (e.b.k === 'num' && e.b.v === 0)) {
+        const v = evalResolved(e.a, s, env);
+        return e.op === '==' ? neg(v) : v;
+      }
+      if (e.op === '&') {
+        const a = flagSet(e.a);
+        const b = flagSet(e.b);
+        if (!b.rest && [...a.flags].some((f) => b.flags.has(f))) return 'T';
+        if (!a.rest && !b.rest && ![...a.flags].some((f) => b.flags.has(f))) return 'F';
+      }
+      return lookup(e, s);
+    }
+    default:
+      return lookup(e, s);
+  }
+}
+
+function lookup(e: Expr, s: State): Tri {
+  const f = s.facts.get(show(e));
+  return f ? (f.value ? 'T' : 'F') : 'U';
+}
+
+function neg(t: Tri): Tri {
+  return t === 'T' ? 'F' : t === 'F' ? 'T' : 'U';
+}
+
+/** The state with `e == value` assumed, or null if that contradicts what the path knows. */
+export function assume(e: Expr, value: boolean, s: State, env: EvalEnv): State | null {
+  return assumeResolved(resolve(e, s.bindings), value, s, env);
+}
+
+function assumeResolved(e: Expr, value: boolean, s: State, env: EvalEnv): State | null {
+  const now = evalResolved(e, s, env);
+  if (now !== 'U') return (now === 'T') === value ? s : null;
+  if (e.k === 'not') return assumeResolved(e.e, !value, s, env);
+  if ((e.k === 'and' && value) || (e.k === 'or' && !value)) {
+    const a = assumeResolved(e.a, value, s, env);
+    if (!a) return null;
+    const b = assumeResolved(e.b, value, a, env);
+    if (!b) return null;
+    return b;
+  }
+  if (e.k === 'and' || e.k === 'or') {
+    // `a && b` false (or `a || b` true) with one side decided pins the other.
+    const decided = e.k === 'and' ? 'T' : 'F';
+    if (evalResolved(e.a, s, env) === decided) return assumeResolved(e.b, value, s, env);
+    if (evalResolved(e.b, s, env) === decided) return assumeResolved(e.a, value, s, env);
+  }
+  if (e.k === 'bin' && (e.op === '==' || e.op === '!=') && e.b.k === 'num' && e.b.v === 0) {
+    return assumeResolved(e.a, e.op === '==' ? !value : value, s, env);
+  }
+  return addFact(s, e, value);
+}
+
+function addFact(s: State, atom: Expr, value: boolean): State {
+  const facts = new Map(s.facts);
+  facts.set(show(atom), { atom, vars: [...varsOf(atom)], value });
+  return { ...s, facts };
+}

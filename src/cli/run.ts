@@ -1,0 +1,339 @@
+// The flushcheck command line, as a function: argv in, exit code out. main.ts
+// wires it to the process; tests call it with buffers and stub dependencies.
+//
+// Exit codes: 0 no finding at or above --fail-on, 1 some, 2 usage or internal error.
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { Presets, SingleBar } from 'cli-progress';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import type { LintOptions } from '../lint.js';
+import { formatGraphDot, formatGraphText } from '../report/graph.js';
+import { formatJson } from '../report/json.js';
+import { formatSarif } from '../report/sarif.js';
+import { formatText } from '../report/text.js';
+import { packageVersion } from '../rules/paths.js';
+import type { Finding, LintResult, Severity } from '../types.js';
+import { defaultDeps, type CliDeps, type ModelFormat } from './deps.js';
+import { UsageError } from './errors.js';
+
+export type { CliDeps } from './deps.js';
+
+export const EXIT_OK = 0;
+export const EXIT_FINDINGS = 1;
+export const EXIT_USAGE = 2;
+
+/** Where text output goes: process.stdout/stderr, or a buffer in tests. */
+export interface TextSink {
+  write(chunk: string): unknown;
+}
+
+export interface CliIO {
+  stdout: TextSink;
+  stderr: TextSink;
+  /** Colour needs a terminal on stdout; the progress bar needs one on stderr. */
+  isTTY: { stdout: boolean; stderr: boolean };
+  /** Defaults to process.env (read for NO_COLOR and FLUSHCHECK_DEBUG). */
+  env?: Record<string, string | undefined>;
+  /** Defaults to process.cwd(). */
+  cwd?: string;
+}
+
+type ReportFormat = 'text' | 'json' | 'sarif';
+type FailOn = Severity | 'none';
+
+interface LintCommandOptions {
+  root?: string;
+  arch: string;
+  kconfig?: string;
+  rules?: string[];
+  format: ReportFormat;
+  failOn: FailOn;
+  jobs?: number;
+  color: boolean;
+  verbose?: boolean;
+  output?: string;
+}
+
+interface GraphCommandOptions {
+  root?: string;
+  arch: string;
+  kconfig?: string;
+  rules?: string[];
+  format: 'text' | 'dot';
+  output?: string;
+}
+
+const SEVERITY_RANK: Record<Severity, number> = { note: 0, warning: 1, error: 2 };
+
+export async function main(argv: string[], io: CliIO, deps: CliDeps = defaultDeps): Promise<number> {
+  const env = io.env ?? process.env;
+  const cwd = io.cwd ?? process.cwd();
+  let exitCode = EXIT_OK;
+  let commanderMessage = '';
+
+  const program = new Command('flushcheck')
+    .description('Prove that every arm64 DMA cache sync is completed by arch_sync_dma_flush() on every feasible path.')
+    .version(packageVersion(), '-V, --version')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+      // Printed by us in the catch below, in flushcheck's own one-line format.
+      outputError: (text) => {
+        commanderMessage = text;
+      },
+    });
+
+  program
+    .command('lint')
+    .description('check a kernel tree (or part of one) and report unflushed DMA cache syncs')
+    .argument('[paths...]', 'files or folders to check, relative to --root (default: the whole root)')
+    .option('--root <dir>', 'root of the tree; finding paths are relative to it (default: the current folder, or the single folder given)')
+    .option('--arch <name>', 'target architecture', 'arm64')
+    .option('--kconfig <file>', 'kernel .config used to evaluate #if CONFIG_*')
+    .option('--rules <dir>', 'extra rules folder (repeatable)', collect)
+    .addOption(new Option('--format <format>', 'report format').choices(['text', 'json', 'sarif']).default('text'))
+    .addOption(
+      new Option('--fail-on <severity>', 'exit 1 when a finding has this severity or worse')
+        .choices(['error', 'warning', 'note', 'none'])
+        .default('warning'),
+    )
+    .option('--jobs <n>', 'worker threads for the scan', positiveInteger)
+    .option('--no-color', 'never colour the text report')
+    .option('-v, --verbose', 'list every diagnostic in the text report')
+    .option('-o, --output <file>', 'write the report to a file instead of stdout')
+    .action(async (paths: string[] | undefined, opts: LintCommandOptions) => {
+      exitCode = await lintCommand(paths ?? [], opts);
+    });
+
+  program
+    .command('graph')
+    .description('print the call graph around the rules\' calls')
+    .argument('[path]', 'file or folder to graph, relative to --root')
+    .option('--root <dir>', 'root of the tree (default: the current folder, or the folder given)')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'dot']).default('text'))
+    .option('--arch <name>', 'target architecture', 'arm64')
+    .option('--kconfig <file>', 'kernel .config used to evaluate #if CONFIG_*')
+    .option('--rules <dir>', 'extra rules folder (repeatable)', collect)
+    .option('-o, --output <file>', 'write the graph to a file instead of stdout')
+    .allowExcessArguments(false)
+    .action(async (path: string | undefined, opts: GraphCommandOptions) => {
+      exitCode = await graphCommand(path, opts);
+    });
+
+  program
+    .command('model')
+    .description('check cache-model litmus scenarios (JSON) and print their verdicts')
+    .argument('<files...>', 'litmus files')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action(async (files: string[], opts: { format: ModelFormat }) => {
+      // Names stay as typed when they resolve the same way, since the model prints them.
+      const asGiven = (file: string) => (isAbsolute(file) || cwd === process.cwd() ? file : resolve(cwd, file));
+      exitCode = await deps.runModelCommand(
+        files.map(asGiven),
+        opts.format,
+        (line) => io.stdout.write(`${line}\n`),
+      );
+    });
+
+  async function lintCommand(paths: string[], opts: LintCommandOptions): Promise<number> {
+    const target = resolveScanTarget(cwd, opts.root, paths.length > 0 ? paths : ['.']);
+    // SARIF describes every rule, so the rules are loaded here too (a broken rule file fails early).
+    const rulesDirs = (opts.rules ?? []).map((dir) => resolve(cwd, dir));
+    const rules = opts.format === 'sarif' ? deps.loadRules(rulesDirs) : [];
+    const kconfigFile = existingFile(cwd, opts.kconfig, '--kconfig');
+    const progress = startProgress(io);
+    let result: LintResult;
+    try {
+      result = await deps.runLint({
+        ...target,
+        arch: opts.arch,
+        kconfigFile,
+        rulesDirs,
+        jobs: opts.jobs,
+        onProgress: progress.onProgress,
+      });
+    } finally {
+      progress.stop();
+    }
+
+    const color = opts.color && io.isTTY.stdout && !opts.output && !noColorRequested(env);
+    const report =
+      opts.format === 'json'
+        ? formatJson(result)
+        : opts.format === 'sarif'
+          ? formatSarif(result, rules)
+          : formatText(result, { color, verbose: opts.verbose });
+    emit(report, opts.output);
+    return result.findings.some((finding) => failsOn(finding, opts.failOn)) ? EXIT_FINDINGS : EXIT_OK;
+  }
+
+  async function graphCommand(path: string | undefined, opts: GraphCommandOptions): Promise<number> {
+    const view = await deps.buildGraph({
+      ...resolveScanTarget(cwd, opts.root, [path ?? '.']),
+      arch: opts.arch,
+      kconfigFile: existingFile(cwd, opts.kconfig, '--kconfig'),
+      rulesDirs: (opts.rules ?? []).map((dir) => resolve(cwd, dir)),
+    });
+    emit(opts.format === 'dot' ? formatGraphDot(view) : formatGraphText(view), opts.output);
+    return EXIT_OK;
+  }
+
+  function emit(text: string, outputFile: string | undefined): void {
+    if (outputFile === undefined) {
+      io.stdout.write(text);
+      return;
+    }
+    const target = resolve(cwd, outputFile);
+    try {
+      writeFileSync(target, text);
+    } catch (error) {
+      throw new UsageError(`cannot write ${outputFile}: ${(error as Error).message}; pass an -o path in a writable folder`);
+    }
+  }
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help, --version and `help` end with exit code 0; anything else is a usage error.
+      if (error.exitCode === 0) return EXIT_OK;
+      if (commanderMessage !== '') {
+        const reason = commanderMessage.trim().replace(/^error: /, '');
+        const command = program.commands.find((c) => c.name() === argv[0]);
+        const help = command ? `flushcheck ${command.name()} --help` : 'flushcheck --help';
+        io.stderr.write(`flushcheck: error: ${reason} (see '${help}')\n`);
+      }
+      return EXIT_USAGE;
+    }
+    if (isErrorNamed(error, 'UsageError') || isErrorNamed(error, 'RuleError')) {
+      const problems = (error as { problems?: unknown }).problems;
+      const lines = Array.isArray(problems) ? problems.map(String) : (error as Error).message.split('\n');
+      for (const line of lines) io.stderr.write(`flushcheck: error: ${line}\n`);
+      return EXIT_USAGE;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    io.stderr.write(`flushcheck: error: ${message} (internal error; rerun with FLUSHCHECK_DEBUG=1 for a stack trace)\n`);
+    if (env.FLUSHCHECK_DEBUG && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
+    return EXIT_USAGE;
+  }
+}
+
+/**
+ * Decides the scanned root and the paths under it.
+ * - `--root` given: paths are relative to it and must stay inside it.
+ * - no `--root`: the current folder is the root when every path is inside it
+ *   (`flushcheck lint drivers/iommu` in a kernel tree); a single path outside it
+ *   becomes the root itself (`flushcheck lint /some/tree`), so findings are
+ *   relative to the scanned folder.
+ * `paths` is omitted when the only path is the root; otherwise paths are absolute.
+ */
+export function resolveScanTarget(cwd: string, rootOption: string | undefined, paths: string[]): Pick<LintOptions, 'root' | 'paths'> {
+  const base = rootOption === undefined ? cwd : resolve(cwd, rootOption);
+  if (rootOption !== undefined && !isDirectory(base)) {
+    throw new UsageError(`--root ${rootOption}: not a folder; pass the top of the tree to check`);
+  }
+  const absolute = paths.map((path) => {
+    const full = resolve(base, path);
+    if (!existsSync(full)) {
+      throw new UsageError(`${path}: no such file or folder${isAbsolute(path) ? '' : ` in ${base}`}`);
+    }
+    return full;
+  });
+
+  let root = base;
+  if (rootOption === undefined && !absolute.every((path) => isInside(cwd, path))) {
+    if (absolute.length !== 1) {
+      throw new UsageError('paths lie outside the current folder; pass --root DIR with a folder that holds them all');
+    }
+    root = isDirectory(absolute[0]) ? absolute[0] : dirname(absolute[0]);
+  }
+  for (const [i, path] of absolute.entries()) {
+    if (!isInside(root, path)) {
+      throw new UsageError(`${paths[i]} is outside the root ${root}; pass a --root that contains it`);
+    }
+  }
+  return absolute.length === 1 && absolute[0] === root ? { root } : { root, paths: absolute };
+}
+
+function isInside(dir: string, path: string): boolean {
+  const fromDir = relative(dir, path);
+  return fromDir === '' || (!fromDir.startsWith('..') && !isAbsolute(fromDir));
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function existingFile(cwd: string, file: string | undefined, option: string): string | undefined {
+  if (file === undefined) return undefined;
+  const full = resolve(cwd, file);
+  if (!existsSync(full)) throw new UsageError(`${option} ${file}: no such file`);
+  return full;
+}
+
+function failsOn(finding: Finding, failOn: FailOn): boolean {
+  return failOn !== 'none' && SEVERITY_RANK[finding.severity] >= SEVERITY_RANK[failOn];
+}
+
+/** https://no-color.org: set and non-empty disables colour. */
+function noColorRequested(env: Record<string, string | undefined>): boolean {
+  return env.NO_COLOR !== undefined && env.NO_COLOR !== '';
+}
+
+/** Repeatable option; no commander default, so help does not print `(default: [])`. */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer.');
+  return n;
+}
+
+/** Class name check rather than instanceof: runLint may throw its own UsageError/RuleError class. */
+function isErrorNamed(error: unknown, name: string): boolean {
+  return error instanceof Error && (error.name === name || error.constructor.name === name);
+}
+
+interface Progress {
+  onProgress?: LintOptions['onProgress'];
+  stop(): void;
+}
+
+/** A progress bar on stderr, only when stderr is a terminal (never in logs or pipes). */
+function startProgress(io: CliIO): Progress {
+  if (!io.isTTY.stderr) return { stop() {} };
+  const bar = new SingleBar(
+    {
+      stream: io.stderr as NodeJS.WritableStream,
+      format: 'flushcheck {phase} [{bar}] {value}/{total}',
+      clearOnComplete: true,
+      hideCursor: true,
+    },
+    Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    onProgress(phase, done, total) {
+      // Fixed width so the bar does not jump between phases.
+      const payload = { phase: phase.padEnd(7) };
+      if (!started) {
+        bar.start(total, done, payload);
+        started = true;
+      } else {
+        bar.setTotal(total);
+        bar.update(done, payload);
+      }
+    },
+    stop() {
+      if (started) bar.stop();
+    },
+  };
+}

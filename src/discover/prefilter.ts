@@ -1,0 +1,298 @@
+// Cheap "which files can matter" scan: read every discovered file once and keep
+// only those that mention at least one identifier of interest as a whole word.
+//
+// Parsing is the expensive stage (tree-sitter manages a few MB/s); a kernel
+// tree is ~1.4 GB of .c/.h of which a few dozen files mention the DMA sync
+// calls. This scan runs at page-cache speed: files are read into one reused
+// scratch buffer per thread and searched with Buffer#indexOf (a Boyer-Moore-
+// Horspool search in native code) -- no string decoding, no regex, no promise
+// per file. Work is spread over worker_threads in batches.
+//
+// The same function serves follow-up scans ("which of these files mention
+// these new names?"): the second pass over the same files hits the page cache,
+// so it costs about as much as the first warm pass, and for small file lists
+// it runs inline without starting workers at all.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { Diagnostic } from '../types.js';
+
+export interface PrefilterOptions {
+  /** Worker threads (default os.availableParallelism()); 0 scans on the calling thread. */
+  jobs?: number;
+  onProgress?: (done: number, total: number) => void;
+  /** Larger files are skipped with a diagnostic (default 8 MB). */
+  maxFileBytes?: number;
+}
+
+export interface PrefilterResult {
+  /** rel path -> content, only files containing >= 1 identifier as a whole word */
+  matched: Map<string, Buffer>;
+  bytesRead: number;
+  filesRead: number;
+  diagnostics: Diagnostic[];
+}
+
+export const DEFAULT_MAX_FILE_BYTES = 8 * 1024 * 1024;
+/** Files per message to a worker: large enough to amortize messaging, small enough to balance load. */
+const BATCH_FILES = 128;
+/** Below this many files, starting workers costs more than scanning inline. */
+const INLINE_MAX_FILES = 64;
+/** Give up on workers (and scan the rest inline) after this many crashes. */
+const MAX_WORKER_CRASHES = 4;
+/**
+ * Test hook: a worker exits abruptly when asked to scan a file with this
+ * root-relative path, so tests can prove a crash does not kill the run.
+ */
+const CRASH_TEST_ENV = 'FLUSHCHECK_TEST_PREFILTER_CRASH_ON';
+
+interface BatchOutput {
+  matched: { file: string; content: Uint8Array }[];
+  bytesRead: number;
+  filesRead: number;
+  diagnostics: Diagnostic[];
+}
+
+/**
+ * Scan `files` (relative to `root`) for whole-word occurrences of `needles`.
+ *
+ * Self-contained on purpose: it is serialized into the worker's source with
+ * Function#toString, so it may use only its parameters and globals (Buffer),
+ * no imports and no closures. Matched contents are copied into fresh
+ * ArrayBuffers so they can be transferred to the main thread without a copy.
+ */
+function scanBatch(
+  fsModule: typeof fs,
+  root: string,
+  files: string[],
+  needles: Buffer[],
+  maxFileBytes: number,
+  scratch: { buf: Buffer },
+): BatchOutput {
+  const out: BatchOutput = { matched: [], bytesRead: 0, filesRead: 0, diagnostics: [] };
+  const isWordByte = (b: number): boolean =>
+    (b >= 97 && b <= 122) || (b >= 65 && b <= 90) || (b >= 48 && b <= 57) || b === 95;
+  const containsWholeWord = (buf: Buffer, len: number, needle: Buffer): boolean => {
+    let at = buf.indexOf(needle, 0);
+    while (at !== -1 && at + needle.length <= len) {
+      const end = at + needle.length;
+      if ((at === 0 || !isWordByte(buf[at - 1])) && (end === len || !isWordByte(buf[end]))) return true;
+      at = buf.indexOf(needle, at + 1);
+    }
+    return false;
+  };
+  for (const file of files) {
+    let fd = -1;
+    try {
+      fd = fsModule.openSync(root + '/' + file, 'r');
+      const stat = fsModule.fstatSync(fd);
+      if (!stat.isFile()) {
+        out.diagnostics.push({ file, reason: 'not a regular file; skipped' });
+        continue;
+      }
+      if (stat.size > maxFileBytes) {
+        out.diagnostics.push({ file, reason: `file is ${stat.size} bytes, over the ${maxFileBytes}-byte limit; skipped` });
+        continue;
+      }
+      if (scratch.buf.length < stat.size) scratch.buf = Buffer.allocUnsafeSlow(Math.max(stat.size, scratch.buf.length * 2));
+      const buf = scratch.buf;
+      // Read what fstat promised; a file that shrinks meanwhile just ends early.
+      let len = 0;
+      while (len < stat.size) {
+        const n = fsModule.readSync(fd, buf, len, stat.size - len, len);
+        if (n === 0) break;
+        len += n;
+      }
+      out.bytesRead += len;
+      out.filesRead += 1;
+      // Stale bytes from an earlier, longer file lie past `len`: searches must
+      // ignore them, hence the explicit length everywhere below.
+      if (buf.subarray(0, Math.min(len, 8192)).indexOf(0) !== -1) {
+        out.diagnostics.push({ file, reason: 'binary file (NUL byte in the first 8 KB); skipped' });
+        continue;
+      }
+      const view = buf.subarray(0, len);
+      if (needles.some((needle) => containsWholeWord(view, len, needle))) {
+        const content = new Uint8Array(new ArrayBuffer(len));
+        content.set(view);
+        out.matched.push({ file, content });
+      }
+    } catch (err) {
+      const e = err as { code?: string; message?: string };
+      out.diagnostics.push({ file, reason: `unreadable: ${e && e.code ? e.code + ': ' : ''}${e && e.message ? e.message : String(err)}` });
+    } finally {
+      if (fd !== -1) {
+        try {
+          fsModule.closeSync(fd);
+        } catch {
+          // Closing a read-only descriptor cannot lose data; nothing to report.
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** Source of each worker: evaluated as CommonJS, so `require` is available. */
+const WORKER_SOURCE = `
+const fs = require('node:fs');
+const { parentPort, workerData } = require('node:worker_threads');
+const scanBatch = ${scanBatch.toString()};
+const needles = workerData.identifiers.map((id) => Buffer.from(id, 'latin1'));
+const scratch = { buf: Buffer.allocUnsafeSlow(1 << 20) };
+parentPort.on('message', (batch) => {
+  if (workerData.crashOn && batch.files.includes(workerData.crashOn)) process.exit(70);
+  const out = scanBatch(fs, workerData.root, batch.files, needles, workerData.maxFileBytes, scratch);
+  parentPort.postMessage({ id: batch.id, out }, out.matched.map((m) => m.content.buffer));
+});
+`;
+
+interface Batch {
+  id: number;
+  files: string[];
+  /** Set once the batch has been through a crashed worker. */
+  retried: boolean;
+}
+
+export async function prefilter(
+  root: string,
+  files: string[],
+  identifiers: string[],
+  opts: PrefilterOptions = {},
+): Promise<PrefilterResult> {
+  const absRoot = path.resolve(root);
+  const maxFileBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  const result: PrefilterResult = { matched: new Map(), bytesRead: 0, filesRead: 0, diagnostics: [] };
+  const total = files.length;
+  let done = 0;
+
+  // Identifiers are C names (ASCII); an empty one would match everywhere.
+  const wanted = [...new Set(identifiers.filter((id) => id.length > 0))];
+  if (total === 0 || wanted.length === 0) return result;
+
+  const absorb = (out: BatchOutput, batchSize: number): void => {
+    for (const m of out.matched) {
+      result.matched.set(m.file, Buffer.from(m.content.buffer, m.content.byteOffset, m.content.byteLength));
+    }
+    result.bytesRead += out.bytesRead;
+    result.filesRead += out.filesRead;
+    result.diagnostics.push(...out.diagnostics);
+    done += batchSize;
+    opts.onProgress?.(done, total);
+  };
+
+  const scanInline = (batchFiles: string[], scratch: { buf: Buffer }): void => {
+    const needles = wanted.map((id) => Buffer.from(id, 'latin1'));
+    absorb(scanBatch(fs, absRoot, batchFiles, needles, maxFileBytes, scratch), batchFiles.length);
+  };
+
+  const jobs = Math.max(0, Math.floor(opts.jobs ?? os.availableParallelism()));
+  if (jobs === 0 || total < INLINE_MAX_FILES) {
+    scanInline(files, { buf: Buffer.allocUnsafeSlow(1 << 20) });
+  } else {
+    await scanWithWorkers(Math.min(jobs, Math.ceil(total / BATCH_FILES)));
+  }
+  result.diagnostics.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  return result;
+
+  async function scanWithWorkers(workerCount: number): Promise<void> {
+    const queue: Batch[] = [];
+    for (let i = 0; i < total; i += BATCH_FILES) {
+      queue.push({ id: queue.length, files: files.slice(i, i + BATCH_FILES), retried: false });
+    }
+    const inlineScratch = { buf: Buffer.allocUnsafeSlow(0) };
+    await runWorkers(
+      workerCount,
+      queue,
+      { root: absRoot, identifiers: wanted, maxFileBytes, crashOn: process.env[CRASH_TEST_ENV] ?? '' },
+      absorb,
+      (batchFiles) => scanInline(batchFiles, inlineScratch),
+      result.diagnostics,
+    );
+  }
+}
+
+/**
+ * Feed `queue` to `workerCount` workers, two batches in flight each so a
+ * worker never waits for the main thread. A crashed worker is replaced; its
+ * in-flight batches are retried one file per batch, so a file that kills a
+ * worker again is isolated and reported instead of taking others with it.
+ * After too many crashes the remaining batches are scanned inline.
+ */
+function runWorkers(
+  workerCount: number,
+  queue: Batch[],
+  workerData: { root: string; identifiers: string[]; maxFileBytes: number; crashOn: string },
+  absorb: (out: BatchOutput, batchSize: number) => void,
+  scanInline: (files: string[]) => void,
+  diagnostics: Diagnostic[],
+): Promise<void> {
+  return new Promise<void>((resolve) => {
+    let crashes = 0;
+    let live = 0;
+    let nextBatchId = queue.length;
+    let finished = false;
+
+    const finishIfIdle = (): void => {
+      if (finished || live > 0) return;
+      // No live worker: whatever is left (only after giving up on workers) runs inline.
+      while (queue.length > 0) scanInline(queue.shift()!.files);
+      finished = true;
+      resolve();
+    };
+
+    const start = (): void => {
+      const inFlight = new Map<number, Batch>();
+      const worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
+      live += 1;
+      let gone = false;
+
+      const feed = (): void => {
+        while (inFlight.size < 2 && queue.length > 0) {
+          const batch = queue.shift()!;
+          inFlight.set(batch.id, batch);
+          worker.postMessage({ id: batch.id, files: batch.files });
+        }
+        if (inFlight.size === 0) void worker.terminate();
+      };
+
+      const onGone = (reason: string): void => {
+        if (gone) return;
+        gone = true;
+        live -= 1;
+        const lost = [...inFlight.values()];
+        inFlight.clear();
+        if (lost.length > 0) {
+          crashes += 1;
+          for (const batch of lost) {
+            if (batch.retried && batch.files.length === 1) {
+              diagnostics.push({ file: batch.files[0], reason: `scan worker crashed on this file (${reason}); skipped` });
+              absorb({ matched: [], bytesRead: 0, filesRead: 0, diagnostics: [] }, 1);
+            } else {
+              for (const file of batch.files) queue.unshift({ id: nextBatchId++, files: [file], retried: true });
+            }
+          }
+          if (crashes <= MAX_WORKER_CRASHES && queue.length > 0) {
+            start();
+            return;
+          }
+        }
+        finishIfIdle();
+      };
+
+      worker.on('message', (msg: { id: number; out: BatchOutput }) => {
+        const batch = inFlight.get(msg.id);
+        if (!batch) return;
+        inFlight.delete(msg.id);
+        absorb(msg.out, batch.files.length);
+        feed();
+      });
+      worker.on('error', (err) => onGone(err instanceof Error ? err.message : String(err)));
+      worker.on('exit', (code) => onGone(`exit code ${code}`));
+      feed();
+    };
+
+    for (let i = 0; i < workerCount; i++) start();
+  });
+}

@@ -1,0 +1,592 @@
+// Lower a tree-sitter C tree to per-function CFGs.
+//
+// Kernel C is not what tree-sitter-c was written for: iterator macros
+// (`for_each_sg(...) stmt`) parse as a call statement with a MISSING ';'
+// followed by the body, `#if` inside bodies becomes preproc_* nodes, and
+// unknown macros leave ERROR nodes. Lowering is best-effort and never throws:
+// whatever it cannot read becomes straight-line calls, which keeps the calls
+// we care about in order.
+import type Parser from 'tree-sitter';
+import { ERROR_CHECKS, toExpr, type Expr } from './expr.js';
+import type { FileIR, FunctionIR, IRNode, LoopInfo, OpsAssignment } from './types.js';
+import { parseC } from '../parse/tree.js';
+
+/** Any `*for_each*` / `*foreach*` macro is a loop over its last argument's body. */
+const ITERATOR_MACRO = /(^|_)for_each(_|$)|foreach/;
+const MAX_DEPTH = 400;
+const MAX_NODES = 50_000;
+
+type SNode = Parser.SyntaxNode;
+
+interface LoopCtx {
+  breakTo: number;
+  continueTo: number | null;
+}
+
+class FunctionBuilder {
+  nodes: IRNode[] = [];
+  labels = new Map<string, number>();
+  gotos: number[] = [];
+  loops: LoopInfo[] = [];
+  valueRefs = new Set<string>();
+  assigned = new Set<string>();
+  hadErrors = false;
+  private depth = 0;
+
+  constructor(private readonly lineOffset: number) {}
+
+  add(n: IRNode): number {
+    if (this.nodes.length >= MAX_NODES) throw new TooLarge();
+    this.nodes.push(n);
+    return this.nodes.length - 1;
+  }
+
+  loc(node: SNode) {
+    return { line: node.startPosition.row + 1 + this.lineOffset, column: node.startPosition.column + 1 };
+  }
+
+  nop(node: SNode, next: number): number {
+    return this.add({ op: 'nop', next: [next], ...this.loc(node) });
+  }
+
+  /** Lower a statement so that it continues to `next`; returns its entry node. */
+  stmt(node: SNode, next: number, loop: LoopCtx | null, sw: LoopCtx | null): number {
+    if (++this.depth > MAX_DEPTH) {
+      this.depth--;
+      this.hadErrors = true;
+      return next;
+    }
+    try {
+      return this.stmtInner(node, next, loop, sw);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private stmtInner(node: SNode, next: number, loop: LoopCtx | null, sw: LoopCtx | null): number {
+    switch (node.type) {
+      case 'compound_statement':
+      case 'translation_unit':
+        return this.sequence(node.namedChildren, next, loop, sw);
+      case 'ERROR':
+        this.hadErrors = true;
+        return this.sequence(node.namedChildren, next, loop, sw);
+      case 'expression_statement':
+      case 'expression':
+        return this.effects(node, next);
+      case 'declaration':
+        return this.declaration(node, next);
+      case 'if_statement': {
+        const condNode = node.childForFieldName('condition');
+        const cons = node.childForFieldName('consequence');
+        const altClause = node.childForFieldName('alternative');
+        const alt = altClause?.type === 'else_clause' ? altClause.namedChildren.find((c) => c.type !== 'comment') : altClause;
+        const t = cons ? this.stmt(cons, next, loop, sw) : next;
+        const f = alt ? this.stmt(alt, next, loop, sw) : next;
+        return this.condition(condNode, t, f);
+      }
+      case 'for_statement':
+        return this.forLoop(node, next, sw);
+      case 'while_statement': {
+        const head = this.add({ op: 'nop', next: [], ...this.loc(node) });
+        const condEntryStart = this.nodes.length;
+        const bodyNode = node.childForFieldName('body');
+        const bodyStart = this.nodes.length;
+        const bodyEntry = bodyNode ? this.stmt(bodyNode, head, { breakTo: next, continueTo: head }, sw) : head;
+        const body = range(bodyStart, this.nodes.length);
+        const condEntry = this.condition(node.childForFieldName('condition'), bodyEntry, next);
+        (this.nodes[head] as { next: number[] }).next = [condEntry];
+        this.loops.push({ id: this.loops.length, head, body, line: this.loc(node).line });
+        void condEntryStart;
+        return head;
+      }
+      case 'do_statement': {
+        const condHead = this.add({ op: 'nop', next: [], ...this.loc(node) });
+        const bodyNode = node.childForFieldName('body');
+        const bodyStart = this.nodes.length;
+        const bodyEntry = bodyNode ? this.stmt(bodyNode, condHead, { breakTo: next, continueTo: condHead }, sw) : condHead;
+        const body = range(bodyStart, this.nodes.length);
+        const condEntry = this.condition(node.childForFieldName('condition'), bodyEntry, next);
+        (this.nodes[condHead] as { next: number[] }).next = [condEntry];
+        // do { } while (0) is not a loop worth reporting on; still a loop for the CFG.
+        const cond = node.childForFieldName('condition');
+        if (!(cond && /^\(\s*0\s*\)$/.test(cond.text))) {
+          this.loops.push({ id: this.loops.length, head: condHead, body, line: this.loc(node).line });
+        }
+        return bodyEntry;
+      }
+      case 'switch_statement':
+        return this.switchStmt(node, next, loop);
+      case 'break_statement': {
+        const target = sw?.breakTo ?? loop?.breakTo ?? next;
+        return this.add({ op: 'nop', next: [target], ...this.loc(node) });
+      }
+      case 'continue_statement': {
+        const target = loop?.continueTo ?? next;
+        return this.add({ op: 'nop', next: [target], ...this.loc(node) });
+      }
+      case 'return_statement': {
+        const ret = this.add({ op: 'return', next: [-1], ...this.loc(node) });
+        const value = node.namedChildren.find((c) => c.type !== 'comment');
+        return value ? this.effects(value, ret) : ret;
+      }
+      case 'goto_statement': {
+        const label = node.childForFieldName('label')?.text ?? '';
+        const id = this.add({ op: 'goto', label, error: false, next: [], ...this.loc(node) });
+        this.gotos.push(id);
+        return id;
+      }
+      case 'labeled_statement': {
+        const label = node.childForFieldName('label')?.text ?? '';
+        const inner = node.namedChildren.filter((c) => c.type !== 'statement_identifier' && c.type !== 'comment');
+        const entry = this.sequence(inner, next, loop, sw);
+        const marker = this.add({ op: 'nop', next: [entry], label, ...this.loc(node) });
+        this.labels.set(label, marker);
+        return marker;
+      }
+      case 'case_statement':
+        // Only reached for malformed switches; lower the statements in order.
+        return this.sequence(caseBody(node), next, loop, sw);
+      case 'preproc_if':
+      case 'preproc_ifdef':
+      case 'preproc_elif':
+      case 'preproc_elifdef':
+      case 'preproc_else':
+        return this.preprocBranch(node, next, loop, sw);
+      case 'comment':
+      case 'preproc_include':
+      case 'preproc_def':
+      case 'preproc_function_def':
+      case 'preproc_call':
+      case 'type_definition':
+      case 'struct_specifier':
+      case 'enum_specifier':
+      case 'union_specifier':
+      case 'function_definition':
+        return next;
+      default:
+        // Unknown statement shapes (attributes, asm, macros misparsed as types):
+        // keep the calls inside them.
+        return this.effects(node, next);
+    }
+  }
+
+  /** Statements in order, recognising `iterator_macro(args) body` pairs. */
+  sequence(children: SNode[], next: number, loop: LoopCtx | null, sw: LoopCtx | null): number {
+    const items = children.filter((c) => c.type !== 'comment');
+    // Build backwards so each statement knows its continuation.
+    let entry = next;
+    const groups: SNode[][] = [];
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i];
+      if (iteratorCall(it) && i + 1 < items.length && !isPreproc(items[i + 1])) {
+        groups.push([it, items[i + 1]]);
+        i++;
+      } else groups.push([it]);
+    }
+    for (let g = groups.length - 1; g >= 0; g--) {
+      const group = groups[g];
+      entry = group.length === 2 ? this.iteratorLoop(group[0], group[1], entry, sw) : this.stmt(group[0], entry, loop, sw);
+    }
+    return entry;
+  }
+
+  private iteratorLoop(macroStmt: SNode, body: SNode, next: number, sw: LoopCtx | null): number {
+    const call = iteratorCall(macroStmt)!;
+    const loc = this.loc(macroStmt);
+    const args = call.childForFieldName('arguments')?.namedChildren ?? [];
+    const iterVars = args.filter((a) => a.type === 'identifier').map((a) => a.text);
+    iterVars.forEach((v) => this.assigned.add(v));
+    const head = this.add({ op: 'choice', reason: `${call.childForFieldName('function')?.text} loop`, next: [], ...loc });
+    const havoc = this.add({ op: 'havoc', vars: iterVars, next: [head], ...loc });
+    const bodyStart = this.nodes.length;
+    const bodyEntry = this.stmt(body, havoc, { breakTo: next, continueTo: havoc }, sw);
+    const bodyNodes = range(bodyStart, this.nodes.length);
+    const loopId = this.loops.length;
+    (this.nodes[head] as { next: number[]; loop?: number }).next = [bodyEntry, next];
+    (this.nodes[head] as { loop?: number }).loop = loopId;
+    this.loops.push({ id: loopId, head, body: bodyNodes, line: loc.line });
+    // The macro's own arguments are evaluated once, before the first iteration.
+    const entryHavoc = this.add({ op: 'havoc', vars: iterVars, next: [head], ...loc });
+    return entryHavoc;
+  }
+
+  private forLoop(node: SNode, next: number, sw: LoopCtx | null): number {
+    const init = node.childForFieldName('initializer');
+    const condNode = node.childForFieldName('condition');
+    const update = node.childForFieldName('update');
+    const bodyNode = node.childForFieldName('body');
+    const head = this.add({ op: 'nop', next: [], ...this.loc(node) });
+    const updateEntry = update ? this.effects(update, head) : head;
+    const bodyStart = this.nodes.length;
+    const bodyEntry = bodyNode ? this.stmt(bodyNode, updateEntry, { breakTo: next, continueTo: updateEntry }, sw) : updateEntry;
+    const body = range(bodyStart, this.nodes.length);
+    const condEntry = condNode ? this.condition(condNode, bodyEntry, next) : bodyEntry;
+    (this.nodes[head] as { next: number[] }).next = [condEntry];
+    this.loops.push({ id: this.loops.length, head, body, line: this.loc(node).line });
+    if (!init) return head;
+    return init.type === 'declaration' ? this.declaration(init, head) : this.effects(init, head);
+  }
+
+  private switchStmt(node: SNode, next: number, loop: LoopCtx | null): number {
+    const body = node.childForFieldName('body');
+    const cases = body ? body.namedChildren.filter((c) => c.type !== 'comment') : [];
+    const swCtx: LoopCtx = { breakTo: next, continueTo: null };
+    const entries: number[] = [];
+    let fallthrough = next;
+    let hasDefault = false;
+    for (let i = cases.length - 1; i >= 0; i--) {
+      const c = cases[i];
+      if (c.type === 'case_statement') {
+        if (!c.childForFieldName('value')) hasDefault = true;
+        fallthrough = this.sequence(caseBody(c), fallthrough, loop, swCtx);
+        entries.unshift(fallthrough);
+      } else {
+        fallthrough = this.stmt(c, fallthrough, loop, swCtx);
+      }
+    }
+    if (!hasDefault) entries.push(next);
+    const choice = this.add({ op: 'choice', reason: 'switch', next: entries.length ? entries : [next], ...this.loc(node) });
+    const cond = node.childForFieldName('condition');
+    return cond ? this.effects(cond, choice) : choice;
+  }
+
+  /** `#if` that the preprocessor could not decide: either branch may be compiled. */
+  private preprocBranch(node: SNode, next: number, loop: LoopCtx | null, sw: LoopCtx | null): number {
+    const alt = node.childForFieldName('alternative');
+    const cond = node.childForFieldName('condition') ?? node.childForFieldName('name');
+    const body = node.namedChildren.filter((c) => c.id !== alt?.id && c.id !== cond?.id);
+    const thenEntry = this.sequence(body, next, loop, sw);
+    if (node.type === 'preproc_else') return thenEntry;
+    const elseEntry = alt ? this.stmt(alt, next, loop, sw) : next;
+    return this.add({ op: 'choice', reason: '#if', next: [thenEntry, elseEntry], ...this.loc(node) });
+  }
+
+  /** Evaluate a condition's calls, then branch. */
+  condition(condNode: SNode | null, t: number, f: number): number {
+    if (!condNode) return this.add({ op: 'choice', reason: 'condition', next: [t, f], line: 0, column: 0 });
+    const cond = toExpr(condNode);
+    const errorEdge = errorCheckPolarity(condNode);
+    const br = this.add({
+      op: 'branch',
+      cond,
+      text: condNode.text.replace(/\s+/g, ' ').replace(/^\((.*)\)$/, '$1'),
+      next: [t, f],
+      ...(errorEdge === undefined ? {} : { errorEdge }),
+      ...this.loc(condNode),
+    });
+    return this.effects(condNode, br, true);
+  }
+
+  private declaration(node: SNode, next: number): number {
+    let entry = next;
+    const declarators = node.namedChildren.filter((c) => c.type === 'init_declarator' || c.type === 'identifier');
+    for (let i = declarators.length - 1; i >= 0; i--) {
+      const d = declarators[i];
+      if (d.type === 'identifier') {
+        entry = this.add({ op: 'assign', target: d.text, value: null, next: [entry], ...this.loc(d) });
+        continue;
+      }
+      const name = declaratorName(d.childForFieldName('declarator'));
+      const value = d.childForFieldName('value');
+      if (name) {
+        const isList = value?.type === 'initializer_list';
+        entry = this.add({ op: 'assign', target: name, value: value && !isList ? toExpr(value) : null, next: [entry], ...this.loc(d) });
+      }
+      if (value) entry = this.effects(value, entry);
+    }
+    return entry;
+  }
+
+  /**
+   * Calls and assignments in evaluation order (arguments before the call).
+   * `inCondition`: the value itself is consumed by a branch, not assigned.
+   */
+  effects(node: SNode, next: number, inCondition = false): number {
+    const items: IRNode[] = [];
+    this.collect(node, items, inCondition);
+    let entry = next;
+    for (let i = items.length - 1; i >= 0; i--) {
+      const item = items[i];
+      item.next = [entry];
+      entry = this.add(item);
+    }
+    return entry;
+  }
+
+  private collect(node: SNode, out: IRNode[], inCondition: boolean, depth = 0): void {
+    if (depth > MAX_DEPTH) return;
+    switch (node.type) {
+      case 'call_expression': {
+        const fn = node.childForFieldName('function');
+        const args = node.childForFieldName('arguments');
+        const argNodes = args ? args.namedChildren.filter((c) => c.type !== 'comment') : [];
+        for (const a of argNodes) this.collect(a, out, false, depth + 1);
+        if (fn?.type === 'identifier') {
+          out.push({ op: 'call', callee: fn.text, args: argNodes.map(toExpr), text: node.text.replace(/\s+/g, ' '), next: [], ...this.loc(node) });
+        } else if (fn) {
+          this.collect(fn, out, false, depth + 1);
+          const callee = fn.type === 'field_expression' ? fn.childForFieldName('field')?.text ?? fn.text : fn.text;
+          out.push({ op: 'call', callee, args: argNodes.map(toExpr), text: node.text.replace(/\s+/g, ' '), next: [], viaPointer: true, ...this.loc(node) });
+        }
+        // `f(&x)` may write x.
+        for (const a of argNodes) {
+          if (a.type === 'pointer_expression' && a.child(0)?.type === '&') {
+            const target = baseVar(a.childForFieldName('argument'));
+            if (target) out.push(this.assignNode(target, null, a));
+          }
+        }
+        return;
+      }
+      case 'assignment_expression': {
+        const left = node.childForFieldName('left');
+        const right = node.childForFieldName('right');
+        const op = node.childForFieldName('operator')?.text ?? '=';
+        if (right) this.collect(right, out, false, depth + 1);
+        if (left && left.type !== 'identifier') this.collect(left, out, false, depth + 1);
+        const target = baseVar(left);
+        if (target) {
+          const simple = left?.type === 'identifier' && op === '=';
+          out.push(this.assignNode(target, simple && right ? toExpr(right) : null, node));
+        }
+        return;
+      }
+      case 'update_expression': {
+        const target = baseVar(node.childForFieldName('argument'));
+        if (target) out.push(this.assignNode(target, null, node));
+        return;
+      }
+      case 'identifier': {
+        const parent = node.parent;
+        if (parent?.type !== 'call_expression' || parent.childForFieldName('function')?.id !== node.id) {
+          this.valueRefs.add(node.text);
+        }
+        return;
+      }
+      case 'sizeof_expression':
+      case 'string_literal':
+      case 'concatenated_string':
+      case 'char_literal':
+      case 'number_literal':
+        return;
+      default:
+        for (const c of node.namedChildren) this.collect(c, out, inCondition, depth + 1);
+    }
+  }
+
+  private assignNode(target: string, value: Expr | null, at: SNode): IRNode {
+    this.assigned.add(target);
+    return { op: 'assign', target, value, next: [], ...this.loc(at) };
+  }
+}
+
+class TooLarge extends Error {}
+
+function range(from: number, to: number): number[] {
+  const out: number[] = [];
+  for (let i = from; i < to; i++) out.push(i);
+  return out;
+}
+
+function isPreproc(n: SNode): boolean {
+  return n.type.startsWith('preproc_');
+}
+
+/** The call node if `stmt` is `iterator_macro(...)` used as a loop header. */
+function iteratorCall(stmt: SNode): SNode | null {
+  if (stmt.type !== 'expression_statement') return null;
+  const call = stmt.namedChildren[0];
+  if (call?.type !== 'call_expression') return null;
+  const fn = call.childForFieldName('function');
+  if (fn?.type !== 'identifier' || !ITERATOR_MACRO.test(fn.text)) return null;
+  // A real statement ends in ';'; the loop-header form has a MISSING one.
+  const last = stmt.child(stmt.childCount - 1);
+  if (last && last.type === ';' && !last.isMissing) return null;
+  return call;
+}
+
+function caseBody(c: SNode): SNode[] {
+  const value = c.childForFieldName('value');
+  return c.namedChildren.filter((x) => x.id !== value?.id && x.type !== 'comment');
+}
+
+/** Which branch of a condition only an error check reaches (WARN_ON true edge). */
+function errorCheckPolarity(cond: SNode): 0 | 1 | undefined {
+  let n: SNode | null = cond;
+  let negated = false;
+  for (;;) {
+    if (!n) return undefined;
+    if (n.type === 'parenthesized_expression') n = n.namedChildren[0] ?? null;
+    else if (n.type === 'unary_expression' && n.child(0)?.text === '!') {
+      negated = !negated;
+      n = n.childForFieldName('argument');
+    } else if (n.type === 'call_expression' && ['likely', 'unlikely'].includes(n.childForFieldName('function')?.text ?? '')) {
+      n = n.childForFieldName('arguments')?.namedChildren[0] ?? null;
+    } else break;
+  }
+  if (n.type !== 'call_expression') return undefined;
+  const fn = n.childForFieldName('function')?.text ?? '';
+  if (!ERROR_CHECKS.has(fn)) return undefined;
+  return negated ? 1 : 0;
+}
+
+function baseVar(n: SNode | null | undefined): string | null {
+  while (n) {
+    if (n.type === 'identifier') return n.text;
+    if (n.type === 'field_expression') n = n.childForFieldName('argument');
+    else if (n.type === 'subscript_expression') n = n.childForFieldName('argument');
+    else if (n.type === 'pointer_expression') n = n.childForFieldName('argument');
+    else if (n.type === 'parenthesized_expression') n = n.namedChildren[0];
+    else if (n.type === 'cast_expression') n = n.childForFieldName('value');
+    else return null;
+  }
+  return null;
+}
+
+function declaratorName(n: SNode | null | undefined): string | null {
+  while (n) {
+    if (n.type === 'identifier' || n.type === 'field_identifier') return n.text;
+    const inner: SNode | null = n.childForFieldName('declarator');
+    if (!inner) return n.namedChildren.find((c) => c.type === 'identifier')?.text ?? null;
+    n = inner;
+  }
+  return null;
+}
+
+function findFunctionDeclarator(n: SNode | null): SNode | null {
+  while (n) {
+    if (n.type === 'function_declarator') return n;
+    n = n.childForFieldName('declarator');
+  }
+  return null;
+}
+
+function paramNames(fd: SNode): string[] {
+  const list = fd.childForFieldName('parameters');
+  if (!list) return [];
+  return list.namedChildren
+    .filter((p) => p.type === 'parameter_declaration')
+    .map((p) => declaratorName(p.childForFieldName('declarator')) ?? '')
+    .filter((n) => n !== '');
+}
+
+export interface LowerOptions {
+  /** Function-like macros are lowered only if their body mentions one of these. */
+  interesting: (name: string) => boolean;
+}
+
+export function lowerFile(file: string, source: string, opts: LowerOptions): FileIR {
+  const tree = parseC(source);
+  const root = tree.rootNode;
+  const functions: FunctionIR[] = [];
+  const ops: OpsAssignment[] = [];
+  const fileRefs = new Set<string>();
+  const macroNames: string[] = [];
+  let parseErrors = 0;
+
+  const visit = (n: SNode, depth: number): void => {
+    if (depth > MAX_DEPTH) return;
+    if (n.type === 'ERROR') parseErrors++;
+    if (n.type === 'function_definition') {
+      const fn = lowerFunction(file, n, 0);
+      if (fn) functions.push(fn);
+      return;
+    }
+    if (n.type === 'preproc_function_def' || n.type === 'preproc_def') {
+      const name = n.childForFieldName('name')?.text;
+      if (name) macroNames.push(name);
+      if (n.type === 'preproc_function_def' && name) {
+        const m = lowerMacro(file, n, name, opts);
+        if (m) functions.push(m);
+      }
+      return;
+    }
+    if (n.type === 'initializer_pair') {
+      const designator = n.namedChildren[0];
+      const value = n.childForFieldName('value');
+      if (value?.type === 'identifier' && designator?.type === 'field_designator') {
+        ops.push({ struct: enclosingDeclName(n), field: designator.text.replace(/^\./, ''), target: value.text, line: value.startPosition.row + 1 });
+      }
+    }
+    if (n.type === 'identifier') {
+      const p = n.parent;
+      const isCallee = p?.type === 'call_expression' && p.childForFieldName('function')?.id === n.id;
+      const isExportArg = p?.type === 'argument_list' && /^EXPORT_SYMBOL/.test(p.parent?.childForFieldName('function')?.text ?? '');
+      const isDeclarator = p?.type === 'function_declarator' || p?.type === 'init_declarator' && p.childForFieldName('declarator')?.id === n.id;
+      if (!isCallee && !isExportArg && !isDeclarator) fileRefs.add(n.text);
+    }
+    for (const c of n.namedChildren) visit(c, depth + 1);
+  };
+  visit(root, 0);
+
+  const exports = [...source.matchAll(/\bEXPORT_SYMBOL\w*\s*\(\s*(\w+)/g)].map((m) => m[1]);
+  return { file, functions, exports, ops, valueRefs: [...fileRefs], macroNames, parseErrors };
+}
+
+function enclosingDeclName(n: SNode): string {
+  let p: SNode | null = n.parent;
+  while (p && p.type !== 'init_declarator') p = p.parent;
+  return p ? declaratorName(p.childForFieldName('declarator')) ?? '?' : '?';
+}
+
+function lowerFunction(file: string, def: SNode, lineOffset: number, macro?: { name: string; params: string[] }): FunctionIR | null {
+  const fd = findFunctionDeclarator(def.childForFieldName('declarator'));
+  const name = macro?.name ?? (fd ? declaratorName(fd.childForFieldName('declarator')) : null);
+  const body = def.childForFieldName('body');
+  if (!name || !body) return null;
+  const isStatic = def.namedChildren.some((c) => c.type === 'storage_class_specifier' && c.text === 'static');
+  const b = new FunctionBuilder(lineOffset);
+  const pos = { line: def.startPosition.row + 1 + lineOffset, column: def.startPosition.column + 1 };
+  try {
+    const exit = b.add({ op: 'exit', next: [], line: body.endPosition.row + 1 + lineOffset, column: 1 });
+    const end = b.add({ op: 'return', next: [exit], line: body.endPosition.row + 1 + lineOffset, column: body.endPosition.column });
+    const entryStmt = b.stmt(body, end, null, null);
+    const entry = b.add({ op: 'nop', next: [entryStmt], ...pos });
+    for (const n of b.nodes) if (n.op === 'return') n.next = [exit];
+    for (const g of b.gotos) {
+      const node = b.nodes[g] as Extract<IRNode, { op: 'goto' }>;
+      node.next = [b.labels.get(node.label) ?? exit];
+    }
+    return {
+      name,
+      file,
+      line: pos.line,
+      column: pos.column,
+      params: macro?.params ?? (fd ? paramNames(fd) : []),
+      isStatic: macro ? true : isStatic,
+      isMacro: !!macro,
+      nodes: b.nodes,
+      entry,
+      exit,
+      loops: b.loops,
+      valueRefs: [...b.valueRefs],
+      assigned: [...b.assigned],
+      hadErrors: b.hadErrors || body.hasError,
+    };
+  } catch (e) {
+    if (e instanceof TooLarge) return null;
+    throw e;
+  }
+}
+
+/** A function-like macro whose body calls something of interest, lowered as a function. */
+function lowerMacro(file: string, def: SNode, name: string, opts: LowerOptions): FunctionIR | null {
+  const value = def.childForFieldName('value');
+  if (!value) return null;
+  const text = value.text.replace(/\\\r?\n/g, ' \n');
+  const idents = text.match(/[A-Za-z_]\w*/g) ?? [];
+  if (!idents.some((id) => opts.interesting(id))) return null;
+  const params = (def.childForFieldName('parameters')?.namedChildren ?? []).map((p) => p.text).filter((p) => p !== '...');
+  // Parse the body as a statement list of a synthetic function on one line, so
+  // that line numbers map back with a constant offset.
+  const wrapped = `void __flushcheck_macro(void) { ${text} ; }`;
+  const tree = parseC(wrapped);
+  const fnDef = tree.rootNode.namedChildren.find((c) => c.type === 'function_definition');
+  if (!fnDef) return null;
+  const fn = lowerFunction(file, fnDef, value.startPosition.row, { name, params });
+  if (fn) {
+    fn.line = def.startPosition.row + 1;
+    fn.column = def.startPosition.column + 1;
+  }
+  return fn;
+}

@@ -1,0 +1,72 @@
+// The intermediate representation: one control-flow graph per function (or
+// per function-like macro whose body calls something of interest). Nodes carry
+// only what the obligation analysis reads: calls, assignments, branches.
+import type { Expr } from './expr.js';
+
+export interface Loc {
+  line: number; // 1-based
+  column: number; // 1-based
+}
+
+export type IRNode =
+  | ({ op: 'nop'; next: number[]; label?: string } & Loc)
+  | ({ op: 'call'; callee: string; args: Expr[]; text: string; next: number[]; viaPointer?: boolean } & Loc)
+  | ({ op: 'assign'; target: string; value: Expr | null; next: number[] } & Loc)
+  /** Two-way branch on a C condition; `errorEdge` marks the successor that only an error check reaches. */
+  | ({ op: 'branch'; cond: Expr; text: string; next: [number, number]; errorEdge?: 0 | 1 } & Loc)
+  /** Any successor may be taken (switch cases, unknown #if, iterator-macro loop heads). */
+  | ({ op: 'choice'; reason: string; next: number[]; loop?: number } & Loc)
+  | ({ op: 'goto'; label: string; error: boolean; next: number[] } & Loc)
+  /** Kill facts about variables (loop-variable update of an iterator macro). */
+  | ({ op: 'havoc'; vars: string[]; next: number[] } & Loc)
+  | ({ op: 'return'; next: number[] } & Loc)
+  | ({ op: 'exit'; next: number[] } & Loc);
+
+export interface LoopInfo {
+  id: number;
+  head: number;
+  /** Nodes of the body (not including the head). */
+  body: number[];
+  line: number;
+}
+
+export interface FunctionIR {
+  name: string;
+  file: string; // root-relative
+  line: number;
+  column: number;
+  params: string[];
+  isStatic: boolean;
+  /** A function-like macro lowered as a function: it is inlined at its uses, never a hand-off. */
+  isMacro: boolean;
+  nodes: IRNode[];
+  entry: number;
+  exit: number;
+  loops: LoopInfo[];
+  /** Identifiers used as values (not callees): candidates for address-taken functions. */
+  valueRefs: string[];
+  /** Variables assigned anywhere in the body (a summary may not speak about such parameters). */
+  assigned: string[];
+  /** The body had tree-sitter ERROR nodes: lowered best-effort. */
+  hadErrors: boolean;
+}
+
+/** A struct initializer field that names a function: `.sync_single_for_device = f`. */
+export interface OpsAssignment {
+  struct: string; // variable name of the table
+  field: string;
+  target: string;
+  line: number;
+}
+
+export interface FileIR {
+  file: string;
+  functions: FunctionIR[];
+  exports: string[];
+  ops: OpsAssignment[];
+  /** Identifiers used as values outside functions (initializers). */
+  valueRefs: string[];
+  /** Names defined as macros (object- or function-like). */
+  macroNames: string[];
+  parseErrors: number;
+}

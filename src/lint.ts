@@ -1,0 +1,187 @@
+// Orchestrator: discover -> parse -> lower -> analyze -> result.
+//
+// Only files that can matter are parsed: a first scan keeps the files naming a
+// rule function; after analysis, the names of functions that defer maintenance
+// to their callers are scanned for in the files not yet parsed, and so on
+// until no new deferring function appears (a handful of rounds on a kernel).
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { discoverFiles } from './discover/walk.js';
+import { prefilter } from './discover/prefilter.js';
+import { archSelects, loadDotConfig, KNOWN_ARCHES, type ConfigEnv } from './discover/kconfig.js';
+import { preprocess } from './parse/preprocess.js';
+import { lowerFile } from './ir/lower.js';
+import type { FileIR } from './ir/types.js';
+import { Program } from './analyze/program.js';
+import { ruleContext, ruleNames, runRule, scanNames, type RuleRun } from './analyze/rule.js';
+import { loadRules } from './rules/load.js';
+import { UsageError } from './cli/errors.js';
+import type { Diagnostic, Finding, InactiveRule, LintResult, Rule } from './types.js';
+
+export interface LintOptions {
+  /** Scanned root; finding paths are relative to it. */
+  root: string;
+  /** Files or folders under root to analyse (default: root itself). */
+  paths?: string[];
+  /** Target architecture (default arm64). */
+  arch?: string;
+  /** Kernel .config to evaluate #if CONFIG_* with. */
+  kconfigFile?: string;
+  /** Extra rule folders (added to the bundled rules/). */
+  rulesDirs?: string[];
+  /** Worker threads for the prefilter scan. */
+  jobs?: number;
+  /** Called as files are scanned/parsed (for a progress bar). */
+  onProgress?: (phase: 'scan' | 'parse' | 'analyze', done: number, total: number) => void;
+}
+
+/** Everything the analysis built, for `lint`, `graph` and the model replay. */
+export interface Analysis {
+  result: LintResult;
+  program: Program;
+  rules: Rule[];
+  runs: Map<string, RuleRun>;
+  env: ConfigEnv;
+}
+
+const MAX_FOLLOWUP_ROUNDS = 4;
+
+export const VERSION: string = (() => {
+  try {
+    return (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+})();
+
+export async function runLint(opts: LintOptions): Promise<LintResult> {
+  return (await analyzeTree(opts)).result;
+}
+
+export async function analyzeTree(opts: LintOptions): Promise<Analysis> {
+  const started = performance.now();
+  const arch = opts.arch ?? 'arm64';
+  if (!KNOWN_ARCHES.includes(arch)) throw new UsageError(`unknown --arch '${arch}'; use one of: ${KNOWN_ARCHES.join(', ')}`);
+  const root = path.resolve(opts.root);
+  let env: ConfigEnv;
+  try {
+    env = opts.kconfigFile ? loadDotConfig(opts.kconfigFile, arch) : archSelects(root, arch);
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message}`);
+  }
+  const rules = loadRules(opts.rulesDirs ?? []);
+  const diagnostics: Diagnostic[] = [];
+  const inactive: InactiveRule[] = [];
+
+  let candidates = rules.filter((r) => {
+    if (r.applies.arch && !r.applies.arch.includes(arch)) {
+      inactive.push({ ruleId: r.id, reason: `applies to ${r.applies.arch.join(', ')}, not ${arch}` });
+      return false;
+    }
+    if (r.applies.kconfig && env.symbol(r.applies.kconfig) === 'n') {
+      inactive.push({ ruleId: r.id, reason: `CONFIG_${r.applies.kconfig} is not set (${env.origin})` });
+      return false;
+    }
+    return true;
+  });
+
+  const paths = (opts.paths?.length ? opts.paths : ['.']).map((p) => path.resolve(root, p));
+  const discovered = await discoverFiles({ root, paths, arch });
+  diagnostics.push(...discovered.diagnostics);
+
+  const parsed = new Map<string, FileIR>();
+  const scannedFor = new Set<string>();
+  const interesting = new Set<string>();
+  const progress = opts.onProgress;
+
+  const scanAndParse = async (names: string[]) => {
+    const fresh = names.filter((n) => !scannedFor.has(n));
+    if (!fresh.length) return 0;
+    fresh.forEach((n) => {
+      scannedFor.add(n);
+      interesting.add(n);
+    });
+    const unparsed = discovered.files.filter((f) => !parsed.has(f));
+    const scan = await prefilter(root, unparsed, fresh, {
+      jobs: opts.jobs,
+      onProgress: progress ? (d, t) => progress('scan', d, t) : undefined,
+    });
+    diagnostics.push(...scan.diagnostics);
+    let i = 0;
+    for (const [file, buf] of scan.matched) {
+      progress?.('parse', ++i, scan.matched.size);
+      parsed.set(file, lowerSource(file, buf, env, interesting, diagnostics));
+    }
+    return scan.matched.size;
+  };
+
+  candidates.flatMap(ruleNames).forEach((n) => interesting.add(n));
+  await scanAndParse(candidates.flatMap(scanNames));
+  let program = new Program([...parsed.values()], { arch });
+
+  candidates = candidates.filter((r) => {
+    const needed = r.applies.definedFunction;
+    if (needed && !program.defines(needed)) {
+      inactive.push({ ruleId: r.id, reason: `the tree defines no ${needed}()` });
+      return false;
+    }
+    return true;
+  });
+
+  let runs = new Map<string, RuleRun>();
+  for (let round = 0; ; round++) {
+    runs = new Map(candidates.map((r) => [r.id, runRule(program, ruleContext(r, env))]));
+    if (round >= MAX_FOLLOWUP_ROUNDS) break;
+    // Callers of deferring functions may live in files no rule name appears in.
+    const deferring = new Set<string>();
+    for (const run of runs.values()) {
+      for (const [fn, sm] of run.summaries) {
+        if ((sm.outcomes?.some((o) => o.items.length > 0) || sm.accesses.length > 0) && !(fn.isStatic && fn.file.endsWith('.c'))) deferring.add(fn.name);
+      }
+    }
+    const added = await scanAndParse([...deferring]);
+    if (!added) break;
+    program = new Program([...parsed.values()], { arch });
+  }
+
+  const findings: Finding[] = [];
+  let syncSites = 0;
+  for (const run of runs.values()) {
+    findings.push(...run.findings);
+    syncSites += run.syncSites;
+    for (const name of run.truncated) diagnostics.push({ file: program.byName.get(name)?.[0]?.file ?? '?', reason: `${name}(): too many paths; analysed with merged conditions` });
+  }
+  findings.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column || a.kind.localeCompare(b.kind) || a.ruleId.localeCompare(b.ruleId));
+
+  const result: LintResult = {
+    tool: 'flushcheck',
+    version: VERSION,
+    root,
+    arch,
+    findings,
+    inactiveRules: inactive,
+    stats: {
+      files: discovered.files.length,
+      parsed: parsed.size,
+      functions: program.functions.length,
+      syncSites,
+      ms: Math.round(performance.now() - started),
+      diagnostics,
+    },
+  };
+  return { result, program, rules, runs, env };
+}
+
+function lowerSource(file: string, buf: Buffer, env: ConfigEnv, interesting: Set<string>, diagnostics: Diagnostic[]): FileIR {
+  // latin1 keeps one char per byte: non-UTF-8 input never throws and columns stay byte columns.
+  const source = buf.toString('latin1');
+  try {
+    const pre = preprocess(source, env);
+    const ir = lowerFile(file, pre.text, { interesting: (n) => interesting.has(n) });
+    if (ir.parseErrors > 0 && ir.functions.length === 0) diagnostics.push({ file, reason: `could not parse (${ir.parseErrors} syntax errors)` });
+    return ir;
+  } catch (e) {
+    diagnostics.push({ file, reason: `internal error while parsing: ${(e as Error).message}` });
+    return { file, functions: [], exports: [], ops: [], valueRefs: [], macroNames: [], parseErrors: 1 };
+  }
+}

@@ -1,0 +1,48 @@
+// Machine-readable report. Objects are rebuilt field by field so the key order
+// (and the absence of fields outside the documented format) does not depend on
+// how the analysis happened to construct them.
+import type { Finding, LintResult } from '../types.js';
+
+export function formatJson(result: LintResult): string {
+  const report = {
+    tool: result.tool,
+    version: result.version,
+    findings: result.findings.map(findingJson),
+    inactiveRules: result.inactiveRules.map((inactive) => ({ ruleId: inactive.ruleId, reason: inactive.reason })),
+    stats: {
+      files: result.stats.files,
+      parsed: result.stats.parsed,
+      functions: result.stats.functions,
+      syncSites: result.stats.syncSites,
+      ms: Math.round(result.stats.ms),
+      diagnostics: result.stats.diagnostics.map((diagnostic) => ({ file: diagnostic.file, reason: diagnostic.reason })),
+    },
+  };
+  return JSON.stringify(report, null, 2) + '\n';
+}
+
+function findingJson(finding: Finding) {
+  return {
+    ruleId: finding.ruleId,
+    severity: finding.severity,
+    kind: finding.kind,
+    file: finding.file,
+    line: finding.line,
+    column: finding.column,
+    function: finding.function,
+    message: finding.message,
+    path: finding.path.map((step) => ({ file: step.file, line: step.line, event: step.event })),
+    // Optional fields are omitted rather than null; JSON.stringify drops `undefined`.
+    sync: finding.sync && {
+      callee: finding.sync.callee,
+      function: finding.sync.function,
+      file: finding.sync.file,
+      line: finding.sync.line,
+    },
+    model: finding.model && {
+      verdict: finding.model.verdict,
+      witness: finding.model.witness,
+      reason: finding.model.reason,
+    },
+  };
+}

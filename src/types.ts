@@ -1,0 +1,172 @@
+// Shared contracts between the pipeline stages. Each stage folder has its own
+// internal types; only what crosses a stage boundary lives here.
+
+// ---------------------------------------------------------------- rules ----
+
+/** What a maintenance operation does to the cache on the rule's architecture. */
+export type CacheEffect = 'clean' | 'invalidate' | 'clean_invalidate' | 'none';
+
+export type DmaDirection = 'DMA_TO_DEVICE' | 'DMA_FROM_DEVICE' | 'DMA_BIDIRECTIONAL' | 'DMA_NONE';
+
+/** A call that issues cache maintenance without waiting for it (e.g. `dc` without `dsb`). */
+export interface IssuingCall {
+  name: string;
+  /** 0-based index of the `enum dma_data_direction` argument, if any. */
+  directionArg?: number;
+  /** 0-based index of the address argument (for buffer matching / reports). */
+  addressArg?: number;
+  /** Effect per direction; `default` applies when the direction is unknown or not listed. */
+  effect: Partial<Record<DmaDirection | 'default', CacheEffect>>;
+}
+
+/** A call that completes all maintenance issued before it (e.g. `dsb sy`). */
+export interface CompletingCall {
+  name: string;
+}
+
+/** A CPU access that must not happen while an invalidation of its buffer is pending. */
+export interface CpuAccessCall {
+  name: string;
+  addressArg?: number;
+  access: 'read' | 'write' | 'readwrite';
+}
+
+/**
+ * An exported function allowed to return with maintenance pending because its
+ * partner completes it (dma_iova_link -> dma_iova_sync). Callers inherit the
+ * obligation at `defer` calls; `complete` calls discharge it.
+ */
+export interface DeferralContract {
+  defer: string;
+  complete: string;
+  description?: string;
+  /**
+   * Whether this rule checks the callers of `defer` (default true). False when
+   * another rule already judges those callers (arm64's dcache_*_nosync rule lets
+   * arch_sync_dma_for_* return pending; dma-sync-flush checks their callers), so
+   * one bug is not reported twice.
+   */
+  checkCallers?: boolean;
+}
+
+export interface HandoffPolicy {
+  /** Function whose address is taken (ops tables, callbacks) hands the buffer over on return. */
+  addressTaken: boolean;
+  /** EXPORT_SYMBOL*'d function hands over on return (unless a contract covers it). */
+  exported: boolean;
+  /** A function with no caller in the analysed tree hands over on return. */
+  noCaller: boolean;
+}
+
+export interface RuleApplicability {
+  /** Architectures on which the rule is meaningful (maintenance is asynchronous). */
+  arch?: string[];
+  /** Kconfig symbol that must not be known-disabled for the rule to apply. */
+  kconfig?: string;
+  /** The rule is inactive when the tree defines no function/macro of this name. */
+  definedFunction?: string;
+}
+
+/** Mapping of rule calls to cache-model operations (used by src/model replay). */
+export interface ModelMapping {
+  /** call name -> per-direction op; `dsb` for completion. */
+  calls: Record<string, Partial<Record<DmaDirection | 'default', ModelOp | 'none'>>>;
+}
+
+export type ModelOp =
+  | 'cpu_write'
+  | 'cpu_read'
+  | 'device_write'
+  | 'device_read'
+  | 'clean'
+  | 'invalidate'
+  | 'clean_invalidate'
+  | 'dsb';
+
+export interface Rule {
+  id: string;
+  description: string;
+  applies: RuleApplicability;
+  issue: IssuingCall[];
+  complete: CompletingCall[];
+  cpuAccess: CpuAccessCall[];
+  handoff: HandoffPolicy;
+  contracts: DeferralContract[];
+  /** Regex (source) for goto labels that mark error paths. */
+  errorLabels: string;
+  model?: ModelMapping;
+  /** File the rule was loaded from (for messages). */
+  source: string;
+}
+
+// ------------------------------------------------------------- findings ----
+
+export type Severity = 'error' | 'warning' | 'note';
+
+export type FindingKind =
+  | 'unflushed-return' // pending maintenance reaches the return of a hand-off function
+  | 'unflushed-access' // pending invalidation reaches a CPU access to the buffer
+  | 'batchable' // per-entry flush inside a loop that could be hoisted
+  | 'redundant-flush' // flush with nothing pending on every path
+  | 'model-coherent'; // static finding the cache model proved harmless (issue 3)
+
+export interface PathStep {
+  file: string;
+  line: number;
+  event: string;
+}
+
+export interface ModelVerdict {
+  verdict: 'coherent' | 'incoherent' | 'unknown';
+  witness: unknown[];
+  reason?: string;
+}
+
+export interface Finding {
+  ruleId: string;
+  kind: FindingKind;
+  severity: Severity;
+  /** Path relative to the scanned root, '/' separated. */
+  file: string;
+  line: number;
+  column: number;
+  function: string;
+  message: string;
+  path: PathStep[];
+  /** The issuing call this finding concerns (stable key for diffs). */
+  sync?: { callee: string; function: string; file: string; line: number };
+  model?: ModelVerdict;
+}
+
+export interface Diagnostic {
+  file: string;
+  reason: string;
+}
+
+export interface InactiveRule {
+  ruleId: string;
+  reason: string;
+}
+
+export interface LintStats {
+  /** Source files seen by discovery. */
+  files: number;
+  /** Files parsed with tree-sitter (the prefilter kept them). */
+  parsed: number;
+  /** Function definitions analysed. */
+  functions: number;
+  /** Issuing call sites judged. */
+  syncSites: number;
+  ms: number;
+  diagnostics: Diagnostic[];
+}
+
+export interface LintResult {
+  tool: 'flushcheck';
+  version: string;
+  root: string;
+  arch: string;
+  findings: Finding[];
+  inactiveRules: InactiveRule[];
+  stats: LintStats;
+}

@@ -1,0 +1,288 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UsageError } from '../../src/cli/errors.js';
+import { main, resolveScanTarget, type CliDeps, type CliIO } from '../../src/cli/run.js';
+import type { LintOptions } from '../../src/lint.js';
+import type { CallGraphView } from '../../src/report/graph.js';
+import { loadRules, RuleError } from '../../src/rules/load.js';
+import type { Finding, LintResult, Severity } from '../../src/types.js';
+
+let tree: string;
+
+beforeAll(() => {
+  // A tiny "kernel tree": the CLI checks that paths exist before calling runLint.
+  tree = mkdtempSync(join(tmpdir(), 'flushcheck-cli-'));
+  mkdirSync(join(tree, 'drivers', 'iommu'), { recursive: true });
+  writeFileSync(join(tree, 'drivers', 'iommu', 'dma-iommu.c'), 'void f(void) {}\n');
+  writeFileSync(join(tree, '.config'), 'CONFIG_ARM64=y\n');
+});
+
+afterAll(() => {
+  rmSync(tree, { recursive: true, force: true });
+});
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+  lintCalls: LintOptions[];
+}
+
+function finding(severity: Severity): Finding {
+  return {
+    ruleId: 'dma-sync-flush',
+    kind: 'unflushed-return',
+    severity,
+    file: 'drivers/iommu/dma-iommu.c',
+    line: 10,
+    column: 2,
+    function: 'iommu_dma_sync_single_for_device',
+    message: 'arch_sync_dma_for_device() is not flushed before return',
+    path: [{ file: 'drivers/iommu/dma-iommu.c', line: 8, event: 'issues clean' }],
+  };
+}
+
+function lintResult(findings: Finding[]): LintResult {
+  return {
+    tool: 'flushcheck',
+    version: '0.1.0',
+    root: tree,
+    arch: 'arm64',
+    findings,
+    inactiveRules: [],
+    stats: { files: 1, parsed: 1, functions: 1, syncSites: 1, ms: 1, diagnostics: [] },
+  };
+}
+
+const graphView: CallGraphView = {
+  nodes: [{ name: 'f', file: 'drivers/iommu/dma-iommu.c', line: 1, role: 'caller', exported: false, addressTaken: false }],
+  edges: [],
+};
+
+async function run(
+  argv: string[],
+  options: { findings?: Finding[]; runLint?: CliDeps['runLint']; io?: Partial<CliIO> } = {},
+): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const lintCalls: LintOptions[] = [];
+  const deps: CliDeps = {
+    runLint:
+      options.runLint ??
+      (async (opts) => {
+        lintCalls.push(opts);
+        return lintResult(options.findings ?? []);
+      }),
+    buildGraph: async () => graphView,
+    loadRules,
+    runModelCommand: async (files, _format, out) => {
+      out(`model ${files.length}`);
+      return 0;
+    },
+  };
+  const io: CliIO = {
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { write: (s: string) => (stderr += s) },
+    isTTY: { stdout: false, stderr: false },
+    env: {},
+    cwd: tree,
+    ...options.io,
+  };
+  const code = await main(argv, io, deps);
+  return { code, stdout, stderr, lintCalls };
+}
+
+describe('usage', () => {
+  it('--help exits 0 and prints the commands', async () => {
+    const { code, stdout } = await run(['--help']);
+    expect(code).toBe(0);
+    expect(stdout).toContain('lint');
+    expect(stdout).toContain('graph');
+    expect(stdout).toContain('model');
+  });
+
+  it('lint --help exits 0 and lists the options', async () => {
+    const { code, stdout } = await run(['lint', '--help']);
+    expect(code).toBe(0);
+    for (const option of ['--root', '--arch', '--kconfig', '--rules', '--format', '--fail-on', '--jobs', '--no-color', '--output']) {
+      expect(stdout).toContain(option);
+    }
+  });
+
+  it('an unknown option is a usage error (2) with a one-line hint', async () => {
+    const { code, stderr, lintCalls } = await run(['lint', '--frobnicate']);
+    expect(code).toBe(2);
+    expect(stderr).toBe("flushcheck: error: unknown option '--frobnicate' (see 'flushcheck lint --help')\n");
+    expect(lintCalls).toHaveLength(0);
+  });
+
+  it('a bad --format is a usage error (2)', async () => {
+    const { code, stderr } = await run(['lint', '--format', 'xml']);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^flushcheck: error: option '--format <format>' argument 'xml' is invalid\. Allowed choices are text, json, sarif\./);
+  });
+
+  it('a bad --jobs is a usage error (2)', async () => {
+    expect((await run(['lint', '--jobs', '0'])).code).toBe(2);
+  });
+
+  it('no command is a usage error (2)', async () => {
+    const { code, stderr } = await run([]);
+    expect(code).toBe(2);
+    expect(stderr).toContain('Usage: flushcheck');
+  });
+
+  it('a path that does not exist, or lies outside --root, is a usage error (2)', async () => {
+    const missing = await run(['lint', 'drivers/nope']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^flushcheck: error: drivers\/nope: no such file or folder in /);
+
+    const outside = await run(['lint', '--root', join(tree, 'drivers'), '../.config']);
+    expect(outside.code).toBe(2);
+    expect(outside.stderr).toMatch(/is outside the root .*; pass a --root that contains it\n$/);
+  });
+
+  it('a UsageError or RuleError from runLint exits 2 with its message', async () => {
+    class UnknownArch extends Error {}
+    Object.defineProperty(UnknownArch, 'name', { value: 'UsageError' });
+    const usage = await run(['lint', '--arch', 'vax'], {
+      runLint: async () => {
+        throw new UsageError('unknown --arch vax; use one of arm64, x86');
+      },
+    });
+    expect(usage).toMatchObject({ code: 2, stderr: 'flushcheck: error: unknown --arch vax; use one of arm64, x86\n' });
+
+    // Matched by class name, so the analysis may define its own UsageError class.
+    const foreign = await run(['lint'], {
+      runLint: async () => {
+        throw new UnknownArch('unknown --arch vax');
+      },
+    });
+    expect(foreign.code).toBe(2);
+
+    const rules = await run(['lint'], {
+      runLint: async () => {
+        throw new RuleError(['a.yaml: id: is required', 'b.yaml: issue: must be a list']);
+      },
+    });
+    expect(rules).toMatchObject({
+      code: 2,
+      stderr: 'flushcheck: error: a.yaml: id: is required\nflushcheck: error: b.yaml: issue: must be a list\n',
+    });
+  });
+
+  it('any other error is an internal error (2)', async () => {
+    const { code, stderr } = await run(['lint'], {
+      runLint: async () => {
+        throw new Error('boom');
+      },
+    });
+    expect(code).toBe(2);
+    expect(stderr).toBe('flushcheck: error: boom (internal error; rerun with FLUSHCHECK_DEBUG=1 for a stack trace)\n');
+  });
+});
+
+describe('lint', () => {
+  it('exit code follows --fail-on', async () => {
+    const warning = [finding('warning')];
+    expect((await run(['lint'], { findings: [] })).code).toBe(0);
+    expect((await run(['lint'], { findings: warning })).code).toBe(1);
+    expect((await run(['lint', '--fail-on', 'error'], { findings: warning })).code).toBe(0);
+    expect((await run(['lint', '--fail-on', 'note'], { findings: [finding('note')] })).code).toBe(1);
+    expect((await run(['lint', '--fail-on', 'warning'], { findings: [finding('note')] })).code).toBe(0);
+    expect((await run(['lint', '--fail-on', 'none'], { findings: [finding('error')] })).code).toBe(0);
+  });
+
+  it('--format json prints valid JSON', async () => {
+    const { code, stdout } = await run(['lint', '--format', 'json'], { findings: [finding('error')] });
+    expect(code).toBe(1);
+    const report = JSON.parse(stdout);
+    expect(report.tool).toBe('flushcheck');
+    expect(report.findings[0].severity).toBe('error');
+  });
+
+  it('--format sarif describes the bundled rules', async () => {
+    const { stdout } = await run(['lint', '--format', 'sarif'], { findings: [finding('error')] });
+    const log = JSON.parse(stdout);
+    expect(log.version).toBe('2.1.0');
+    expect(log.runs[0].tool.driver.rules.map((rule: { id: string }) => rule.id)).toContain('dma-sync-flush');
+  });
+
+  it('colours text only on a terminal without NO_COLOR or --no-color', async () => {
+    const findings = [finding('error')];
+    const tty = { isTTY: { stdout: true, stderr: false } };
+    expect((await run(['lint'], { findings, io: tty })).stdout).toContain('\x1b[');
+    expect((await run(['lint', '--no-color'], { findings, io: tty })).stdout).not.toContain('\x1b[');
+    expect((await run(['lint'], { findings, io: { ...tty, env: { NO_COLOR: '1' } } })).stdout).not.toContain('\x1b[');
+    expect((await run(['lint'], { findings })).stdout).not.toContain('\x1b[');
+  });
+
+  it('passes the options through and omits paths when the root itself is scanned', async () => {
+    const { lintCalls, stderr } = await run([
+      'lint',
+      '--arch', 'arm64',
+      '--kconfig', '.config',
+      '--jobs', '3',
+      '--rules', 'my-rules',
+      '--rules', 'more-rules',
+    ]);
+    expect(stderr).toBe('');
+    expect(lintCalls).toHaveLength(1);
+    const [opts] = lintCalls;
+    expect(opts.root).toBe(tree);
+    expect(opts.paths).toBeUndefined();
+    expect(opts.kconfigFile).toBe(join(tree, '.config'));
+    expect(opts.jobs).toBe(3);
+    expect(opts.rulesDirs).toEqual([join(tree, 'my-rules'), join(tree, 'more-rules')]);
+    // No progress bar when stderr is not a terminal.
+    expect(opts.onProgress).toBeUndefined();
+  });
+
+  it('-o writes the report to a file', async () => {
+    const out = join(tree, 'report.json');
+    const { stdout } = await run(['lint', '--format', 'json', '-o', 'report.json']);
+    expect(stdout).toBe('');
+    expect(JSON.parse(readFileSync(out, 'utf8')).tool).toBe('flushcheck');
+  });
+});
+
+describe('resolveScanTarget', () => {
+  it('keeps the current folder as root for paths inside it', () => {
+    expect(resolveScanTarget(tree, undefined, ['drivers/iommu'])).toEqual({
+      root: tree,
+      paths: [join(tree, 'drivers', 'iommu')],
+    });
+  });
+
+  it('makes a single folder outside the current folder the root', () => {
+    const elsewhere = join(tree, 'drivers');
+    expect(resolveScanTarget(join(tree, 'drivers', 'iommu'), undefined, [elsewhere])).toEqual({ root: elsewhere });
+  });
+
+  it('resolves paths against --root', () => {
+    expect(resolveScanTarget('/', tree, ['drivers'])).toEqual({ root: tree, paths: [join(tree, 'drivers')] });
+  });
+
+  it('rejects several paths outside the current folder without --root', () => {
+    const cwd = join(tree, 'drivers', 'iommu');
+    expect(() => resolveScanTarget(cwd, undefined, [tree, join(tree, 'drivers')])).toThrow(/pass --root DIR/);
+  });
+});
+
+describe('graph and model', () => {
+  it('graph prints text or dot', async () => {
+    const text = await run(['graph', 'drivers']);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain('f [caller] drivers/iommu/dma-iommu.c:1');
+    const dot = await run(['graph', '--format', 'dot']);
+    expect(dot.stdout.startsWith('digraph flushcheck {')).toBe(true);
+  });
+
+  it('model passes files and returns the command exit code', async () => {
+    const { code, stdout } = await run(['model', 'a.json', 'b.json']);
+    expect(code).toBe(0);
+    expect(stdout).toBe('model 2\n');
+  });
+});

@@ -1,0 +1,377 @@
+import type { Log } from 'sarif';
+import { describe, expect, it } from 'vitest';
+import { formatGraphDot, formatGraphText, type CallGraphView } from '../../src/report/graph.js';
+import { formatJson } from '../../src/report/json.js';
+import { FINGERPRINT_KEY, formatSarif } from '../../src/report/sarif.js';
+import { formatText } from '../../src/report/text.js';
+import type { LintResult, Rule } from '../../src/types.js';
+
+const ESC = '\x1b[';
+
+function sampleResult(): LintResult {
+  return {
+    tool: 'flushcheck',
+    version: '0.1.0',
+    root: '/src/linux',
+    arch: 'arm64',
+    findings: [
+      {
+        ruleId: 'dma-sync-flush',
+        kind: 'unflushed-return',
+        severity: 'error',
+        file: 'drivers/iommu/dma-iommu.c',
+        line: 1120,
+        column: 2,
+        function: 'iommu_dma_sync_sg_for_device',
+        message: 'arch_sync_dma_for_device() is not flushed before return',
+        path: [
+          { file: 'drivers/iommu/dma-iommu.c', line: 1110, event: 'arch_sync_dma_for_device() issues clean' },
+          { file: 'drivers/iommu/dma-iommu.c', line: 1114, event: 'takes the loop exit' },
+          { file: 'drivers/iommu/dma-iommu.c', line: 1120, event: 'returns with the clean pending' },
+        ],
+        sync: {
+          callee: 'arch_sync_dma_for_device',
+          function: 'iommu_dma_sync_sg_for_device',
+          file: 'drivers/iommu/dma-iommu.c',
+          line: 1110,
+        },
+        model: { verdict: 'incoherent', witness: [], reason: 'device reads before the clean completes' },
+      },
+      {
+        ruleId: 'dma-sync-flush',
+        kind: 'redundant-flush',
+        severity: 'note',
+        file: 'kernel/dma/direct.c',
+        line: 40,
+        column: 3,
+        function: 'dma_direct_sync_single_for_cpu',
+        message: 'arch_sync_dma_flush() with nothing pending',
+        path: [],
+      },
+    ],
+    inactiveRules: [
+      { ruleId: 'dma-iova-link-sync', reason: 'the tree defines no dma_iova_sync' },
+      { ruleId: 'dma-iova-link-sync', reason: 'the tree defines no dma_iova_sync' },
+    ],
+    stats: {
+      files: 12,
+      parsed: 3,
+      functions: 57,
+      syncSites: 4,
+      ms: 41.6,
+      diagnostics: [{ file: 'drivers/foo.c', reason: 'parse error at line 3' }],
+    },
+  };
+}
+
+function sampleRules(): Rule[] {
+  const base = {
+    applies: {},
+    complete: [{ name: 'arch_sync_dma_flush' }],
+    cpuAccess: [],
+    handoff: { addressTaken: true, exported: true, noCaller: true },
+    contracts: [],
+    errorLabels: '^err',
+  };
+  return [
+    {
+      ...base,
+      id: 'dma-sync-flush',
+      description: 'Syncs only issue maintenance. arch_sync_dma_flush() completes it.',
+      issue: [{ name: 'arch_sync_dma_for_device', effect: { default: 'clean' } }],
+      source: 'rules/dma-sync-flush.yaml',
+    },
+    {
+      ...base,
+      id: 'dma-iova-link-sync',
+      description: 'dma_iova_link() needs dma_iova_sync()',
+      issue: [{ name: 'dma_iova_link', effect: { default: 'clean' } }],
+      complete: [{ name: 'dma_iova_sync' }],
+      source: 'rules/dma-iova-link-sync.yaml',
+    },
+  ];
+}
+
+describe('formatJson', () => {
+  it('prints exactly the documented shape', () => {
+    expect(formatJson(sampleResult())).toBe(`{
+  "tool": "flushcheck",
+  "version": "0.1.0",
+  "findings": [
+    {
+      "ruleId": "dma-sync-flush",
+      "severity": "error",
+      "kind": "unflushed-return",
+      "file": "drivers/iommu/dma-iommu.c",
+      "line": 1120,
+      "column": 2,
+      "function": "iommu_dma_sync_sg_for_device",
+      "message": "arch_sync_dma_for_device() is not flushed before return",
+      "path": [
+        {
+          "file": "drivers/iommu/dma-iommu.c",
+          "line": 1110,
+          "event": "arch_sync_dma_for_device() issues clean"
+        },
+        {
+          "file": "drivers/iommu/dma-iommu.c",
+          "line": 1114,
+          "event": "takes the loop exit"
+        },
+        {
+          "file": "drivers/iommu/dma-iommu.c",
+          "line": 1120,
+          "event": "returns with the clean pending"
+        }
+      ],
+      "sync": {
+        "callee": "arch_sync_dma_for_device",
+        "function": "iommu_dma_sync_sg_for_device",
+        "file": "drivers/iommu/dma-iommu.c",
+        "line": 1110
+      },
+      "model": {
+        "verdict": "incoherent",
+        "witness": [],
+        "reason": "device reads before the clean completes"
+      }
+    },
+    {
+      "ruleId": "dma-sync-flush",
+      "severity": "note",
+      "kind": "redundant-flush",
+      "file": "kernel/dma/direct.c",
+      "line": 40,
+      "column": 3,
+      "function": "dma_direct_sync_single_for_cpu",
+      "message": "arch_sync_dma_flush() with nothing pending",
+      "path": []
+    }
+  ],
+  "inactiveRules": [
+    {
+      "ruleId": "dma-iova-link-sync",
+      "reason": "the tree defines no dma_iova_sync"
+    },
+    {
+      "ruleId": "dma-iova-link-sync",
+      "reason": "the tree defines no dma_iova_sync"
+    }
+  ],
+  "stats": {
+    "files": 12,
+    "parsed": 3,
+    "functions": 57,
+    "syncSites": 4,
+    "ms": 42,
+    "diagnostics": [
+      {
+        "file": "drivers/foo.c",
+        "reason": "parse error at line 3"
+      }
+    ]
+  }
+}
+`);
+  });
+
+  it('keeps the key order whatever order the finding was built in', () => {
+    const result = sampleResult();
+    const [first] = result.findings;
+    result.findings = [Object.fromEntries(Object.entries(first).reverse()) as typeof first];
+    expect(Object.keys(JSON.parse(formatJson(result)).findings[0])).toEqual([
+      'ruleId', 'severity', 'kind', 'file', 'line', 'column', 'function', 'message', 'path', 'sync', 'model',
+    ]);
+  });
+});
+
+describe('formatText', () => {
+  it('prints gcc-style lines, the path, the model verdict, inactive rules once and a summary', () => {
+    const text = formatText(sampleResult(), { color: false });
+    expect(text).not.toContain(ESC);
+    expect(text.split('\n')).toEqual([
+      'drivers/iommu/dma-iommu.c:1120:2: error: arch_sync_dma_for_device() is not flushed before return [dma-sync-flush]',
+      '    drivers/iommu/dma-iommu.c:1110: arch_sync_dma_for_device() issues clean',
+      '    drivers/iommu/dma-iommu.c:1114: takes the loop exit',
+      '    drivers/iommu/dma-iommu.c:1120: returns with the clean pending',
+      '    model: incoherent — device reads before the clean completes',
+      'kernel/dma/direct.c:40:3: note: arch_sync_dma_flush() with nothing pending [dma-sync-flush]',
+      'flushcheck: rule dma-iova-link-sync inactive: the tree defines no dma_iova_sync',
+      'flushcheck: 1 diagnostic (--verbose lists them)',
+      '1 error, 0 warnings, 1 note in 12 files (3 parsed, 57 functions, 4 sync sites) in 42 ms',
+      '',
+    ]);
+  });
+
+  it('lists diagnostics when verbose', () => {
+    const text = formatText(sampleResult(), { color: false, verbose: true });
+    expect(text).toContain('flushcheck: drivers/foo.c: parse error at line 3\n');
+    expect(text).not.toContain('--verbose lists them');
+  });
+
+  it('colours only when asked', () => {
+    const text = formatText(sampleResult(), { color: true });
+    expect(text).toContain(`${ESC}1m${ESC}31merror:${ESC}0m`);
+    expect(text).toContain(`${ESC}1m${ESC}36mnote:${ESC}0m`);
+    // Stripping the escapes gives back the plain report.
+    expect(text.replace(/\x1b\[[0-9;]*m/g, '')).toBe(formatText(sampleResult(), { color: false }));
+  });
+
+  it('summarises a clean run', () => {
+    const result = sampleResult();
+    result.findings = [];
+    result.inactiveRules = [];
+    result.stats = { files: 1, parsed: 1, functions: 1, syncSites: 1, ms: 3, diagnostics: [] };
+    expect(formatText(result, { color: false })).toBe('0 errors, 0 warnings, 0 notes in 1 file (1 parsed, 1 function, 1 sync site) in 3 ms\n');
+  });
+});
+
+describe('formatSarif', () => {
+  const sarif = (): Log => JSON.parse(formatSarif(sampleResult(), sampleRules())) as Log;
+
+  it('has the fields GitHub code scanning requires', () => {
+    const log = sarif();
+    expect(log.$schema).toBe('https://json.schemastore.org/sarif-2.1.0.json');
+    expect(log.version).toBe('2.1.0');
+    expect(log.runs).toHaveLength(1);
+    const [run] = log.runs;
+    expect(run.tool.driver.name).toBe('flushcheck');
+    expect(run.tool.driver.version).toBe('0.1.0');
+    expect(run.tool.driver.informationUri).toBe('https://example.invalid/flushcheck');
+    expect(run.tool.driver.rules?.map((rule) => rule.id)).toEqual(['dma-sync-flush', 'dma-iova-link-sync']);
+    const [flushRule] = run.tool.driver.rules!;
+    expect(flushRule.shortDescription?.text).toBe('Syncs only issue maintenance.');
+    expect(flushRule.fullDescription?.text).toBe('Syncs only issue maintenance. arch_sync_dma_flush() completes it.');
+    expect(flushRule.defaultConfiguration?.level).toBe('error');
+    expect(run.originalUriBaseIds?.['%SRCROOT%']?.uri).toBe('file:///src/linux/');
+
+    const results = run.results!;
+    expect(results).toHaveLength(2);
+    expect(results.map((r) => r.level)).toEqual(['error', 'note']);
+    for (const result of results) {
+      expect(result.ruleId).toBe('dma-sync-flush');
+      expect(result.ruleIndex).toBe(0);
+      expect(result.message.text).toBeTruthy();
+    }
+    expect(results[0].locations?.[0].physicalLocation).toEqual({
+      artifactLocation: { uri: 'drivers/iommu/dma-iommu.c', uriBaseId: '%SRCROOT%' },
+      region: { startLine: 1120, startColumn: 2 },
+    });
+  });
+
+  it('turns the path into one code flow, and omits it when there is no path', () => {
+    const [withPath, withoutPath] = sarif().runs[0].results!;
+    expect(withPath.codeFlows).toHaveLength(1);
+    const locations = withPath.codeFlows![0].threadFlows[0].locations;
+    expect(locations).toHaveLength(3);
+    expect(locations[1].location).toEqual({
+      physicalLocation: {
+        artifactLocation: { uri: 'drivers/iommu/dma-iommu.c', uriBaseId: '%SRCROOT%' },
+        region: { startLine: 1114 },
+      },
+      message: { text: 'takes the loop exit' },
+    });
+    expect(withoutPath.codeFlows).toBeUndefined();
+  });
+
+  it('fingerprints are stable across runs and differ between findings', () => {
+    const first = sarif().runs[0].results!.map((r) => r.partialFingerprints?.[FINGERPRINT_KEY]);
+    const second = sarif().runs[0].results!.map((r) => r.partialFingerprints?.[FINGERPRINT_KEY]);
+    expect(first).toEqual(second);
+    expect(first[0]).toMatch(/^[0-9a-f]{32}:1$/);
+    expect(first[0]).not.toBe(first[1]);
+
+    // Line numbers do not enter the fingerprint: moved code keeps its alert.
+    const moved = sampleResult();
+    moved.findings[0].line += 30;
+    const movedPrint = (JSON.parse(formatSarif(moved, sampleRules())) as Log).runs[0].results![0].partialFingerprints;
+    expect(movedPrint?.[FINGERPRINT_KEY]).toBe(first[0]);
+  });
+
+  it('keeps two findings with the same key apart', () => {
+    const result = sampleResult();
+    result.findings = [result.findings[0], { ...result.findings[0], line: 1130 }];
+    const prints = (JSON.parse(formatSarif(result, sampleRules())) as Log).runs[0].results!.map(
+      (r) => r.partialFingerprints?.[FINGERPRINT_KEY],
+    );
+    expect(prints[0]!.replace(/:1$/, ':2')).toBe(prints[1]);
+  });
+
+  it('reports inactive rules and diagnostics as notifications', () => {
+    const [invocation] = sarif().runs[0].invocations!;
+    expect(invocation.executionSuccessful).toBe(true);
+    expect(invocation.toolConfigurationNotifications?.[0]).toMatchObject({
+      level: 'note',
+      associatedRule: { id: 'dma-iova-link-sync', index: 1 },
+    });
+    expect(invocation.toolExecutionNotifications?.[0]).toMatchObject({
+      level: 'warning',
+      message: { text: 'parse error at line 3' },
+    });
+  });
+
+  it('adds a descriptor for a finding whose rule was not passed in', () => {
+    const run = (JSON.parse(formatSarif(sampleResult(), [])) as Log).runs[0];
+    expect(run.tool.driver.rules?.map((rule) => rule.id)).toEqual(['dma-sync-flush']);
+    expect(run.results![0].ruleIndex).toBe(0);
+  });
+});
+
+describe('graph formatters', () => {
+  const view: CallGraphView = {
+    nodes: [
+      { name: 'iommu_dma_map_sg', file: 'drivers/iommu/dma-iommu.c', line: 1400, role: 'handoff', exported: false, addressTaken: true },
+      { name: 'arch_sync_dma_flush', file: 'arch/arm64/include/asm/cacheflush.h', line: 80, role: 'completing', exported: false, addressTaken: false },
+      { name: 'arch_sync_dma_for_device', file: 'arch/arm64/mm/dma-mapping.c', line: 15, role: 'issuing', exported: true, addressTaken: false },
+      { name: 'dma_iova_link', file: 'drivers/iommu/dma-iommu.c', line: 1800, role: 'deferring', exported: true, addressTaken: false, defersWhen: '!dev_is_dma_coherent(dev)' },
+    ],
+    edges: [
+      { from: 'iommu_dma_map_sg', to: 'arch_sync_dma_flush', kind: 'call', line: 1420 },
+      { from: 'iommu_dma_map_sg', to: 'arch_sync_dma_for_device', kind: 'call', line: 1410 },
+      { from: 'iommu_dma_ops', to: 'iommu_dma_map_sg', kind: 'ops-table', line: 1900 },
+    ],
+  };
+
+  it('text lists nodes by role with their outgoing edges', () => {
+    expect(formatGraphText(view)).toBe(
+      [
+        'arch_sync_dma_for_device [issuing, exported] arch/arm64/mm/dma-mapping.c:15',
+        'arch_sync_dma_flush [completing] arch/arm64/include/asm/cacheflush.h:80',
+        'dma_iova_link [deferring, exported, defers when !dev_is_dma_coherent(dev)] drivers/iommu/dma-iommu.c:1800',
+        'iommu_dma_map_sg [handoff, address-taken] drivers/iommu/dma-iommu.c:1400',
+        '    -> arch_sync_dma_for_device (call, line 1410)',
+        '    -> arch_sync_dma_flush (call, line 1420)',
+        'other edges:',
+        '    iommu_dma_ops -> iommu_dma_map_sg (ops-table, line 1900)',
+        '4 nodes, 3 edges',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('dot is a digraph with quoted ids, role styles and every endpoint declared', () => {
+    const dot = formatGraphDot(view);
+    expect(dot.startsWith('digraph flushcheck {\n')).toBe(true);
+    expect(dot.endsWith('}\n')).toBe(true);
+    expect(dot).toContain(
+      '  "arch_sync_dma_for_device" [label="arch_sync_dma_for_device\\narch/arm64/mm/dma-mapping.c:15\\nissuing, exported", shape=box, fillcolor="#f4b6b6", peripheries=2];',
+    );
+    expect(dot).toContain('"dma_iova_link" [label="dma_iova_link\\ndrivers/iommu/dma-iommu.c:1800\\ndeferring, exported, defers when !dev_is_dma_coherent(dev)", shape=hexagon');
+    expect(dot).toContain('  "iommu_dma_ops" [shape=plaintext, style=""];');
+    expect(dot).toContain('  "iommu_dma_ops" -> "iommu_dma_map_sg" [label="line 1900", style=dashed];');
+    expect(dot).toContain('  "iommu_dma_map_sg" -> "arch_sync_dma_for_device" [label="line 1410"];');
+    // Every statement line is a node or an edge with balanced quotes.
+    for (const line of dot.split('\n').slice(4, -2)) {
+      expect(line).toMatch(/^ {2}"[^"]+"( -> "[^"]+")? \[.*\];$/);
+      expect((line.replace(/\\"/g, '').match(/"/g) ?? []).length % 2).toBe(0);
+    }
+  });
+
+  it('dot escapes quotes and backslashes', () => {
+    const odd: CallGraphView = {
+      nodes: [{ name: 'a"b\\c', file: 'x.c', line: 1, role: 'caller', exported: false, addressTaken: false }],
+      edges: [],
+    };
+    expect(formatGraphDot(odd)).toContain('"a\\"b\\\\c" [label="a\\"b\\\\c\\nx.c:1\\ncaller"');
+  });
+});
