@@ -16,6 +16,9 @@ import { Program } from './analyze/program.js';
 import { ruleContext, ruleNames, runRule, scanNames, type RuleRun } from './analyze/rule.js';
 import { loadRules } from './rules/load.js';
 import { UsageError } from './cli/errors.js';
+import { replayFindings } from './model/replay.js';
+import { checkScenario } from './model/check.js';
+import { formatTimeline } from './model/timeline.js';
 import type { Diagnostic, Finding, InactiveRule, LintResult, Rule } from './types.js';
 
 export interface LintOptions {
@@ -94,6 +97,7 @@ export async function analyzeTree(opts: LintOptions): Promise<Analysis> {
   const interesting = new Set<string>();
   const progress = opts.onProgress;
 
+  const trace = process.env.FLUSHCHECK_TRACE ? (msg: string) => console.error(`[${Math.round(performance.now() - started)} ms] ${msg}`) : () => {};
   const scanAndParse = async (names: string[]) => {
     const fresh = names.filter((n) => !scannedFor.has(n));
     if (!fresh.length) return 0;
@@ -107,11 +111,14 @@ export async function analyzeTree(opts: LintOptions): Promise<Analysis> {
       onProgress: progress ? (d, t) => progress('scan', d, t) : undefined,
     });
     diagnostics.push(...scan.diagnostics);
+    trace(`scanned ${unparsed.length} files for ${fresh.length} names: ${scan.matched.size} match`);
     let i = 0;
     for (const [file, buf] of scan.matched) {
       progress?.('parse', ++i, scan.matched.size);
       parsed.set(file, lowerSource(file, buf, env, interesting, diagnostics));
     }
+    trace(`parsed ${scan.matched.size} files`);
+    if (process.env.FLUSHCHECK_TRACE === 'files') trace([...scan.matched.keys()].join(' '));
     return scan.matched.size;
   };
 
@@ -131,14 +138,19 @@ export async function analyzeTree(opts: LintOptions): Promise<Analysis> {
   let runs = new Map<string, RuleRun>();
   for (let round = 0; ; round++) {
     runs = new Map(candidates.map((r) => [r.id, runRule(program, ruleContext(r, env))]));
+    trace(`round ${round}: analysed ${program.functions.length} functions`);
     if (round >= MAX_FOLLOWUP_ROUNDS) break;
     // Callers of deferring functions may live in files no rule name appears in.
     const deferring = new Set<string>();
     for (const run of runs.values()) {
       for (const [fn, sm] of run.summaries) {
-        if ((sm.outcomes?.some((o) => o.items.length > 0) || sm.accesses.length > 0) && !(fn.isStatic && fn.file.endsWith('.c'))) deferring.add(fn.name);
+        // Only deferrals on normal paths: a helper that leaves maintenance
+        // pending only when it fails (error outcomes) is not worth another
+        // pass over the tree; its callers in parsed files are still judged.
+        if (sm.outcomes?.some((o) => o.items.length > 0 && !o.error) && !(fn.isStatic && fn.file.endsWith('.c'))) deferring.add(fn.name);
       }
     }
+    trace(`deferring: ${[...deferring].filter((n) => !scannedFor.has(n)).join(" ")}`);
     const added = await scanAndParse([...deferring]);
     if (!added) break;
     program = new Program([...parsed.values()], { arch });
@@ -150,7 +162,14 @@ export async function analyzeTree(opts: LintOptions): Promise<Analysis> {
     findings.push(...run.findings);
     syncSites += run.syncSites;
     for (const name of run.truncated) diagnostics.push({ file: program.byName.get(name)?.[0]?.file ?? '?', reason: `${name}(): too many paths; analysed with merged conditions` });
+    for (const u of run.unjudged) {
+      const [file, ...rest] = u.split(': ');
+      diagnostics.push({ file, reason: rest.join(': ') });
+    }
   }
+  // Replay every finding's path, and every flushed sync path, on the cache model.
+  const flushed = [...runs.values()].flatMap((run) => [...run.results.values()].flatMap((r) => r.completions.flatMap((c) => (c.samplePath ? [c.samplePath] : []))));
+  const model = replayFindings(findings, flushed, (r) => (r.scenario && r.verdict === 'incoherent' ? formatTimeline(checkScenario(r.scenario), r.scenario) : undefined));
   findings.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column || a.kind.localeCompare(b.kind) || a.ruleId.localeCompare(b.ruleId));
 
   const result: LintResult = {
@@ -166,6 +185,7 @@ export async function analyzeTree(opts: LintOptions): Promise<Analysis> {
       functions: program.functions.length,
       syncSites,
       ms: Math.round(performance.now() - started),
+      model,
       diagnostics,
     },
   };
@@ -182,6 +202,6 @@ function lowerSource(file: string, buf: Buffer, env: ConfigEnv, interesting: Set
     return ir;
   } catch (e) {
     diagnostics.push({ file, reason: `internal error while parsing: ${(e as Error).message}` });
-    return { file, functions: [], exports: [], ops: [], valueRefs: [], macroNames: [], parseErrors: 1 };
+    return { file, functions: [], exports: [], ops: [], valueRefs: [], macroNames: [], prototypes: [], parseErrors: 1 };
   }
 }

@@ -114,12 +114,16 @@ export interface PathStep {
   file: string;
   line: number;
   event: string;
+  /** What the step does on the cache model (internal: drives the replay, not serialized). */
+  op?: ModelOp;
 }
 
 export interface ModelVerdict {
   verdict: 'coherent' | 'incoherent' | 'unknown';
   witness: unknown[];
   reason?: string;
+  /** Readable timeline of the witness (text output only). */
+  timeline?: string;
 }
 
 export interface Finding {
@@ -148,6 +152,13 @@ export interface InactiveRule {
   reason: string;
 }
 
+export interface ModelStats {
+  /** Code paths replayed on the cache model (findings and flushed sync paths). */
+  pathsReplayed: number;
+  coherent: number;
+  incoherent: number;
+}
+
 export interface LintStats {
   /** Source files seen by discovery. */
   files: number;
@@ -158,6 +169,7 @@ export interface LintStats {
   /** Issuing call sites judged. */
   syncSites: number;
   ms: number;
+  model?: ModelStats;
   diagnostics: Diagnostic[];
 }
 

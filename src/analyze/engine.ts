@@ -6,20 +6,25 @@
 // entry state carries the CALLER token, standing for maintenance the caller
 // left pending: whether it survives to the exit tells callers if this function
 // completes their maintenance.
-import { show, substitute, type Expr } from '../ir/expr.js';
+import { show, substitute, varsOf, type Expr } from '../ir/expr.js';
 import type { FunctionIR, IRNode } from '../ir/types.js';
-import type { CacheEffect, DeferralContract, IssuingCall, PathStep, Rule } from '../types.js';
+import type { CacheEffect, DeferralContract, IssuingCall, ModelOp, PathStep, Rule } from '../types.js';
 import type { Program } from './program.js';
 import {
   CALLER_TOKEN,
+  RET_PREFIX,
   assign,
+  assignField,
   assume,
   evaluate,
   havoc,
   pushStep,
+  setReturned,
   stateKey,
   trailSteps,
+  type Binding,
   type EvalEnv,
+  type Fact,
   type PendingItem,
   type State,
 } from './state.js';
@@ -32,8 +37,10 @@ export interface Outcome {
   keepsCaller: boolean;
   /** This way out only exists after an error check (the caller's path inherits that). */
   error: boolean;
+  /** Truth of the return value on this way out ('U' unknown). */
+  ret: 'T' | 'F' | 'U';
   /** Maintenance this function leaves pending for its caller. */
-  items: { callee: string; effect: CacheEffect; inner: PathStep[]; origin: PendingItem['origin'] }[];
+  items: { callee: string; effect: CacheEffect; inner: PathStep[]; origin: PendingItem['origin']; uncertain?: boolean }[];
 }
 
 /** A CPU access the function makes while its caller's maintenance may still be pending. */
@@ -70,6 +77,8 @@ export interface CompletionSite {
   sawCaller: boolean;
   /** Nodes where the local maintenance reaching it was issued. */
   localOrigins: Set<number>;
+  /** One path from a sync to this flush (for the cache-model replay). */
+  samplePath?: PathStep[];
 }
 
 export interface CallRecord {
@@ -99,7 +108,7 @@ export interface RuleContext {
   env: EvalEnv;
 }
 
-const MAX_STATES_PER_NODE = 48;
+const MAX_STATES_PER_NODE = Number(process.env.FLUSHCHECK_MAX_STATES ?? 48);
 const MAX_VISITS = 200_000;
 const MAX_OUTCOMES = 24;
 const MAX_INNER_STEPS = 40;
@@ -117,16 +126,25 @@ export function analyzeFunction(
   const calls: CallRecord[] = [];
   const exitStates: State[] = [];
   const accesses = new Map<string, AccessClause>();
-  const seen = new Map<number, Set<string>>();
+  const seen = new Map<number, Map<string, State>>();
   let truncated = false;
   let syncSites = 0;
-  for (const n of fn.nodes) if (n.op === 'call' && ctx.issuing.has(n.callee)) syncSites++;
+  const cfg = fn.cfg();
+  const interest = conditionTexts(cfg.nodes);
+  const live = liveConditions(fn, cfg, program, summaryOf);
+  // Conditions on our own parameters go into our summary: keep those too.
+  const stableParams = new Set(fn.params.filter((p) => !cfg.assigned.includes(p)));
+  const onParams = (e: Expr) => {
+    const vars = varsOf(e);
+    return vars.size > 0 && [...vars].every((v) => stableParams.has(v));
+  };
+  for (const n of cfg.nodes) if (n.op === 'call' && ctx.issuing.has(n.callee)) syncSites++;
 
   const callerItem: PendingItem = {
     key: CALLER_TOKEN,
     callee: '(caller)',
     effect: 'none',
-    node: fn.entry,
+    node: cfg.entry,
     line: fn.line,
     column: fn.column,
     inner: [],
@@ -140,26 +158,36 @@ export function analyzeFunction(
     trail: null,
   };
 
-  const queue: [number, State][] = [[fn.entry, init]];
+  const queue: [number, State][] = [[cfg.entry, init]];
   let visits = 0;
   const step = (s: State, line: number, event: string): State =>
     hasLocal(s) ? pushStep(s, { file: fn.file, line, event }) : s;
 
   const enqueue = (node: number, s: State) => {
     if (node < 0) return;
-    let set = seen.get(node);
-    if (!set) seen.set(node, (set = new Set()));
+    s = forgetDead(s, live[node], onParams);
+    let states = seen.get(node);
+    if (!states) seen.set(node, (states = new Map()));
     let key = stateKey(s);
-    if (set.has(key)) return;
-    if (set.size >= MAX_STATES_PER_NODE) {
+    if (!states.has(key) && states.size >= MAX_STATES_PER_NODE) {
       // Too many path distinctions here: forget what the path knew. This can
       // only make more paths feasible, never hide one.
+      if (process.env.FLUSHCHECK_DEBUG === fn.name && !truncated) console.error([...states.keys()].join('\n'));
       s = { ...s, facts: new Map(), bindings: new Map() };
       key = stateKey(s);
-      if (set.has(key)) return;
       truncated = true;
     }
-    set.add(key);
+    const old = states.get(key);
+    if (old) {
+      // Same knowledge, different maintenance pending: join the pending sets
+      // (each item is pending on some path that knows exactly this).
+      const added = [...s.pending.keys()].filter((k) => !old.pending.has(k));
+      if (!added.length) return;
+      const pending = new Map(old.pending);
+      for (const k of added) pending.set(k, s.pending.get(k)!);
+      s = { ...old, pending };
+    }
+    states.set(key, s);
     queue.push([node, s]);
   };
 
@@ -168,13 +196,17 @@ export function analyzeFunction(
       truncated = true;
       break;
     }
-    const [id, s] = queue.shift()!;
-    const node = fn.nodes[id];
+    const [id, popped] = queue.shift()!;
+    let s = popped;
+    const node = cfg.nodes[id];
     switch (node.op) {
       case 'exit':
         exitStates.push(s);
         break;
       case 'return': {
+        // Returning an error code: the caller does not get the buffer.
+        if (node.errorValue && hasLocal(s)) s = { ...s, error: true };
+        s = { ...s, ret: node.errorValue ? 'T' : node.value ? evaluate(node.value, s, ctx.env) : 'U' };
         if (handoff.handoff) {
           for (const item of s.pending.values()) {
             if (item.key === CALLER_TOKEN) continue;
@@ -192,9 +224,11 @@ export function analyzeFunction(
         node.next.forEach((n) => enqueue(n, s));
         break;
       }
-      case 'assign':
-        node.next.forEach((n) => enqueue(n, assign(s, node.target, node.value, String(id))));
+      case 'assign': {
+        const next = node.lvalue ? assignField(s, node.target, node.lvalue) : assign(s, node.target, node.value, String(id));
+        node.next.forEach((n) => enqueue(n, next));
         break;
+      }
       case 'havoc':
         node.next.forEach((n) => enqueue(n, havoc(s, node.vars)));
         break;
@@ -222,9 +256,12 @@ export function analyzeFunction(
         node.next.forEach((n) => enqueue(n, next));
         break;
       }
-      case 'call':
-        for (const next of callSuccessors(fn, id, node, s)) node.next.forEach((n) => enqueue(n, next));
+      case 'call': {
+        // A previous call's known result only holds until the next call.
+        const fresh = s.bindings.size && [...s.bindings.keys()].some((k) => k.startsWith(RET_PREFIX)) ? setReturned(s, { k: 'num', v: 0 }, 'U') : s;
+        for (const next of callSuccessors(fn, id, node, fresh)) node.next.forEach((n) => enqueue(n, next));
         break;
+      }
       default:
         node.next.forEach((n) => enqueue(n, s));
     }
@@ -235,6 +272,9 @@ export function analyzeFunction(
     if (node.viaPointer) return [s];
     if (ctx.completing.has(c)) {
       const site = completions.get(id) ?? { node: id, line: node.line, column: node.column, sawLocal: false, sawCaller: false, localOrigins: new Set<number>() };
+      if (!site.samplePath && hasLocal(s)) {
+        site.samplePath = [...trailSteps(s.trail), { file: fn.file, line: node.line, event: `${c}() completes pending maintenance`, op: 'dsb' }];
+      }
       for (const it of s.pending.values()) {
         if (it.key === CALLER_TOKEN) site.sawCaller = true;
         else {
@@ -243,13 +283,13 @@ export function analyzeFunction(
         }
       }
       completions.set(id, site);
-      const after = step(s, node.line, `${c}() completes pending maintenance`);
+      const after = hasLocal(s) ? pushStep(s, { file: fn.file, line: node.line, event: `${c}() completes pending maintenance`, op: 'dsb' }) : s;
       return [{ ...after, pending: new Map() }];
     }
     const issuing = ctx.issuing.get(c);
     if (issuing) return issue(f, id, node, s, issuing);
     if (ctx.cpuAccess.has(c)) {
-      cpuAccess(f, node, s, `${c}() at line ${node.line}`, [{ file: f.file, line: node.line, event: `${c}() accesses the buffer from the CPU` }]);
+      cpuAccess(f, node, s, `${c}() at line ${node.line}`, [{ file: f.file, line: node.line, event: `${c}() accesses the buffer from the CPU`, op: accessOp(c) }]);
       return [s];
     }
     const contract = ctx.contractDefers.get(c);
@@ -284,25 +324,42 @@ export function analyzeFunction(
     for (const [target, sm] of withSummary) {
       const map = paramMap(target, node);
       for (const o of sm!.outcomes!) {
-        let next: State | null = s;
+        // The callee's conditions must be consistent with the path. They are
+        // remembered only where the callee leaves maintenance pending, where a
+        // later test of the same condition (the flush after the loop) must
+        // correlate; elsewhere remembering them only multiplies states.
+        let checked: State | null = s;
         for (const lit of o.lits) {
-          next = assume(substitute(lit.atom, map), lit.value, next, ctx.env);
-          if (!next) break;
+          checked = assume(substitute(lit.atom, map), lit.value, checked, ctx.env);
+          if (!checked) break;
         }
-        if (!next) continue;
+        if (!checked) continue;
+        let next: State = s;
+        if (o.items.length) {
+          for (const lit of o.lits) {
+            const atom = substitute(lit.atom, map);
+            if (interest.has(show(atom)) || onParams(atom)) next = assume(atom, lit.value, next, ctx.env) ?? next;
+          }
+        }
+        next = setReturned(next, { k: 'call', fn: c, args: node.args }, o.ret);
         if (!o.keepsCaller) next = { ...next, pending: new Map() };
         if (o.error && o.items.length) next = { ...next, error: true };
         if (o.items.length === 0) {
           out.push(next.pending.size && hasLocal(s) && !o.keepsCaller ? step(next, node.line, `${c}() completes pending maintenance`) : next);
           continue;
         }
-        for (const item of o.items) next = addItem(next, id, node, item, c);
+        o.items.forEach((item, i) => (next = addItem(next, id, node, item, c, i === 0)));
         out.push(next);
       }
     }
     // Every path reaching the call continues somehow; if the substituted
     // conditions ruled all outcomes out, trust the path and not the summary.
     return out.length ? out : [s];
+  }
+
+  function accessOp(c: string): ModelOp {
+    const mapped = ctx.rule.model?.calls[c]?.default;
+    return mapped && mapped !== 'none' ? mapped : 'cpu_read';
   }
 
   function cpuAccess(f: FunctionIR, node: Extract<IRNode, { op: 'call' }>, s: State, what: string, steps: PathStep[]): void {
@@ -351,7 +408,7 @@ export function analyzeFunction(
     return out;
   }
 
-  function addItem(s: State, id: number, node: Extract<IRNode, { op: 'call' }>, item: Outcome['items'][number], via: string | undefined): State {
+  function addItem(s: State, id: number, node: Extract<IRNode, { op: 'call' }>, item: Outcome['items'][number], via: string | undefined, withStep = true): State {
     const key = `${id}:${item.effect}`;
     const event = via
       ? `${node.text.length > 80 ? node.callee + '(...)' : node.text} leaves ${item.callee}() (${item.effect}) pending`
@@ -359,10 +416,10 @@ export function analyzeFunction(
     // The reported path starts at the first maintenance still pending.
     let base = s;
     if (!hasLocal(s)) base = { ...s, trail: null };
-    base = pushStep({ ...base }, { file: fn.file, line: node.line, event });
+    if (withStep || !hasLocal(s)) base = pushStep(base, { file: fn.file, line: node.line, event, ...(via ? {} : { op: modelOp(item.effect) }) });
     if (s.pending.has(key)) return { ...base, pending: s.pending };
     const pending = new Map(s.pending);
-    pending.set(key, { key, callee: item.callee, effect: item.effect, node: id, line: node.line, column: node.column, via, inner: item.inner, origin: item.origin });
+    pending.set(key, { key, callee: item.callee, effect: item.effect, node: id, line: node.line, column: node.column, via, inner: item.inner, origin: item.origin, ...(item.uncertain ? { uncertain: true } : {}) });
     return { ...base, pending };
   }
 
@@ -373,13 +430,126 @@ export function analyzeFunction(
     return [...steps.slice(from, from + 1), ...item.inner, ...steps.slice(from + 1)];
   }
 
+  // A function whose path budget ran out had conditions merged: what it
+  // leaves pending may come from an infeasible path. Callers get to know.
+  const outcomes = summarize(fn, exitStates, handoff.handoff);
+  if (truncated) outcomes?.forEach((o) => o.items.forEach((i) => (i.uncertain = true)));
   const summary: Summary = {
-    outcomes: summarize(fn, exitStates, handoff.handoff),
+    outcomes,
     accesses: [...accesses.values()].length > MAX_OUTCOMES ? [{ lits: [], steps: [...accesses.values()][0].steps }] : [...accesses.values()],
     handoff: handoff.handoff,
     handoffWhy: handoff.why,
   };
   return { summary, findings: [...findings.values()], completions: [...completions.values()], calls, truncated, syncSites };
+}
+
+/**
+ * For each node, the conditions some path from it may still test (its own
+ * branches, and the substituted conditions of the summaries of the calls it
+ * makes) and the variables they read. A fact nothing will test again only
+ * multiplies states: dropping it is exact for every later decision.
+ */
+function liveConditions(fn: FunctionIR, cfg: ReturnType<FunctionIR['cfg']>, program: Program, summaryOf: (f: FunctionIR) => Summary | undefined): { texts: Set<string>; vars: Set<string> }[] {
+  const gen = cfg.nodes.map((n) => {
+    const texts = new Set<string>();
+    const vars = new Set<string>();
+    const addExpr = (e: Expr) => {
+      subExprs(e).forEach((x) => texts.add(show(x)));
+      varsOf(e, vars);
+    };
+    if (n.op === 'branch') addExpr(n.cond);
+    else if (n.op === 'return' && n.value) addExpr(n.value);
+    else if (n.op === 'assign' && n.value?.k === 'call') texts.add(show(n.value));
+    else if (n.op === 'call' && !n.viaPointer) {
+      for (const t of program.resolve(fn.file, n.callee)) {
+        const sm = summaryOf(t);
+        if (!sm) continue;
+        const map = paramMap(t, n);
+        for (const o of sm.outcomes ?? []) o.lits.forEach((l) => addExpr(substitute(l.atom, map)));
+        for (const a of sm.accesses) a.lits.forEach((l) => addExpr(substitute(l.atom, map)));
+      }
+    }
+    return { texts, vars };
+  });
+  const live = gen.map((g) => ({ texts: new Set(g.texts), vars: new Set(g.vars) }));
+  // Backwards fixpoint; node order is roughly reverse-topological already.
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (let i = cfg.nodes.length - 1; i >= 0; i--) {
+      const mine = live[i];
+      for (const succ of cfg.nodes[i].next) {
+        if (succ < 0) continue;
+        for (const t of live[succ].texts) if (!mine.texts.has(t)) (mine.texts.add(t), (changed = true));
+        for (const v of live[succ].vars) if (!mine.vars.has(v)) (mine.vars.add(v), (changed = true));
+      }
+    }
+  }
+  return live;
+}
+
+function subExprs(e: Expr, out: Expr[] = []): Expr[] {
+  out.push(e);
+  switch (e.k) {
+    case 'not':
+      subExprs(e.e, out);
+      break;
+    case 'and':
+    case 'or':
+    case 'bin':
+      subExprs(e.a, out);
+      subExprs(e.b, out);
+      break;
+  }
+  return out;
+}
+
+/** Drop facts and bindings no later decision can read. */
+function forgetDead(s: State, live: { texts: Set<string>; vars: Set<string> }, onParams: (e: Expr) => boolean): State {
+  let facts: Map<string, Fact> | null = null;
+  for (const [k, f] of s.facts) {
+    if (live.texts.has(k) || onParams(f.atom)) continue;
+    // A fact on a bound expression is read through the variable's binding.
+    let viaBinding = false;
+    for (const [v, b] of s.bindings) if (b.kind === 'alias' && live.vars.has(v) && show(b.expr).includes(k)) viaBinding = true;
+    if (viaBinding) continue;
+    facts ??= new Map(s.facts);
+    facts.delete(k);
+  }
+  let bindings: Map<string, Binding> | null = null;
+  for (const v of s.bindings.keys()) {
+    if (v.startsWith(RET_PREFIX) ? live.texts.has(v.slice(RET_PREFIX.length)) : live.vars.has(v)) continue;
+    bindings ??= new Map(s.bindings);
+    bindings.delete(v);
+  }
+  return facts || bindings ? { ...s, facts: facts ?? s.facts, bindings: bindings ?? s.bindings } : s;
+}
+
+/** Every condition (and sub-condition) this function tests or stores: the facts worth keeping. */
+function conditionTexts(nodes: IRNode[]): Set<string> {
+  const out = new Set<string>();
+  const walk = (e: Expr) => {
+    out.add(show(e));
+    switch (e.k) {
+      case 'not':
+        walk(e.e);
+        break;
+      case 'and':
+      case 'or':
+      case 'bin':
+        walk(e.a);
+        walk(e.b);
+        break;
+    }
+  };
+  for (const n of nodes) {
+    if (n.op === 'branch') walk(n.cond);
+    else if (n.op === 'assign' && n.value) walk(n.value);
+  }
+  return out;
+}
+
+function modelOp(effect: CacheEffect): ModelOp | undefined {
+  return effect === 'none' ? undefined : effect;
 }
 
 function hasLocal(s: State): boolean {
@@ -403,7 +573,8 @@ function paramMap(target: FunctionIR, node: Extract<IRNode, { op: 'call' }>): Ma
 
 /** What the path knows about the function's (never reassigned) parameters. */
 function paramLits(fn: FunctionIR, s: State): { atom: Expr; value: boolean }[] {
-  const stable = new Set(fn.params.filter((p) => !fn.assigned.includes(p)));
+  const assigned = fn.cfg().assigned;
+  const stable = new Set(fn.params.filter((p) => !assigned.includes(p)));
   return [...s.facts.values()]
     .filter((f) => f.vars.length > 0 && f.vars.every((v) => stable.has(v)) && !show(f.atom).includes('@'))
     .map((f) => ({ atom: f.atom, value: f.value }));
@@ -420,12 +591,13 @@ function summarize(fn: FunctionIR, exits: State[], handoff: boolean): Outcome[] 
       : [...s.pending.values()]
           .filter((i) => i.key !== CALLER_TOKEN)
           .map((i) => ({
+            ...(i.uncertain ? { uncertain: true } : {}),
             callee: i.callee,
             effect: i.effect,
             inner: [...i.inner, ...trailSteps(s.trail)].slice(0, MAX_INNER_STEPS),
             origin: i.origin,
           }));
-    add(groups, { lits, keepsCaller: s.pending.has(CALLER_TOKEN), error: s.error, items });
+    add(groups, { lits, keepsCaller: s.pending.has(CALLER_TOKEN), error: s.error, ret: s.ret ?? 'U', items });
   }
   let outcomes = [...groups.values()];
   if (outcomes.length > MAX_OUTCOMES) {
@@ -445,6 +617,7 @@ function add(groups: Map<string, Outcome>, o: Outcome): void {
     o.keepsCaller +
     '|' +
     o.error +
+    o.ret +
     '|' +
     o.items.map((i) => `${i.callee}:${i.effect}`).sort().join(',');
   if (!groups.has(key)) groups.set(key, o);

@@ -40,7 +40,7 @@ export async function buildGraph(opts: LintOptions): Promise<CallGraphView> {
         } else if (res.summary.handoff) node.role = 'handoff';
         else if (outcomes?.some((o) => !o.keepsCaller)) node.role = 'completes';
       }
-      for (const n of fn.nodes) {
+      for (const n of fn.cfg().nodes) {
         if (n.op !== 'call' || n.viaPointer) continue;
         const relevant = direct.has(n.callee) || program.resolve(fn.file, n.callee).some((t) => run.results.has(t));
         if (!relevant) continue;

@@ -17,6 +17,8 @@ export class Program {
   /** Names some analysed call resolves to. */
   readonly called = new Set<string>();
   readonly definedMacros = new Set<string>();
+  /** Functions declared by a prototype only (e.g. implemented in assembly). */
+  readonly prototypes = new Set<string>();
 
   constructor(readonly files: FileIR[], readonly opts: ProgramOptions) {
     for (const f of files) {
@@ -28,6 +30,7 @@ export class Program {
       }
       f.exports.forEach((e) => this.exported.add(e));
       f.macroNames.forEach((m) => this.definedMacros.add(m));
+      f.prototypes.forEach((p) => this.prototypes.add(p));
       for (const o of f.ops) {
         const list = this.opsTargets.get(o.field) ?? [];
         list.push({ target: o.target, file: f.file, line: o.line, struct: o.struct });
@@ -37,15 +40,13 @@ export class Program {
     const names = new Set(this.byName.keys());
     for (const f of files) {
       for (const r of f.valueRefs) if (names.has(r)) this.addressTaken.add(r);
-      for (const fn of f.functions) {
-        for (const n of fn.nodes) if (n.op === 'call' && !n.viaPointer) this.called.add(n.callee);
-      }
+      for (const fn of f.functions) for (const c of fn.calls) this.called.add(c);
     }
   }
 
-  /** Does the tree define `name` as a function or macro? */
+  /** Does the tree define `name` as a function or macro (or declare one implemented in assembly)? */
   defines(name: string): boolean {
-    return this.byName.has(name) || this.definedMacros.has(name);
+    return this.byName.has(name) || this.definedMacros.has(name) || this.prototypes.has(name);
   }
 
   /**

@@ -13,6 +13,8 @@ export interface RuleRun {
   results: Map<FunctionIR, FunctionResult>;
   syncSites: number;
   truncated: string[];
+  /** Findings withheld because the analysis could not rule out infeasible paths. */
+  unjudged: string[];
 }
 
 const MAX_SCC_ROUNDS = 4;
@@ -37,11 +39,15 @@ export function ruleNames(rule: Rule): string[] {
 }
 
 /**
- * Names worth scanning the tree for. CPU-access calls (memcpy) are everywhere
- * and only matter in files that sync or defer, which these names find.
+ * Names worth scanning the tree for: where obligations arise (issuing calls,
+ * contract partners) and the function whose definition activates the rule.
+ * Completing calls (dsb) and CPU accesses (memcpy) are everywhere and only
+ * matter in files that sync or defer, which these names find.
  */
 export function scanNames(rule: Rule): string[] {
-  return [...new Set([...rule.issue.map((i) => i.name), ...rule.complete.map((c) => c.name), ...rule.contracts.flatMap((c) => [c.defer, c.complete])])];
+  const names = [...rule.issue.map((i) => i.name), ...rule.contracts.flatMap((c) => [c.defer, c.complete])];
+  if (rule.applies.definedFunction) names.push(rule.applies.definedFunction);
+  return [...new Set(names)];
 }
 
 export function runRule(program: Program, ctx: RuleContext): RuleRun {
@@ -54,7 +60,9 @@ export function runRule(program: Program, ctx: RuleContext): RuleRun {
   const callees = new Map<FunctionIR, FunctionIR[]>();
   for (const fn of program.functions) {
     const out = new Set<FunctionIR>();
-    for (const n of fn.nodes) if (n.op === 'call' && !n.viaPointer && !direct.has(n.callee)) program.resolve(fn.file, n.callee).forEach((t) => out.add(t));
+    // Contract partners (dma_iova_link) are direct names with definitions whose
+    // summaries their callers use: they must be ordered like any callee.
+    for (const c of fn.calls) program.resolve(fn.file, c).forEach((t) => out.add(t));
     callees.set(fn, [...out]);
   }
   const truncated: string[] = [];
@@ -65,8 +73,8 @@ export function runRule(program: Program, ctx: RuleContext): RuleRun {
       for (const fn of scc) {
         // Skip functions that neither call a rule function nor anything that
         // matters: their summary is the identity.
-        const relevant = fn.nodes.some(
-          (n) => n.op === 'call' && (direct.has(n.callee) || program.resolve(fn.file, n.callee).some((t) => summaries.get(t)?.outcomes || summaries.get(t)?.accesses.length || inScc.has(t))),
+        const relevant = fn.calls.some(
+          (c) => direct.has(c) || program.resolve(fn.file, c).some((t) => summaries.get(t)?.outcomes || summaries.get(t)?.accesses.length || inScc.has(t)),
         );
         if (!relevant) continue;
         const handoff = program.isHandoff(fn, ctx.rule.handoff, contractDefers);
@@ -83,11 +91,18 @@ export function runRule(program: Program, ctx: RuleContext): RuleRun {
   }
 
   const findings: Finding[] = [];
+  const unjudged: string[] = [];
   let syncSites = 0;
   for (const [fn, res] of results) {
     syncSites += res.syncSites;
     for (const raw of res.findings) {
       const item = raw.item;
+      // A false alarm costs more trust than a miss: findings that may come
+      // from paths the merged analysis could not rule out are not reported.
+      if (res.truncated || item.uncertain) {
+        unjudged.push(`${fn.file}: ${fn.name}(): ${item.callee}() from line ${item.origin.line} not judged (path budget exceeded${item.uncertain && !res.truncated ? ' in a callee' : ''})`);
+        continue;
+      }
       const viaText = item.via ? ` (through ${item.via}() at line ${item.line})` : '';
       const exit =
         raw.kind === 'unflushed-return'
@@ -109,7 +124,7 @@ export function runRule(program: Program, ctx: RuleContext): RuleRun {
     }
   }
   findings.push(...notes(program, ctx, results));
-  return { findings, summaries, results, syncSites, truncated };
+  return { findings, summaries, results, syncSites, truncated, unjudged };
 }
 
 function outcomeKey(o: NonNullable<Summary['outcomes']>[number]): string {
@@ -162,7 +177,7 @@ function notes(program: Program, ctx: RuleContext, results: Map<FunctionIR, Func
         });
         continue;
       }
-      const loop = fn.loops.find((l) => l.body.includes(site.node));
+      const loop = fn.cfg().loops.find((l) => l.body.includes(site.node));
       if (!loop) continue;
       const body = new Set(loop.body);
       if (![...site.localOrigins].some((o) => body.has(o))) continue;
@@ -191,7 +206,7 @@ function isCalledFromUnanalysed(program: Program, fn: FunctionIR, results: Map<F
   // own, but could pass its caller's through: treat as possibly pending.
   for (const caller of program.functions) {
     if (results.has(caller)) continue;
-    for (const n of caller.nodes) if (n.op === 'call' && n.callee === fn.name && program.resolve(caller.file, n.callee).includes(fn)) return true;
+    if (caller.calls.includes(fn.name) && program.resolve(caller.file, fn.name).includes(fn)) return true;
   }
   return false;
 }
@@ -203,7 +218,7 @@ function cpuAccessors(program: Program, ctx: RuleContext): Set<string> {
     changed = false;
     for (const fn of program.functions) {
       if (names.has(fn.name)) continue;
-      if (fn.nodes.some((n) => n.op === 'call' && names.has(n.callee))) {
+      if (fn.calls.some((c) => names.has(c))) {
         names.add(fn.name);
         changed = true;
       }
@@ -214,13 +229,14 @@ function cpuAccessors(program: Program, ctx: RuleContext): Set<string> {
 
 /** Does anything after `from` in the same iteration need the maintenance complete? */
 function needsCompletionLater(fn: FunctionIR, from: number, head: number, body: Set<number>, ctx: RuleContext, _program: Program, accessing: Set<string>): boolean {
-  const stack = [...fn.nodes[from].next];
+  const nodes = fn.cfg().nodes;
+  const stack = [...nodes[from].next];
   const seen = new Set<number>();
   while (stack.length) {
     const id = stack.pop()!;
     if (id === head || !body.has(id) || seen.has(id)) continue;
     seen.add(id);
-    const n = fn.nodes[id];
+    const n = nodes[id];
     if (n.op === 'return') return true;
     if (n.op === 'call' && (accessing.has(n.callee) || ctx.cpuAccess.has(n.callee))) return true;
     stack.push(...n.next);

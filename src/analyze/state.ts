@@ -33,9 +33,22 @@ export interface PendingItem {
   inner: PathStep[];
   /** The original sync location (deepest callee). */
   origin: { file: string; line: number; function: string };
+  /** It came through a callee whose analysis ran out of budget (may be infeasible). */
+  uncertain?: boolean;
 }
 
 export const CALLER_TOKEN = 'caller';
+
+/** Binding key prefix for the known truth of the last call's result. */
+export const RET_PREFIX = '$ret:';
+
+/** Remember (or forget) what the call just made returned. */
+export function setReturned(s: State, call: Expr, value: Tri): State {
+  const bindings = new Map(s.bindings);
+  for (const k of bindings.keys()) if (k.startsWith(RET_PREFIX)) bindings.delete(k);
+  if (value !== 'U') bindings.set(RET_PREFIX + show(call), { kind: 'const', value: value === 'T' });
+  return { ...s, bindings };
+}
 
 export interface Trail {
   step: PathStep;
@@ -49,14 +62,17 @@ export interface State {
   bindings: ReadonlyMap<string, Binding>;
   /** The path went through an error check (WARN_ON true edge, goto error label). */
   error: boolean;
+  /** Truth of the returned value, once the path has returned (callers test it). */
+  ret?: Tri;
   trail: Trail | null;
 }
 
+/** What distinguishes states at a node: knowledge, not which syncs are pending (those are joined). */
 export function stateKey(s: State): string {
-  const p = [...s.pending.keys()].sort().join(',');
+  const p = (s.pending.has(CALLER_TOKEN) ? 'C' : '') + (s.pending.size > (s.pending.has(CALLER_TOKEN) ? 1 : 0) ? 'L' : '');
   const f = [...s.facts.entries()].map(([k, v]) => (v.value ? '+' : '-') + k).sort().join('&');
   const b = [...s.bindings.entries()].map(([k, v]) => k + '=' + (v.kind === 'const' ? String(v.value) : show(v.expr))).sort().join(';');
-  return `${p}|${f}|${b}|${s.error ? 'E' : ''}`;
+  return `${p}|${f}|${b}|${s.error ? 'E' : ''}${s.ret ?? ''}`;
 }
 
 export function pushStep(s: State, step: PathStep): State {
@@ -71,7 +87,8 @@ export function trailSteps(t: Trail | null): PathStep[] {
 
 /** Environment hooks for constants the checker knows (IS_ENABLED(CONFIG_X)). */
 export interface EvalEnv {
-  kconfig(symbol: string): 'y' | 'n' | 'unknown';
+  /** Value of CONFIG_<name> (name without the prefix); a ConfigEnv is one. */
+  symbol(name: string): 'y' | 'n' | 'unknown';
 }
 
 const PREDICATE_CALL = /(^|_)(is|has|can|needs?|should|use|uses)(_|$)|capable|coherent|enabled/;
@@ -81,12 +98,35 @@ function bindingFor(value: Expr | null, target: string, uniq: string): Binding |
   if (value.k === 'num') return { kind: 'const', value: value.v !== 0 };
   const vars = varsOf(value);
   if (vars.has(target)) return null;
+  // Only conditions are worth remembering: arithmetic (idx = (idx + 1) % N)
+  // would grow a new expression on every loop iteration.
+  if (!isConditionLike(value) || show(value).length > 160) return null;
   // The result of an arbitrary call is a fresh value: two `ret = f()` are not
   // the same condition. Predicates (dev_is_dma_coherent) are treated as pure.
   if (containsImpureCall(value)) {
     return { kind: 'alias', expr: { k: 'opaque', text: `${target}@${uniq}`, vars: [target] }, vars: [target] };
   }
   return { kind: 'alias', expr: value, vars: [...vars] };
+}
+
+const CONDITION_OPS = new Set(['==', '!=', '<', '>', '<=', '>=', '&']);
+
+function isConditionLike(e: Expr): boolean {
+  switch (e.k) {
+    case 'id':
+    case 'call':
+    case 'field':
+      return true;
+    case 'not':
+      return isConditionLike(e.e) || e.e.k === 'opaque';
+    case 'and':
+    case 'or':
+      return true;
+    case 'bin':
+      return CONDITION_OPS.has(e.op);
+    default:
+      return false;
+  }
 }
 
 function containsImpureCall(e: Expr): boolean {
@@ -113,10 +153,35 @@ export function assign(s: State, target: string, value: Expr | null, uniq: strin
   for (const [k, b] of bindings) if (b.kind === 'alias' && b.vars.includes(target)) bindings.delete(k);
   // Resolve the value through existing bindings so `coherent = x; y = coherent` chains.
   const resolved = value ? resolve(value, s.bindings) : null;
-  const b = bindingFor(resolved, target, uniq);
+  // `err = f(...)` right after the call: the callee's summary may know the result.
+  const known = value?.k === 'call' ? s.bindings.get(RET_PREFIX + show(value)) : undefined;
+  const b = known ?? bindingFor(resolved, target, uniq);
   if (b) bindings.set(target, b);
   else bindings.delete(target);
   return { ...s, facts, bindings };
+}
+
+/**
+ * A write to a field or element (`st->offset += n`, `f(&st->dma_state)`):
+ * conditions reading that lvalue, or the whole object (`g(st)`), die; others
+ * about the same object (`dma_use_iova(&st->dma_state)`) survive.
+ */
+export function assignField(s: State, base: string, lvalue: string): State {
+  const wholeObject = new RegExp(`\\b${base}\\b(?!\\s*(->|\\.|\\[))`);
+  const dies = (text: string) => text.replace(/\s+/g, '').includes(lvalue) || wholeObject.test(text);
+  let facts: Map<string, Fact> | null = null;
+  for (const [k, f] of s.facts) {
+    if (!f.vars.includes(base) || !dies(k)) continue;
+    facts ??= new Map(s.facts);
+    facts.delete(k);
+  }
+  let bindings: Map<string, Binding> | null = null;
+  for (const [k, b] of s.bindings) {
+    if (b.kind !== 'alias' || !b.vars.includes(base) || !dies(show(b.expr))) continue;
+    bindings ??= new Map(s.bindings);
+    bindings.delete(k);
+  }
+  return facts || bindings ? { ...s, facts: facts ?? s.facts, bindings: bindings ?? s.bindings } : s;
 }
 
 export function havoc(s: State, vars: string[]): State {
@@ -179,8 +244,10 @@ function evalResolved(e: Expr, s: State, env: EvalEnv): Tri {
       return b === 'F' ? lookup(e, s) === 'U' ? a : lookup(e, s) : lookup(e, s);
     }
     case 'call': {
+      const returned = s.bindings.get(RET_PREFIX + show(e));
+      if (returned?.kind === 'const') return returned.value ? 'T' : 'F';
       if (['IS_ENABLED', 'IS_BUILTIN', 'IS_REACHABLE'].includes(e.fn) && e.args[0]?.k === 'id') {
-        const v = env.kconfig(e.args[0].name.replace(/^CONFIG_/, ''));
+        const v = env.symbol(e.args[0].name.replace(/^CONFIG_/, ''));
         if (v !== 'unknown') return v === 'y' ? 'T' : 'F';
       }
       return lookup(e, s);
@@ -195,6 +262,11 @@ function evalResolved(e: Expr, s: State, env: EvalEnv): Tri {
         const v = evalResolved(e.a, s, env);
         return e.op === '==' ? neg(v) : v;
       }
+      if (e.op === '&' && ((e.a.k === 'num' && e.a.v === 0) || (e.b.k === 'num' && e.b.v === 0))) return 'F';
+      if (e.a.k === 'num' && e.b.k === 'num') {
+        const v = arith(e.op, e.a.v, e.b.v);
+        if (v !== undefined) return v !== 0 ? 'T' : 'F';
+      }
       if (e.op === '&') {
         const a = flagSet(e.a);
         const b = flagSet(e.b);
@@ -205,6 +277,29 @@ function evalResolved(e: Expr, s: State, env: EvalEnv): Tri {
     }
     default:
       return lookup(e, s);
+  }
+}
+
+function arith(op: string, a: number, b: number): number | undefined {
+  switch (op) {
+    case '&':
+      return a & b;
+    case '|':
+      return a | b;
+    case '==':
+      return a === b ? 1 : 0;
+    case '!=':
+      return a !== b ? 1 : 0;
+    case '<':
+      return a < b ? 1 : 0;
+    case '>':
+      return a > b ? 1 : 0;
+    case '<=':
+      return a <= b ? 1 : 0;
+    case '>=':
+      return a >= b ? 1 : 0;
+    default:
+      return undefined;
   }
 }
 

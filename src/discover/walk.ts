@@ -50,9 +50,13 @@ export async function discoverFiles(opts: DiscoverOptions): Promise<DiscoverResu
   const diagnostics: Diagnostic[] = [];
   const found = new Set<string>();
 
+  // Requested paths are checked lexically against the root as given (which
+  // may itself be reached through a symlink), then for real against its
+  // resolved location.
+  const lexicalRoot = path.resolve(opts.root);
   let realRoot: string;
   try {
-    realRoot = fs.realpathSync(path.resolve(opts.root));
+    realRoot = fs.realpathSync(lexicalRoot);
   } catch (err) {
     diagnostics.push({ file: opts.root, reason: `cannot read root: ${errorReason(err)}` });
     return { files: [], diagnostics };
@@ -124,8 +128,8 @@ export async function discoverFiles(opts: DiscoverOptions): Promise<DiscoverResu
 
   const requested = opts.paths.length > 0 ? opts.paths : ['.'];
   for (const requestedPath of requested) {
-    const lexical = path.resolve(realRoot, requestedPath);
-    if (!isWithin(realRoot, lexical)) {
+    const lexical = path.resolve(lexicalRoot, requestedPath);
+    if (!isWithin(lexicalRoot, lexical)) {
       diagnostics.push({ file: requestedPath, reason: 'path is outside the root; skipped' });
       continue;
     }

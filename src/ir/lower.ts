@@ -8,12 +8,14 @@
 // we care about in order.
 import type Parser from 'tree-sitter';
 import { ERROR_CHECKS, toExpr, type Expr } from './expr.js';
-import type { FileIR, FunctionIR, IRNode, LoopInfo, OpsAssignment } from './types.js';
+import type { FileIR, FunctionCFG, FunctionIR, IRNode, LoopInfo, OpsAssignment } from './types.js';
 import { parseC } from '../parse/tree.js';
 
 /** Any `*for_each*` / `*foreach*` macro is a loop over its last argument's body. */
 const ITERATOR_MACRO = /(^|_)for_each(_|$)|foreach/;
 const MAX_DEPTH = 400;
+/** Return values that report failure to the caller. */
+const ERROR_RETURN = /^(\(?-E[A-Z0-9]+\)?|DMA_MAPPING_ERROR|ERR_PTR\(.*\)|-\d+|BLK_STS_[A-Z_]+(?<!BLK_STS_OK))$/;
 const MAX_NODES = 50_000;
 
 type SNode = Parser.SyntaxNode;
@@ -28,7 +30,6 @@ class FunctionBuilder {
   labels = new Map<string, number>();
   gotos: number[] = [];
   loops: LoopInfo[] = [];
-  valueRefs = new Set<string>();
   assigned = new Set<string>();
   hadErrors = false;
   private depth = 0;
@@ -126,8 +127,9 @@ class FunctionBuilder {
         return this.add({ op: 'nop', next: [target], ...this.loc(node) });
       }
       case 'return_statement': {
-        const ret = this.add({ op: 'return', next: [-1], ...this.loc(node) });
         const value = node.namedChildren.find((c) => c.type !== 'comment');
+        const errorValue = !!value && ERROR_RETURN.test(value.text.replace(/\s+/g, ''));
+        const ret = this.add({ op: 'return', next: [-1], ...(errorValue ? { errorValue } : {}), ...(value ? { value: toExpr(value) } : {}), ...this.loc(node) });
         return value ? this.effects(value, ret) : ret;
       }
       case 'goto_statement': {
@@ -329,11 +331,13 @@ class FunctionBuilder {
           const callee = fn.type === 'field_expression' ? fn.childForFieldName('field')?.text ?? fn.text : fn.text;
           out.push({ op: 'call', callee, args: argNodes.map(toExpr), text: node.text.replace(/\s+/g, ' '), next: [], viaPointer: true, ...this.loc(node) });
         }
-        // `f(&x)` may write x.
+        // `f(&x)` may write the local x. `f(&st->field)` is treated like
+        // `f(st)`: objects passed by pointer are assumed not to change the
+        // conditions tested on them (as the kernel's state helpers do).
         for (const a of argNodes) {
           if (a.type === 'pointer_expression' && a.child(0)?.type === '&') {
-            const target = baseVar(a.childForFieldName('argument'));
-            if (target) out.push(this.assignNode(target, null, a));
+            const arg = a.childForFieldName('argument');
+            if (arg?.type === 'identifier') out.push(this.assignNode(arg.text, null, a));
           }
         }
         return;
@@ -347,22 +351,18 @@ class FunctionBuilder {
         const target = baseVar(left);
         if (target) {
           const simple = left?.type === 'identifier' && op === '=';
-          out.push(this.assignNode(target, simple && right ? toExpr(right) : null, node));
+          out.push(this.assignNode(target, simple && right ? toExpr(right) : null, node, left?.type === 'identifier' ? undefined : left?.text));
         }
         return;
       }
       case 'update_expression': {
-        const target = baseVar(node.childForFieldName('argument'));
-        if (target) out.push(this.assignNode(target, null, node));
+        const arg = node.childForFieldName('argument');
+        const target = baseVar(arg);
+        if (target) out.push(this.assignNode(target, null, node, arg?.type === 'identifier' ? undefined : arg?.text));
         return;
       }
-      case 'identifier': {
-        const parent = node.parent;
-        if (parent?.type !== 'call_expression' || parent.childForFieldName('function')?.id !== node.id) {
-          this.valueRefs.add(node.text);
-        }
+      case 'identifier':
         return;
-      }
       case 'sizeof_expression':
       case 'string_literal':
       case 'concatenated_string':
@@ -374,7 +374,8 @@ class FunctionBuilder {
     }
   }
 
-  private assignNode(target: string, value: Expr | null, at: SNode): IRNode {
+  private assignNode(target: string, value: Expr | null, at: SNode, lvalue?: string): IRNode {
+    if (lvalue) return { op: 'assign', target, value: null, lvalue: lvalue.replace(/\s+/g, ''), next: [], ...this.loc(at) };
     this.assigned.add(target);
     return { op: 'assign', target, value, next: [], ...this.loc(at) };
   }
@@ -475,52 +476,63 @@ export interface LowerOptions {
   interesting: (name: string) => boolean;
 }
 
+const CALL_NAME = /(?<![\w.>])([A-Za-z_]\w*)\s*\(/g;
+const NOT_CALLS = new Set(['if', 'for', 'while', 'switch', 'return', 'sizeof', 'typeof', '__typeof__', 'defined', 'do', 'case', 'else']);
+/** An identifier in value position: after `=`, `,`, `(`, `&`, `return`, before `,` `;` `)` `}`. */
+const VALUE_REF = /(?:[=,(&]|\breturn)\s*&?\s*([A-Za-z_]\w*)\s*(?=[,;)}])/g;
+const EXPORT = /\bEXPORT_SYMBOL\w*\s*\(\s*(\w+)/g;
+
+function callNames(text: string): string[] {
+  const out = new Set<string>();
+  for (const m of text.matchAll(CALL_NAME)) if (!NOT_CALLS.has(m[1])) out.add(m[1]);
+  return [...out];
+}
+
+function hasAncestor(n: SNode, type: string): boolean {
+  for (let p = n.parent; p; p = p.parent) if (p.type === type) return true;
+  return false;
+}
+
 export function lowerFile(file: string, source: string, opts: LowerOptions): FileIR {
   const tree = parseC(source);
   const root = tree.rootNode;
   const functions: FunctionIR[] = [];
   const ops: OpsAssignment[] = [];
-  const fileRefs = new Set<string>();
   const macroNames: string[] = [];
-  let parseErrors = 0;
-
-  const visit = (n: SNode, depth: number): void => {
-    if (depth > MAX_DEPTH) return;
-    if (n.type === 'ERROR') parseErrors++;
-    if (n.type === 'function_definition') {
-      const fn = lowerFunction(file, n, 0);
-      if (fn) functions.push(fn);
-      return;
+  const prototypes: string[] = [];
+  // Native queries: walking every node from JS costs far more than parsing.
+  for (const def of root.descendantsOfType('function_definition')) {
+    if (hasAncestor(def, 'function_definition')) continue;
+    const fn = functionHeader(file, def, 0);
+    if (fn) functions.push(fn);
+  }
+  for (const def of root.descendantsOfType(['preproc_function_def', 'preproc_def'])) {
+    const name = def.childForFieldName('name')?.text;
+    if (!name) continue;
+    macroNames.push(name);
+    if (def.type === 'preproc_function_def') {
+      const m = lowerMacro(file, def, name, opts);
+      if (m) functions.push(m);
     }
-    if (n.type === 'preproc_function_def' || n.type === 'preproc_def') {
-      const name = n.childForFieldName('name')?.text;
-      if (name) macroNames.push(name);
-      if (n.type === 'preproc_function_def' && name) {
-        const m = lowerMacro(file, n, name, opts);
-        if (m) functions.push(m);
-      }
-      return;
+  }
+  for (const pair of root.descendantsOfType('initializer_pair')) {
+    const designator = pair.namedChildren[0];
+    const value = pair.childForFieldName('value');
+    if (value?.type === 'identifier' && designator?.type === 'field_designator') {
+      ops.push({ struct: enclosingDeclName(pair), field: designator.text.replace(/^\./, ''), target: value.text, line: value.startPosition.row + 1 });
     }
-    if (n.type === 'initializer_pair') {
-      const designator = n.namedChildren[0];
-      const value = n.childForFieldName('value');
-      if (value?.type === 'identifier' && designator?.type === 'field_designator') {
-        ops.push({ struct: enclosingDeclName(n), field: designator.text.replace(/^\./, ''), target: value.text, line: value.startPosition.row + 1 });
-      }
+  }
+  for (const fd of root.descendantsOfType('function_declarator')) {
+    if (fd.parent?.type === 'declaration' || fd.parent?.parent?.type === 'declaration') {
+      const name = declaratorName(fd.childForFieldName('declarator'));
+      if (name) prototypes.push(name);
     }
-    if (n.type === 'identifier') {
-      const p = n.parent;
-      const isCallee = p?.type === 'call_expression' && p.childForFieldName('function')?.id === n.id;
-      const isExportArg = p?.type === 'argument_list' && /^EXPORT_SYMBOL/.test(p.parent?.childForFieldName('function')?.text ?? '');
-      const isDeclarator = p?.type === 'function_declarator' || p?.type === 'init_declarator' && p.childForFieldName('declarator')?.id === n.id;
-      if (!isCallee && !isExportArg && !isDeclarator) fileRefs.add(n.text);
-    }
-    for (const c of n.namedChildren) visit(c, depth + 1);
-  };
-  visit(root, 0);
-
-  const exports = [...source.matchAll(/\bEXPORT_SYMBOL\w*\s*\(\s*(\w+)/g)].map((m) => m[1]);
-  return { file, functions, exports, ops, valueRefs: [...fileRefs], macroNames, parseErrors };
+  }
+  const exports = [...source.matchAll(EXPORT)].map((m) => m[1]);
+  const withoutExports = source.replace(EXPORT, ' ');
+  const valueRefs = [...new Set([...withoutExports.matchAll(VALUE_REF)].map((m) => m[1]))];
+  const parseErrors = root.hasError ? root.descendantsOfType('ERROR').length : 0;
+  return { file, functions, exports, ops, valueRefs, macroNames, prototypes, parseErrors };
 }
 
 function enclosingDeclName(n: SNode): string {
@@ -529,12 +541,31 @@ function enclosingDeclName(n: SNode): string {
   return p ? declaratorName(p.childForFieldName('declarator')) ?? '?' : '?';
 }
 
-function lowerFunction(file: string, def: SNode, lineOffset: number, macro?: { name: string; params: string[] }): FunctionIR | null {
+/** Name, parameters and calls now; the CFG when the analysis first asks. */
+function functionHeader(file: string, def: SNode, lineOffset: number, macro?: { name: string; params: string[] }): FunctionIR | null {
   const fd = findFunctionDeclarator(def.childForFieldName('declarator'));
   const name = macro?.name ?? (fd ? declaratorName(fd.childForFieldName('declarator')) : null);
   const body = def.childForFieldName('body');
   if (!name || !body) return null;
   const isStatic = def.namedChildren.some((c) => c.type === 'storage_class_specifier' && c.text === 'static');
+  let built: FunctionCFG | null = null;
+  return {
+    name,
+    file,
+    line: def.startPosition.row + 1 + lineOffset,
+    column: def.startPosition.column + 1,
+    params: macro?.params ?? (fd ? paramNames(fd) : []),
+    isStatic: macro ? true : isStatic,
+    isMacro: !!macro,
+    calls: callNames(body.text),
+    cfg() {
+      built ??= buildCFG(def, body, lineOffset);
+      return built;
+    },
+  };
+}
+
+function buildCFG(def: SNode, body: SNode, lineOffset: number): FunctionCFG {
   const b = new FunctionBuilder(lineOffset);
   const pos = { line: def.startPosition.row + 1 + lineOffset, column: def.startPosition.column + 1 };
   try {
@@ -547,25 +578,12 @@ function lowerFunction(file: string, def: SNode, lineOffset: number, macro?: { n
       const node = b.nodes[g] as Extract<IRNode, { op: 'goto' }>;
       node.next = [b.labels.get(node.label) ?? exit];
     }
-    return {
-      name,
-      file,
-      line: pos.line,
-      column: pos.column,
-      params: macro?.params ?? (fd ? paramNames(fd) : []),
-      isStatic: macro ? true : isStatic,
-      isMacro: !!macro,
-      nodes: b.nodes,
-      entry,
-      exit,
-      loops: b.loops,
-      valueRefs: [...b.valueRefs],
-      assigned: [...b.assigned],
-      hadErrors: b.hadErrors || body.hasError,
-    };
+    return { nodes: b.nodes, entry, exit, loops: b.loops, assigned: [...b.assigned], hadErrors: b.hadErrors || body.hasError };
   } catch (e) {
-    if (e instanceof TooLarge) return null;
-    throw e;
+    if (!(e instanceof TooLarge)) throw e;
+    // Pathologically large body: an empty CFG (the function is not judged).
+    const exit = 0;
+    return { nodes: [{ op: 'exit', next: [], ...pos }, { op: 'nop', next: [exit], ...pos }], entry: 1, exit, loops: [], assigned: [], hadErrors: true };
   }
 }
 
@@ -583,7 +601,7 @@ function lowerMacro(file: string, def: SNode, name: string, opts: LowerOptions):
   const tree = parseC(wrapped);
   const fnDef = tree.rootNode.namedChildren.find((c) => c.type === 'function_definition');
   if (!fnDef) return null;
-  const fn = lowerFunction(file, fnDef, value.startPosition.row, { name, params });
+  const fn = functionHeader(file, fnDef, value.startPosition.row, { name, params });
   if (fn) {
     fn.line = def.startPosition.row + 1;
     fn.column = def.startPosition.column + 1;

@@ -11,7 +11,8 @@ export interface Loc {
 export type IRNode =
   | ({ op: 'nop'; next: number[]; label?: string } & Loc)
   | ({ op: 'call'; callee: string; args: Expr[]; text: string; next: number[]; viaPointer?: boolean } & Loc)
-  | ({ op: 'assign'; target: string; value: Expr | null; next: number[] } & Loc)
+  /** `lvalue`: set when a field or element is written (`s->off = ...`): only conditions reading it die. */
+  | ({ op: 'assign'; target: string; value: Expr | null; next: number[]; lvalue?: string } & Loc)
   /** Two-way branch on a C condition; `errorEdge` marks the successor that only an error check reaches. */
   | ({ op: 'branch'; cond: Expr; text: string; next: [number, number]; errorEdge?: 0 | 1 } & Loc)
   /** Any successor may be taken (switch cases, unknown #if, iterator-macro loop heads). */
@@ -19,7 +20,8 @@ export type IRNode =
   | ({ op: 'goto'; label: string; error: boolean; next: number[] } & Loc)
   /** Kill facts about variables (loop-variable update of an iterator macro). */
   | ({ op: 'havoc'; vars: string[]; next: number[] } & Loc)
-  | ({ op: 'return'; next: number[] } & Loc)
+  /** `errorValue`: returns an error code (-EIO, DMA_MAPPING_ERROR, ERR_PTR(...)): the caller sees a failure. */
+  | ({ op: 'return'; next: number[]; errorValue?: boolean; value?: Expr } & Loc)
   | ({ op: 'exit'; next: number[] } & Loc);
 
 export interface LoopInfo {
@@ -28,6 +30,18 @@ export interface LoopInfo {
   /** Nodes of the body (not including the head). */
   body: number[];
   line: number;
+}
+
+/** The control-flow graph of a function body, built on first use. */
+export interface FunctionCFG {
+  nodes: IRNode[];
+  entry: number;
+  exit: number;
+  loops: LoopInfo[];
+  /** Variables assigned anywhere in the body (a summary may not speak about such parameters). */
+  assigned: string[];
+  /** The body had tree-sitter ERROR nodes: lowered best-effort. */
+  hadErrors: boolean;
 }
 
 export interface FunctionIR {
@@ -39,16 +53,12 @@ export interface FunctionIR {
   isStatic: boolean;
   /** A function-like macro lowered as a function: it is inlined at its uses, never a hand-off. */
   isMacro: boolean;
-  nodes: IRNode[];
-  entry: number;
-  exit: number;
-  loops: LoopInfo[];
-  /** Identifiers used as values (not callees): candidates for address-taken functions. */
-  valueRefs: string[];
-  /** Variables assigned anywhere in the body (a summary may not speak about such parameters). */
-  assigned: string[];
-  /** The body had tree-sitter ERROR nodes: lowered best-effort. */
-  hadErrors: boolean;
+  /**
+   * Names this function calls directly (read off the body text). Enough for
+   * the call graph; the CFG is only built for functions that matter.
+   */
+  calls: string[];
+  cfg(): FunctionCFG;
 }
 
 /** A struct initializer field that names a function: `.sync_single_for_device = f`. */
@@ -64,8 +74,10 @@ export interface FileIR {
   functions: FunctionIR[];
   exports: string[];
   ops: OpsAssignment[];
-  /** Identifiers used as values outside functions (initializers). */
+  /** Identifiers used as values (initializers, arguments, &f): candidates for address-taken functions. */
   valueRefs: string[];
+  /** Names declared by a prototype (functions implemented elsewhere, e.g. in assembly). */
+  prototypes: string[];
   /** Names defined as macros (object- or function-like). */
   macroNames: string[];
   parseErrors: number;

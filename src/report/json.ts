@@ -16,6 +16,7 @@ export function formatJson(result: LintResult): string {
       syncSites: result.stats.syncSites,
       ms: Math.round(result.stats.ms),
       diagnostics: result.stats.diagnostics.map((diagnostic) => ({ file: diagnostic.file, reason: diagnostic.reason })),
+      model: result.stats.model && { pathsReplayed: result.stats.model.pathsReplayed, coherent: result.stats.model.coherent, incoherent: result.stats.model.incoherent },
     },
   };
   return JSON.stringify(report, null, 2) + '\n';

@@ -58,6 +58,7 @@ function formatFinding(finding: Finding, paint: Paint): string[] {
   if (finding.model) {
     const verdict = paint(VERDICT_COLOR[finding.model.verdict], finding.model.verdict);
     lines.push(`    model: ${verdict}${finding.model.reason ? ` — ${finding.model.reason}` : ''}`);
+    if (finding.model.timeline) for (const t of finding.model.timeline.split('\n')) lines.push(`      ${t}`);
   }
   return lines;
 }
@@ -69,7 +70,10 @@ function summaryLine(result: LintResult): string {
     `${plural(count('error'), 'error')}, ${plural(count('warning'), 'warning')}, ${plural(count('note'), 'note')}` +
     ` in ${plural(stats.files, 'file')}` +
     ` (${stats.parsed} parsed, ${plural(stats.functions, 'function')}, ${plural(stats.syncSites, 'sync site')})` +
-    ` in ${Math.round(stats.ms)} ms`
+    ` in ${Math.round(stats.ms)} ms` +
+    (stats.model
+      ? `\ncache model: ${plural(stats.syncSites, 'sync site')} checked, ${plural(stats.model.pathsReplayed, 'path')} replayed: ${stats.model.coherent} coherent, ${stats.model.incoherent} incoherent`
+      : '')
   );
 }
 

@@ -23,7 +23,12 @@ export const CPU_ACCESS_KINDS = ['read', 'write', 'readwrite'] as const;
 
 export const DEFAULT_HANDOFF = { addressTaken: true, exported: true, noCaller: true } as const;
 /** Goto labels that kernel code conventionally uses for its error exits. */
-export const DEFAULT_ERROR_LABELS = '^(err|error|fail|out_err|out_free|out_unmap|unmap|bail|unwind)';
+/**
+ * Labels that only error handling jumps to, kernel style: err_unmap, out_err,
+ * iova_fail, out_unlink, free_pages, unwind. A word of the label must say so.
+ */
+export const DEFAULT_ERROR_LABELS =
+  '(^|_)(err|errs|error|errout|fail|failed|failure|bail|unwind|abort|cleanup|undo|unlink|unmap|free|release|destroy|rollback)(_|\\d|$)';
 
 const cIdentifier = {
   type: 'string',

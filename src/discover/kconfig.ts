@@ -1,0 +1,309 @@
+// Kernel configuration: which CONFIG_ symbols are known enabled/disabled.
+//
+// Two sources: a real .config (complete: every symbol it does not set is off),
+// or, without one, what the architecture's own Kconfig forces on (`select`s of
+// the arch symbol) -- enough to decide the arch-level #ifs that matter here
+// (ARCH_HAS_SYNC_DMA_FOR_DEVICE, ARCH_HAS_BATCHED_DMA_SYNC, ...).
+import fs from 'node:fs';
+import path from 'node:path';
+
+export type Tri = 'y' | 'n' | 'unknown';
+
+export interface ConfigEnv {
+  arch: string;
+  /** value of CONFIG_<name> (pass the name without the CONFIG_ prefix) */
+  symbol(name: string): Tri;
+  /** Source of truth, for messages: 'kconfig-file' | 'arch-selects' */
+  origin: string;
+  /** Why this environment knows less than its origin normally gives, if it does. */
+  note?: string;
+}
+
+/** The arch/ folder names of mainline. */
+export const KNOWN_ARCHES: string[] = [
+  'alpha', 'arc', 'arm', 'arm64', 'csky', 'hexagon', 'loongarch', 'm68k', 'microblaze', 'mips', 'nios2',
+  'openrisc', 'parisc', 'powerpc', 'riscv', 's390', 'sh', 'sparc', 'um', 'x86', 'xtensa',
+];
+
+/** Kconfig symbol that each arch folder's Kconfig defines for itself, where it is not the upper-cased name. */
+const ARCH_SYMBOL_EXCEPTIONS: Record<string, string> = { powerpc: 'PPC', sh: 'SUPERH', um: 'UML' };
+
+/**
+ * Word-size variants defined by an arch's Kconfig. They are certainly off on
+ * other arches; on their own arch they depend on the 32/64-bit choice.
+ */
+const ARCH_VARIANT_SYMBOLS: Record<string, string[]> = {
+  x86: ['X86_32', 'X86_64'],
+  powerpc: ['PPC32', 'PPC64'],
+  sparc: ['SPARC32', 'SPARC64'],
+};
+
+export function archSymbol(arch: string): string {
+  return ARCH_SYMBOL_EXCEPTIONS[arch] ?? arch.toUpperCase();
+}
+
+function checkArch(arch: string): void {
+  if (!KNOWN_ARCHES.includes(arch)) {
+    throw new Error(`unknown arch '${arch}': expected one of ${KNOWN_ARCHES.join(', ')}`);
+  }
+}
+
+function stripPrefix(name: string): string {
+  return name.startsWith('CONFIG_') ? name.slice('CONFIG_'.length) : name;
+}
+
+/** Symbols that are on for `arch` (its own) and certainly off (every other arch's). */
+function archIdentity(arch: string): Map<string, Tri> {
+  const known = new Map<string, Tri>();
+  for (const other of KNOWN_ARCHES) {
+    if (other === arch) continue;
+    known.set(archSymbol(other), 'n');
+    for (const variant of ARCH_VARIANT_SYMBOLS[other] ?? []) known.set(variant, 'n');
+  }
+  known.set(archSymbol(arch), 'y');
+  return known;
+}
+
+// ------------------------------------------------------------- .config ----
+
+const DOT_CONFIG_SET = /^CONFIG_([A-Za-z0-9_]+)=(.*)$/;
+const DOT_CONFIG_UNSET = /^#\s*CONFIG_([A-Za-z0-9_]+) is not set\s*$/;
+
+/**
+ * Read a kernel .config. `=y` and `=m` count as built (a module is code that
+ * exists), strings and numbers as set; `# CONFIG_X is not set`, `=n` and any
+ * symbol the file does not mention are off, since a .config lists every
+ * visible symbol.
+ */
+export function loadDotConfig(file: string, arch: string): ConfigEnv {
+  checkArch(arch);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(`cannot read kernel config ${file}: ${(err as Error).message}`);
+  }
+  const values = new Map<string, Tri>();
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trim();
+    const set = DOT_CONFIG_SET.exec(line);
+    if (set) {
+      const value = set[2].trim();
+      values.set(set[1], value === 'n' || value === '' ? 'n' : 'y');
+      continue;
+    }
+    const unset = DOT_CONFIG_UNSET.exec(line);
+    if (unset) {
+      values.set(unset[1], 'n');
+      continue;
+    }
+    if (line === '' || line.startsWith('#')) continue;
+    throw new Error(`${file}:${i + 1}: not a kernel .config line: ${JSON.stringify(line.slice(0, 80))}`);
+  }
+  if (values.size === 0) throw new Error(`${file}: no CONFIG_ entries; is this a kernel .config?`);
+  return {
+    arch,
+    origin: 'kconfig-file',
+    symbol: (name) => values.get(stripPrefix(name)) ?? 'n',
+  };
+}
+
+// ------------------------------------------------------- arch Kconfig ----
+
+interface KconfigLine {
+  /** Line number (1-based) of the first physical line. */
+  line: number;
+  /** Comment-free text with continuations joined, trimmed. */
+  text: string;
+}
+
+/** Join `\` continuations, drop comments and help text. */
+function kconfigLogicalLines(source: string): KconfigLine[] {
+  const physical = source.split(/\r?\n/);
+  const out: KconfigLine[] = [];
+  let inHelp = false;
+  let helpIndent = -1; // indentation of the help text, once its first line is seen
+  for (let i = 0; i < physical.length; i++) {
+    const start = i;
+    let raw = physical[i];
+    if (inHelp) {
+      if (raw.trim() === '') continue;
+      const indent = indentationWidth(raw);
+      if (helpIndent < 0) helpIndent = indent;
+      if (indent >= helpIndent && indent > 0) continue;
+      inHelp = false;
+    }
+    while (raw.endsWith('\\') && i + 1 < physical.length) raw = raw.slice(0, -1) + ' ' + physical[++i];
+    const text = stripKconfigComment(raw).trim();
+    if (text === '') continue;
+    if (text === 'help' || text === '---help---') {
+      inHelp = true;
+      helpIndent = -1;
+      continue;
+    }
+    out.push({ line: start + 1, text });
+  }
+  return out;
+}
+
+function indentationWidth(line: string): number {
+  let width = 0;
+  for (const ch of line) {
+    if (ch === ' ') width += 1;
+    else if (ch === '\t') width = (Math.floor(width / 8) + 1) * 8;
+    else break;
+  }
+  return width;
+}
+
+function stripKconfigComment(line: string): string {
+  let quote = '';
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (quote) {
+      if (ch === '\\') i++;
+      else if (ch === quote) quote = '';
+    } else if (ch === '"' || ch === "'") {
+      quote = ch;
+    } else if (ch === '#') {
+      return line.slice(0, i);
+    }
+  }
+  return line;
+}
+
+const ENTRY_KEYWORDS = new Set([
+  'config', 'menuconfig', 'choice', 'endchoice', 'menu', 'endmenu', 'if', 'endif', 'source', 'comment', 'mainmenu',
+]);
+
+interface ConfigBlock {
+  name: string;
+  /** No enclosing `if`, `choice` or `menu ... depends on`. */
+  unconditionalContext: boolean;
+  attributes: string[];
+}
+
+/** Split a Kconfig file into `config` blocks, noting which sit under a condition. */
+function configBlocks(source: string): ConfigBlock[] {
+  const blocks: ConfigBlock[] = [];
+  // One entry per open if/choice/menu: whether it makes its contents conditional.
+  const enclosing: { kind: 'if' | 'choice' | 'menu'; conditional: boolean }[] = [];
+  let current: ConfigBlock | null = null;
+  let currentMenu: { conditional: boolean } | null = null;
+  for (const { text } of kconfigLogicalLines(source)) {
+    const keyword = text.split(/\s+/, 1)[0];
+    if (!ENTRY_KEYWORDS.has(keyword)) {
+      if (current) current.attributes.push(text);
+      else if (currentMenu && /^depends\s+on\b/.test(text)) currentMenu.conditional = true;
+      continue;
+    }
+    current = null;
+    currentMenu = null;
+    switch (keyword) {
+      case 'config':
+      case 'menuconfig': {
+        const name = text.slice(keyword.length).trim();
+        current = { name, unconditionalContext: enclosing.every((e) => !e.conditional), attributes: [] };
+        blocks.push(current);
+        break;
+      }
+      case 'if':
+        enclosing.push({ kind: 'if', conditional: true });
+        break;
+      case 'choice':
+        enclosing.push({ kind: 'choice', conditional: true });
+        break;
+      case 'menu': {
+        const frame = { kind: 'menu' as const, conditional: false };
+        enclosing.push(frame);
+        currentMenu = frame;
+        break;
+      }
+      case 'endif':
+      case 'endchoice':
+      case 'endmenu': {
+        const kind = keyword.slice(3);
+        const at = enclosing.map((e) => e.kind as string).lastIndexOf(kind);
+        if (at >= 0) enclosing.splice(at);
+        break;
+      }
+      default:
+        break; // source/comment/mainmenu: nothing to track
+    }
+  }
+  return blocks;
+}
+
+/**
+ * A bool that is y on every build of this arch: `def_bool y`, or a prompt-less
+ * `bool` whose first default is an unconditional `default y`, with no
+ * `depends on`, outside any if/choice/conditional menu.
+ */
+function isAlwaysOn(block: ConfigBlock): boolean {
+  if (!block.unconditionalContext) return false;
+  let typedBool = false;
+  let firstDefault: string | undefined;
+  for (const attr of block.attributes) {
+    if (/^depends\s+on\b/.test(attr)) return false;
+    if (/^def_bool\b/.test(attr)) {
+      typedBool = true;
+      firstDefault ??= attr.slice('def_bool'.length).trim();
+    } else if (/^bool\b/.test(attr)) {
+      if (attr.slice('bool'.length).trim() !== '') return false; // has a prompt: the user may say n
+      typedBool = true;
+    } else if (/^(tristate|int|hex|string)\b/.test(attr) || /^prompt\b/.test(attr)) {
+      return false;
+    } else if (/^default\b/.test(attr)) {
+      firstDefault ??= attr.slice('default'.length).trim();
+    }
+  }
+  return typedBool && firstDefault === 'y';
+}
+
+/**
+ * What `arch/<arch>/Kconfig` alone says, without a .config: the arch symbol
+ * is y; other arches' symbols are n; symbols selected unconditionally by the
+ * arch symbol (or by any other always-on bool of that file, such as arm64's
+ * `config 64BIT def_bool y`) are y, as are those always-on bools; symbols
+ * selected only `if` something are unknown, like everything else.
+ */
+export function archSelects(root: string, arch: string): ConfigEnv {
+  checkArch(arch);
+  const known = archIdentity(arch);
+  const kconfigFile = path.join(root, 'arch', arch, 'Kconfig');
+  let source: string;
+  try {
+    source = fs.readFileSync(kconfigFile, 'utf8');
+  } catch (err) {
+    return {
+      arch,
+      origin: 'arch-selects',
+      note: `cannot read ${kconfigFile} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); only the arch symbols are known`,
+      symbol: (name) => known.get(stripPrefix(name)) ?? 'unknown',
+    };
+  }
+
+  const selected = new Map<string, Tri>();
+  const own = archSymbol(arch);
+  for (const block of configBlocks(source)) {
+    const alwaysOn = block.name === own || isAlwaysOn(block);
+    if (!alwaysOn) continue;
+    if (block.name !== own) selected.set(block.name, 'y');
+    for (const attr of block.attributes) {
+      const select = /^select\s+([A-Za-z0-9_]+)(\s+if\s+.+)?$/.exec(attr);
+      if (!select) continue;
+      // An unconditional select anywhere wins over conditional ones.
+      if (!select[2]) selected.set(select[1], 'y');
+      else if (!selected.has(select[1])) selected.set(select[1], 'unknown');
+    }
+  }
+  return {
+    arch,
+    origin: 'arch-selects',
+    symbol: (name) => {
+      const bare = stripPrefix(name);
+      return known.get(bare) ?? selected.get(bare) ?? 'unknown';
+    },
+  };
+}

@@ -1,0 +1,262 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { archSelects, archSymbol, KNOWN_ARCHES, loadDotConfig } from '../../src/discover/kconfig.js';
+
+const tempDirs: string[] = [];
+afterAll(() => {
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function tempFile(rel: string, content: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flushcheck-kconfig-'));
+  tempDirs.push(dir);
+  const file = path.join(dir, rel);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, content);
+  return file;
+}
+
+describe('loadDotConfig', () => {
+  const dotConfig = [
+    '#',
+    '# Automatically generated file; DO NOT EDIT.',
+    '#',
+    'CONFIG_ARM64=y',
+    'CONFIG_DMA_BUILTIN=y',
+    'CONFIG_DMA_MODULE_DRIVER=m',
+    'CONFIG_CMDLINE="console=ttyAMA0"',
+    'CONFIG_NR_CPUS=256',
+    'CONFIG_BASE_HEX=0x1000',
+    '# CONFIG_SWIOTLB is not set',
+    '',
+  ].join('\n');
+
+  it('maps y/m/values to y, "is not set" and absent symbols to n', () => {
+    const env = loadDotConfig(tempFile('.config', dotConfig), 'arm64');
+    expect(env.origin).toBe('kconfig-file');
+    expect(env.arch).toBe('arm64');
+    expect(env.symbol('ARM64')).toBe('y');
+    expect(env.symbol('DMA_BUILTIN')).toBe('y');
+    expect(env.symbol('DMA_MODULE_DRIVER')).toBe('y');
+    expect(env.symbol('CMDLINE')).toBe('y');
+    expect(env.symbol('NR_CPUS')).toBe('y');
+    expect(env.symbol('BASE_HEX')).toBe('y');
+    expect(env.symbol('SWIOTLB')).toBe('n');
+    expect(env.symbol('NEVER_MENTIONED')).toBe('n');
+  });
+
+  it('tolerates a CONFIG_ prefix and CRLF line ends', () => {
+    const env = loadDotConfig(tempFile('.config', dotConfig.replace(/\n/g, '\r\n')), 'arm64');
+    expect(env.symbol('CONFIG_ARM64')).toBe('y');
+    expect(env.symbol('CONFIG_SWIOTLB')).toBe('n');
+  });
+
+  it('throws clear errors for unreadable or invalid files and unknown arches', () => {
+    expect(() => loadDotConfig(path.join(os.tmpdir(), 'flushcheck-missing.config'), 'arm64')).toThrow(
+      /cannot read kernel config .*flushcheck-missing\.config/,
+    );
+    expect(() => loadDotConfig(tempFile('bad.config', 'CONFIG_A=y\nthis is not kconfig\n'), 'arm64')).toThrow(
+      /bad\.config:2: not a kernel \.config line: "this is not kconfig"/,
+    );
+    expect(() => loadDotConfig(tempFile('empty.config', '# nothing\n\n'), 'arm64')).toThrow(/no CONFIG_ entries/);
+    expect(() => loadDotConfig(tempFile('.config', dotConfig), 'amd64')).toThrow(
+      /unknown arch 'amd64': expected one of alpha, arc, arm, arm64, .* x86, xtensa/,
+    );
+  });
+});
+
+describe('KNOWN_ARCHES', () => {
+  it('lists the mainline arch folders', () => {
+    expect(KNOWN_ARCHES).toEqual([
+      'alpha', 'arc', 'arm', 'arm64', 'csky', 'hexagon', 'loongarch', 'm68k', 'microblaze', 'mips', 'nios2',
+      'openrisc', 'parisc', 'powerpc', 'riscv', 's390', 'sh', 'sparc', 'um', 'x86', 'xtensa',
+    ]);
+    expect(archSymbol('arm64')).toBe('ARM64');
+    expect(archSymbol('powerpc')).toBe('PPC');
+    expect(archSymbol('sh')).toBe('SUPERH');
+    expect(archSymbol('um')).toBe('UML');
+  });
+});
+
+describe('archSelects', () => {
+  const arm64Kconfig = [
+    '# SPDX-License-Identifier: GPL-2.0-only',
+    'config ARM64',
+    '\tdef_bool y',
+    '\tselect ARCH_HAS_SYNC_DMA_FOR_DEVICE',
+    '\tselect ARCH_HAS_SYNC_DMA_FOR_CPU  # trailing comment',
+    '\tselect ACPI_IORT if ACPI',
+    '\tselect HAVE_LONG_CONDITION \\',
+    '\t\tif (FOO || \\',
+    '\t\t    BAR)',
+    '\tselect SELECTED_BOTH_WAYS if FOO',
+    '\tselect SELECTED_BOTH_WAYS',
+    '\thelp',
+    '\t  ARM 64-bit (AArch64) Linux support.',
+    '\t  select NOT_A_SELECT_BUT_HELP_TEXT',
+    '',
+    '\t  config NOT_A_CONFIG_EITHER',
+    '',
+    'config 64BIT',
+    '\tdef_bool y',
+    '\tselect FROM_ALWAYS_ON',
+    '',
+    'config PROMPTED',
+    '\tbool "Say yes or no"',
+    '\tdefault y',
+    '',
+    'config HIDDEN_DEFAULT_Y',
+    '\tbool',
+    '\tdefault y',
+    '',
+    'config DEPENDENT',
+    '\tdef_bool y',
+    '\tdepends on SOMETHING',
+    '\tselect FROM_DEPENDENT',
+    '',
+    'config CONDITIONAL_DEFAULT',
+    '\tdef_bool y if SOMETHING',
+    '',
+    'if SOMETHING',
+    'config INSIDE_IF',
+    '\tdef_bool y',
+    'endif',
+    '',
+    'menu "Open menu"',
+    'config IN_OPEN_MENU',
+    '\tdef_bool y',
+    'endmenu',
+    '',
+    'menu "Conditional menu"',
+    '\tdepends on SOMETHING',
+    'config IN_CONDITIONAL_MENU',
+    '\tdef_bool y',
+    'endmenu',
+    '',
+    'config AFTER_MENUS',
+    '\tdef_bool y',
+    '',
+    'config NUMBER',
+    '\tint',
+    '\tdefault 4',
+    '',
+  ].join('\n');
+
+  const treeWith = (arch: string, kconfig: string): string => {
+    const file = tempFile(`arch/${arch}/Kconfig`, kconfig);
+    return path.dirname(path.dirname(path.dirname(file)));
+  };
+
+  it('reads the arch block: unconditional selects y, conditional ones unknown', () => {
+    const env = archSelects(treeWith('arm64', arm64Kconfig), 'arm64');
+    expect(env.origin).toBe('arch-selects');
+    expect(env.note).toBeUndefined();
+    const values = Object.fromEntries(
+      [
+        'ARM64', 'ARCH_HAS_SYNC_DMA_FOR_DEVICE', 'ARCH_HAS_SYNC_DMA_FOR_CPU', 'ACPI_IORT', 'HAVE_LONG_CONDITION',
+        'SELECTED_BOTH_WAYS', 'NOT_A_SELECT_BUT_HELP_TEXT', 'NOT_A_CONFIG_EITHER', 'ACPI', 'FOO',
+      ].map((s) => [s, env.symbol(s)]),
+    );
+    expect(values).toEqual({
+      ARM64: 'y',
+      ARCH_HAS_SYNC_DMA_FOR_DEVICE: 'y',
+      ARCH_HAS_SYNC_DMA_FOR_CPU: 'y',
+      ACPI_IORT: 'unknown',
+      HAVE_LONG_CONDITION: 'unknown',
+      SELECTED_BOTH_WAYS: 'y',
+      NOT_A_SELECT_BUT_HELP_TEXT: 'unknown',
+      NOT_A_CONFIG_EITHER: 'unknown',
+      ACPI: 'unknown',
+      FOO: 'unknown',
+    });
+    expect(env.symbol('CONFIG_ARCH_HAS_SYNC_DMA_FOR_DEVICE')).toBe('y');
+  });
+
+  it('treats unconditional hidden bools of the arch Kconfig (and their selects) as y', () => {
+    const env = archSelects(treeWith('arm64', arm64Kconfig), 'arm64');
+    const values = Object.fromEntries(
+      [
+        '64BIT', 'FROM_ALWAYS_ON', 'HIDDEN_DEFAULT_Y', 'AFTER_MENUS', 'IN_OPEN_MENU', 'PROMPTED', 'DEPENDENT',
+        'FROM_DEPENDENT', 'CONDITIONAL_DEFAULT', 'INSIDE_IF', 'IN_CONDITIONAL_MENU', 'NUMBER',
+      ].map((s) => [s, env.symbol(s)]),
+    );
+    expect(values).toEqual({
+      '64BIT': 'y',
+      FROM_ALWAYS_ON: 'y',
+      HIDDEN_DEFAULT_Y: 'y',
+      AFTER_MENUS: 'y',
+      IN_OPEN_MENU: 'y',
+      PROMPTED: 'unknown',
+      DEPENDENT: 'unknown',
+      FROM_DEPENDENT: 'unknown',
+      CONDITIONAL_DEFAULT: 'unknown',
+      INSIDE_IF: 'unknown',
+      IN_CONDITIONAL_MENU: 'unknown',
+      NUMBER: 'unknown',
+    });
+  });
+
+  it("sets other arches' symbols to n", () => {
+    const env = archSelects(treeWith('arm64', arm64Kconfig), 'arm64');
+    for (const sym of ['ARM', 'X86', 'X86_64', 'X86_32', 'PPC', 'PPC64', 'MIPS', 'RISCV', 'S390', 'SUPERH', 'UML', 'SPARC64']) {
+      expect(env.symbol(sym), sym).toBe('n');
+    }
+  });
+
+  it('handles x86: X86 is y, the 32/64-bit variants are unknown', () => {
+    const x86Kconfig = [
+      'config 64BIT',
+      '\tbool "64-bit kernel" if "$(ARCH)" = "x86"',
+      '\tdefault "$(ARCH)" != "i386"',
+      'config X86_64',
+      '\tdef_bool y',
+      '\tdepends on 64BIT',
+      '\tselect SWIOTLB',
+      'config X86',
+      '\tdef_bool y',
+      '\tselect ARCH_HAS_DEBUG_WX',
+      '',
+    ].join('\n');
+    const env = archSelects(treeWith('x86', x86Kconfig), 'x86');
+    expect(env.symbol('X86')).toBe('y');
+    expect(env.symbol('ARCH_HAS_DEBUG_WX')).toBe('y');
+    expect(env.symbol('X86_64')).toBe('unknown');
+    expect(env.symbol('X86_32')).toBe('unknown');
+    expect(env.symbol('64BIT')).toBe('unknown');
+    expect(env.symbol('SWIOTLB')).toBe('unknown');
+    expect(env.symbol('ARM64')).toBe('n');
+  });
+
+  it('without arch/<arch>/Kconfig, knows only the arch symbols and says so', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'flushcheck-kconfig-'));
+    tempDirs.push(root);
+    const env = archSelects(root, 'arm64');
+    expect(env.note).toMatch(/cannot read .*arch\/arm64\/Kconfig/);
+    expect(env.symbol('ARM64')).toBe('y');
+    expect(env.symbol('X86')).toBe('n');
+    expect(env.symbol('ARCH_HAS_SYNC_DMA_FOR_DEVICE')).toBe('unknown');
+  });
+
+  it('rejects an unknown arch, listing the valid ones', () => {
+    expect(() => archSelects(os.tmpdir(), 'aarch64')).toThrow(/unknown arch 'aarch64': expected one of .*arm64/);
+  });
+
+  const KERNELS = '/root/.cache/flushcheck-kernels';
+  it.skipIf(!fs.existsSync(`${KERNELS}/linux-7.2/arch/arm64/Kconfig`))('on linux-7.2, arm64 selects the batched DMA sync', () => {
+    const env = archSelects(`${KERNELS}/linux-7.2`, 'arm64');
+    expect(env.symbol('ARCH_HAS_BATCHED_DMA_SYNC')).toBe('y');
+    expect(env.symbol('ARCH_HAS_SYNC_DMA_FOR_DEVICE')).toBe('y');
+    expect(env.symbol('ARCH_HAS_SYNC_DMA_FOR_CPU')).toBe('y');
+    expect(env.symbol('ARM64')).toBe('y');
+    expect(env.symbol('X86')).toBe('n');
+  });
+
+  it.skipIf(!fs.existsSync(`${KERNELS}/linux-6.12/arch/arm64/Kconfig`))('on linux-6.12, the batched DMA sync is not selected', () => {
+    const env = archSelects(`${KERNELS}/linux-6.12`, 'arm64');
+    expect(env.symbol('ARCH_HAS_BATCHED_DMA_SYNC')).toBe('unknown');
+    expect(env.symbol('ARCH_HAS_SYNC_DMA_FOR_DEVICE')).toBe('y');
+    expect(env.symbol('ARCH_HAS_SYNC_DMA_FOR_CPU')).toBe('y');
+  });
+});
