@@ -139,6 +139,8 @@ export interface Finding {
   path: PathStep[];
   /** The issuing call this finding concerns (stable key for diffs). */
   sync?: { callee: string; function: string; file: string; line: number };
+  /** The path reports failure to the caller (internal: decides the model's hand-off). */
+  failedPath?: boolean;
   model?: ModelVerdict;
 }
 

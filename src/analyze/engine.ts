@@ -64,6 +64,8 @@ export interface RawFinding {
   item: PendingItem;
   at: { line: number; column: number; what: string };
   error: boolean;
+  /** The path reports failure to the caller (error label or error code). */
+  failed: boolean;
   path: PathStep[];
 }
 
@@ -205,7 +207,7 @@ export function analyzeFunction(
         break;
       case 'return': {
         // Returning an error code: the caller does not get the buffer.
-        if (node.errorValue && hasLocal(s)) s = { ...s, error: true };
+        if (node.errorValue && hasLocal(s)) s = { ...s, error: true, failed: true };
         s = { ...s, ret: node.errorValue ? 'T' : node.value ? evaluate(node.value, s, ctx.env) : 'U' };
         if (handoff.handoff) {
           for (const item of s.pending.values()) {
@@ -217,6 +219,7 @@ export function analyzeFunction(
               item,
               at: { line: node.line, column: node.column, what: `return at line ${node.line}` },
               error: s.error,
+              failed: !!s.failed,
               path: buildPath(item, end),
             });
           }
@@ -252,7 +255,7 @@ export function analyzeFunction(
         break;
       case 'goto': {
         const isError = ctx.errorLabel.test(node.label);
-        const next = step(isError ? { ...s, error: true } : s, node.line, `goto ${node.label}`);
+        const next = step(isError ? { ...s, error: true, failed: true } : s, node.line, `goto ${node.label}`);
         node.next.forEach((n) => enqueue(n, next));
         break;
       }
@@ -379,6 +382,7 @@ export function analyzeFunction(
         item,
         at: { line: node.line, column: node.column, what },
         error: s.error,
+        failed: !!s.failed,
         path: buildPath(item, end),
       });
     }

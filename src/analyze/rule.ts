@@ -120,6 +120,7 @@ export function runRule(program: Program, ctx: RuleContext): RuleRun {
         message: `${what} issued by ${item.callee}() at ${item.origin.file}:${item.origin.line}${viaText} is still pending when ${exit}; no ${[...ctx.completing][0]}() on this path${raw.error ? ' (error path)' : ''}`,
         path: raw.path,
         sync: { callee: item.callee, function: item.origin.function, file: item.origin.file, line: item.origin.line },
+        ...(raw.failed ? { failedPath: true } : {}),
       });
     }
   }

@@ -62,6 +62,11 @@ export interface State {
   bindings: ReadonlyMap<string, Binding>;
   /** The path went through an error check (WARN_ON true edge, goto error label). */
   error: boolean;
+  /**
+   * The path reports failure: it jumped to an error label or returns an error
+   * code. A map that failed is never handed to the device.
+   */
+  failed?: boolean;
   /** Truth of the returned value, once the path has returned (callers test it). */
   ret?: Tri;
   trail: Trail | null;
@@ -72,7 +77,7 @@ export function stateKey(s: State): string {
   const p = (s.pending.has(CALLER_TOKEN) ? 'C' : '') + (s.pending.size > (s.pending.has(CALLER_TOKEN) ? 1 : 0) ? 'L' : '');
   const f = [...s.facts.entries()].map(([k, v]) => (v.value ? '+' : '-') + k).sort().join('&');
   const b = [...s.bindings.entries()].map(([k, v]) => k + '=' + (v.kind === 'const' ? String(v.value) : show(v.expr))).sort().join(';');
-  return `${p}|${f}|${b}|${s.error ? 'E' : ''}${s.ret ?? ''}`;
+  return `${p}|${f}|${b}|${s.error ? 'E' : ''}${s.failed ? 'F' : ''}${s.ret ?? ''}`;
 }
 
 export function pushStep(s: State, step: PathStep): State {

@@ -130,7 +130,7 @@ export interface ReplaySummary {
  * Attach a model verdict to every static finding and replay the flushed
  * sync paths too. A finding the model proves harmless becomes a note.
  */
-export function replayFindings<F extends { severity: string; kind: string; message: string; path: PathStep[]; model?: import('../types.js').ModelVerdict }>(
+export function replayFindings<F extends { severity: string; kind: string; message: string; path: PathStep[]; failedPath?: boolean; model?: import('../types.js').ModelVerdict }>(
   findings: F[],
   flushedPaths: PathStep[][],
   timeline: (r: ReplayResult) => string | undefined,
@@ -143,7 +143,7 @@ export function replayFindings<F extends { severity: string; kind: string; messa
   };
   for (const f of findings) {
     if (f.severity === 'note') continue;
-    const onErrorPath = f.severity === 'warning' && f.kind === 'unflushed-return' ? replayErrorPath(f.path) : null;
+    const onErrorPath = f.failedPath && f.kind === 'unflushed-return' ? replayErrorPath(f.path) : null;
     const { result, replays } = onErrorPath ? { result: onErrorPath, replays: 1 } : replayUnrolled(f.path);
     count(result, replays);
     f.model = { verdict: result.verdict, witness: result.witness, reason: result.reason, timeline: timeline(result) };
