@@ -48,6 +48,9 @@ export interface Analysis {
 }
 
 const MAX_FOLLOWUP_ROUNDS = 4;
+const MAX_SCAN_BYTES = 256 * 1024 * 1024;
+/** tree-sitter on a multi-megabyte generated file costs seconds and finds no DMA code. */
+const MAX_PARSE_BYTES = 8 * 1024 * 1024;
 
 export const VERSION: string = (() => {
   try {
@@ -108,6 +111,9 @@ export async function analyzeTree(opts: LintOptions): Promise<Analysis> {
     const unparsed = discovered.files.filter((f) => !parsed.has(f));
     const scan = await prefilter(root, unparsed, fresh, {
       jobs: opts.jobs,
+      // Scanning is cheap even for 24 MB generated register headers; only
+      // parsing has a size limit (below).
+      maxFileBytes: MAX_SCAN_BYTES,
       onProgress: progress ? (d, t) => progress('scan', d, t) : undefined,
     });
     diagnostics.push(...scan.diagnostics);
@@ -172,6 +178,8 @@ export async function analyzeTree(opts: LintOptions): Promise<Analysis> {
   const model = replayFindings(findings, flushed, (r) => (r.scenario && r.verdict === 'incoherent' ? formatTimeline(checkScenario(r.scenario), r.scenario) : undefined));
   findings.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column || a.kind.localeCompare(b.kind) || a.ruleId.localeCompare(b.ruleId));
 
+  // The same problem seen in several scan rounds is one diagnostic.
+  const uniqueDiagnostics = [...new Map(diagnostics.map((d) => [`${d.file}\0${d.reason}`, d])).values()];
   const result: LintResult = {
     tool: 'flushcheck',
     version: VERSION,
@@ -186,13 +194,17 @@ export async function analyzeTree(opts: LintOptions): Promise<Analysis> {
       syncSites,
       ms: Math.round(performance.now() - started),
       model,
-      diagnostics,
+      diagnostics: uniqueDiagnostics,
     },
   };
   return { result, program, rules, runs, env };
 }
 
 function lowerSource(file: string, buf: Buffer, env: ConfigEnv, interesting: Set<string>, diagnostics: Diagnostic[]): FileIR {
+  if (buf.length > MAX_PARSE_BYTES) {
+    diagnostics.push({ file, reason: `${buf.length} bytes, over the ${MAX_PARSE_BYTES}-byte parse limit; not analysed` });
+    return { file, functions: [], exports: [], ops: [], valueRefs: [], macroNames: [], prototypes: [], parseErrors: 0 };
+  }
   // latin1 keeps one char per byte: non-UTF-8 input never throws and columns stay byte columns.
   const source = buf.toString('latin1');
   try {

@@ -39,6 +39,8 @@ export interface Outcome {
   error: boolean;
   /** Truth of the return value on this way out ('U' unknown). */
   ret: 'T' | 'F' | 'U';
+  /** This way out reports failure (error label or error code). */
+  failed: boolean;
   /** Maintenance this function leaves pending for its caller. */
   items: { callee: string; effect: CacheEffect; inner: PathStep[]; origin: PendingItem['origin']; uncertain?: boolean }[];
 }
@@ -346,7 +348,7 @@ export function analyzeFunction(
         }
         next = setReturned(next, { k: 'call', fn: c, args: node.args }, o.ret);
         if (!o.keepsCaller) next = { ...next, pending: new Map() };
-        if (o.error && o.items.length) next = { ...next, error: true };
+        if (o.error && o.items.length) next = { ...next, error: true, ...(o.failed ? { failed: true } : {}) };
         if (o.items.length === 0) {
           out.push(next.pending.size && hasLocal(s) && !o.keepsCaller ? step(next, node.line, `${c}() completes pending maintenance`) : next);
           continue;
@@ -601,7 +603,7 @@ function summarize(fn: FunctionIR, exits: State[], handoff: boolean): Outcome[] 
             inner: [...i.inner, ...trailSteps(s.trail)].slice(0, MAX_INNER_STEPS),
             origin: i.origin,
           }));
-    add(groups, { lits, keepsCaller: s.pending.has(CALLER_TOKEN), error: s.error, ret: s.ret ?? 'U', items });
+    add(groups, { lits, keepsCaller: s.pending.has(CALLER_TOKEN), error: s.error, failed: !!s.failed, ret: s.ret ?? 'U', items });
   }
   let outcomes = [...groups.values()];
   if (outcomes.length > MAX_OUTCOMES) {
@@ -621,6 +623,7 @@ function add(groups: Map<string, Outcome>, o: Outcome): void {
     o.keepsCaller +
     '|' +
     o.error +
+    o.failed +
     o.ret +
     '|' +
     o.items.map((i) => `${i.callee}:${i.effect}`).sort().join(',');
