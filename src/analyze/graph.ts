@@ -17,6 +17,11 @@ export async function buildGraph(opts: LintOptions): Promise<CallGraphView> {
   const direct = new Set(active.flatMap(ruleNames));
 
   const ensure = (name: string, file = '', line = 0) => {
+    if (!file) {
+      // Rule functions: show where this arch's definition is, if the tree has one.
+      const def = program.resolve('', name)[0] ?? program.byName.get(name)?.[0];
+      if (def) ({ file, line } = def);
+    }
     if (!nodes.has(name)) {
       const role = issuing.has(name) ? 'issuing' : completing.has(name) ? 'completing' : 'caller';
       nodes.set(name, { name, file, line, role, exported: program.exported.has(name), addressTaken: program.addressTaken.has(name) });
@@ -30,15 +35,21 @@ export async function buildGraph(opts: LintOptions): Promise<CallGraphView> {
       node.file ||= fn.file;
       node.line ||= fn.line;
       const outcomes = res.summary.outcomes;
-      if (node.role === 'caller') {
+      // A function can play several parts across rules: deferring matters
+      // most to a reader, then hand-off, then completing.
+      const rank = { issuing: 4, completing: 4, deferring: 3, handoff: 2, completes: 1, caller: 0 } as const;
+      if (rank[node.role] < rank.deferring) {
         if (outcomes?.some((o) => o.items.length)) {
           node.role = 'deferring';
-          const conds = outcomes
-            .filter((o) => o.items.length)
+          // Deferrals on normal paths are the contract callers must honour;
+          // error-only ones (a failed map) are labelled as such.
+          const deferring = outcomes.filter((o) => o.items.length);
+          const normal = deferring.filter((o) => !o.error);
+          const conds = (normal.length ? normal : deferring)
             .map((o) => o.lits.map((l) => (l.value ? '' : '!') + wrapped(show(l.atom))).join(' && ') || 'always');
-          node.defersWhen = [...new Set(conds)].join(' || ');
-        } else if (res.summary.handoff) node.role = 'handoff';
-        else if (outcomes?.some((o) => !o.keepsCaller)) node.role = 'completes';
+          node.defersWhen = [...new Set(conds)].join(' || ') + (normal.length ? '' : ' (error paths only)');
+        } else if (res.summary.handoff && rank[node.role] < rank.handoff) node.role = 'handoff';
+        else if (outcomes?.some((o) => !o.keepsCaller) && rank[node.role] < rank.completes) node.role = 'completes';
       }
       for (const n of fn.cfg().nodes) {
         if (n.op !== 'call' || n.viaPointer) continue;
