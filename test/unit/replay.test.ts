@@ -1,0 +1,101 @@
+// Replaying analysis paths on the cache model: which ops, which lines,
+// which hand-off, and the verdicts for flushed and unflushed paths.
+import { describe, expect, it } from 'vitest';
+import { handoffKind, pathSteps, replayErrorPath, replayFindings, replayPath, replayUnrolled } from '../../src/model/replay.js';
+import type { PathStep } from '../../src/types.js';
+
+const f = 'drivers/foo/foo.c';
+const step = (line: number, event: string, op?: PathStep['op']): PathStep => ({ file: f, line, event, ...(op ? { op } : {}) });
+
+/** for_each_sg(...) { sync } ; flush — as the engine records it. */
+const loopThenFlush: PathStep[] = [
+  step(10, 'for_each_sg loop: next entry'),
+  step(11, 'arch_sync_dma_for_device(p, n, dir) issues clean', 'clean'),
+  step(10, 'for_each_sg loop: done'),
+  step(13, 'arch_sync_dma_flush() completes pending maintenance', 'dsb'),
+];
+const loopNoFlush = loopThenFlush.slice(0, 3);
+
+describe('pathSteps', () => {
+  it('gives each loop entry its own cache line; ops outside loops touch all lines', () => {
+    const { steps, lines } = pathSteps(loopThenFlush, 3);
+    expect(lines).toBe(3);
+    expect(steps.map((s) => [s.op, s.lines])).toEqual([
+      ['clean', [0]],
+      ['clean', [1]],
+      ['clean', [2]],
+      ['dsb', undefined],
+    ]);
+  });
+
+  it('unrolls the loop zero times', () => {
+    const { steps, lines } = pathSteps(loopThenFlush, 0);
+    expect(lines).toBe(1);
+    expect(steps.map((s) => s.op)).toEqual(['dsb']);
+  });
+
+  it('ignores steps without an op', () => {
+    expect(pathSteps([step(1, 'true: if (x)'), step(2, 'sync', 'invalidate')]).steps.map((s) => s.op)).toEqual(['invalidate']);
+  });
+});
+
+describe('handoffKind', () => {
+  it('follows the maintenance the path issues', () => {
+    expect(handoffKind([{ op: 'clean' }])).toBe('to-device');
+    expect(handoffKind([{ op: 'invalidate' }])).toBe('from-device');
+    expect(handoffKind([{ op: 'clean' }, { op: 'invalidate' }])).toBe('bidirectional');
+    expect(handoffKind([{ op: 'dsb' }])).toBeNull();
+  });
+});
+
+describe('replay verdicts', () => {
+  it('a batched clean of N entries with one flush after the loop is coherent for 0, 1, 2 and N entries', () => {
+    const { result, replays } = replayUnrolled(loopThenFlush, 16);
+    expect(result.verdict).toBe('coherent');
+    expect(replays).toBe(3); // zero iterations issue nothing: not a replay
+  });
+
+  it('the same loop without the flush is incoherent, with a witness ending in the device read', () => {
+    const { result } = replayUnrolled(loopNoFlush);
+    expect(result.verdict).toBe('incoherent');
+    const last = result.witness[result.witness.length - 1] as { actor: string; event: string };
+    expect(last.actor).toBe('device');
+    expect(last.event).toMatch(/STALE/);
+  });
+
+  it('an invalidation without dsb before the CPU reads is incoherent; with dsb coherent', () => {
+    expect(replayPath([step(5, 'for_cpu', 'invalidate')]).verdict).toBe('incoherent');
+    expect(replayPath([step(5, 'for_cpu', 'invalidate'), step(6, 'flush', 'dsb')]).verdict).toBe('coherent');
+  });
+
+  it('a path with no modelled maintenance is unknown, not coherent', () => {
+    expect(replayPath([step(1, 'true: if (x)')]).verdict).toBe('unknown');
+  });
+
+  it('a clean left pending on a failed map has no hand-off: coherent; an invalidation is not treated so', () => {
+    expect(replayErrorPath([step(5, 'clean', 'clean')])?.verdict).toBe('coherent');
+    expect(replayErrorPath([step(5, 'inval', 'invalidate')])).toBeNull();
+  });
+});
+
+describe('replayFindings', () => {
+  it('turns a finding the model proves harmless into a note and counts verdicts', () => {
+    const harmless = { severity: 'warning', kind: 'unflushed-return', message: 'm', failedPath: true, path: [step(5, 'clean', 'clean')] } as {
+      severity: string;
+      kind: string;
+      message: string;
+      failedPath?: boolean;
+      path: PathStep[];
+      model?: { verdict: string };
+    };
+    const real = { severity: 'error', kind: 'unflushed-return', message: 'm', path: loopNoFlush } as typeof harmless;
+    const stats = replayFindings([harmless, real] as never[], [loopThenFlush], () => undefined);
+    expect(harmless.severity).toBe('note');
+    expect(harmless.kind).toBe('model-coherent');
+    expect(real.severity).toBe('error');
+    expect(real.model?.verdict).toBe('incoherent');
+    // harmless: 1 replay; real: loop unrolled until the first incoherent one; flushed path: 3.
+    expect(stats.incoherent).toBe(1);
+    expect(stats.coherent).toBe(1 + 3);
+  });
+});
