@@ -73,15 +73,10 @@ export interface ModelMapping {
   calls: Record<string, Partial<Record<DmaDirection | 'default', ModelOp | 'none'>>>;
 }
 
-export type ModelOp =
-  | 'cpu_write'
-  | 'cpu_read'
-  | 'device_write'
-  | 'device_read'
-  | 'clean'
-  | 'invalidate'
-  | 'clean_invalidate'
-  | 'dsb';
+/** Operations of the cache model; rule `model` sections and litmus files name them. */
+export const MODEL_OPS = ['cpu_write', 'cpu_read', 'device_write', 'device_read', 'clean', 'invalidate', 'clean_invalidate', 'dsb'] as const;
+
+export type ModelOp = (typeof MODEL_OPS)[number];
 
 export interface Rule {
   id: string;

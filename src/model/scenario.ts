@@ -1,20 +1,11 @@
 // Litmus scenarios: the input format of the cache model, its validation, and
 // the hand-off wrapper used by path replay.
-import type { ModelOp } from '../types.js';
+import { MODEL_OPS, type ModelOp } from '../types.js';
 
 /** Op names are the shared `ModelOp` contract, so rule mappings can name them directly. */
 export type LitmusOp = ModelOp;
 
-export const LITMUS_OPS: readonly LitmusOp[] = [
-  'cpu_write',
-  'cpu_read',
-  'device_write',
-  'device_read',
-  'clean',
-  'invalidate',
-  'clean_invalidate',
-  'dsb',
-];
+export const LITMUS_OPS: readonly LitmusOp[] = MODEL_OPS;
 
 /** The three DC-by-VA maintenance ops: issued by a program step, completed by a later DSB. */
 export type MaintenanceOp = 'clean' | 'invalidate' | 'clean_invalidate';

@@ -9,16 +9,8 @@
 
 export const CACHE_EFFECTS = ['clean', 'invalidate', 'clean_invalidate', 'none'] as const;
 export const DMA_DIRECTIONS = ['DMA_TO_DEVICE', 'DMA_FROM_DEVICE', 'DMA_BIDIRECTIONAL', 'DMA_NONE'] as const;
-export const MODEL_OPS = [
-  'cpu_write',
-  'cpu_read',
-  'device_write',
-  'device_read',
-  'clean',
-  'invalidate',
-  'clean_invalidate',
-  'dsb',
-] as const;
+import { MODEL_OPS } from '../types.js';
+export { MODEL_OPS };
 export const CPU_ACCESS_KINDS = ['read', 'write', 'readwrite'] as const;
 
 export const DEFAULT_HANDOFF = { addressTaken: true, exported: true, noCaller: true } as const;

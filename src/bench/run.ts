@@ -1,0 +1,595 @@
+// `npm run bench`: the one entry point for flushcheck's speed figures.
+//
+// Every figure is printed next to the baseline it is compared to, and that
+// baseline is measured in the same run: timings from an earlier run or another
+// machine are not comparable. The machine is noisy (2 cores, shared), so wall
+// times are medians of interleaved runs, with min/max to show the spread.
+//
+//   1. lint vs grep on the full linux-7.x tree: grep -rlE for the sync calls is
+//      the floor (every byte read once, nothing parsed); goals ≤ 2.0× grep and
+//      < 600 MB peak RSS.
+//   2. linux-6.12 (no arch_sync_dma_flush yet): one run, expected 0 findings
+//      and the rule inactive.
+//   3. the cache model on large batched buffers, next to the brute-force
+//      whole-system explorer on the same scenario (which is exponential in lines).
+//
+// A benchmark, not a test: the exit code is 0 whether or not the goals are met,
+// 1 only when the lint command itself fails, 2 on a usage error.
+import { spawn, spawnSync } from 'node:child_process';
+import { accessSync, constants, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { batchedCleanScenario, benchModel, type ModelBenchEntry } from '../model/bench.js';
+import { bruteForce, StateBudgetExceeded } from '../model/brute-force.js';
+import { checkScenario } from '../model/check.js';
+import type { Severity } from '../types.js';
+
+// ------------------------------------------------------------ constants ----
+
+/** The calls the arm64 rules look for: grep finding them is the cheapest possible "scan". */
+const SYNC_CALL_PATTERN =
+  'arch_sync_dma_for_device|arch_sync_dma_for_cpu|arch_sync_dma_flush|dcache_clean_poc_nosync|dcache_inval_poc_nosync|dma_iova_link|dma_iova_sync';
+
+const GOAL_RATIO_TO_GREP = 2.0;
+const GOAL_PEAK_RSS_MB = 600;
+/** The rule that checks arch_sync_dma_flush(); 6.12 predates that function, so it must be inactive there. */
+const FLUSH_RULE_ID = 'dma-sync-flush';
+
+/** The brute-force baseline stops at this many states: enough to show the growth, a second or two of CPU. */
+const BRUTE_FORCE_STATE_BUDGET = 100_000;
+const BRUTE_FORCE_MAX_LINES = 12;
+
+const CLI_PATH = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+const TIME_BIN = '/usr/bin/time';
+
+// -------------------------------------------------------------- options ----
+
+interface BenchOptions {
+  tree?: string;
+  runs: number;
+  json: boolean;
+}
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function parseOptions(argv: string[]): BenchOptions {
+  const program = new Command('bench')
+    .description('flushcheck speed figures, each next to its baseline measured in the same run')
+    .option('--tree <dir>', 'linux-7.x tree to lint (default: newest complete linux-7.* in the kernel cache)')
+    .option('--runs <n>', 'interleaved grep/lint runs on the linux-7.x tree', positiveInteger, 3)
+    .option('--json', 'also print the figures as JSON', false)
+    .allowExcessArguments(false)
+    .exitOverride(); // throw instead of exiting, so main() decides the exit code
+  program.parse(argv, { from: 'user' });
+  return program.opts<BenchOptions>();
+}
+
+// ------------------------------------------------------- kernel trees ----
+// Same lookup as test/kernel/trees.ts (not importable: the build only compiles src/).
+
+const KERNEL_CACHE = process.env.FLUSHCHECK_KERNEL_CACHE ?? path.join(os.homedir(), '.cache', 'flushcheck-kernels');
+
+/** kernel-fetch.sh writes `.complete` last, so a tree without it is a partial extraction. */
+function isCompleteTree(dir: string): boolean {
+  return existsSync(path.join(dir, '.complete'));
+}
+
+function newestLinux7(): string | null {
+  if (!existsSync(KERNEL_CACHE)) return null;
+  const trees = readdirSync(KERNEL_CACHE)
+    .filter((name) => /^linux-7\.\d+$/.test(name) && isCompleteTree(path.join(KERNEL_CACHE, name)))
+    .sort((a, b) => Number(a.split('.')[1]) - Number(b.split('.')[1]));
+  return trees.length ? path.join(KERNEL_CACHE, trees[trees.length - 1]) : null;
+}
+
+function linux612(): string | null {
+  const dir = path.join(KERNEL_CACHE, 'linux-6.12');
+  return isCompleteTree(dir) ? dir : null;
+}
+
+// ---------------------------------------------------------- statistics ----
+
+interface Spread {
+  median: number;
+  min: number;
+  max: number;
+  runs: number[];
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+function spread(values: number[]): Spread {
+  return { median: median(values), min: Math.min(...values), max: Math.max(...values), runs: values };
+}
+
+// ------------------------------------------------- measuring a command ----
+
+interface Measurement {
+  wallMs: number;
+  /** Peak resident set of the command (MB), or null when it could not be measured. */
+  peakRssMb: number | null;
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+type RssMethod = 'usr-bin-time' | 'proc-vmhwm-sampled' | 'none';
+
+/**
+ * How peak RSS is measured. GNU time reports the child's exact ru_maxrss; it is
+ * probed by running it once rather than trusted to exist. Without it we sample
+ * /proc/<pid>/status VmHWM (a high-water mark, so sampling only misses growth in
+ * the last interval before exit).
+ */
+function detectRssMethod(): RssMethod {
+  try {
+    accessSync(TIME_BIN, constants.X_OK);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'flushcheck-bench-'));
+    try {
+      const out = path.join(dir, 'rss');
+      const probe = spawnSync(TIME_BIN, ['-f', '%M', '-o', out, 'true']);
+      if (probe.status === 0 && /^\d+\s*$/m.test(readFileSync(out, 'utf8'))) return 'usr-bin-time';
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  } catch {
+    // fall through to /proc
+  }
+  return existsSync('/proc/self/status') ? 'proc-vmhwm-sampled' : 'none';
+}
+
+function readVmHwmKb(pid: number): number | null {
+  try {
+    const match = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) : null;
+  } catch {
+    return null; // the process has already exited
+  }
+}
+
+/** Runs a command to completion, measuring its wall time (spawn to exit, as a user sees it) and peak RSS. */
+async function runMeasured(command: string, args: string[], rssMethod: RssMethod): Promise<Measurement> {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'flushcheck-bench-'));
+  const rssFile = path.join(tmp, 'rss');
+  // A marker so the figure is found even when time also writes "Command exited with non-zero status".
+  const [file, argv] =
+    rssMethod === 'usr-bin-time' ? [TIME_BIN, ['-f', 'maxrss_kb=%M', '-o', rssFile, command, ...args]] : [command, args];
+  try {
+    return await new Promise<Measurement>((resolve, reject) => {
+      const start = performance.now();
+      const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+      const stdout: Buffer[] = [];
+      const stderr: Buffer[] = [];
+      child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+      child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+
+      let sampledKb: number | null = null;
+      const sampler =
+        rssMethod === 'proc-vmhwm-sampled'
+          ? setInterval(() => {
+              const kb = child.pid === undefined ? null : readVmHwmKb(child.pid);
+              if (kb !== null) sampledKb = Math.max(sampledKb ?? 0, kb);
+            }, 20)
+          : undefined;
+
+      child.on('error', (error) => {
+        clearInterval(sampler);
+        reject(error);
+      });
+      child.on('close', (exitCode, signal) => {
+        const wallMs = performance.now() - start;
+        clearInterval(sampler);
+        let peakKb = sampledKb;
+        if (rssMethod === 'usr-bin-time' && existsSync(rssFile)) {
+          const match = /maxrss_kb=(\d+)/.exec(readFileSync(rssFile, 'utf8'));
+          peakKb = match ? Number(match[1]) : null;
+        }
+        resolve({
+          wallMs,
+          peakRssMb: peakKb === null ? null : peakKb / 1024,
+          exitCode,
+          signal,
+          stdout: Buffer.concat(stdout).toString('utf8'),
+          stderr: Buffer.concat(stderr).toString('utf8'),
+        });
+      });
+    });
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+// ------------------------------------------------------ grep and lint ----
+
+interface GrepRun {
+  wallMs: number;
+  peakRssMb: number | null;
+  matchingFiles: number;
+}
+
+/** The floor: one pass over every byte of the tree, no parsing. */
+async function measureGrep(tree: string, rssMethod: RssMethod): Promise<GrepRun> {
+  const run = await runMeasured('grep', ['-rlE', SYNC_CALL_PATTERN, tree], rssMethod);
+  // grep exits 1 when nothing matches; 2 is an error (unreadable file...), which makes the floor dubious.
+  if (run.exitCode !== 0 && run.exitCode !== 1) {
+    process.stderr.write(`bench: warning: grep exited ${run.exitCode ?? run.signal}: ${run.stderr.trim().split('\n').slice(-3).join(' | ')}\n`);
+  }
+  return { wallMs: run.wallMs, peakRssMb: run.peakRssMb, matchingFiles: run.stdout.split('\n').filter(Boolean).length };
+}
+
+/** The fields of `lint --format json` (src/report/json.ts) that the bench reports. */
+interface LintJsonReport {
+  findings: { severity: Severity; ruleId: string }[];
+  inactiveRules: { ruleId: string; reason: string }[];
+  stats: {
+    files: number;
+    parsed: number;
+    functions: number;
+    syncSites: number;
+    ms: number;
+    diagnostics: unknown[];
+    model?: { pathsReplayed: number; coherent: number; incoherent: number };
+  };
+}
+
+interface LintRun {
+  wallMs: number;
+  peakRssMb: number | null;
+  report: LintJsonReport;
+}
+
+class LintFailed extends Error {}
+
+async function measureLint(tree: string, rssMethod: RssMethod): Promise<LintRun> {
+  // --fail-on none: findings are expected (linux-7.2 has some), so any non-zero
+  // exit means the command itself failed. It does not change the work done.
+  const run = await runMeasured(process.execPath, [CLI_PATH, 'lint', tree, '--format', 'json', '--fail-on', 'none'], rssMethod);
+  const failure = (why: string) =>
+    new LintFailed(`lint ${tree} ${why}\n${run.stderr.trim().split('\n').slice(-10).join('\n')}`);
+  if (run.exitCode !== 0) throw failure(`exited with ${run.exitCode ?? run.signal}`);
+  let report: LintJsonReport;
+  try {
+    report = JSON.parse(run.stdout) as LintJsonReport;
+  } catch {
+    throw failure('printed no JSON report');
+  }
+  if (typeof report?.stats?.files !== 'number') throw failure('printed a JSON report without stats');
+  return { wallMs: run.wallMs, peakRssMb: run.peakRssMb, report };
+}
+
+interface LintSummary {
+  files: number;
+  parsed: number;
+  functions: number;
+  syncSites: number;
+  diagnostics: number;
+  findings: { total: number } & Record<Severity, number>;
+  model: { pathsReplayed: number; coherent: number; incoherent: number } | null;
+  inactiveRules: { ruleId: string; reason: string }[];
+}
+
+function summarizeLint(report: LintJsonReport): LintSummary {
+  const bySeverity: Record<Severity, number> = { error: 0, warning: 0, note: 0 };
+  for (const finding of report.findings) bySeverity[finding.severity] = (bySeverity[finding.severity] ?? 0) + 1;
+  const { stats } = report;
+  return {
+    files: stats.files,
+    parsed: stats.parsed,
+    functions: stats.functions,
+    syncSites: stats.syncSites,
+    diagnostics: stats.diagnostics.length,
+    findings: { total: report.findings.length, ...bySeverity },
+    model: stats.model ?? null,
+    inactiveRules: report.inactiveRules,
+  };
+}
+
+// ------------------------------------------- 1. lint vs grep, linux-7.x ----
+
+interface LintVsGrep {
+  tree: string;
+  runs: number;
+  grep: { wallMs: Spread; peakRssMb: Spread | null; matchingFiles: number };
+  lint: { wallMs: Spread; peakRssMb: Spread | null; statsMs: Spread; work: LintSummary; deterministic: boolean };
+  ratioToGrep: number;
+  goals: {
+    ratioToGrep: { limit: number; value: number; met: boolean };
+    /** Judged on the worst run: the goal is a ceiling. */
+    peakRssMb: { limit: number; value: number | null; met: boolean | null };
+  };
+}
+
+function spreadOrNull(values: (number | null)[]): Spread | null {
+  return values.every((v): v is number => v !== null) ? spread(values) : null;
+}
+
+async function measureLintVsGrep(tree: string, runs: number, rssMethod: RssMethod, progress: (line: string) => void): Promise<LintVsGrep> {
+  // Untimed warm-up: the first pass over 1.8 GB comes from disk and would charge
+  // whichever command ran first with the I/O. After it, both read from the page
+  // cache, which is the steady state of a developer re-linting a tree.
+  progress('warming the page cache (untimed grep)');
+  await measureGrep(tree, 'none');
+
+  const greps: GrepRun[] = [];
+  const lints: LintRun[] = [];
+  for (let run = 0; run < runs; run++) {
+    // Interleaved, alternating which goes first, so a slow spell on the shared
+    // machine or any order effect hits both commands alike.
+    const grepFirst = run % 2 === 0;
+    progress(`run ${run + 1}/${runs}`);
+    if (grepFirst) greps.push(await measureGrep(tree, rssMethod));
+    lints.push(await measureLint(tree, rssMethod));
+    if (!grepFirst) greps.push(await measureGrep(tree, rssMethod));
+  }
+
+  const summaries = lints.map((run) => JSON.stringify(summarizeLint(run.report)));
+  const grepWall = spread(greps.map((g) => g.wallMs));
+  const lintWall = spread(lints.map((l) => l.wallMs));
+  const lintRss = spreadOrNull(lints.map((l) => l.peakRssMb));
+  const ratio = lintWall.median / grepWall.median;
+  return {
+    tree,
+    runs,
+    grep: { wallMs: grepWall, peakRssMb: spreadOrNull(greps.map((g) => g.peakRssMb)), matchingFiles: greps[greps.length - 1].matchingFiles },
+    lint: {
+      wallMs: lintWall,
+      peakRssMb: lintRss,
+      statsMs: spread(lints.map((l) => l.report.stats.ms)),
+      work: summarizeLint(lints[lints.length - 1].report),
+      deterministic: summaries.every((s) => s === summaries[0]),
+    },
+    ratioToGrep: ratio,
+    goals: {
+      ratioToGrep: { limit: GOAL_RATIO_TO_GREP, value: ratio, met: ratio <= GOAL_RATIO_TO_GREP },
+      peakRssMb: { limit: GOAL_PEAK_RSS_MB, value: lintRss?.max ?? null, met: lintRss ? lintRss.max < GOAL_PEAK_RSS_MB : null },
+    },
+  };
+}
+
+// --------------------------------------------------------- 2. linux-6.12 ----
+
+interface Linux612Run {
+  tree: string;
+  grep: { wallMs: number; peakRssMb: number | null; matchingFiles: number };
+  lint: { wallMs: number; peakRssMb: number | null; statsMs: number; work: LintSummary };
+  expectations: { noFindings: boolean; ruleInactive: boolean };
+}
+
+/** One run each (the brief's budget): 6.12 predates arch_sync_dma_flush, so the point is 0 findings, not speed. */
+async function measureLinux612(tree: string, rssMethod: RssMethod, progress: (line: string) => void): Promise<Linux612Run> {
+  progress('linux-6.12: warming the page cache (untimed grep)');
+  await measureGrep(tree, 'none');
+  progress('linux-6.12: grep, lint');
+  const grep = await measureGrep(tree, rssMethod);
+  const lint = await measureLint(tree, rssMethod);
+  const work = summarizeLint(lint.report);
+  return {
+    tree,
+    grep,
+    lint: { wallMs: lint.wallMs, peakRssMb: lint.peakRssMb, statsMs: lint.report.stats.ms, work },
+    expectations: { noFindings: work.findings.total === 0, ruleInactive: work.inactiveRules.some((rule) => rule.ruleId === FLUSH_RULE_ID) },
+  };
+}
+
+// ---------------------------------------------------------- 3. the model ----
+
+interface BruteForceRow {
+  lines: number;
+  /** null: the budget was exceeded. */
+  statesExplored: number | null;
+  ms: number;
+  perLineStates: number;
+}
+
+interface ModelFigures {
+  rows: ModelBenchEntry[];
+  bruteForce: {
+    budget: number;
+    rows: BruteForceRow[];
+    growthPerLine: number;
+    /** log10 of the states brute force would explore on the 10,000-line batched clean, extrapolated. */
+    log10StatesAt10000Lines: number;
+  };
+}
+
+/**
+ * The baseline for the model rows: the whole-system explorer on the same
+ * batched clean, growing the buffer a line at a time until it exceeds the state
+ * budget. One run each: the point is the state count, which does not vary.
+ */
+function measureBruteForceGrowth(): ModelFigures['bruteForce'] {
+  const rows: BruteForceRow[] = [];
+  for (let lines = 1; lines <= BRUTE_FORCE_MAX_LINES; lines++) {
+    const scenario = batchedCleanScenario(lines);
+    const perLineStates = checkScenario(scenario).statesExplored;
+    const start = performance.now();
+    try {
+      const { statesExplored } = bruteForce(scenario, BRUTE_FORCE_STATE_BUDGET);
+      rows.push({ lines, statesExplored, ms: performance.now() - start, perLineStates });
+    } catch (error) {
+      if (!(error instanceof StateBudgetExceeded)) throw error;
+      rows.push({ lines, statesExplored: null, ms: performance.now() - start, perLineStates });
+      break;
+    }
+  }
+  const completed = rows.filter((row): row is BruteForceRow & { statesExplored: number } => row.statesExplored !== null);
+  const [previous, last] = completed.slice(-2);
+  const growthPerLine = last.statesExplored / previous.statesExplored;
+  return {
+    budget: BRUTE_FORCE_STATE_BUDGET,
+    rows,
+    growthPerLine,
+    log10StatesAt10000Lines: Math.log10(last.statesExplored) + (10_000 - last.lines) * Math.log10(growthPerLine),
+  };
+}
+
+// ------------------------------------------------------------- printing ----
+
+const int = (n: number) => Math.round(n).toLocaleString('en-US');
+const mb = (n: number | null) => (n === null ? 'n/a' : int(n));
+const metText = (met: boolean | null) => (met === null ? 'unknown' : met ? 'met' : 'NOT met');
+
+function table(rows: string[][], rightAligned: (column: number) => boolean): string {
+  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
+  return rows
+    .map((row) => '  ' + row.map((cell, column) => (rightAligned(column) ? cell.padStart(widths[column]) : cell.padEnd(widths[column]))).join('   ').trimEnd())
+    .join('\n');
+}
+
+function describeWork(work: LintSummary): string[] {
+  const f = work.findings;
+  return [
+    `work: ${int(work.files)} files read, ${int(work.parsed)} parsed, ${int(work.functions)} functions, ${int(work.syncSites)} sync sites, ${int(work.diagnostics)} diagnostics`,
+    `findings: ${f.total} (error ${f.error}, warning ${f.warning}, note ${f.note})` +
+      (work.model ? `; model: ${work.model.pathsReplayed} paths replayed, ${work.model.coherent} coherent, ${work.model.incoherent} incoherent` : '; model: not run'),
+    `inactive rules: ${work.inactiveRules.length ? work.inactiveRules.map((r) => `${r.ruleId} (${r.reason})`).join('; ') : 'none'}`,
+  ];
+}
+
+function formatLintVsGrep(r: LintVsGrep): string {
+  const rssRange = (s: Spread | null) => (s ? `${mb(s.median)} (${mb(s.min)}–${mb(s.max)})` : 'n/a');
+  const rows = [
+    ['', 'median ms', 'min ms', 'max ms', 'peak RSS MB (min–max)'],
+    ['grep -rlE (floor)', int(r.grep.wallMs.median), int(r.grep.wallMs.min), int(r.grep.wallMs.max), rssRange(r.grep.peakRssMb)],
+    ['flushcheck lint', int(r.lint.wallMs.median), int(r.lint.wallMs.min), int(r.lint.wallMs.max), rssRange(r.lint.peakRssMb)],
+    ['  its own stats.ms', int(r.lint.statsMs.median), int(r.lint.statsMs.min), int(r.lint.statsMs.max), ''],
+  ];
+  const { ratioToGrep, peakRssMb } = r.goals;
+  return [
+    `1. lint vs grep, full tree ${r.tree}`,
+    `   ${r.runs === 1 ? "1 run" : `${r.runs} interleaved runs`} after an untimed warm-up grep; wall = spawn to exit`,
+    table(rows, (column) => column > 0),
+    `  ratio lint/grep (medians): ${ratioToGrep.value.toFixed(2)}×   goal ≤ ${ratioToGrep.limit.toFixed(1)}×: ${metText(ratioToGrep.met)}`,
+    `  lint peak RSS (worst run): ${mb(peakRssMb.value)} MB   goal < ${peakRssMb.limit} MB: ${metText(peakRssMb.met)}`,
+    `  grep: ${int(r.grep.matchingFiles)} files contain a sync call`,
+    ...describeWork(r.lint.work).map((line) => `  lint ${line}`),
+    r.lint.deterministic ? '  lint results identical across runs' : '  WARNING: lint results differ between runs',
+  ].join('\n');
+}
+
+function formatLinux612(r: Linux612Run): string {
+  const rows = [
+    ['', 'wall ms', 'peak RSS MB'],
+    ['grep -rlE (floor)', int(r.grep.wallMs), mb(r.grep.peakRssMb)],
+    ['flushcheck lint', int(r.lint.wallMs), mb(r.lint.peakRssMb)],
+    ['  its own stats.ms', int(r.lint.statsMs), ''],
+  ];
+  return [
+    `2. linux-6.12, one run: ${r.tree}`,
+    table(rows, (column) => column > 0),
+    `  ratio lint/grep: ${(r.lint.wallMs / r.grep.wallMs).toFixed(2)}×`,
+    ...describeWork(r.lint.work).map((line) => `  lint ${line}`),
+    `  expected 0 findings: ${r.lint.work.findings.total} — ${metText(r.expectations.noFindings)}`,
+    `  expected rule ${FLUSH_RULE_ID} inactive (no arch_sync_dma_flush in 6.12): ${metText(r.expectations.ruleInactive)}`,
+  ].join('\n');
+}
+
+function formatModel(m: ModelFigures, runs: number): string {
+  const modelRows = [
+    ['scenario', 'lines', 'median ms', 'states explored', 'verdict'],
+    ...m.rows.map((row) => [row.name, int(row.lines), row.ms.toFixed(2), int(row.statesExplored), row.verdict]),
+  ];
+  const bf = m.bruteForce;
+  const bruteRows = [
+    ['lines', 'brute-force states', 'ms', 'per-line model states'],
+    ...bf.rows.map((row) => [
+      int(row.lines),
+      row.statesExplored === null ? `> ${int(bf.budget)} (budget)` : int(row.statesExplored),
+      row.ms.toFixed(1),
+      int(row.perLineStates),
+    ]),
+  ];
+  return [
+    `3. cache model (per-line explorer, src/model/check.ts), medians of ${runs} runs`,
+    table(modelRows, (column) => column > 0 && column < 4),
+    '  baseline: the brute-force whole-system explorer (src/model/brute-force.ts) on the same batched clean,',
+    `  one run per size, stopped at ${int(bf.budget)} states:`,
+    table(bruteRows, () => true),
+    `  growth ≈ ${bf.growthPerLine.toFixed(1)}× states per line → 10,000 lines ≈ 10^${int(bf.log10StatesAt10000Lines)} states: infeasible`,
+  ].join('\n');
+}
+
+// ----------------------------------------------------------------- main ----
+
+const MODEL_RUNS = 7;
+
+async function main(argv: string[]): Promise<number> {
+  let options: BenchOptions;
+  try {
+    options = parseOptions(argv);
+  } catch (error) {
+    if (!(error instanceof CommanderError)) throw error;
+    return error.exitCode === 0 ? 0 : 2; // --help, or a usage error commander has printed
+  }
+  if (options.tree !== undefined && !(existsSync(options.tree) && statSync(options.tree).isDirectory())) {
+    process.stderr.write(`bench: --tree ${options.tree}: not a directory\n`);
+    return 2;
+  }
+
+  // Progress only on a terminal: piped output (notes, CI logs) stays the report alone.
+  const progress = (line: string) => {
+    if (process.stderr.isTTY) process.stderr.write(`bench: ${line}\n`);
+  };
+  const print = (text: string) => process.stdout.write(text + '\n\n');
+  const rssMethod = detectRssMethod();
+  const figures: Record<string, unknown> = {
+    machine: { node: process.version, platform: `${os.platform()} ${os.arch()}`, cpus: os.cpus().length, memoryGb: Math.round(os.totalmem() / 2 ** 30), rssMethod },
+  };
+
+  print(
+    `flushcheck bench — node ${process.version}, ${os.cpus().length} CPUs, ${Math.round(os.totalmem() / 2 ** 30)} GB, ${os.platform()} ${os.arch()}; ` +
+      `peak RSS via ${rssMethod === 'usr-bin-time' ? `${TIME_BIN} %M` : rssMethod === 'proc-vmhwm-sampled' ? '/proc/<pid>/status VmHWM, sampled every 20 ms' : 'nothing (unavailable)'}`,
+  );
+
+  try {
+    const tree7 = options.tree !== undefined ? path.resolve(options.tree) : newestLinux7();
+    if (tree7 === null) {
+      const message = `no complete linux-7.* tree in ${KERNEL_CACHE} (run \`npm run kernel:fetch\` or pass --tree DIR)`;
+      print(`1. lint vs grep: skipped — ${message}`);
+      figures.linux7 = { skipped: message };
+    } else {
+      const result = await measureLintVsGrep(tree7, options.runs, rssMethod, progress);
+      print(formatLintVsGrep(result));
+      figures.linux7 = result;
+    }
+
+    const tree612 = linux612();
+    if (tree612 === null) {
+      const message = `no complete linux-6.12 tree in ${KERNEL_CACHE}`;
+      print(`2. linux-6.12: skipped — ${message}`);
+      figures.linux612 = { skipped: message };
+    } else {
+      const result = await measureLinux612(tree612, rssMethod, progress);
+      print(formatLinux612(result));
+      figures.linux612 = result;
+    }
+  } catch (error) {
+    if (!(error instanceof LintFailed)) throw error;
+    process.stderr.write(`bench: ${error.message}\n`);
+    return 1;
+  }
+
+  progress('cache model');
+  const model: ModelFigures = { rows: benchModel(MODEL_RUNS), bruteForce: measureBruteForceGrowth() };
+  print(formatModel(model, MODEL_RUNS));
+  figures.model = model;
+
+  // Two decimals are plenty for timings; raw doubles would only add noise.
+  const rounded = (_key: string, value: unknown) => (typeof value === 'number' && !Number.isInteger(value) ? Number(value.toFixed(2)) : value);
+  if (options.json) process.stdout.write(JSON.stringify(figures, rounded, 2) + '\n');
+  return 0;
+}
+
+process.exitCode = await main(process.argv.slice(2));
