@@ -176,7 +176,6 @@ export function analyzeFunction(
     if (!states.has(key) && states.size >= MAX_STATES_PER_NODE) {
       // Too many path distinctions here: forget what the path knew. This can
       // only make more paths feasible, never hide one.
-      if (process.env.FLUSHCHECK_DEBUG === fn.name && !truncated) console.error([...states.keys()].join('\n'));
       s = { ...s, facts: new Map(), bindings: new Map() };
       key = stateKey(s);
       truncated = true;
