@@ -421,7 +421,12 @@ export function analyzeFunction(
     // The reported path starts at the first maintenance still pending.
     let base = s;
     if (!hasLocal(s)) base = { ...s, trail: null };
-    if (withStep || !hasLocal(s)) base = pushStep(base, { file: fn.file, line: node.line, event, ...(via ? {} : { op: modelOp(item.effect) }) });
+    if (withStep || !hasLocal(s)) {
+      base = pushStep(base, { file: fn.file, line: node.line, event, ...(via ? {} : { op: modelOp(item.effect) }) });
+      // The callee's own steps (with their cache ops) belong to this path:
+      // reports show them and the model replays them.
+      for (const st of item.inner) base = pushStep(base, st);
+    }
     if (s.pending.has(key)) return { ...base, pending: s.pending };
     const pending = new Map(s.pending);
     pending.set(key, { key, callee: item.callee, effect: item.effect, node: id, line: node.line, column: node.column, via, inner: item.inner, origin: item.origin, ...(item.uncertain ? { uncertain: true } : {}) });
@@ -431,8 +436,10 @@ export function analyzeFunction(
   function buildPath(item: PendingItem, s: State): PathStep[] {
     const steps = trailSteps(s.trail);
     const at = steps.findIndex((st) => st.line === item.line && st.file === fn.file);
-    const from = at >= 0 ? at : 0;
-    return [...steps.slice(from, from + 1), ...item.inner, ...steps.slice(from + 1)];
+    if (at >= 0) return steps.slice(at);
+    // The item joined this state from another path: start from its own sync.
+    const event = item.via ? `${item.via}(...) leaves ${item.callee}() (${item.effect}) pending` : `${item.callee}(...) issues ${item.effect}`;
+    return [{ file: fn.file, line: item.line, event, ...(item.via ? {} : { op: modelOp(item.effect) }) }, ...item.inner, ...steps];
   }
 
   // A function whose path budget ran out had conditions merged: what it
