@@ -90,7 +90,6 @@ class FunctionBuilder {
         return this.forLoop(node, next, sw);
       case 'while_statement': {
         const head = this.add({ op: 'nop', next: [], ...this.loc(node) });
-        const condEntryStart = this.nodes.length;
         const bodyNode = node.childForFieldName('body');
         const bodyStart = this.nodes.length;
         const bodyEntry = bodyNode ? this.stmt(bodyNode, head, { breakTo: next, continueTo: head }, sw) : head;
@@ -98,7 +97,6 @@ class FunctionBuilder {
         const condEntry = this.condition(node.childForFieldName('condition'), bodyEntry, next);
         (this.nodes[head] as { next: number[] }).next = [condEntry];
         this.loops.push({ id: this.loops.length, head, body, line: this.loc(node).line });
-        void condEntryStart;
         return head;
       }
       case 'do_statement': {
@@ -134,7 +132,7 @@ class FunctionBuilder {
       }
       case 'goto_statement': {
         const label = node.childForFieldName('label')?.text ?? '';
-        const id = this.add({ op: 'goto', label, error: false, next: [], ...this.loc(node) });
+        const id = this.add({ op: 'goto', label, next: [], ...this.loc(node) });
         this.gotos.push(id);
         return id;
       }

@@ -17,7 +17,8 @@ export type IRNode =
   | ({ op: 'branch'; cond: Expr; text: string; next: [number, number]; errorEdge?: 0 | 1 } & Loc)
   /** Any successor may be taken (switch cases, unknown #if, iterator-macro loop heads). */
   | ({ op: 'choice'; reason: string; next: number[]; loop?: number } & Loc)
-  | ({ op: 'goto'; label: string; error: boolean; next: number[] } & Loc)
+  /** Whether the label is an error label is the rule's call (`errorLabels`). */
+  | ({ op: 'goto'; label: string; next: number[] } & Loc)
   /** Kill facts about variables (loop-variable update of an iterator macro). */
   | ({ op: 'havoc'; vars: string[]; next: number[] } & Loc)
   /** `errorValue`: returns an error code (-EIO, DMA_MAPPING_ERROR, ERR_PTR(...)): the caller sees a failure. */
