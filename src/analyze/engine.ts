@@ -349,7 +349,7 @@ export function analyzeFunction(
         if (!o.keepsCaller) next = { ...next, pending: new Map() };
         if (o.error && o.items.length) next = { ...next, error: true, ...(o.failed ? { failed: true } : {}) };
         if (o.items.length === 0) {
-          out.push(next.pending.size && hasLocal(s) && !o.keepsCaller ? step(next, node.line, `${c}() completes pending maintenance`) : next);
+          out.push(next);
           continue;
         }
         o.items.forEach((item, i) => (next = addItem(next, id, node, item, c, i === 0)));
