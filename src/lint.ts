@@ -11,6 +11,7 @@ import { prefilter } from './discover/prefilter.js';
 import { archSelects, loadDotConfig, KNOWN_ARCHES, type ConfigEnv } from './discover/kconfig.js';
 import { preprocess } from './parse/preprocess.js';
 import { lowerFile } from './ir/lower.js';
+import { ParseTimeout } from './parse/tree.js';
 import type { FileIR } from './ir/types.js';
 import { Program } from './analyze/program.js';
 import { ruleContext, ruleNames, runRule, scanNames, type RuleRun } from './analyze/rule.js';
@@ -34,6 +35,12 @@ export interface LintOptions {
   rulesDirs?: string[];
   /** Worker threads for the prefilter scan. */
   jobs?: number;
+  /**
+   * Time budget for preprocessing, parsing and reading the tree of one file, in
+   * ms (default 20 s; a large kernel file takes well under 1 s). A file over it
+   * is reported as a diagnostic and not analysed.
+   */
+  fileTimeoutMs?: number;
   /** Called as files are scanned/parsed (for a progress bar). */
   onProgress?: (phase: 'scan' | 'parse' | 'analyze', done: number, total: number) => void;
 }
@@ -51,6 +58,7 @@ const MAX_FOLLOWUP_ROUNDS = 4;
 const MAX_SCAN_BYTES = 256 * 1024 * 1024;
 /** tree-sitter on a multi-megabyte generated file costs seconds and finds no DMA code. */
 const MAX_PARSE_BYTES = 8 * 1024 * 1024;
+const DEFAULT_FILE_TIMEOUT_MS = 20_000;
 
 export const VERSION: string = (() => {
   try {
@@ -73,7 +81,12 @@ export async function analyzeTree(opts: LintOptions): Promise<Analysis> {
   try {
     env = opts.kconfigFile ? loadDotConfig(opts.kconfigFile, arch) : archSelects(root, arch);
   } catch (e) {
-    throw new UsageError(`${(e as Error).message}`);
+    const message = (e as Error).message;
+    throw new UsageError(
+      opts.kconfigFile
+        ? `--kconfig: ${message}; pass the .config of a configured kernel build (make defconfig writes one), or leave --kconfig out to decide #if from arch/${arch}/Kconfig`
+        : message,
+    );
   }
   const rules = loadRules(opts.rulesDirs ?? []);
   const diagnostics: Diagnostic[] = [];
@@ -101,14 +114,14 @@ export async function analyzeTree(opts: LintOptions): Promise<Analysis> {
   const progress = opts.onProgress;
 
   const trace = process.env.FLUSHCHECK_TRACE ? (msg: string) => console.error(`[${Math.round(performance.now() - started)} ms] ${msg}`) : () => {};
-  const scanAndParse = async (names: string[]) => {
+  const scanAndParse = async (names: string[], within?: string[]) => {
     const fresh = names.filter((n) => !scannedFor.has(n));
     if (!fresh.length) return 0;
     fresh.forEach((n) => {
       scannedFor.add(n);
       interesting.add(n);
     });
-    const unparsed = discovered.files.filter((f) => !parsed.has(f));
+    const unparsed = discovered.files.filter((f) => !parsed.has(f) && (!within || within.some((dir) => f.startsWith(dir))));
     const scan = await prefilter(root, unparsed, fresh, {
       jobs: opts.jobs,
       // Scanning is cheap even for 24 MB generated register headers; only
@@ -121,7 +134,7 @@ export async function analyzeTree(opts: LintOptions): Promise<Analysis> {
     let i = 0;
     for (const [file, buf] of scan.matched) {
       progress?.('parse', ++i, scan.matched.size);
-      parsed.set(file, lowerSource(file, buf, env, interesting, diagnostics));
+      parsed.set(file, lowerSource(file, buf, env, interesting, diagnostics, opts.fileTimeoutMs ?? DEFAULT_FILE_TIMEOUT_MS));
     }
     trace(`parsed ${scan.matched.size} files`);
     if (process.env.FLUSHCHECK_TRACE === 'files') trace([...scan.matched.keys()].join(' '));
@@ -143,21 +156,29 @@ export async function analyzeTree(opts: LintOptions): Promise<Analysis> {
 
   let runs = new Map<string, RuleRun>();
   for (let round = 0; ; round++) {
-    runs = new Map(candidates.map((r) => [r.id, runRule(program, ruleContext(r, env))]));
+    const before = runs;
+    runs = new Map(candidates.map((r) => [r.id, runRule(program, ruleContext(r, env), before.get(r.id))]));
     trace(`round ${round}: analysed ${program.functions.length} functions`);
     if (round >= MAX_FOLLOWUP_ROUNDS) break;
     // Callers of deferring functions may live in files no rule name appears in.
     const deferring = new Set<string>();
+    const localDirs = new Map<string, string>();
     for (const run of runs.values()) {
       for (const [fn, sm] of run.summaries) {
         // Only deferrals on normal paths: a helper that leaves maintenance
         // pending only when it fails (error outcomes) is not worth another
         // pass over the tree; its callers in parsed files are still judged.
-        if (sm.outcomes?.some((o) => o.items.length > 0 && !o.error) && !(fn.isStatic && fn.file.endsWith('.c'))) deferring.add(fn.name);
+        if (!sm.outcomes?.some((o) => o.items.length > 0 && !o.error) || (fn.isStatic && fn.file.endsWith('.c'))) continue;
+        const local = localHeaderDir(fn.file);
+        if (local) localDirs.set(fn.name, local);
+        else deferring.add(fn.name);
       }
     }
-    trace(`deferring: ${[...deferring].filter((n) => !scannedFor.has(n)).join(" ")}`);
-    const added = await scanAndParse([...deferring]);
+    trace(`deferring: ${[...deferring, ...localDirs.keys()].filter((n) => !scannedFor.has(n)).join(' ')}`);
+    // Helpers in a subsystem's private header (kernel/dma/direct.h) can only
+    // be called from that subsystem: no need to read the whole tree for them.
+    const localAdded = await scanAndParse([...localDirs.keys()].filter((n) => !deferring.has(n)), [...new Set(localDirs.values())]);
+    const added = localAdded + (await scanAndParse([...deferring]));
     if (!added) break;
     program = new Program([...parsed.values()], { arch });
   }
@@ -200,7 +221,18 @@ export async function analyzeTree(opts: LintOptions): Promise<Analysis> {
   return { result, program, rules, runs, env };
 }
 
-function lowerSource(file: string, buf: Buffer, env: ConfigEnv, interesting: Set<string>, diagnostics: Diagnostic[]): FileIR {
+/**
+ * The folder a header's functions are visible in, if it is a private header
+ * (`kernel/dma/direct.h` is included as "direct.h" by kernel/dma/*.c), or
+ * null for public headers (include/, arch/<x>/include/) and .c files.
+ */
+export function localHeaderDir(file: string): string | null {
+  if (!file.endsWith('.h') || file.startsWith('include/') || /^arch\/[^/]+\/include\//.test(file)) return null;
+  const slash = file.lastIndexOf('/');
+  return slash < 0 ? '' : file.slice(0, slash + 1);
+}
+
+function lowerSource(file: string, buf: Buffer, env: ConfigEnv, interesting: Set<string>, diagnostics: Diagnostic[], timeoutMs: number): FileIR {
   if (buf.length > MAX_PARSE_BYTES) {
     diagnostics.push({ file, reason: `${buf.length} bytes, over the ${MAX_PARSE_BYTES}-byte parse limit; not analysed` });
     return { file, functions: [], exports: [], ops: [], valueRefs: [], macroNames: [], prototypes: [], parseErrors: 0 };
@@ -208,12 +240,20 @@ function lowerSource(file: string, buf: Buffer, env: ConfigEnv, interesting: Set
   // latin1 keeps one char per byte: non-UTF-8 input never throws and columns stay byte columns.
   const source = buf.toString('latin1');
   try {
+    const deadline = performance.now() + timeoutMs;
     const pre = preprocess(source, env);
-    const ir = lowerFile(file, pre.text, { interesting: (n) => interesting.has(n) });
+    for (const problem of pre.problems ?? []) diagnostics.push({ file, reason: problem });
+    const ir = lowerFile(file, pre.text, { interesting: (n) => interesting.has(n), deadline });
     if (ir.parseErrors > 0 && ir.functions.length === 0) diagnostics.push({ file, reason: `could not parse (${ir.parseErrors} syntax errors)` });
     return ir;
   } catch (e) {
-    diagnostics.push({ file, reason: `internal error while parsing: ${(e as Error).message}` });
+    const reason =
+      e instanceof ParseTimeout
+        ? `over the ${timeoutMs} ms per-file time budget (${e.message}); not analysed`
+        : e instanceof RangeError && /call stack/i.test(e.message)
+          ? 'nested too deeply to parse (stack overflow); not analysed'
+          : `internal error while parsing: ${(e as Error).message}`;
+    diagnostics.push({ file, reason });
     return { file, functions: [], exports: [], ops: [], valueRefs: [], macroNames: [], prototypes: [], parseErrors: 1 };
   }
 }

@@ -21,7 +21,7 @@ const MAX_SCC_ROUNDS = 4;
 
 export function ruleContext(rule: Rule, env: EvalEnv): RuleContext {
   const completing = new Set(rule.complete.map((c) => c.name));
-  for (const c of rule.contracts) completing.add(c.complete);
+  for (const c of checkedContracts(rule)) completing.add(c.complete);
   return {
     rule,
     issuing: new Map(rule.issue.map((i) => [i.name, i])),
@@ -34,6 +34,15 @@ export function ruleContext(rule: Rule, env: EvalEnv): RuleContext {
 }
 
 /** Names whose calls matter to the rule directly. */
+/**
+ * Contracts whose callers this rule judges. A contract with
+ * `checkCallers: false` only lets its `defer` function return pending (another
+ * rule judges the callers), so its names do not make callers relevant here.
+ */
+function checkedContracts(rule: Rule): Rule['contracts'] {
+  return rule.contracts.filter((c) => c.checkCallers !== false);
+}
+
 export function ruleNames(rule: Rule): string[] {
   return [...new Set([...scanNames(rule), ...rule.cpuAccess.map((c) => c.name)])];
 }
@@ -45,12 +54,17 @@ export function ruleNames(rule: Rule): string[] {
  * matter in files that sync or defer, which these names find.
  */
 export function scanNames(rule: Rule): string[] {
-  const names = [...rule.issue.map((i) => i.name), ...rule.contracts.flatMap((c) => [c.defer, c.complete])];
+  const names = [...rule.issue.map((i) => i.name), ...checkedContracts(rule).flatMap((c) => [c.defer, c.complete])];
   if (rule.applies.definedFunction) names.push(rule.applies.definedFunction);
   return [...new Set(names)];
 }
 
-export function runRule(program: Program, ctx: RuleContext): RuleRun {
+/**
+ * `previous`: the same rule's run on a smaller program (before a follow-up
+ * scan added files). A function whose callees' summaries and hand-off status
+ * are unchanged keeps its result instead of being analysed again.
+ */
+export function runRule(program: Program, ctx: RuleContext, previous?: RuleRun): RuleRun {
   const summaries = new Map<FunctionIR, Summary>();
   const results = new Map<FunctionIR, FunctionResult>();
   const direct = new Set(ruleNames(ctx.rule));
@@ -66,6 +80,8 @@ export function runRule(program: Program, ctx: RuleContext): RuleRun {
     callees.set(fn, [...out]);
   }
   const truncated: string[] = [];
+  // Functions whose analysis threw: one odd function must not end the run.
+  const failed = new Map<FunctionIR, string>();
   for (const scc of stronglyConnected(program.functions, callees)) {
     const inScc = new Set(scc);
     for (let round = 0; round < MAX_SCC_ROUNDS; round++) {
@@ -78,7 +94,22 @@ export function runRule(program: Program, ctx: RuleContext): RuleRun {
         );
         if (!relevant) continue;
         const handoff = program.isHandoff(fn, ctx.rule.handoff, contractDefers);
-        const res = analyzeFunction(fn, ctx, program, (t) => summaries.get(t), handoff);
+        let res: FunctionResult;
+        const prev = previous?.results.get(fn);
+        const unchanged =
+          prev &&
+          scc.length === 1 &&
+          prev.summary.handoff === handoff.handoff &&
+          prev.summary.handoffWhy === handoff.why &&
+          callees.get(fn)!.every((t) => summaries.get(t) === previous!.summaries.get(t));
+        try {
+          res = unchanged ? prev : analyzeFunction(fn, ctx, program, (t) => summaries.get(t), handoff);
+          // An equal summary keeps its identity, so this function's callers can be reused too.
+          if (prev && res !== prev && summaryKey(prev.summary) === summaryKey(res.summary)) res = { ...res, summary: prev.summary };
+        } catch (e) {
+          failed.set(fn, e instanceof RangeError && /call stack/i.test(e.message) ? 'nested too deeply (stack overflow)' : `internal error: ${(e as Error).message}`);
+          continue;
+        }
         const before = JSON.stringify([summaries.get(fn)?.outcomes?.map(outcomeKey) ?? null, summaries.get(fn)?.accesses.length ?? 0]);
         const after = JSON.stringify([res.summary.outcomes?.map(outcomeKey) ?? null, res.summary.accesses.length]);
         if (before !== after) changed = true;
@@ -92,6 +123,11 @@ export function runRule(program: Program, ctx: RuleContext): RuleRun {
 
   const findings: Finding[] = [];
   const unjudged: string[] = [];
+  for (const [fn, why] of failed) if (!results.has(fn)) unjudged.push(`${fn.file}: ${fn.name}(): not analysed (${why})`);
+  for (const fn of results.keys()) {
+    const cut = fn.cfg().cutShort;
+    if (cut) unjudged.push(`${fn.file}: ${fn.name}(): ${cut}`);
+  }
   let syncSites = 0;
   for (const [fn, res] of results) {
     syncSites += res.syncSites;
@@ -126,6 +162,10 @@ export function runRule(program: Program, ctx: RuleContext): RuleRun {
   }
   findings.push(...notes(program, ctx, results));
   return { findings, summaries, results, syncSites, truncated, unjudged };
+}
+
+function summaryKey(s: Summary): string {
+  return JSON.stringify([s.handoff, s.outcomes?.map(outcomeKey) ?? null, s.accesses.map((a) => a.lits.map((l) => JSON.stringify(l)))]);
 }
 
 function outcomeKey(o: NonNullable<Summary['outcomes']>[number]): string {

@@ -273,7 +273,7 @@ function isDirectory(path: string): boolean {
 function existingFile(cwd: string, file: string | undefined, option: string): string | undefined {
   if (file === undefined) return undefined;
   const full = resolve(cwd, file);
-  if (!existsSync(full)) throw new UsageError(`${option} ${file}: no such file`);
+  if (!existsSync(full)) throw new UsageError(`${option} ${file}: no such file; pass the path of an existing file (relative to ${cwd}), or leave ${option} out`);
   return full;
 }
 

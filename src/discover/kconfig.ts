@@ -101,7 +101,7 @@ export function loadDotConfig(file: string, arch: string): ConfigEnv {
     if (line === '' || line.startsWith('#')) continue;
     throw new Error(`${file}:${i + 1}: not a kernel .config line: ${JSON.stringify(line.slice(0, 80))}`);
   }
-  if (values.size === 0) throw new Error(`${file}: no CONFIG_ entries; is this a kernel .config?`);
+  if (values.size === 0) throw new Error(`${file}: no CONFIG_ entries, so not a kernel .config`);
   return {
     arch,
     origin: 'kconfig-file',

@@ -174,7 +174,10 @@ function scanBatch(
       }
     } catch (err) {
       const e = err as { code?: string; message?: string };
-      out.diagnostics.push({ file, reason: `unreadable: ${e && e.code ? e.code + ': ' : ''}${e && e.message ? e.message : String(err)}` });
+      const message = e && e.message ? e.message : String(err);
+      // Node's messages already start with the code ("ENOENT: no such file ...").
+      const code = e && e.code && !message.startsWith(e.code + ':') ? e.code + ': ' : '';
+      out.diagnostics.push({ file, reason: `unreadable: ${code}${message}` });
     } finally {
       if (fd !== -1) {
         try {

@@ -43,7 +43,9 @@ function toPosix(rel: string): string {
 
 function errorReason(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
-  return e && e.code ? `${e.code}: ${e.message}` : String(err);
+  // Node's messages already start with the code ("ELOOP: too many symbolic links ...").
+  if (e && e.code) return e.message?.startsWith(`${e.code}:`) ? e.message : `${e.code}: ${e.message}`;
+  return String(err);
 }
 
 export async function discoverFiles(opts: DiscoverOptions): Promise<DiscoverResult> {

@@ -32,9 +32,41 @@ export const ERROR_CHECKS: ReadonlyMap<string, number> = new Map([
   ['dev_WARN', 1],
 ]);
 
-/** Convert a tree-sitter expression node. Never throws: unknown shapes become opaque. */
-export function toExpr(node: Parser.SyntaxNode | null | undefined): Expr {
+/**
+ * Deepest syntax nesting converted structurally; anything deeper becomes one
+ * opaque atom. Real conditions are a few levels deep (long `A | B | C` flag
+ * chains a few dozen); the cap keeps every recursive consumer of Expr (show,
+ * varsOf, substitute, the evaluator) far from the stack limit on generated or
+ * hostile input such as 50,000 nested parentheses.
+ */
+export const MAX_EXPR_DEPTH = 256;
+
+/**
+ * Convert a tree-sitter expression node. Never throws: unknown shapes become opaque.
+ *
+ * `memo` (node id -> Expr, for nodes of one tree) shares the conversion of
+ * subexpressions between calls: lowering converts each call's arguments, and
+ * then the calls nested in them, so without it `f(g(h(...)))` nested N deep
+ * costs N^2. With it, a node deeper than MAX_EXPR_DEPTH below the first node
+ * converted may be cut at a slightly different depth; nothing real is that deep.
+ */
+export function toExpr(node: Parser.SyntaxNode | null | undefined, memo?: Map<number, Expr>): Expr {
+  return convert(node, 0, memo);
+}
+
+function convert(node: Parser.SyntaxNode | null | undefined, depth: number, memo: Map<number, Expr> | undefined): Expr {
   if (!node) return { k: 'opaque', text: '?', vars: [] };
+  if (!memo) return convertNode(node, depth, undefined);
+  const known = memo.get(node.id);
+  if (known) return known;
+  const e = convertNode(node, depth, memo);
+  memo.set(node.id, e);
+  return e;
+}
+
+function convertNode(node: Parser.SyntaxNode, depth: number, memo: Map<number, Expr> | undefined): Expr {
+  if (depth > MAX_EXPR_DEPTH) return opaque(node);
+  const sub = (n: Parser.SyntaxNode | null | undefined) => convert(n, depth + 1, memo);
   switch (node.type) {
     case 'identifier':
       return { k: 'id', name: node.text };
@@ -50,18 +82,18 @@ export function toExpr(node: Parser.SyntaxNode | null | undefined): Expr {
     }
     case 'parenthesized_expression': {
       const inner = node.namedChildren.find((c) => c.type !== 'comment');
-      return toExpr(inner);
+      return sub(inner);
     }
     case 'unary_expression': {
       const op = node.childForFieldName('operator')?.text ?? node.child(0)?.text;
-      const arg = toExpr(node.childForFieldName('argument'));
+      const arg = sub(node.childForFieldName('argument'));
       if (op === '!') return { k: 'not', e: arg };
       return opaque(node);
     }
     case 'binary_expression': {
       const op = node.childForFieldName('operator')?.text ?? '';
-      const a = toExpr(node.childForFieldName('left'));
-      const b = toExpr(node.childForFieldName('right'));
+      const a = sub(node.childForFieldName('left'));
+      const b = sub(node.childForFieldName('right'));
       if (op === '&&') return { k: 'and', a, b };
       if (op === '||') return { k: 'or', a, b };
       return { k: 'bin', op, a, b };
@@ -69,7 +101,7 @@ export function toExpr(node: Parser.SyntaxNode | null | undefined): Expr {
     case 'call_expression': {
       const fnNode = node.childForFieldName('function');
       const argsNode = node.childForFieldName('arguments');
-      const args = argsNode ? argsNode.namedChildren.filter((c) => c.type !== 'comment').map(toExpr) : [];
+      const args = argsNode ? argsNode.namedChildren.filter((c) => c.type !== 'comment').map((c) => sub(c)) : [];
       if (fnNode?.type === 'identifier') {
         if (TRANSPARENT_CALLS.has(fnNode.text) && args.length >= 1) return args[0];
         const errorArg = ERROR_CHECKS.get(fnNode.text);
@@ -79,29 +111,35 @@ export function toExpr(node: Parser.SyntaxNode | null | undefined): Expr {
       return opaque(node);
     }
     case 'field_expression': {
-      const base = toExpr(node.childForFieldName('argument'));
+      const base = sub(node.childForFieldName('argument'));
       const field = node.childForFieldName('field')?.text ?? '?';
       const arrow = node.children.some((c) => c.type === '->');
       return { k: 'field', base, field, arrow };
     }
     case 'cast_expression':
-      return toExpr(node.childForFieldName('value'));
+      return sub(node.childForFieldName('value'));
     default:
       return opaque(node);
   }
 }
 
+/**
+ * The identifiers an expression reads, callees excluded. Iterative, and the
+ * callee test looks down from the call rather than up (`parent` costs a walk
+ * from the root in tree-sitter), so deep nesting is neither a stack overflow
+ * nor quadratic.
+ */
 function opaque(node: Parser.SyntaxNode): Expr {
   const vars = new Set<string>();
-  const walk = (n: Parser.SyntaxNode) => {
-    if (n.type === 'identifier') {
-      const parent = n.parent;
-      const isCallee = parent?.type === 'call_expression' && parent.childForFieldName('function')?.id === n.id;
-      if (!isCallee) vars.add(n.text);
-    }
-    for (const c of n.namedChildren) walk(c);
-  };
-  walk(node);
+  const stack: { n: Parser.SyntaxNode; isCallee: boolean }[] = [{ n: node, isCallee: false }];
+  while (stack.length > 0) {
+    const { n, isCallee } = stack.pop()!;
+    if (n.type === 'identifier' && !isCallee) vars.add(n.text);
+    const calleeId = n.type === 'call_expression' ? n.childForFieldName('function')?.id : undefined;
+    const children = n.namedChildren;
+    // Pushed in reverse so the set keeps source order.
+    for (let i = children.length - 1; i >= 0; i--) stack.push({ n: children[i], isCallee: calleeId !== undefined && children[i].id === calleeId });
+  }
   return { k: 'opaque', text: node.text.replace(/\s+/g, ' '), vars: [...vars] };
 }
 
@@ -168,24 +206,60 @@ export function isConstantName(name: string): boolean {
   return /^[A-Z_][A-Z0-9_]*$/.test(name) && /[A-Z]/.test(name);
 }
 
-/** Replace identifiers by expressions (parameter -> argument at a call site). */
+/**
+ * Replace identifiers by expressions (parameter -> argument at a call site).
+ * Each substitution may deepen an expression by its argument's depth; a result
+ * past twice MAX_EXPR_DEPTH (only reachable by chains of deliberately nested
+ * arguments) is flattened to one opaque atom so the depth stays bounded.
+ */
 export function substitute(e: Expr, map: Map<string, Expr>): Expr {
+  const out = substituteInner(e, map);
+  return out === e || depthWithin(out, 2 * MAX_EXPR_DEPTH) ? out : { k: 'opaque', text: show(out), vars: [...varsOf(out)] };
+}
+
+/** Whether `e` is at most `limit` levels deep (iterative: `e` may be deeper than the stack allows). */
+function depthWithin(e: Expr, limit: number): boolean {
+  const stack: [Expr, number][] = [[e, 1]];
+  while (stack.length > 0) {
+    const [x, d] = stack.pop()!;
+    if (d > limit) return false;
+    switch (x.k) {
+      case 'call':
+        for (const a of x.args) stack.push([a, d + 1]);
+        break;
+      case 'not':
+        stack.push([x.e, d + 1]);
+        break;
+      case 'and':
+      case 'or':
+      case 'bin':
+        stack.push([x.a, d + 1], [x.b, d + 1]);
+        break;
+      case 'field':
+        stack.push([x.base, d + 1]);
+        break;
+    }
+  }
+  return true;
+}
+
+function substituteInner(e: Expr, map: Map<string, Expr>): Expr {
   switch (e.k) {
     case 'id':
       return map.get(e.name) ?? e;
     case 'num':
       return e;
     case 'call':
-      return { k: 'call', fn: e.fn, args: e.args.map((a) => substitute(a, map)) };
+      return { k: 'call', fn: e.fn, args: e.args.map((a) => substituteInner(a, map)) };
     case 'not':
-      return { k: 'not', e: substitute(e.e, map) };
+      return { k: 'not', e: substituteInner(e.e, map) };
     case 'and':
     case 'or':
-      return { k: e.k, a: substitute(e.a, map), b: substitute(e.b, map) };
+      return { k: e.k, a: substituteInner(e.a, map), b: substituteInner(e.b, map) };
     case 'bin':
-      return { k: 'bin', op: e.op, a: substitute(e.a, map), b: substitute(e.b, map) };
+      return { k: 'bin', op: e.op, a: substituteInner(e.a, map), b: substituteInner(e.b, map) };
     case 'field':
-      return { k: 'field', base: substitute(e.base, map), field: e.field, arrow: e.arrow };
+      return { k: 'field', base: substituteInner(e.base, map), field: e.field, arrow: e.arrow };
     case 'opaque': {
       if (!e.vars.some((v) => map.has(v))) return e;
       // Opaque text cannot be rewritten structurally; rename by token so that

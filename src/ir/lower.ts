@@ -9,7 +9,7 @@
 import type Parser from 'tree-sitter';
 import { ERROR_CHECKS, toExpr, type Expr } from './expr.js';
 import type { FileIR, FunctionCFG, FunctionIR, IRNode, LoopInfo, OpsAssignment } from './types.js';
-import { parseC } from '../parse/tree.js';
+import { ParseTimeout, parseC } from '../parse/tree.js';
 
 /** Any `*for_each*` / `*foreach*` macro is a loop over its last argument's body. */
 const ITERATOR_MACRO = /(^|_)for_each(_|$)|foreach/;
@@ -32,9 +32,17 @@ class FunctionBuilder {
   loops: LoopInfo[] = [];
   assigned = new Set<string>();
   hadErrors = false;
+  /** Set when nesting past MAX_DEPTH left statements or expressions out. */
+  cutShort?: string;
   private depth = 0;
+  /** Conversions of this function's expressions, by node id (see toExpr). */
+  private readonly exprs = new Map<number, Expr>();
 
   constructor(private readonly lineOffset: number) {}
+
+  expr(node: SNode | null | undefined): Expr {
+    return toExpr(node, this.exprs);
+  }
 
   add(n: IRNode): number {
     if (this.nodes.length >= MAX_NODES) throw new TooLarge();
@@ -55,6 +63,7 @@ class FunctionBuilder {
     if (++this.depth > MAX_DEPTH) {
       this.depth--;
       this.hadErrors = true;
+      this.cutShort ??= `statements nested more than ${MAX_DEPTH} deep at line ${this.loc(node).line} are not analysed`;
       return next;
     }
     try {
@@ -127,7 +136,7 @@ class FunctionBuilder {
       case 'return_statement': {
         const value = node.namedChildren.find((c) => c.type !== 'comment');
         const errorValue = !!value && ERROR_RETURN.test(value.text.replace(/\s+/g, ''));
-        const ret = this.add({ op: 'return', next: [-1], ...(errorValue ? { errorValue } : {}), ...(value ? { value: toExpr(value) } : {}), ...this.loc(node) });
+        const ret = this.add({ op: 'return', next: [-1], ...(errorValue ? { errorValue } : {}), ...(value ? { value: this.expr(value) } : {}), ...this.loc(node) });
         return value ? this.effects(value, ret) : ret;
       }
       case 'goto_statement': {
@@ -265,7 +274,7 @@ class FunctionBuilder {
   /** Evaluate a condition's calls, then branch. */
   condition(condNode: SNode | null, t: number, f: number): number {
     if (!condNode) return this.add({ op: 'choice', reason: 'condition', next: [t, f], line: 0, column: 0 });
-    const cond = toExpr(condNode);
+    const cond = this.expr(condNode);
     const errorEdge = errorCheckPolarity(condNode);
     const br = this.add({
       op: 'branch',
@@ -291,7 +300,7 @@ class FunctionBuilder {
       const value = d.childForFieldName('value');
       if (name) {
         const isList = value?.type === 'initializer_list';
-        entry = this.add({ op: 'assign', target: name, value: value && !isList ? toExpr(value) : null, next: [entry], ...this.loc(d) });
+        entry = this.add({ op: 'assign', target: name, value: value && !isList ? this.expr(value) : null, next: [entry], ...this.loc(d) });
       }
       if (value) entry = this.effects(value, entry);
     }
@@ -315,7 +324,10 @@ class FunctionBuilder {
   }
 
   private collect(node: SNode, out: IRNode[], inCondition: boolean, depth = 0): void {
-    if (depth > MAX_DEPTH) return;
+    if (depth > MAX_DEPTH) {
+      this.cutShort ??= `an expression nested more than ${MAX_DEPTH} deep at line ${this.loc(node).line} is only partly analysed`;
+      return;
+    }
     switch (node.type) {
       case 'call_expression': {
         const fn = node.childForFieldName('function');
@@ -323,11 +335,11 @@ class FunctionBuilder {
         const argNodes = args ? args.namedChildren.filter((c) => c.type !== 'comment') : [];
         for (const a of argNodes) this.collect(a, out, false, depth + 1);
         if (fn?.type === 'identifier') {
-          out.push({ op: 'call', callee: fn.text, args: argNodes.map(toExpr), text: node.text.replace(/\s+/g, ' '), next: [], ...this.loc(node) });
+          out.push({ op: 'call', callee: fn.text, args: argNodes.map((a) => this.expr(a)), text: node.text.replace(/\s+/g, ' '), next: [], ...this.loc(node) });
         } else if (fn) {
           this.collect(fn, out, false, depth + 1);
           const callee = fn.type === 'field_expression' ? fn.childForFieldName('field')?.text ?? fn.text : fn.text;
-          out.push({ op: 'call', callee, args: argNodes.map(toExpr), text: node.text.replace(/\s+/g, ' '), next: [], viaPointer: true, ...this.loc(node) });
+          out.push({ op: 'call', callee, args: argNodes.map((a) => this.expr(a)), text: node.text.replace(/\s+/g, ' '), next: [], viaPointer: true, ...this.loc(node) });
         }
         // `f(&x)` may write the local x. `f(&st->field)` is treated like
         // `f(st)`: objects passed by pointer are assumed not to change the
@@ -349,7 +361,7 @@ class FunctionBuilder {
         const target = baseVar(left);
         if (target) {
           const simple = left?.type === 'identifier' && op === '=';
-          out.push(this.assignNode(target, simple && right ? toExpr(right) : null, node, left?.type === 'identifier' ? undefined : left?.text));
+          out.push(this.assignNode(target, simple && right ? this.expr(right) : null, node, left?.type === 'identifier' ? undefined : left?.text));
         }
         return;
       }
@@ -472,12 +484,15 @@ function paramNames(fd: SNode): string[] {
 export interface LowerOptions {
   /** Function-like macros are lowered only if their body mentions one of these. */
   interesting: (name: string) => boolean;
+  /** performance.now() after which parsing and reading the tree give up with ParseTimeout. */
+  deadline?: number;
 }
 
 const CALL_NAME = /(?<![\w.>])([A-Za-z_]\w*)\s*\(/g;
 const NOT_CALLS = new Set(['if', 'for', 'while', 'switch', 'return', 'sizeof', 'typeof', '__typeof__', 'defined', 'do', 'case', 'else']);
 /** An identifier in value position: after `=`, `,`, `(`, `&`, `return`, before `,` `;` `)` `}`. */
-const VALUE_REF = /(?:[=,(&]|\breturn)\s*&?\s*([A-Za-z_]\w*)\s*(?=[,;)}])/g;
+// (`\s*(?:&\s*)?` rather than `\s*&?\s*`: the same matches, without quadratic backtracking over long blank runs.)
+const VALUE_REF = /(?:[=,(&]|\breturn)\s*(?:&\s*)?([A-Za-z_]\w*)\s*(?=[,;)}])/g;
 const EXPORT = /\bEXPORT_SYMBOL\w*\s*\(\s*(\w+)/g;
 
 function callNames(text: string): string[] {
@@ -486,44 +501,71 @@ function callNames(text: string): string[] {
   return [...out];
 }
 
-function hasAncestor(n: SNode, type: string): boolean {
-  for (let p = n.parent; p; p = p.parent) if (p.type === type) return true;
-  return false;
-}
-
 export function lowerFile(file: string, source: string, opts: LowerOptions): FileIR {
-  const tree = parseC(source);
+  const remaining = () => (opts.deadline === undefined ? undefined : opts.deadline - performance.now());
+  // Reading the tree is linear in practice; the check bounds what a hostile
+  // file (say, tens of thousands of nested declarations) can cost.
+  const checkDeadline = () => {
+    if (opts.deadline !== undefined && performance.now() > opts.deadline) throw new ParseTimeout('reading the syntax tree ran out of time');
+  };
+  const tree = parseC(source, remaining());
   const root = tree.rootNode;
   const functions: FunctionIR[] = [];
   const ops: OpsAssignment[] = [];
   const macroNames: string[] = [];
   const prototypes: string[] = [];
   // Native queries: walking every node from JS costs far more than parsing.
+  // Matches come in document order, so a definition nested in another (error
+  // recovery) starts before the end of an earlier one. (Asking for `parent`
+  // instead costs a walk from the root in tree-sitter: quadratic when deep.)
+  let outerEnd = -1;
   for (const def of root.descendantsOfType('function_definition')) {
-    if (hasAncestor(def, 'function_definition')) continue;
+    checkDeadline();
+    if (def.startIndex < outerEnd) continue;
+    outerEnd = def.endIndex;
     const fn = functionHeader(file, def, 0);
     if (fn) functions.push(fn);
   }
   for (const def of root.descendantsOfType(['preproc_function_def', 'preproc_def'])) {
+    checkDeadline();
     const name = def.childForFieldName('name')?.text;
     if (!name) continue;
     macroNames.push(name);
     if (def.type === 'preproc_function_def') {
-      const m = lowerMacro(file, def, name, opts);
+      const m = lowerMacro(file, def, name, opts, remaining());
       if (m) functions.push(m);
     }
   }
+  // The table a `.field = fn` pair belongs to is its innermost enclosing
+  // init_declarator: both lists are in document order and ranges nest, so a
+  // stack of the declarators still open finds it without `parent`.
+  const declarators = root.descendantsOfType('init_declarator');
+  const open: SNode[] = [];
+  let nextDeclarator = 0;
   for (const pair of root.descendantsOfType('initializer_pair')) {
+    checkDeadline();
+    while (nextDeclarator < declarators.length && declarators[nextDeclarator].startIndex <= pair.startIndex) {
+      const d = declarators[nextDeclarator++];
+      while (open.length > 0 && open[open.length - 1].endIndex <= d.startIndex) open.pop();
+      open.push(d);
+    }
+    while (open.length > 0 && open[open.length - 1].endIndex <= pair.startIndex) open.pop();
     const designator = pair.namedChildren[0];
     const value = pair.childForFieldName('value');
     if (value?.type === 'identifier' && designator?.type === 'field_designator') {
-      ops.push({ struct: enclosingDeclName(pair), field: designator.text.replace(/^\./, ''), target: value.text, line: value.startPosition.row + 1 });
+      const table = open.length > 0 ? declaratorName(open[open.length - 1].childForFieldName('declarator')) ?? '?' : '?';
+      ops.push({ struct: table, field: designator.text.replace(/^\./, ''), target: value.text, line: value.startPosition.row + 1 });
     }
   }
-  for (const fd of root.descendantsOfType('function_declarator')) {
-    if (fd.parent?.type === 'declaration' || fd.parent?.parent?.type === 'declaration') {
-      const name = declaratorName(fd.childForFieldName('declarator'));
-      if (name) prototypes.push(name);
+  // Prototypes: function declarators that are a declaration's child or grandchild.
+  for (const decl of root.descendantsOfType('declaration')) {
+    checkDeadline();
+    for (const child of decl.children) {
+      for (const fd of [child, ...child.children]) {
+        if (fd.type !== 'function_declarator') continue;
+        const name = declaratorName(fd.childForFieldName('declarator'));
+        if (name) prototypes.push(name);
+      }
     }
   }
   const exports = [...source.matchAll(EXPORT)].map((m) => m[1]);
@@ -531,12 +573,6 @@ export function lowerFile(file: string, source: string, opts: LowerOptions): Fil
   const valueRefs = [...new Set([...withoutExports.matchAll(VALUE_REF)].map((m) => m[1]))];
   const parseErrors = root.hasError ? root.descendantsOfType('ERROR').length : 0;
   return { file, functions, exports, ops, valueRefs, macroNames, prototypes, parseErrors };
-}
-
-function enclosingDeclName(n: SNode): string {
-  let p: SNode | null = n.parent;
-  while (p && p.type !== 'init_declarator') p = p.parent;
-  return p ? declaratorName(p.childForFieldName('declarator')) ?? '?' : '?';
 }
 
 /** Name, parameters and calls now; the CFG when the analysis first asks. */
@@ -576,17 +612,17 @@ function buildCFG(def: SNode, body: SNode, lineOffset: number): FunctionCFG {
       const node = b.nodes[g] as Extract<IRNode, { op: 'goto' }>;
       node.next = [b.labels.get(node.label) ?? exit];
     }
-    return { nodes: b.nodes, entry, exit, loops: b.loops, assigned: [...b.assigned], hadErrors: b.hadErrors || body.hasError };
+    return { nodes: b.nodes, entry, exit, loops: b.loops, assigned: [...b.assigned], hadErrors: b.hadErrors || body.hasError, ...(b.cutShort ? { cutShort: b.cutShort } : {}) };
   } catch (e) {
     if (!(e instanceof TooLarge)) throw e;
     // Pathologically large body: an empty CFG (the function is not judged).
     const exit = 0;
-    return { nodes: [{ op: 'exit', next: [], ...pos }, { op: 'nop', next: [exit], ...pos }], entry: 1, exit, loops: [], assigned: [], hadErrors: true };
+    return { nodes: [{ op: 'exit', next: [], ...pos }, { op: 'nop', next: [exit], ...pos }], entry: 1, exit, loops: [], assigned: [], hadErrors: true, cutShort: `body over ${MAX_NODES} CFG nodes; not analysed` };
   }
 }
 
 /** A function-like macro whose body calls something of interest, lowered as a function. */
-function lowerMacro(file: string, def: SNode, name: string, opts: LowerOptions): FunctionIR | null {
+function lowerMacro(file: string, def: SNode, name: string, opts: LowerOptions, timeoutMs: number | undefined): FunctionIR | null {
   const value = def.childForFieldName('value');
   if (!value) return null;
   const text = value.text.replace(/\\\r?\n/g, ' \n');
@@ -596,7 +632,7 @@ function lowerMacro(file: string, def: SNode, name: string, opts: LowerOptions):
   // Parse the body as a statement list of a synthetic function on one line, so
   // that line numbers map back with a constant offset.
   const wrapped = `void __flushcheck_macro(void) { ${text} ; }`;
-  const tree = parseC(wrapped);
+  const tree = parseC(wrapped, timeoutMs);
   const fnDef = tree.rootNode.namedChildren.find((c) => c.type === 'function_definition');
   if (!fnDef) return null;
   const fn = functionHeader(file, fnDef, value.startPosition.row, { name, params });

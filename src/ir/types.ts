@@ -43,6 +43,8 @@ export interface FunctionCFG {
   assigned: string[];
   /** The body had tree-sitter ERROR nodes: lowered best-effort. */
   hadErrors: boolean;
+  /** Why part of the body was left out (nesting or size past the lowering limits), if it was. */
+  cutShort?: string;
 }
 
 export interface FunctionIR {

@@ -18,6 +18,8 @@ export interface PreprocessResult {
   unknownConditionals: number;
   /** Conditional chains resolved (directives blanked, dead branches blanked). */
   decided: number;
+  /** What a compiler would reject and that changes what is analysed: an unterminated comment, an #if without #endif. Absent when none. */
+  problems?: string[];
 }
 
 // ---------------------------------------------------------------- lexing ----
@@ -37,6 +39,8 @@ interface LexedSource {
   directives: Directive[];
   /** Offset of the first code character of each line that has code outside directives and comments. */
   codeOffsets: number[];
+  /** Offset of a block comment that runs to the end of the file, if one does. */
+  unterminatedComment?: number;
 }
 
 const NEWLINE = 10;
@@ -59,10 +63,14 @@ function spliceLength(src: string, i: number): number {
   return 0;
 }
 
-/** Offset just past a block comment whose "/*" is at `i` (the source length if unterminated). */
-function skipBlockComment(src: string, i: number): number {
+/** Offset just past a block comment whose "/*" is at `i` (the source length if unterminated, noted in `lexed`). */
+function skipBlockComment(src: string, i: number, lexed: LexedSource): number {
   const close = src.indexOf('*/', i + 2);
-  return close === -1 ? src.length : close + 2;
+  if (close === -1) {
+    lexed.unterminatedComment ??= i;
+    return src.length;
+  }
+  return close + 2;
 }
 
 /** Offset of the '\n' ending a line comment that starts at `i` (continuations extend it). */
@@ -93,26 +101,27 @@ function skipLiteral(src: string, i: number): number {
 
 /** Find every directive and the lines that hold code, skipping comments and literals. */
 function lex(src: string): LexedSource {
-  const directives: Directive[] = [];
-  const codeOffsets: number[] = [];
+  const lexed: LexedSource = { directives: [], codeOffsets: [] };
+  const { directives } = lexed;
   const n = src.length;
   let lineStart = 0;
   while (lineStart < n) {
     let k = lineStart;
     while (k < n && isHorizontalSpace(src.charCodeAt(k))) k++;
     if (src.charCodeAt(k) === HASH) {
-      const directive = readDirective(src, lineStart, k);
+      const directive = readDirective(src, lineStart, k, lexed);
       directives.push(directive);
       lineStart = directive.end + 1;
     } else {
-      lineStart = skipCodeLine(src, k, codeOffsets);
+      lineStart = skipCodeLine(src, k, lexed);
     }
   }
-  return { directives, codeOffsets };
+  return lexed;
 }
 
 /** Consume one logical line of code from `k`; returns the offset after its '\n'. */
-function skipCodeLine(src: string, k: number, codeOffsets: number[]): number {
+function skipCodeLine(src: string, k: number, lexed: LexedSource): number {
+  const { codeOffsets } = lexed;
   const n = src.length;
   let sawCode = false;
   while (k < n) {
@@ -122,7 +131,7 @@ function skipCodeLine(src: string, k: number, codeOffsets: number[]): number {
     if (splice) {
       k += splice;
     } else if (c === SLASH && src.charCodeAt(k + 1) === STAR) {
-      k = skipBlockComment(src, k);
+      k = skipBlockComment(src, k, lexed);
     } else if (c === SLASH && src.charCodeAt(k + 1) === SLASH) {
       k = lineCommentEnd(src, k);
     } else if (isHorizontalSpace(c)) {
@@ -136,7 +145,7 @@ function skipCodeLine(src: string, k: number, codeOffsets: number[]): number {
   return n;
 }
 
-function readDirective(src: string, lineStart: number, hash: number): Directive {
+function readDirective(src: string, lineStart: number, hash: number, lexed: LexedSource): Directive {
   const n = src.length;
   // The directive's text is the source minus comments (one space each) and
   // splices, gathered as slices between them.
@@ -157,7 +166,7 @@ function readDirective(src: string, lineStart: number, hash: number): Directive 
       pieceStart = k;
     } else if (c === SLASH && src.charCodeAt(k + 1) === STAR) {
       pieces.push(src.slice(pieceStart, k), ' ');
-      k = skipBlockComment(src, k);
+      k = skipBlockComment(src, k, lexed);
       pieceStart = k;
     } else if (c === SLASH && src.charCodeAt(k + 1) === SLASH) {
       end = lineCommentEnd(src, k);
@@ -270,9 +279,13 @@ function parseInteger(text: string): bigint | undefined {
 
 class ExpressionError extends Error {}
 
+/** Parentheses, `!`s and `?:`s nested deeper than this make a condition unknown (instead of a stack overflow). */
+const MAX_NESTING = 256;
+
 /** Recursive-descent evaluator of the C #if grammar over three-valued values. */
 class ConditionEvaluator {
   private pos = 0;
+  private nesting = 0;
 
   constructor(
     private readonly tokens: Token[],
@@ -299,7 +312,21 @@ class ConditionEvaluator {
     this.pos++;
   }
 
+  /** Runs `parse` one nesting level deeper. */
+  private nested(parse: () => Value): Value {
+    if (++this.nesting > MAX_NESTING) throw new ExpressionError('nested too deeply');
+    try {
+      return parse();
+    } finally {
+      this.nesting--;
+    }
+  }
+
   private conditional(): Value {
+    return this.nested(() => this.conditionalInner());
+  }
+
+  private conditionalInner(): Value {
     const cond = this.logicalOr();
     if (!this.isPunct('?')) return cond;
     this.pos++;
@@ -350,7 +377,7 @@ class ConditionEvaluator {
     const t = this.peek();
     if (t && t.kind === 'punct' && ['!', '-', '+', '~'].includes(t.text)) {
       this.pos++;
-      const operand = this.unary();
+      const operand = this.nested(() => this.unary());
       switch (t.text) {
         case '!':
           return booleanValue(not(operand.truth));
@@ -638,7 +665,27 @@ export function preprocess(source: string, env: ConfigEnv): PreprocessResult {
       }
     });
   }
-  return { text: applyBlanks(source, blanks), unknownConditionals, decided };
+  const problems = sourceProblems(source, lexed, chains);
+  return { text: applyBlanks(source, blanks), unknownConditionals, decided, ...(problems.length > 0 ? { problems } : {}) };
+}
+
+function sourceProblems(source: string, lexed: LexedSource, chains: Chain[]): string[] {
+  const lineOf = (offset: number): number => {
+    let line = 1;
+    for (let at = source.indexOf('\n'); at !== -1 && at < offset; at = source.indexOf('\n', at + 1)) line++;
+    return line;
+  };
+  const problems: string[] = [];
+  if (lexed.unterminatedComment !== undefined) {
+    problems.push(`comment opened at line ${lineOf(lexed.unterminatedComment)} is never closed; the rest of the file is not analysed`);
+  }
+  const unclosed = chains.filter((c) => !c.endif);
+  if (unclosed.length > 0) {
+    const first = unclosed[0].branches[0].directive;
+    const more = unclosed.length > 1 ? ` (and ${unclosed.length - 1} more)` : '';
+    problems.push(`#${first.keyword} at line ${lineOf(first.start)} has no #endif${more}; read as running to the end of the file`);
+  }
+  return problems;
 }
 
 /** Replace every character in the ranges with a space, except line breaks. */

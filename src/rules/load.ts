@@ -29,7 +29,7 @@ export class RuleError extends Error {
 export function loadRules(dirs: string[]): Rule[] {
   // A folder named twice (or `--rules` pointing at the bundled folder) is read once.
   const files = unique([bundledRulesDir(), ...dirs.map((dir) => resolve(dir))].flatMap(ruleFilesIn));
-  const rules = files.map((file) => parseRuleFile(displayPath(file), readFileSync(file, 'utf8')));
+  const rules = files.map((file) => parseRuleFile(displayPath(file), readRuleFile(file)));
   rejectDuplicateIds(rules);
   return rules;
 }
@@ -55,14 +55,35 @@ function ruleFilesIn(path: string): string[] {
   try {
     stat = statSync(path);
   } catch {
-    throw new RuleError([`${displayPath(path)}: rules folder not found`]);
+    throw new RuleError([`${displayPath(path)}: rules folder not found; pass --rules a folder (or file) of rule .yaml files`]);
   }
   if (stat.isFile()) return [path];
-  return readdirSync(path)
+  let names: string[];
+  try {
+    names = readdirSync(path);
+  } catch (error) {
+    throw new RuleError([`${displayPath(path)}: cannot read rules folder (${(error as Error).message}); pass --rules a readable folder`]);
+  }
+  return names
     .filter((name) => RULE_FILE_EXTENSIONS.has(extname(name).toLowerCase()))
     .sort()
     .map((name) => join(path, name))
-    .filter((file) => statSync(file).isFile());
+    .filter((file) => {
+      try {
+        return statSync(file).isFile();
+      } catch (error) {
+        // A broken symlink, or a file removed meanwhile.
+        throw new RuleError([`${displayPath(file)}: cannot read rule file (${(error as Error).message}); fix or remove it`]);
+      }
+    });
+}
+
+function readRuleFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new RuleError([`${displayPath(file)}: cannot read rule file (${(error as Error).message}); make it readable or remove it from the rules folder`]);
+  }
 }
 
 /** Relative to the working directory when inside it, so messages read `rules/x.yaml`. */

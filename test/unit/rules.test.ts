@@ -224,7 +224,7 @@ describe('user rule folders', () => {
 
   it('a missing folder is a RuleError', () => {
     const error = ruleErrorOf(() => loadRules([join(dir, 'nope')]));
-    expect(error.message).toMatch(/nope: rules folder not found$/);
+    expect(error.message).toMatch(/nope: rules folder not found; pass --rules a folder \(or file\) of rule \.yaml files$/);
   });
 
   it('naming the bundled folder again does not duplicate its rules', () => {
