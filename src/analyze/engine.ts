@@ -114,6 +114,18 @@ export interface RuleContext {
 
 const MAX_STATES_PER_NODE = Number(process.env.FLUSHCHECK_MAX_STATES ?? 48);
 const MAX_VISITS = 200_000;
+/**
+ * Wall-clock budget per function analysis (FLUSHCHECK_FUNCTION_BUDGET_MS). The
+ * visit cap bounds the steps, but a step costs more as states grow: a generated
+ * function with a thousand syncs took minutes. Past the budget the result is
+ * truncated like one past the visit cap. Kernel functions take milliseconds.
+ */
+const FUNCTION_BUDGET_MS = Number(process.env.FLUSHCHECK_FUNCTION_BUDGET_MS ?? 10_000);
+
+/** The analysis of one function ran out of its time budget before any result (see FUNCTION_BUDGET_MS). */
+export class AnalysisTimeout extends Error {
+  override name = 'AnalysisTimeout';
+}
 const MAX_OUTCOMES = 24;
 const MAX_INNER_STEPS = 40;
 const DIRECTIONS = ['DMA_TO_DEVICE', 'DMA_FROM_DEVICE', 'DMA_BIDIRECTIONAL', 'DMA_NONE'] as const;
@@ -135,7 +147,8 @@ export function analyzeFunction(
   let syncSites = 0;
   const cfg = fn.cfg();
   const interest = conditionTexts(cfg.nodes);
-  const live = liveConditions(fn, cfg, program, summaryOf);
+  const deadline = performance.now() + FUNCTION_BUDGET_MS;
+  const live = liveConditions(fn, cfg, program, summaryOf, deadline);
   // Conditions on our own parameters go into our summary: keep those too.
   const stableParams = new Set(fn.params.filter((p) => !cfg.assigned.includes(p)));
   const onParams = (e: Expr) => {
@@ -195,7 +208,7 @@ export function analyzeFunction(
   };
 
   while (queue.length) {
-    if (++visits > MAX_VISITS) {
+    if (++visits > MAX_VISITS || ((visits & 255) === 0 && performance.now() > deadline)) {
       truncated = true;
       break;
     }
@@ -461,7 +474,13 @@ export function analyzeFunction(
  * makes) and the variables they read. A fact nothing will test again only
  * multiplies states: dropping it is exact for every later decision.
  */
-function liveConditions(fn: FunctionIR, cfg: ReturnType<FunctionIR['cfg']>, program: Program, summaryOf: (f: FunctionIR) => Summary | undefined): { texts: Set<string>; vars: Set<string> }[] {
+function liveConditions(
+  fn: FunctionIR,
+  cfg: ReturnType<FunctionIR['cfg']>,
+  program: Program,
+  summaryOf: (f: FunctionIR) => Summary | undefined,
+  deadline: number,
+): { texts: Set<string>; vars: Set<string> }[] {
   const gen = cfg.nodes.map((n) => {
     const texts = new Set<string>();
     const vars = new Set<string>();
@@ -488,6 +507,8 @@ function liveConditions(fn: FunctionIR, cfg: ReturnType<FunctionIR['cfg']>, prog
   for (let changed = true; changed; ) {
     changed = false;
     for (let i = cfg.nodes.length - 1; i >= 0; i--) {
+      // Sets of every later condition per node: quadratic in a generated function with thousands of them.
+      if ((i & 63) === 0 && performance.now() > deadline) throw new AnalysisTimeout(`analysis took longer than ${FUNCTION_BUDGET_MS} ms`);
       const mine = live[i];
       for (const succ of cfg.nodes[i].next) {
         if (succ < 0) continue;

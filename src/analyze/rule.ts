@@ -3,7 +3,7 @@
 // the notes that need the whole picture (batchable and redundant flushes).
 import type { FunctionIR } from '../ir/types.js';
 import type { Finding, Rule } from '../types.js';
-import { analyzeFunction, type FunctionResult, type RuleContext, type Summary } from './engine.js';
+import { AnalysisTimeout, analyzeFunction, type FunctionResult, type RuleContext, type Summary } from './engine.js';
 import type { Program } from './program.js';
 import type { EvalEnv } from './state.js';
 
@@ -107,7 +107,10 @@ export function runRule(program: Program, ctx: RuleContext, previous?: RuleRun):
           // An equal summary keeps its identity, so this function's callers can be reused too.
           if (prev && res !== prev && summaryKey(prev.summary) === summaryKey(res.summary)) res = { ...res, summary: prev.summary };
         } catch (e) {
-          failed.set(fn, e instanceof RangeError && /call stack/i.test(e.message) ? 'nested too deeply (stack overflow)' : `internal error: ${(e as Error).message}`);
+          failed.set(
+            fn,
+            e instanceof AnalysisTimeout ? (e as Error).message : e instanceof RangeError && /call stack/i.test(e.message) ? 'nested too deeply (stack overflow)' : `internal error: ${(e as Error).message}`,
+          );
           continue;
         }
         const before = JSON.stringify([summaries.get(fn)?.outcomes?.map(outcomeKey) ?? null, summaries.get(fn)?.accesses.length ?? 0]);

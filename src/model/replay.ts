@@ -14,6 +14,13 @@ const ENTRY = /: next entry$/;
 const DONE = /: done$/;
 const MAINTENANCE = new Set(['clean', 'invalidate', 'clean_invalidate']);
 const MAX_UNROLL = 64;
+/**
+ * Wall-clock budget for all replays of one run (FLUSHCHECK_REPLAY_BUDGET_MS).
+ * A kernel tree needs well under a second; a generated function with hundreds
+ * of syncs on one path needed minutes. Findings left when it runs out keep
+ * their static verdict with model verdict `unknown`.
+ */
+const REPLAY_BUDGET_MS = Number(process.env.FLUSHCHECK_REPLAY_BUDGET_MS ?? 20_000);
 
 export interface ReplayResult extends ModelVerdict {
   scenario?: Scenario;
@@ -141,8 +148,14 @@ export function replayFindings<F extends { severity: string; kind: string; messa
     if (r.verdict === 'coherent') summary.coherent += n;
     if (r.verdict === 'incoherent') summary.incoherent += n;
   };
+  const deadline = performance.now() + REPLAY_BUDGET_MS;
+  const outOfTime = () => performance.now() > deadline;
   for (const f of findings) {
     if (f.severity === 'note') continue;
+    if (outOfTime()) {
+      f.model = { verdict: 'unknown', witness: [], reason: 'not replayed: the cache-model time budget of this run ran out' };
+      continue;
+    }
     const onErrorPath = f.failedPath && f.kind === 'unflushed-return' ? replayErrorPath(f.path) : null;
     const { result, replays } = onErrorPath ? { result: onErrorPath, replays: 1 } : replayUnrolled(f.path);
     count(result, replays);
@@ -154,6 +167,7 @@ export function replayFindings<F extends { severity: string; kind: string; messa
     }
   }
   for (const p of flushedPaths) {
+    if (outOfTime()) break;
     const { result, replays } = replayUnrolled(p);
     if (result.verdict !== 'unknown') count(result, replays);
   }

@@ -210,6 +210,43 @@ describe('per-file time budget', () => {
   }, 30_000);
 });
 
+describe('analysis time budgets', () => {
+  // The budgets are read when the analysis modules load: fresh copies are imported under the stubbed environment.
+  async function lintWith(env: Record<string, string>, root: string): Promise<LintResult> {
+    for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
+    vi.resetModules();
+    try {
+      const fresh = await import('../../src/lint.js');
+      return await fresh.runLint({ root, jobs: 0 });
+    } finally {
+      vi.unstubAllEnvs();
+      vi.resetModules();
+    }
+  }
+
+  it('withholds a function whose analysis runs out of time and checks the rest', async () => {
+    // A generated function with 300 syncs on distinct conditions: seconds of analysis, unbounded it grew to minutes.
+    const body = Array.from({ length: 300 }, (_, i) => `\tif (a${i}) ${SYNC}(p, 4, DMA_TO_DEVICE); else if (b${i}) arch_sync_dma_flush();\n`).join('');
+    const root = makeTree({
+      'include/linux/dma-map-ops.h': HEADER,
+      'drivers/good/good.c': GOOD,
+      'drivers/bad/branchy.c': `#include <linux/dma-map-ops.h>\nvoid branchy(phys_addr_t p)\n{\n${body}}\nEXPORT_SYMBOL(branchy);\n`,
+    });
+    const result = await lintWith({ FLUSHCHECK_FUNCTION_BUDGET_MS: '50' }, root);
+    expect(keys(result)).toEqual([GOOD_FINDING]);
+    expect(reasonsFor(result, 'drivers/bad/branchy.c')).toEqual([
+      expect.stringMatching(/^branchy\(\): (not analysed \(analysis took longer than 50 ms\)|too many paths; analysed with merged conditions)$/),
+    ]);
+  }, 30_000);
+
+  it('keeps a finding the cache model had no time left to replay, with verdict unknown', async () => {
+    const root = makeTree({ 'include/linux/dma-map-ops.h': HEADER, 'drivers/good/good.c': GOOD });
+    const result = await lintWith({ FLUSHCHECK_REPLAY_BUDGET_MS: '-1' }, root);
+    expect(keys(result)).toEqual([GOOD_FINDING]);
+    expect(result.findings[0].model).toMatchObject({ verdict: 'unknown', reason: expect.stringMatching(/not replayed: the cache-model time budget/) });
+  });
+});
+
 describe('configuration errors exit 2 and say what to do', () => {
   let root: string;
 
