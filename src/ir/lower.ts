@@ -503,8 +503,8 @@ function callNames(text: string): string[] {
 
 export function lowerFile(file: string, source: string, opts: LowerOptions): FileIR {
   const remaining = () => (opts.deadline === undefined ? undefined : opts.deadline - performance.now());
-  // Reading the tree is linear in practice; the check bounds what a hostile
-  // file (say, tens of thousands of nested declarations) can cost.
+  // Reading the tree is linear (no `parent` walks below); the check still
+  // bounds what a hostile file can cost.
   const checkDeadline = () => {
     if (opts.deadline !== undefined && performance.now() > opts.deadline) throw new ParseTimeout('reading the syntax tree ran out of time');
   };
