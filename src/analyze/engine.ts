@@ -560,23 +560,9 @@ function forgetDead(s: State, live: { texts: Set<string>; vars: Set<string> }, o
 /** Every condition (and sub-condition) this function tests or stores: the facts worth keeping. */
 function conditionTexts(nodes: IRNode[]): Set<string> {
   const out = new Set<string>();
-  const walk = (e: Expr) => {
-    out.add(show(e));
-    switch (e.k) {
-      case 'not':
-        walk(e.e);
-        break;
-      case 'and':
-      case 'or':
-      case 'bin':
-        walk(e.a);
-        walk(e.b);
-        break;
-    }
-  };
   for (const n of nodes) {
-    if (n.op === 'branch') walk(n.cond);
-    else if (n.op === 'assign' && n.value) walk(n.value);
+    const e = n.op === 'branch' ? n.cond : n.op === 'assign' ? n.value : null;
+    if (e) for (const x of subExprs(e)) out.add(show(x));
   }
   return out;
 }

@@ -204,8 +204,9 @@ function notes(program: Program, ctx: RuleContext, results: Map<FunctionIR, Func
   }
   const flushName = [...ctx.completing][0];
   const accessing = cpuAccessors(program, ctx);
+  const calledFromUnanalysed = calleesOfUnanalysed(program, results);
   for (const [fn, res] of results) {
-    const mayEnterPending = calledWithPending.has(fn) || !program.called.has(fn.name) || isCalledFromUnanalysed(program, fn, results);
+    const mayEnterPending = calledWithPending.has(fn) || !program.called.has(fn.name) || calledFromUnanalysed.has(fn);
     for (const site of res.completions) {
       if (!site.sawLocal && !(site.sawCaller && mayEnterPending)) {
         out.push({
@@ -245,14 +246,17 @@ function notes(program: Program, ctx: RuleContext, results: Map<FunctionIR, Func
   return out;
 }
 
-function isCalledFromUnanalysed(program: Program, fn: FunctionIR, results: Map<FunctionIR, FunctionResult>): boolean {
-  // A caller whose analysis was skipped as irrelevant has no pending of its
-  // own, but could pass its caller's through: treat as possibly pending.
+/**
+ * Functions called by a function whose analysis was skipped as irrelevant: it
+ * has no pending maintenance of its own, but could pass its caller's through.
+ */
+function calleesOfUnanalysed(program: Program, results: Map<FunctionIR, FunctionResult>): Set<FunctionIR> {
+  const out = new Set<FunctionIR>();
   for (const caller of program.functions) {
     if (results.has(caller)) continue;
-    if (caller.calls.includes(fn.name) && program.resolve(caller.file, fn.name).includes(fn)) return true;
+    for (const c of caller.calls) program.resolve(caller.file, c).forEach((t) => out.add(t));
   }
-  return false;
+  return out;
 }
 
 /** Functions that (transitively) perform a rule CPU access. */
