@@ -21,6 +21,12 @@ import { replayFindings } from './model/replay.js';
 import { checkScenario } from './model/check.js';
 import { formatTimeline } from './model/timeline.js';
 import type { Diagnostic, Finding, InactiveRule, LintResult, Rule } from './types.js';
+import type { TreeSource } from './discover/source.js';
+import { scanSnapshot } from './discover/scan.js';
+import { digest, type AnalysisCache } from './cache/store.js';
+import type { FunctionMemo } from './analyze/memo.js';
+import { isStoredFile, restoreFile, storeFile } from './ir/stored.js';
+import fs from 'node:fs';
 
 export interface LintOptions {
   /** Scanned root; finding paths are relative to it. */
@@ -41,6 +47,13 @@ export interface LintOptions {
    * is reported as a diagnostic and not analysed.
    */
   fileTimeoutMs?: number;
+  /**
+   * Analyse this snapshot (a commit, the index, a patched tree) instead of
+   * walking `root`: its file list, and its contents where they differ from disk.
+   */
+  source?: TreeSource;
+  /** Reuse scans, parses and function results keyed by content (diff, review). */
+  cache?: AnalysisCache;
   /** Called as files are scanned/parsed (for a progress bar). */
   onProgress?: (phase: 'scan' | 'parse' | 'analyze', done: number, total: number) => void;
 }
@@ -105,8 +118,11 @@ export async function analyzeTree(opts: LintOptions): Promise<Analysis> {
   });
 
   const paths = (opts.paths?.length ? opts.paths : ['.']).map((p) => path.resolve(root, p));
-  const discovered = await discoverFiles({ root, paths, arch });
+  const source = opts.source;
+  const discovered = source ? { files: source.files, diagnostics: [] } : await discoverFiles({ root, paths, arch });
   diagnostics.push(...discovered.diagnostics);
+  const cache = opts.cache;
+  const envKey = configFingerprint(env, opts.kconfigFile ?? path.join(root, 'arch', arch, 'Kconfig'));
 
   const parsed = new Map<string, FileIR>();
   const scannedFor = new Set<string>();
@@ -122,19 +138,58 @@ export async function analyzeTree(opts: LintOptions): Promise<Analysis> {
       interesting.add(n);
     });
     const unparsed = discovered.files.filter((f) => !parsed.has(f) && (!within || within.some((dir) => f.startsWith(dir))));
-    const scan = await prefilter(root, unparsed, fresh, {
+    const scanOptions = {
       jobs: opts.jobs,
       // Scanning is cheap even for 24 MB generated register headers; only
       // parsing has a size limit (below).
       maxFileBytes: MAX_SCAN_BYTES,
-      onProgress: progress ? (d, t) => progress('scan', d, t) : undefined,
-    });
+      onProgress: progress ? (d: number, t: number) => progress('scan', d, t) : undefined,
+    };
+    const scan = source ? await scanSnapshot(source, unparsed, fresh, cache?.scan, scanOptions) : await prefilter(root, unparsed, fresh, scanOptions);
     diagnostics.push(...scan.diagnostics);
+    if (cache && 'fromIndex' in scan) {
+      cache.stats.scanHits += scan.fromIndex;
+      cache.stats.scanMisses += scan.read;
+    }
     trace(`scanned ${unparsed.length} files for ${fresh.length} names: ${scan.matched.size} match`);
+    // Sorted: worker completion order must not decide the order functions are analysed in.
+    const matchedFiles = [...scan.matched.keys()].sort();
+    const interestingKey = cache ? digest(envKey, ...[...interesting].sort()) : '';
     let i = 0;
-    for (const [file, buf] of scan.matched) {
-      progress?.('parse', ++i, scan.matched.size);
-      parsed.set(file, lowerSource(file, buf, env, interesting, diagnostics, opts.fileTimeoutMs ?? DEFAULT_FILE_TIMEOUT_MS));
+    for (const file of matchedFiles) {
+      progress?.('parse', ++i, matchedFiles.length);
+      const content = scan.matched.get(file)!;
+      const lower = (sink: Diagnostic[]) => lowerSource(file, content, env, interesting, sink, opts.fileTimeoutMs ?? DEFAULT_FILE_TIMEOUT_MS);
+      const contentKey = source?.keys.get(file);
+      if (!cache || !contentKey) {
+        parsed.set(file, lower(diagnostics));
+        continue;
+      }
+      const parseKey = digest(file, contentKey, interestingKey);
+      const memoized = cache.parses.get(parseKey);
+      if (memoized) {
+        cache.stats.parseHits++;
+        parsed.set(file, memoized.ir);
+        diagnostics.push(...memoized.problems.map((reason) => ({ file, reason })));
+        continue;
+      }
+      const stored = cache.files.get(parseKey);
+      let ir: FileIR;
+      let problems: string[];
+      if (isStoredFile(stored)) {
+        cache.stats.storedFiles++;
+        problems = stored.problems;
+        ir = restoreFile(file, stored, () => lower([]));
+      } else {
+        const sink: Diagnostic[] = [];
+        ir = lower(sink);
+        problems = sink.map((d) => d.reason);
+        // A file over the time budget is tried again next time rather than remembered as empty.
+        if (!problems.some((p) => p.includes('time budget'))) cache.files.put(parseKey, storeFile(ir, problems));
+      }
+      diagnostics.push(...problems.map((reason) => ({ file, reason })));
+      parsed.set(file, ir);
+      cache.parses.set(parseKey, { ir, problems });
     }
     trace(`parsed ${scan.matched.size} files`);
     if (process.env.FLUSHCHECK_TRACE === 'files') trace([...scan.matched.keys()].join(' '));
@@ -154,10 +209,13 @@ export async function analyzeTree(opts: LintOptions): Promise<Analysis> {
     return true;
   });
 
+  const memos = new Map<string, FunctionMemo>(
+    cache ? candidates.map((r) => [r.id, { store: cache.results, scope: digest(envKey, JSON.stringify({ ...r, source: '' })), hits: 0, misses: 0 }]) : [],
+  );
   let runs = new Map<string, RuleRun>();
   for (let round = 0; ; round++) {
     const before = runs;
-    runs = new Map(candidates.map((r) => [r.id, runRule(program, ruleContext(r, env), before.get(r.id))]));
+    runs = new Map(candidates.map((r) => [r.id, runRule(program, ruleContext(r, env), before.get(r.id), memos.get(r.id))]));
     trace(`round ${round}: analysed ${program.functions.length} functions`);
     if (round >= MAX_FOLLOWUP_ROUNDS) break;
     // Callers of deferring functions may live in files no rule name appears in.
@@ -199,6 +257,12 @@ export async function analyzeTree(opts: LintOptions): Promise<Analysis> {
   const model = replayFindings(findings, flushed, (r) => (r.scenario && r.verdict === 'incoherent' ? formatTimeline(checkScenario(r.scenario), r.scenario) : undefined));
   findings.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column || a.kind.localeCompare(b.kind) || a.ruleId.localeCompare(b.ruleId));
 
+  if (cache) {
+    for (const memo of memos.values()) {
+      cache.stats.resultHits += memo.hits;
+      cache.stats.resultMisses += memo.misses;
+    }
+  }
   // The same problem seen in several scan rounds is one diagnostic.
   const uniqueDiagnostics = [...new Map(diagnostics.map((d) => [`${d.file}\0${d.reason}`, d])).values()];
   const result: LintResult = {
@@ -219,6 +283,17 @@ export async function analyzeTree(opts: LintOptions): Promise<Analysis> {
     },
   };
   return { result, program, rules, runs, env };
+}
+
+/** What the configuration decides, for cache keys: the arch, where #if answers come from, and that file's text. */
+function configFingerprint(env: ConfigEnv, file: string): string {
+  let text = '';
+  try {
+    text = fs.readFileSync(file, 'latin1');
+  } catch {
+    // No file: the origin and note say so.
+  }
+  return digest(env.arch, env.origin, env.note ?? '', text);
 }
 
 /**

@@ -83,6 +83,18 @@ export interface CompletionSite {
   localOrigins: Set<number>;
   /** One path from a sync to this flush (for the cache-model replay). */
   samplePath?: PathStep[];
+  /** The loop around the flush, read off the CFG once (see rule.ts siteLoop); null when there is none. */
+  loop?: SiteLoop | null;
+}
+
+/** What the batchable note needs to know about the loop a flush sits in. */
+export interface SiteLoop {
+  line: number;
+  /** Maintenance reaching the flush was issued inside this loop. */
+  issuedInside: boolean;
+  /** Later in the same iteration: does the body return, and what does it call? */
+  laterReturn: boolean;
+  laterCalls: string[];
 }
 
 export interface CallRecord {
@@ -100,6 +112,8 @@ export interface FunctionResult {
   /** The state budget ran out: results are partial. */
   truncated: boolean;
   syncSites: number;
+  /** Why part of the body was not lowered (the CFG's cutShort), recorded so a cached result need not rebuild the CFG. */
+  cutShort?: string;
 }
 
 export interface RuleContext {

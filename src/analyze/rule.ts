@@ -3,7 +3,8 @@
 // the notes that need the whole picture (batchable and redundant flushes).
 import type { FunctionIR } from '../ir/types.js';
 import type { Finding, Rule } from '../types.js';
-import { AnalysisTimeout, analyzeFunction, type FunctionResult, type RuleContext, type Summary } from './engine.js';
+import { AnalysisTimeout, analyzeFunction, type CompletionSite, type FunctionResult, type RuleContext, type SiteLoop, type Summary } from './engine.js';
+import { loadResult, memoKey, storeResult, type FunctionMemo } from './memo.js';
 import type { Program } from './program.js';
 import type { EvalEnv } from './state.js';
 
@@ -64,7 +65,7 @@ export function scanNames(rule: Rule): string[] {
  * scan added files). A function whose callees' summaries and hand-off status
  * are unchanged keeps its result instead of being analysed again.
  */
-export function runRule(program: Program, ctx: RuleContext, previous?: RuleRun): RuleRun {
+export function runRule(program: Program, ctx: RuleContext, previous?: RuleRun, memo?: FunctionMemo): RuleRun {
   const summaries = new Map<FunctionIR, Summary>();
   const results = new Map<FunctionIR, FunctionResult>();
   const direct = new Set(ruleNames(ctx.rule));
@@ -103,7 +104,25 @@ export function runRule(program: Program, ctx: RuleContext, previous?: RuleRun):
           prev.summary.handoffWhy === handoff.why &&
           callees.get(fn)!.every((t) => summaries.get(t) === previous!.summaries.get(t));
         try {
-          res = unchanged ? prev : analyzeFunction(fn, ctx, program, (t) => summaries.get(t), handoff);
+          let key: string | undefined;
+          let stored: FunctionResult | null = null;
+          if (!unchanged && memo) {
+            key = memoKey(memo, fn, program, (t) => summaries.get(t), handoff);
+            const raw = memo.store.get(key);
+            stored = raw === undefined ? null : loadResult(raw, fn, program);
+            if (stored) memo.hits++;
+            else memo.misses++;
+          }
+          if (unchanged) res = prev;
+          else if (stored) res = stored;
+          else {
+            res = analyzeFunction(fn, ctx, program, (t) => summaries.get(t), handoff);
+            const cut = fn.cfg().cutShort;
+            if (cut) res.cutShort = cut;
+            // Read off the CFG now, while it is built: a cached result then never needs it.
+            for (const site of res.completions) site.loop = siteLoop(fn, site);
+            if (memo && key) memo.store.put(key, storeResult(res));
+          }
           // An equal summary keeps its identity, so this function's callers can be reused too.
           if (prev && res !== prev && summaryKey(prev.summary) === summaryKey(res.summary)) res = { ...res, summary: prev.summary };
         } catch (e) {
@@ -127,9 +146,8 @@ export function runRule(program: Program, ctx: RuleContext, previous?: RuleRun):
   const findings: Finding[] = [];
   const unjudged: string[] = [];
   for (const [fn, why] of failed) if (!results.has(fn)) unjudged.push(`${fn.file}: ${fn.name}(): not analysed (${why})`);
-  for (const fn of results.keys()) {
-    const cut = fn.cfg().cutShort;
-    if (cut) unjudged.push(`${fn.file}: ${fn.name}(): ${cut}`);
+  for (const [fn, res] of results) {
+    if (res.cutShort) unjudged.push(`${fn.file}: ${fn.name}(): ${res.cutShort}`);
   }
   let syncSites = 0;
   for (const [fn, res] of results) {
@@ -222,11 +240,10 @@ function notes(program: Program, ctx: RuleContext, results: Map<FunctionIR, Func
         });
         continue;
       }
-      const loop = fn.cfg().loops.find((l) => l.body.includes(site.node));
-      if (!loop) continue;
-      const body = new Set(loop.body);
-      if (![...site.localOrigins].some((o) => body.has(o))) continue;
-      if (needsCompletionLater(fn, site.node, loop.head, body, ctx, program, accessing)) continue;
+      const loop = site.loop === undefined ? siteLoop(fn, site) : site.loop;
+      if (!loop || !loop.issuedInside) continue;
+      // Something later in the iteration needs the maintenance complete: the flush must stay.
+      if (loop.laterReturn || loop.laterCalls.some((c) => accessing.has(c) || ctx.cpuAccess.has(c))) continue;
       out.push({
         ruleId: ctx.rule.id,
         kind: 'batchable',
@@ -275,21 +292,26 @@ function cpuAccessors(program: Program, ctx: RuleContext): Set<string> {
   return names;
 }
 
-/** Does anything after `from` in the same iteration need the maintenance complete? */
-function needsCompletionLater(fn: FunctionIR, from: number, head: number, body: Set<number>, ctx: RuleContext, _program: Program, accessing: Set<string>): boolean {
-  const nodes = fn.cfg().nodes;
-  const stack = [...nodes[from].next];
+/** The loop a flush sits in, and what follows the flush in the same iteration. */
+function siteLoop(fn: FunctionIR, site: CompletionSite): SiteLoop | null {
+  const cfg = fn.cfg();
+  const loop = cfg.loops.find((l) => l.body.includes(site.node));
+  if (!loop) return null;
+  const body = new Set(loop.body);
+  const laterCalls = new Set<string>();
+  let laterReturn = false;
+  const stack = [...cfg.nodes[site.node].next];
   const seen = new Set<number>();
   while (stack.length) {
     const id = stack.pop()!;
-    if (id === head || !body.has(id) || seen.has(id)) continue;
+    if (id === loop.head || !body.has(id) || seen.has(id)) continue;
     seen.add(id);
-    const n = nodes[id];
-    if (n.op === 'return') return true;
-    if (n.op === 'call' && (accessing.has(n.callee) || ctx.cpuAccess.has(n.callee))) return true;
+    const n = cfg.nodes[id];
+    if (n.op === 'return') laterReturn = true;
+    if (n.op === 'call') laterCalls.add(n.callee);
     stack.push(...n.next);
   }
-  return false;
+  return { line: loop.line, issuedInside: [...site.localOrigins].some((o) => body.has(o)), laterReturn, laterCalls: [...laterCalls].sort() };
 }
 
 /** Tarjan's SCCs, callees before callers. Iterative: kernel call chains are deep. */

@@ -2,7 +2,7 @@
 // wires it to the process; tests call it with buffers and stub dependencies.
 //
 // Exit codes: 0 no finding at or above --fail-on, 1 some, 2 usage or internal error.
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
@@ -11,6 +11,12 @@ import { formatGraphDot, formatGraphText } from '../report/graph.js';
 import { formatJson } from '../report/json.js';
 import { formatSarif } from '../report/sarif.js';
 import { formatText } from '../report/text.js';
+import { formatDiffJson, formatDiffText } from '../report/diff.js';
+import { formatReviewJson, formatReviewMarkdown, formatReviewText } from '../report/review.js';
+import { formatReplies } from '../report/reply.js';
+import { parseDiffTarget, runDiff, type DiffResult } from '../review/diff.js';
+import { runReview } from '../review/review.js';
+import { hookCommand, installHook, uninstallHook } from './hook.js';
 import { packageVersion } from '../rules/paths.js';
 import type { Finding, LintResult, Severity } from '../types.js';
 import { defaultDeps, type CliDeps, type ModelFormat } from './deps.js';
@@ -51,6 +57,39 @@ interface LintCommandOptions {
   jobs?: number;
   color: boolean;
   verbose?: boolean;
+  output?: string;
+}
+
+interface DiffCommandOptions {
+  cached?: boolean;
+  tree?: string;
+  showFixed?: boolean;
+  arch: string;
+  kconfig?: string;
+  rules?: string[];
+  format: ReportFormat;
+  failOn: FailOn;
+  jobs?: number;
+  cache: boolean;
+  color: boolean;
+  verbose?: boolean;
+  output?: string;
+}
+
+interface ReviewCommandOptions {
+  tree: string;
+  keepGoing?: boolean;
+  arch: string;
+  kconfig?: string;
+  rules?: string[];
+  format: 'text' | 'markdown' | 'json';
+  reply?: string;
+  from: string;
+  signature?: string;
+  failOn: FailOn;
+  jobs?: number;
+  cache: boolean;
+  color: boolean;
   output?: string;
 }
 
@@ -122,6 +161,80 @@ export async function main(argv: string[], io: CliIO, deps: CliDeps = defaultDep
     });
 
   program
+    .command('diff')
+    .description('check only what a change does: findings it introduces (and fixes) against a git revision')
+    .argument('[rev]', 'base revision (default HEAD; the working tree is checked against it), or A..B to check commit B against A')
+    .option('--cached', 'check the index against HEAD (what `git commit` would record): the pre-commit check')
+    .option('--tree <dir>', 'the git work tree (default: the current folder)')
+    .option('--show-fixed', 'also list the findings the change removes')
+    .option('--arch <name>', 'target architecture', 'arm64')
+    .option('--kconfig <file>', 'kernel .config used to evaluate #if CONFIG_*')
+    .option('--rules <dir>', 'extra rules folder (repeatable)', collect)
+    .addOption(new Option('--format <format>', 'report format').choices(['text', 'json', 'sarif']).default('text'))
+    .addOption(
+      new Option('--fail-on <severity>', 'exit 1 when a new finding has this severity or worse')
+        .choices(['error', 'warning', 'note', 'none'])
+        .default('warning'),
+    )
+    .option('--jobs <n>', 'worker threads for the scan', positiveInteger)
+    .option('--no-cache', 'do not read or write the cache under .git/flushcheck')
+    .option('--no-color', 'never colour the text report')
+    .option('-v, --verbose', 'list every diagnostic in the text report')
+    .option('-o, --output <file>', 'write the report to a file instead of stdout')
+    .allowExcessArguments(false)
+    .action(async (rev: string | undefined, opts: DiffCommandOptions) => {
+      exitCode = await diffCommand(rev, opts);
+    });
+
+  const hook = program.command('hook').description('install flushcheck as a git pre-commit hook');
+  hook
+    .command('install')
+    .description('write .git/hooks/pre-commit running `flushcheck diff --cached`')
+    .option('--tree <dir>', 'the git work tree (default: the current folder)')
+    .option('--force', 'replace a pre-commit hook flushcheck did not write (it is kept as pre-commit.flushcheck-backup)')
+    .addOption(new Option('--fail-on <severity>', 'severity that blocks the commit').choices(['error', 'warning', 'note']).default('warning'))
+    .action((opts: { tree?: string; force?: boolean; failOn: Severity }) => {
+      const result = installHook({ tree: resolve(cwd, opts.tree ?? '.'), force: !!opts.force, failOn: opts.failOn, command: hookCommand() });
+      io.stdout.write(`${result}\n`);
+      exitCode = EXIT_OK;
+    });
+  hook
+    .command('uninstall')
+    .description('remove the pre-commit hook flushcheck wrote (and restore a backed-up one)')
+    .option('--tree <dir>', 'the git work tree (default: the current folder)')
+    .action((opts: { tree?: string }) => {
+      io.stdout.write(`${uninstallHook(resolve(cwd, opts.tree ?? '.'))}\n`);
+      exitCode = EXIT_OK;
+    });
+
+  program
+    .command('review')
+    .description('apply a patch series patch by patch and report what each patch introduces and fixes')
+    .argument('<series>', 'an mbox file (b4 am), a folder of git format-patch files, or a git range A..B in --tree')
+    .requiredOption('--tree <dir>', 'the kernel tree the series applies to (never modified)')
+    .option('--keep-going', 'after a patch that does not apply, apply the rest without it')
+    .option('--arch <name>', 'target architecture', 'arm64')
+    .option('--kconfig <file>', 'kernel .config used to evaluate #if CONFIG_*')
+    .option('--rules <dir>', 'extra rules folder (repeatable)', collect)
+    .addOption(new Option('--format <format>', 'report format').choices(['text', 'markdown', 'json']).default('text'))
+    .option('--reply <dir>', 'also write one RFC 5322 reply per patch with findings into this folder')
+    .option('--from <address>', 'From: of the replies', 'flushcheck <flushcheck@localhost>')
+    .option('--signature <text>', 'signature appended to the replies')
+    .addOption(
+      new Option('--fail-on <severity>', 'exit 1 when a patch introduces a finding of this severity or worse')
+        .choices(['error', 'warning', 'note', 'none'])
+        .default('warning'),
+    )
+    .option('--jobs <n>', 'worker threads for the scan', positiveInteger)
+    .option('--no-cache', 'do not read or write the cache under .git/flushcheck')
+    .option('--no-color', 'never colour the text report')
+    .option('-o, --output <file>', 'write the report to a file instead of stdout')
+    .allowExcessArguments(false)
+    .action(async (series: string, opts: ReviewCommandOptions) => {
+      exitCode = await reviewCommand(series, opts);
+    });
+
+  program
     .command('model')
     .description('check cache-model litmus scenarios (JSON) and print their verdicts')
     .argument('<files...>', 'litmus files')
@@ -156,6 +269,7 @@ export async function main(argv: string[], io: CliIO, deps: CliDeps = defaultDep
     } finally {
       progress.stop();
     }
+    writeDiagnostics(result);
 
     const color = opts.color && io.isTTY.stdout && !opts.output && !noColorRequested(env);
     const report =
@@ -177,6 +291,74 @@ export async function main(argv: string[], io: CliIO, deps: CliDeps = defaultDep
     });
     emit(opts.format === 'dot' ? formatGraphDot(view) : formatGraphText(view), opts.output);
     return EXIT_OK;
+  }
+
+  async function diffCommand(rev: string | undefined, opts: DiffCommandOptions): Promise<number> {
+    const rulesDirs = (opts.rules ?? []).map((dir) => resolve(cwd, dir));
+    const rules = opts.format === 'sarif' ? deps.loadRules(rulesDirs) : [];
+    const progress = startProgress(io);
+    let diff: DiffResult;
+    try {
+      diff = await runDiff({
+        tree: resolve(cwd, opts.tree ?? '.'),
+        target: parseDiffTarget(rev, !!opts.cached),
+        arch: opts.arch,
+        kconfigFile: existingFile(cwd, opts.kconfig, '--kconfig'),
+        rulesDirs,
+        jobs: opts.jobs,
+        noCache: opts.cache === false,
+        onProgress: progress.onProgress,
+      });
+    } finally {
+      progress.stop();
+    }
+    writeDiagnostics(diff.result);
+    if (diff.cacheNote) io.stderr.write(`flushcheck: ${diff.cacheNote}\n`);
+    const color = opts.color && io.isTTY.stdout && !opts.output && !noColorRequested(env);
+    const report =
+      opts.format === 'json'
+        ? formatDiffJson(diff)
+        : opts.format === 'sarif'
+          ? formatSarif(diff.result, rules)
+          : formatDiffText(diff, { color, verbose: opts.verbose, showFixed: !!opts.showFixed });
+    emit(report, opts.output);
+    return diff.result.findings.some((finding) => failsOn(finding, opts.failOn)) ? EXIT_FINDINGS : EXIT_OK;
+  }
+
+  async function reviewCommand(seriesInput: string, opts: ReviewCommandOptions): Promise<number> {
+    const seriesPath = resolve(cwd, seriesInput);
+    const review = await runReview({
+      series: existsSync(seriesPath) ? seriesPath : seriesInput,
+      tree: resolve(cwd, opts.tree),
+      keepGoing: !!opts.keepGoing,
+      arch: opts.arch,
+      kconfigFile: existingFile(cwd, opts.kconfig, '--kconfig'),
+      rulesDirs: (opts.rules ?? []).map((dir) => resolve(cwd, dir)),
+      jobs: opts.jobs,
+      noCache: opts.cache === false,
+      onPatch: io.isTTY.stderr ? (p, total) => io.stderr.write(`flushcheck: [${p.index}/${total}] ${p.applied ? 'applied' : p.error ? 'did not apply' : 'skipped'}: ${p.subject}\n`) : undefined,
+    });
+    const color = opts.color && io.isTTY.stdout && !opts.output && !noColorRequested(env);
+    const report = opts.format === 'json' ? formatReviewJson(review) : opts.format === 'markdown' ? formatReviewMarkdown(review) : formatReviewText(review, { color });
+    emit(report, opts.output);
+    if (opts.reply !== undefined) {
+      const dir = resolve(cwd, opts.reply);
+      const replies = formatReplies(review, { from: opts.from, signature: opts.signature });
+      try {
+        mkdirSync(dir, { recursive: true });
+        for (const reply of replies) writeFileSync(resolve(dir, reply.fileName), reply.text);
+      } catch (error) {
+        throw new UsageError(`--reply ${opts.reply}: cannot write: ${(error as Error).message}; pass a writable folder`);
+      }
+      io.stderr.write(`flushcheck: ${replies.length} repl${replies.length === 1 ? 'y' : 'ies'} written to ${dir}\n`);
+    }
+    const introduced = review.patches.flatMap((p) => p.introduced);
+    return introduced.some((finding) => failsOn(finding, opts.failOn)) ? EXIT_FINDINGS : EXIT_OK;
+  }
+
+  /** One line per file that could not be analysed, on stderr: the report on stdout stays parsable. */
+  function writeDiagnostics(result: LintResult): void {
+    for (const diagnostic of result.stats.diagnostics) io.stderr.write(`flushcheck: ${diagnostic.file}: ${diagnostic.reason}\n`);
   }
 
   function emit(text: string, outputFile: string | undefined): void {

@@ -27,7 +27,26 @@ const SKIPPED_TOP_LEVEL = new Set(['Documentation', 'tools', 'scripts']);
 /** Folders skipped at any depth. */
 const SKIPPED_ANYWHERE = new Set(['.git', 'node_modules']);
 
-function isSourceName(name: string): boolean {
+/**
+ * Why a root-relative folder or file is not part of the build for `arch`, or
+ * null. Checks every component, so it serves for requested paths and for file
+ * lists that come from git rather than from a walk.
+ */
+export function buildSkipReason(rel: string, arch: string): string | null {
+  if (rel === '') return null;
+  // Fast path for file lists from git (~90k paths): most start with none of the skipped names.
+  if (!/^(?:Documentation|tools|scripts|arch)(?:\/|$)|(?:^|\/)(?:\.git|node_modules)(?:\/|$)/.test(rel)) return null;
+  const parts = rel.split('/');
+  if (SKIPPED_TOP_LEVEL.has(parts[0])) return `${parts[0]}/ is skipped by default`;
+  if (parts.some((p) => SKIPPED_ANYWHERE.has(p))) return 'inside a skipped folder (.git/node_modules)';
+  if (parts[0] === 'arch' && parts.length >= 2 && parts[1] !== arch) {
+    // A lone file directly in arch/ (e.g. arch/Kconfig) is not arch-specific.
+    if (parts.length > 2 || !isSourceName(parts[1])) return `arch/${parts[1]}/ is not the target arch (${arch})`;
+  }
+  return null;
+}
+
+export function isSourceName(name: string): boolean {
   return name.endsWith('.c') || name.endsWith('.h');
 }
 
@@ -68,23 +87,7 @@ export async function discoverFiles(opts: DiscoverOptions): Promise<DiscoverResu
     ? picomatch(opts.exclude, { dot: true })
     : () => false;
 
-  /**
-   * Why a root-relative folder or file is not part of the build, or null.
-   * Checks every component, so it also serves for requested paths; during the
-   * walk, files only need the user exclusion (their folders already passed).
-   */
-  const skipReason = (rel: string): string | null => {
-    if (rel === '') return null;
-    const parts = rel.split('/');
-    if (SKIPPED_TOP_LEVEL.has(parts[0])) return `${parts[0]}/ is skipped by default`;
-    if (parts.some((p) => SKIPPED_ANYWHERE.has(p))) return 'inside a skipped folder (.git/node_modules)';
-    if (parts[0] === 'arch' && parts.length >= 2 && parts[1] !== opts.arch) {
-      // A lone file directly in arch/ (e.g. arch/Kconfig) is not arch-specific.
-      if (parts.length > 2 || !isSourceName(parts[1])) return `arch/${parts[1]}/ is not the target arch (${opts.arch})`;
-    }
-    if (isExcludedByUser(rel)) return 'matches an exclude pattern';
-    return null;
-  };
+  const skipReason = (rel: string): string | null => buildSkipReason(rel, opts.arch) ?? (isExcludedByUser(rel) ? 'matches an exclude pattern' : null);
 
   const walkDir = (absDir: string, relDir: string): void => {
     let entries: fs.Dirent[];

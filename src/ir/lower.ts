@@ -6,6 +6,7 @@
 // unknown macros leave ERROR nodes. Lowering is best-effort and never throws:
 // whatever it cannot read becomes straight-line calls, which keeps the calls
 // we care about in order.
+import { createHash } from 'node:crypto';
 import type Parser from 'tree-sitter';
 import { ERROR_CHECKS, toExpr, type Expr } from './expr.js';
 import type { FileIR, FunctionCFG, FunctionIR, IRNode, LoopInfo, OpsAssignment } from './types.js';
@@ -583,6 +584,7 @@ function functionHeader(file: string, def: SNode, lineOffset: number, macro?: { 
   if (!name || !body) return null;
   const isStatic = def.namedChildren.some((c) => c.type === 'storage_class_specifier' && c.text === 'static');
   let built: FunctionCFG | null = null;
+  let textDigest: string | null = null;
   return {
     name,
     file,
@@ -595,6 +597,10 @@ function functionHeader(file: string, def: SNode, lineOffset: number, macro?: { 
     cfg() {
       built ??= buildCFG(def, body, lineOffset);
       return built;
+    },
+    digest() {
+      textDigest ??= createHash('sha1').update(def.text).digest('hex');
+      return textDigest;
     },
   };
 }

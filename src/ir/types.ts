@@ -62,6 +62,8 @@ export interface FunctionIR {
    */
   calls: string[];
   cfg(): FunctionCFG;
+  /** Digest of the definition's text: with file and position, identifies the function's content for caches. */
+  digest(): string;
 }
 
 /** A struct initializer field that names a function: `.sync_single_for_device = f`. */

@@ -4,7 +4,12 @@
 import type { Finding, LintResult } from '../types.js';
 
 export function formatJson(result: LintResult): string {
-  const report = {
+  return JSON.stringify(lintReport(result), null, 2) + '\n';
+}
+
+/** The lint report as an object (other reports extend it). */
+export function lintReport(result: LintResult) {
+  return {
     tool: result.tool,
     version: result.version,
     findings: result.findings.map(findingJson),
@@ -19,10 +24,9 @@ export function formatJson(result: LintResult): string {
       model: result.stats.model && { pathsReplayed: result.stats.model.pathsReplayed, coherent: result.stats.model.coherent, incoherent: result.stats.model.incoherent },
     },
   };
-  return JSON.stringify(report, null, 2) + '\n';
 }
 
-function findingJson(finding: Finding) {
+export function findingJson(finding: Finding) {
   return {
     ruleId: finding.ruleId,
     severity: finding.severity,

@@ -24,8 +24,12 @@ const SEVERITY_COLOR: Record<Severity, string> = { error: ANSI.red, warning: ANS
 
 const VERDICT_COLOR = { incoherent: ANSI.red, coherent: ANSI.green, unknown: ANSI.yellow } as const;
 
+export function painter(color: boolean): Paint {
+  return (codes: string, text: string) => (color ? `${codes}${text}${ANSI.reset}` : text);
+}
+
 export function formatText(result: LintResult, opts: TextOptions): string {
-  const paint = (codes: string, text: string) => (opts.color ? `${codes}${text}${ANSI.reset}` : text);
+  const paint = painter(opts.color);
   const lines: string[] = [];
 
   for (const finding of result.findings) lines.push(...formatFinding(finding, paint));
@@ -48,9 +52,9 @@ export function formatText(result: LintResult, opts: TextOptions): string {
   return lines.join('\n') + '\n';
 }
 
-type Paint = (codes: string, text: string) => string;
+export type Paint = (codes: string, text: string) => string;
 
-function formatFinding(finding: Finding, paint: Paint): string[] {
+export function formatFinding(finding: Finding, paint: Paint): string[] {
   const location = paint(ANSI.bold, `${finding.file}:${finding.line}:${finding.column}:`);
   const severity = paint(ANSI.bold + SEVERITY_COLOR[finding.severity], `${finding.severity}:`);
   const lines = [`${location} ${severity} ${finding.message} [${finding.ruleId}]`];

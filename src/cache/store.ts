@@ -1,0 +1,261 @@
+// Results keyed by content, so that analysing a tree again after a small
+// change costs only what the change touched. Three layers:
+//
+// - scan index: per file content (git blob id), which of the names scanned
+//   for it appears as a whole word. A warm run reads only changed files.
+// - function results: per function, keyed by everything its analysis reads
+//   (its text and place, the rule, the configuration, how its calls resolve
+//   and the summaries of what they resolve to). Unchanged functions whose
+//   callees' summaries are unchanged are not analysed again.
+// - parsed files (memory only): one run of `diff` or `review` analyses several
+//   snapshots of one tree; a file with the same content is parsed once.
+//
+// On disk under the repository's git dir (`.git/flushcheck/`), never in the
+// work tree. A cache written by another version is ignored, and a damaged one
+// is treated as empty: the cache can only cost time, never change a result.
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FileIR } from '../ir/types.js';
+
+const FORMAT = 1;
+/** Names one scan index tracks (bits of a 32-bit mask). */
+const MAX_VOCABULARY = 31;
+/** Function results kept on disk: several kernel-sized runs' worth. */
+const MAX_STORED_RESULTS = 20_000;
+
+export function digest(...parts: string[]): string {
+  const h = createHash('sha1');
+  for (const p of parts) h.update(p).update('\0');
+  return h.digest('hex');
+}
+
+/**
+ * Which names of a growing vocabulary each file content contains. Name sets
+ * are 32-bit masks (a kernel run scans for about a dozen names); when the
+ * vocabulary outgrows them, the index starts over with the names asked for.
+ */
+export class ScanIndex {
+  private readonly bit = new Map<string, number>();
+  /** content key -> names scanned for, names found (bit masks over `vocab`). */
+  private readonly scanned = new Map<string, number>();
+  private readonly found = new Map<string, number>();
+  readonly vocab: string[] = [];
+  changed = false;
+
+  private bitOf(name: string): number {
+    let b = this.bit.get(name);
+    if (b === undefined) {
+      if (this.vocab.length === MAX_VOCABULARY) this.clear();
+      b = 1 << this.vocab.length;
+      this.vocab.push(name);
+      this.bit.set(name, b);
+    }
+    return b;
+  }
+
+  private clear(): void {
+    this.bit.clear();
+    this.scanned.clear();
+    this.found.clear();
+    this.vocab.length = 0;
+    this.changed = true;
+  }
+
+  private mask(names: string[]): number {
+    let m = 0;
+    for (const n of names) m |= this.bitOf(n);
+    return m;
+  }
+
+  /** A question for `lookup`: built once per scan, asked per file. */
+  query(names: string[]): number {
+    return this.mask(names);
+  }
+
+  /** Does the content contain one of the query's names? undefined when it was never scanned for all of them. */
+  lookup(key: string, want: number): boolean | undefined {
+    const scanned = this.scanned.get(key);
+    if (scanned === undefined || (scanned & want) !== want) return undefined;
+    return ((this.found.get(key) ?? 0) & want) !== 0;
+  }
+
+  record(key: string, scannedNames: string[], foundNames: string[]): void {
+    const scannedMask = this.mask(scannedNames);
+    const foundMask = this.mask(foundNames);
+    this.scanned.set(key, (this.scanned.get(key) ?? 0) | scannedMask);
+    const found = ((this.found.get(key) ?? 0) & ~scannedMask) | foundMask;
+    if (found) this.found.set(key, found);
+    else this.found.delete(key);
+    this.changed = true;
+  }
+
+  serialize(): string {
+    const lines = [this.vocab.join(' ')];
+    for (const [key, scanned] of this.scanned) lines.push(`${key} ${scanned.toString(16)} ${(this.found.get(key) ?? 0).toString(16)}`);
+    return lines.join('\n') + '\n';
+  }
+
+  static parse(text: string): ScanIndex {
+    const index = new ScanIndex();
+    let eol = text.indexOf('\n');
+    if (eol < 0) return index;
+    for (const name of text.slice(0, eol).split(' ').filter(Boolean)) index.bitOf(name);
+    const limit = 2 ** index.vocab.length;
+    for (let pos = eol + 1; pos < text.length; pos = eol + 1) {
+      eol = text.indexOf('\n', pos);
+      if (eol < 0) eol = text.length;
+      const s1 = text.indexOf(' ', pos);
+      const s2 = text.indexOf(' ', s1 + 1);
+      if (s1 < 0 || s2 < 0 || s2 > eol) continue;
+      const scanned = parseInt(text.slice(s1 + 1, s2), 16);
+      const found = parseInt(text.slice(s2 + 1, eol), 16);
+      if (!(scanned >= 0 && scanned < limit && found >= 0 && found < limit)) continue;
+      const key = text.slice(pos, s1);
+      index.scanned.set(key, scanned);
+      if (found) index.found.set(key, found);
+    }
+    index.changed = false;
+    return index;
+  }
+}
+
+/** JSON values by key (function results, stored files), remembering which this run used. */
+export class ResultStore {
+  private readonly entries: Map<string, unknown>;
+  private readonly used = new Set<string>();
+  changed = false;
+
+  constructor(entries?: Map<string, unknown>) {
+    this.entries = entries ?? new Map();
+  }
+
+  get(key: string): unknown {
+    const value = this.entries.get(key);
+    if (value !== undefined) this.used.add(key);
+    return value;
+  }
+
+  put(key: string, value: unknown): void {
+    this.entries.set(key, value);
+    this.used.add(key);
+    this.changed = true;
+  }
+
+  /** Entries of this run first, then the most recent others, up to the cap. */
+  serialize(): string {
+    const keep = [...this.used];
+    const rest = [...this.entries.keys()].filter((k) => !this.used.has(k)).reverse();
+    const chosen = [...keep, ...rest].slice(0, MAX_STORED_RESULTS).reverse();
+    return JSON.stringify(Object.fromEntries(chosen.map((k) => [k, this.entries.get(k)])));
+  }
+
+  static parse(text: string): ResultStore {
+    const raw = JSON.parse(text) as Record<string, unknown>;
+    return new ResultStore(new Map(Object.entries(raw)));
+  }
+}
+
+export interface CacheStats {
+  scanHits: number;
+  scanMisses: number;
+  resultHits: number;
+  resultMisses: number;
+  parseHits: number;
+  /** Files whose stored form made parsing unnecessary (until a CFG was needed). */
+  storedFiles: number;
+}
+
+export class AnalysisCache {
+  readonly parses = new Map<string, { ir: FileIR; problems: string[] }>();
+  readonly stats: CacheStats = { scanHits: 0, scanMisses: 0, resultHits: 0, resultMisses: 0, parseHits: 0, storedFiles: 0 };
+  private scanIndex?: ScanIndex;
+  private resultStore?: ResultStore;
+  private fileStore?: ResultStore;
+
+  /** `dir` null: kept in memory for this process only. */
+  constructor(readonly dir: string | null) {}
+
+  /** The cache of a git repository: `<git common dir>/flushcheck/`. */
+  static forGitDir(commonDir: string): AnalysisCache {
+    return new AnalysisCache(path.join(commonDir, 'flushcheck', `v${FORMAT}-${toolDigest().slice(0, 12)}`));
+  }
+
+  get scan(): ScanIndex {
+    this.scanIndex ??= this.load('scan.txt', ScanIndex.parse) ?? new ScanIndex();
+    return this.scanIndex;
+  }
+
+  /** Lowered files without their syntax trees (ir/stored.ts), by file, content and lowering options. */
+  get files(): ResultStore {
+    this.fileStore ??= this.load('files.json', ResultStore.parse) ?? new ResultStore();
+    return this.fileStore;
+  }
+
+  get results(): ResultStore {
+    this.resultStore ??= this.load('functions.json', ResultStore.parse) ?? new ResultStore();
+    return this.resultStore;
+  }
+
+  private load<T>(name: string, parse: (text: string) => T): T | undefined {
+    if (!this.dir) return undefined;
+    try {
+      return parse(fs.readFileSync(path.join(this.dir, name), 'utf8'));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Writes what changed; a failure to write (read-only repository) only costs the next run time. */
+  save(): string | null {
+    if (!this.dir) return null;
+    try {
+      fs.mkdirSync(this.dir, { recursive: true });
+      if (this.scanIndex?.changed) writeAtomic(path.join(this.dir, 'scan.txt'), this.scanIndex.serialize());
+      if (this.resultStore?.changed) writeAtomic(path.join(this.dir, 'functions.json'), this.resultStore.serialize());
+      if (this.fileStore?.changed) writeAtomic(path.join(this.dir, 'files.json'), this.fileStore.serialize());
+      removeOtherVersions(path.dirname(this.dir), path.basename(this.dir));
+      return null;
+    } catch (e) {
+      return `cache not saved in ${this.dir}: ${(e as Error).message}`;
+    }
+  }
+}
+
+let codeDigest: string | undefined;
+
+/**
+ * A digest of flushcheck's own code: results computed by another build of the
+ * analysis (an upgrade, a local change) are never reused, even when the
+ * version number did not change.
+ */
+export function toolDigest(): string {
+  if (codeDigest) return codeDigest;
+  const top = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+  const h = createHash('sha1');
+  const walk = (dir: string) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (/\.(js|ts)$/.test(entry.name)) h.update(entry.name).update(fs.readFileSync(full));
+    }
+  };
+  walk(top);
+  codeDigest = h.digest('hex');
+  return codeDigest;
+}
+
+/** Another process reading meanwhile sees the old file or the new one, never half of one. */
+function writeAtomic(file: string, text: string): void {
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  fs.writeFileSync(tmp, text);
+  fs.renameSync(tmp, file);
+}
+
+/** Caches of other flushcheck versions are never read again. */
+function removeOtherVersions(parent: string, current: string): void {
+  for (const entry of fs.readdirSync(parent)) {
+    if (entry !== current && /^v\d+-[0-9a-f]+$/.test(entry)) fs.rmSync(path.join(parent, entry), { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,179 @@
+// Git plumbing for the tree snapshots `diff` and `review` analyse. Every call
+// goes through execFile with an argument vector (never a shell), paths after
+// `--`, revisions after `--end-of-options`: nothing the user or a patch series
+// supplies is ever interpreted by a shell or as an option.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { UsageError } from '../cli/errors.js';
+
+/** Listing a kernel tree (~90k entries) produces a few MB; generous headroom. */
+const MAX_GIT_OUTPUT = 512 * 1024 * 1024;
+
+export interface GitRepo {
+  /** Top of the work tree. */
+  top: string;
+  /** The repository's common git dir (shared by all worktrees): where caches live. */
+  commonDir: string;
+  /** The analysed root relative to `top` ('' or 'sub/dir/'), '/' separated. */
+  prefix: string;
+}
+
+/** The env git runs with: no pager, no prompts, no user hooks of ours, C locale for parsable messages. */
+function gitEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_PAGER: 'cat', LC_ALL: 'C', GIT_OPTIONAL_LOCKS: '0' };
+}
+
+export function git(cwd: string, args: string[], input?: string | Buffer): Buffer {
+  const run = spawnSync('git', args, { cwd, env: gitEnv(), input, maxBuffer: MAX_GIT_OUTPUT });
+  if (run.error) throw new UsageError(`cannot run git: ${run.error.message}; install git or put it on PATH`);
+  if (run.status !== 0) {
+    const reason = run.stderr.toString('utf8').trim().split('\n').filter(Boolean).pop() ?? `exit status ${run.status}`;
+    throw new GitError(args, reason);
+  }
+  return run.stdout;
+}
+
+export class GitError extends Error {
+  override name = 'GitError';
+  constructor(
+    readonly args: string[],
+    readonly reason: string,
+  ) {
+    super(`git ${args[0]}: ${reason}`);
+  }
+}
+
+/** The repository holding `dir`, or null when it is not in a git work tree. */
+export function findRepo(dir: string): GitRepo | null {
+  let out: string;
+  try {
+    out = execFileSync('git', ['rev-parse', '--show-toplevel', '--git-common-dir'], { cwd: dir, env: gitEnv(), stdio: ['ignore', 'pipe', 'ignore'] }).toString('utf8');
+  } catch {
+    return null;
+  }
+  const [top, common] = out.split('\n');
+  if (!top || !common) return null;
+  const rel = path.relative(top, path.resolve(dir)).split(path.sep).join('/');
+  return { top, commonDir: path.resolve(dir, common), prefix: rel ? `${rel}/` : '' };
+}
+
+/** The full commit id `rev` names; a clear usage error when it names none. */
+export function resolveCommit(repo: GitRepo, rev: string): string {
+  try {
+    return git(repo.top, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${rev}^{commit}`]).toString('utf8').trim();
+  } catch {
+    throw new UsageError(`'${rev}' is not a commit in ${repo.top}; pass a branch, tag or commit id (git log shows them)`);
+  }
+}
+
+/** `ls-tree` records -> `path -> blob id`, regular files only (symlinks and submodules are not sources). */
+function parseTree(out: Buffer): Map<string, string> {
+  const entries = new Map<string, string>();
+  for (const record of out.toString('utf8').split('\0')) {
+    if (!record) continue;
+    const tab = record.indexOf('\t');
+    const [mode, type, id] = record.slice(0, tab).split(' ');
+    if (type !== 'blob' || (mode !== '100644' && mode !== '100755')) continue;
+    entries.set(record.slice(tab + 1), id);
+  }
+  return entries;
+}
+
+/** Files in the index with their blob ids (conflicted entries are left out). */
+export function listIndex(repo: GitRepo): Map<string, string> {
+  const out = git(repo.top, ['ls-files', '--stage', '-z', '--', ...(repo.prefix ? [repo.prefix] : [])]).toString('utf8');
+  const entries = new Map<string, string>();
+  // "<mode> <40-hex id> <stage>\t<path>\0", read by position: ~90k records on a kernel.
+  for (let pos = 0; pos < out.length; ) {
+    let end = out.indexOf('\0', pos);
+    if (end < 0) end = out.length;
+    const tab = out.indexOf('\t', pos);
+    if (tab > 0 && tab < end) {
+      const mode = out.slice(pos, pos + 6);
+      const stage = out.charCodeAt(tab - 1);
+      if ((mode === '100644' || mode === '100755') && stage === 48 /* '0' */) entries.set(out.slice(tab + 1, end), out.slice(pos + 7, tab - 2));
+    }
+    pos = end + 1;
+  }
+  return entries;
+}
+
+/** Files of a commit (under the analysed root, or only `paths` from the top) with their blob ids. */
+export function listCommit(repo: GitRepo, commit: string, paths?: string[]): Map<string, string> {
+  const scope = paths ?? (repo.prefix ? [repo.prefix] : []);
+  // Literal pathspecs: a path named in a diff is never a glob. (ls-tree has no
+  // `--` separator: after --end-of-options every word is the tree or a path.)
+  return parseTree(git(repo.top, ['--literal-pathspecs', 'ls-tree', '-r', '-z', '--full-tree', '--end-of-options', commit, ...scope]));
+}
+
+/**
+ * Paths (from the top) whose content differs between two states. `from`/`to`:
+ * a commit id, 'index', or 'worktree' (tracked files on disk). Renames are
+ * reported as a deletion and an addition.
+ */
+export function changedPaths(repo: GitRepo, from: string, to: 'index' | 'worktree' | string): string[] {
+  const scope = ['--', ...(repo.prefix ? [repo.prefix] : [])];
+  let args: string[];
+  if (from === 'index' && to === 'worktree') args = ['diff', '--no-renames', '--name-only', '-z', ...scope];
+  else if (to === 'worktree') args = ['diff', '--no-renames', '--name-only', '-z', '--end-of-options', from, ...scope];
+  else if (to === 'index') args = ['diff', '--cached', '--no-renames', '--name-only', '-z', '--end-of-options', from, ...scope];
+  else args = ['diff', '--no-renames', '--name-only', '-z', '--end-of-options', from, to, ...scope];
+  return git(repo.top, args).toString('utf8').split('\0').filter(Boolean);
+}
+
+/**
+ * One `git status` for the common case (working tree against HEAD): the paths
+ * whose working tree differs from the index, and those that differ from HEAD
+ * in the index or the working tree. Cheaper than two diffs on a large tree.
+ */
+export function statusChanges(repo: GitRepo): { unstaged: string[]; sinceHead: string[] } {
+  const out = git(repo.top, ['status', '--porcelain=v2', '-z', '--untracked-files=no', '--no-renames', '--ignore-submodules=all', '--', ...(repo.prefix ? [repo.prefix] : [])]);
+  const unstaged: string[] = [];
+  const sinceHead: string[] = [];
+  for (const record of out.toString('utf8').split('\0')) {
+    // "1 XY sub mH mI mW hH hI path" (ordinary) or "u XY sub m1 m2 m3 mW h1 h2 h3 path" (unmerged).
+    const fields = record.split(' ');
+    if (fields[0] !== '1' && fields[0] !== 'u') continue;
+    const pathField = fields.slice(fields[0] === '1' ? 8 : 10).join(' ');
+    // XY: X the index against HEAD, Y the working tree against the index ('.' = unchanged).
+    if (fields[1][1] !== '.' || fields[0] === 'u') unstaged.push(pathField);
+    sinceHead.push(pathField);
+  }
+  return { unstaged, sinceHead };
+}
+
+/**
+ * Contents of objects named as git understands them (`<blob id>`,
+ * `<commit>:<path>`, `:<path>` for the index), in one `cat-file --batch`.
+ * A missing object gives null.
+ */
+export function readObjects(repo: GitRepo, specs: string[]): (Buffer | null)[] {
+  if (!specs.length) return [];
+  // One spec per line: a path with a newline cannot be asked for this way.
+  const safe = specs.map((s) => (s.includes('\n') ? '' : s));
+  const out = git(repo.top, ['cat-file', '--batch'], safe.join('\n') + '\n');
+  const results: (Buffer | null)[] = [];
+  let pos = 0;
+  for (let i = 0; i < specs.length; i++) {
+    const eol = out.indexOf(10, pos);
+    if (eol < 0) break;
+    const header = out.subarray(pos, eol).toString('utf8');
+    pos = eol + 1;
+    const m = /^[0-9a-f]+ (\w+) (\d+)$/.exec(header);
+    if (!m) {
+      results.push(null);
+      continue;
+    }
+    const size = Number(m[2]);
+    results.push(m[1] === 'blob' ? out.subarray(pos, pos + size) : null);
+    pos += size + 1;
+  }
+  while (results.length < specs.length) results.push(null);
+  return results;
+}
+
+/** The id git gives a blob with this content (so files read from disk share keys with the index). */
+export function blobId(content: Buffer): string {
+  return createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
+}

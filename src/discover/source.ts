@@ -1,0 +1,144 @@
+// A snapshot of a tree to analyse without checking it out: the files of a
+// commit, of the index or of the working tree, read from disk where they match
+// it and from git (or from a patched copy) where they do not. `diff` and
+// `review` analyse two or more snapshots of one tree this way; only the files
+// that differ between them are ever read from anywhere but the disk, and
+// nothing is written to the tree.
+import fs from 'node:fs';
+import path from 'node:path';
+import { blobId, changedPaths, listCommit, listIndex, readObjects, type GitRepo } from './git.js';
+import { buildSkipReason, isSourceName } from './walk.js';
+
+export interface TreeSource {
+  /** Where files not in `overlay` are read from. */
+  root: string;
+  /** Root-relative source files of the snapshot ('/' separated, sorted). */
+  files: string[];
+  /** Contents that differ from the disk (another revision, the index, a patch). */
+  overlay: Map<string, Buffer>;
+  /** A content key per file (the git blob id) when known without reading it; caches key on it. */
+  keys: Map<string, string>;
+  /** For messages: 'HEAD (1a2b3c4d)', 'index', 'working tree', 'after 2/3'. */
+  label: string;
+}
+
+/** Paths from the repository top -> root-relative; null when outside the analysed root. */
+function relative(repo: GitRepo, fromTop: string): string | null {
+  return fromTop.startsWith(repo.prefix) ? fromTop.slice(repo.prefix.length) : null;
+}
+
+function isBuildSource(rel: string, arch: string): boolean {
+  return isSourceName(rel) && buildSkipReason(rel, arch) === null;
+}
+
+function keyed(repo: GitRepo, entries: Map<string, string>, arch: string): Map<string, string> {
+  const keys = new Map<string, string>();
+  for (const [fromTop, id] of entries) {
+    const rel = relative(repo, fromTop);
+    if (rel !== null && isBuildSource(rel, arch)) keys.set(rel, id);
+  }
+  return keys;
+}
+
+/**
+ * Tracked files as they are on disk now (untracked files are not part of any
+ * change). `unstaged`: the paths whose working tree differs from the index, if
+ * already known (from `git status`).
+ */
+export function worktreeSource(repo: GitRepo, root: string, arch: string, unstaged?: string[]): TreeSource {
+  const keys = keyed(repo, listIndex(repo), arch);
+  const overlay = new Map<string, Buffer>();
+  for (const fromTop of unstaged ?? changedPaths(repo, 'index', 'worktree')) {
+    const rel = relative(repo, fromTop);
+    if (rel === null || !isBuildSource(rel, arch)) continue;
+    let content: Buffer;
+    try {
+      content = fs.readFileSync(path.join(repo.top, fromTop));
+    } catch {
+      keys.delete(rel); // deleted in the working tree
+      continue;
+    }
+    overlay.set(rel, content);
+    keys.set(rel, blobId(content));
+  }
+  return { root, files: [...keys.keys()].sort(), overlay, keys, label: 'working tree' };
+}
+
+/** The index (what `git commit` would record), whatever the working tree holds. */
+export function indexSource(repo: GitRepo, root: string, arch: string): TreeSource {
+  const keys = keyed(repo, listIndex(repo), arch);
+  const differ = changedPaths(repo, 'index', 'worktree')
+    .map((p) => relative(repo, p))
+    .filter((rel): rel is string => rel !== null && keys.has(rel));
+  const contents = readObjects(repo, differ.map((rel) => keys.get(rel)!));
+  const overlay = new Map<string, Buffer>();
+  differ.forEach((rel, i) => overlay.set(rel, contents[i] ?? Buffer.alloc(0)));
+  return { root, files: [...keys.keys()].sort(), overlay, keys, label: 'index' };
+}
+
+/** A commit, read from disk where the working tree matches it. */
+export function commitSource(repo: GitRepo, root: string, arch: string, commit: string, label: string): TreeSource {
+  const keys = keyed(repo, listCommit(repo, commit), arch);
+  const differ = changedPaths(repo, commit, 'worktree')
+    .map((p) => relative(repo, p))
+    .filter((rel): rel is string => rel !== null && keys.has(rel));
+  const contents = readObjects(repo, differ.map((rel) => keys.get(rel)!));
+  const overlay = new Map<string, Buffer>();
+  differ.forEach((rel, i) => overlay.set(rel, contents[i] ?? Buffer.alloc(0)));
+  return { root, files: [...keys.keys()].sort(), overlay, keys, label };
+}
+
+/**
+ * `from` with the given paths (from the top) as they are in `commit`: the base
+ * of a diff, built from the changed tree plus the few files the change touched.
+ */
+export function withPathsFromCommit(repo: GitRepo, from: TreeSource, changedFromTop: string[], commit: string, arch: string, label: string): TreeSource {
+  const keys = new Map(from.keys);
+  const overlay = new Map(from.overlay);
+  const rels = changedFromTop.map((p) => relative(repo, p)).filter((rel): rel is string => rel !== null && isBuildSource(rel, arch));
+  const ids = listCommitPaths(repo, commit, rels.map((rel) => repo.prefix + rel));
+  const present = rels.filter((rel) => ids.has(repo.prefix + rel));
+  const contents = readObjects(repo, present.map((rel) => ids.get(repo.prefix + rel)!));
+  for (const rel of rels) {
+    keys.delete(rel);
+    overlay.delete(rel);
+  }
+  present.forEach((rel, i) => {
+    keys.set(rel, ids.get(repo.prefix + rel)!);
+    overlay.set(rel, contents[i] ?? Buffer.alloc(0));
+  });
+  return { root: from.root, files: [...keys.keys()].sort(), overlay, keys, label };
+}
+
+/** Blob ids of some paths in a commit (absent paths are left out). */
+function listCommitPaths(repo: GitRepo, commit: string, fromTop: string[]): Map<string, string> {
+  const ids = new Map<string, string>();
+  // Batched so a large change does not exceed the argument-size limit.
+  for (let i = 0; i < fromTop.length; i += 500) {
+    for (const [p, id] of listCommit(repo, commit, fromTop.slice(i, i + 500))) ids.set(p, id);
+  }
+  return ids;
+}
+
+/**
+ * A source from an explicit file set: a tree that is not a git repository, or
+ * a patched copy. `overlay` replaces disk contents; `removed` files are gone.
+ */
+export function overlaySource(base: TreeSource, overlay: Map<string, Buffer | null>, arch: string, label: string): TreeSource {
+  const keys = new Map(base.keys);
+  const merged = new Map(base.overlay);
+  const files = new Set(base.files);
+  for (const [rel, content] of overlay) {
+    if (!isBuildSource(rel, arch)) continue;
+    if (content === null) {
+      files.delete(rel);
+      keys.delete(rel);
+      merged.delete(rel);
+      continue;
+    }
+    files.add(rel);
+    merged.set(rel, content);
+    keys.set(rel, blobId(content));
+  }
+  return { root: base.root, files: [...files].sort(), overlay: merged, keys, label };
+}

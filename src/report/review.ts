@@ -1,0 +1,229 @@
+// Report formats for `flushcheck review`: what each patch of a series did to
+// the findings, whether the series stays correct at every step (bisectable),
+// and what is left at the end. JSON for tools, text for a terminal, markdown
+// for a pull-request or forge comment.
+import type { Finding, Severity } from '../types.js';
+import type { PatchReview, ReviewResult } from '../review/types.js';
+import { findingJson } from './json.js';
+
+// ------------------------------------------------------------------ json ----
+
+export function formatReviewJson(r: ReviewResult): string {
+  // Rebuilt field by field, like the lint report, so the key order is the
+  // documented one whatever order the review built its objects in.
+  const report = {
+    tool: r.tool,
+    version: r.version,
+    tree: r.tree,
+    base: r.base,
+    patches: r.patches.map((p) => ({
+      index: p.index,
+      label: p.label,
+      subject: p.subject,
+      applied: p.applied,
+      error: p.error,
+      skipped: p.skipped,
+      introduced: p.introduced.map(findingJson),
+      fixed: p.fixed.map(findingJson),
+    })),
+    bisectable: r.bisectable,
+    breaks: r.breaks.map((b) => ({ introducedBy: b.introducedBy, fixedBy: b.fixedBy, text: b.text, finding: findingJson(b.finding) })),
+    findings: r.findings.map(findingJson),
+    batchable: r.batchable.map(findingJson),
+    skippedMessages: r.series.skipped.map((s) => ({
+      file: s.source.file,
+      message: s.source.message,
+      line: s.source.line,
+      subject: s.subject,
+      reason: s.reason,
+    })),
+    ms: Math.round(r.ms),
+  };
+  return JSON.stringify(report, null, 2) + '\n';
+}
+
+// ------------------------------------------------------------------ text ----
+
+export interface ReviewTextOptions {
+  /** ANSI colours; the CLI decides (stdout is a TTY, NO_COLOR unset, no --no-color). */
+  color: boolean;
+}
+
+const ANSI = {
+  reset: '\x1b[0m',
+  bold: '\x1b[1m',
+  red: '\x1b[31m',
+  green: '\x1b[32m',
+  yellow: '\x1b[33m',
+  magenta: '\x1b[35m',
+  cyan: '\x1b[36m',
+} as const;
+
+/** Same colours as the lint text report, so both read alike in one terminal. */
+const SEVERITY_COLOR: Record<Severity, string> = { error: ANSI.red, warning: ANSI.magenta, note: ANSI.cyan };
+
+const VERDICT_COLOR = { incoherent: ANSI.red, coherent: ANSI.green, unknown: ANSI.yellow } as const;
+
+const BISECTABLE_TEXT = 'no patch leaves a sync unflushed for a later patch to fix';
+
+type Paint = (codes: string, text: string) => string;
+
+export function formatReviewText(r: ReviewResult, opts: ReviewTextOptions): string {
+  const paint: Paint = (codes, text) => (opts.color ? `${codes}${text}${ANSI.reset}` : text);
+  const lines: string[] = [`flushcheck ${r.version} review of ${r.tree} at ${r.base}`, ''];
+
+  for (const p of r.patches) {
+    lines.push(paint(ANSI.bold, `[${p.label}] ${patchTitle(p)}`));
+    if (p.skipped !== undefined) lines.push(`  ${paint(ANSI.yellow, `skipped: ${p.skipped}`)}`);
+    else if (!p.applied) lines.push(`  ${paint(ANSI.red, `did not apply: ${p.error ?? 'unknown reason'}`)}`);
+    else if (p.introduced.length === 0 && p.fixed.length === 0) lines.push('  (applied, no change)');
+    for (const f of p.introduced) {
+      const mark = paint(ANSI.bold + SEVERITY_COLOR[f.severity], `+ ${f.severity}`);
+      lines.push(`  ${mark}  ${findingTextLine(f, paint)}`);
+      for (const step of f.path) lines.push(`      ${step.file}:${step.line}: ${step.event}`);
+    }
+    for (const f of p.fixed) lines.push(`  ${paint(ANSI.green, '- fixed')}  ${findingTextLine(f, paint)}`);
+  }
+
+  for (const s of r.series.skipped) {
+    lines.push(`not reviewed: ${s.source.file}: message ${s.source.message}, line ${s.source.line}: ${s.subject} (${s.reason})`);
+  }
+
+  lines.push('');
+  if (r.bisectable) {
+    lines.push(`${paint(ANSI.green, 'bisectable')}: ${BISECTABLE_TEXT}`);
+  } else {
+    lines.push(`${paint(ANSI.yellow, 'not bisectable')}: a build in the middle of the series has syncs that a later patch completes`);
+    for (const b of r.breaks) lines.push(`  ${b.text}`);
+  }
+
+  if (r.batchable.length > 0) {
+    lines.push('');
+    lines.push('batchable flushes in the functions the series touches:');
+    for (const f of r.batchable) lines.push(`  ${paint(SEVERITY_COLOR[f.severity], f.severity)}  ${findingTextLine(f, paint)}`);
+  }
+
+  lines.push('');
+  lines.push(summaryLine(r));
+  return lines.join('\n') + '\n';
+}
+
+function findingTextLine(f: Finding, paint: Paint): string {
+  const verdict = f.model ? ` [model: ${paint(VERDICT_COLOR[f.model.verdict], f.model.verdict)}]` : '';
+  return `${f.file}:${f.line}  ${f.function}: ${f.message}${verdict}`;
+}
+
+function summaryLine(r: ReviewResult): string {
+  const applied = r.patches.filter((p) => p.applied).length;
+  const introduced = r.patches.reduce((n, p) => n + p.introduced.length, 0);
+  const fixed = r.patches.reduce((n, p) => n + p.fixed.length, 0);
+  return (
+    `${plural(r.patches.length, 'patch')}, ${applied} applied, ${introduced} introduced, ${fixed} fixed,` +
+    ` ${plural(r.findings.length, 'finding')} at the end (${Math.round(r.ms)} ms)`
+  );
+}
+
+// -------------------------------------------------------------- markdown ----
+
+export function formatReviewMarkdown(r: ReviewResult): string {
+  const out: string[] = [];
+  out.push('## flushcheck review', '');
+  out.push(`Series applied to ${codeSpan(r.tree)} at ${codeSpan(r.base)} by flushcheck ${escapeInline(r.version)}.`, '');
+
+  out.push('| Patch | Subject | Result | Introduced | Fixed |');
+  out.push('| --- | --- | --- | ---: | ---: |');
+  for (const p of r.patches) {
+    out.push(`| ${escapeCell(p.label)} | ${escapeCell(patchTitle(p))} | ${escapeCell(patchResult(p))} | ${p.introduced.length} | ${p.fixed.length} |`);
+  }
+  out.push('');
+
+  for (const p of r.patches) {
+    if (p.introduced.length === 0 && p.fixed.length === 0) continue;
+    out.push(`### ${escapeInline(p.label)} ${escapeInline(patchTitle(p))}`, '');
+    if (p.introduced.length > 0) {
+      out.push('Introduced:', '');
+      for (const f of p.introduced) out.push(...findingMarkdown(f, true));
+    }
+    if (p.fixed.length > 0) {
+      out.push('Fixed:', '');
+      for (const f of p.fixed) out.push(...findingMarkdown(f, false));
+    }
+  }
+
+  out.push('### Bisectability', '');
+  if (r.bisectable) {
+    out.push(`Bisectable: ${BISECTABLE_TEXT}.`, '');
+  } else {
+    out.push('Not bisectable: a build in the middle of the series has syncs that a later patch completes.', '');
+    for (const b of r.breaks) out.push(`- ${escapeInline(b.text)}`);
+    out.push('');
+  }
+
+  if (r.batchable.length > 0) {
+    out.push('### Batchable flushes', '');
+    out.push('Flushes in the functions the series touches that could still be hoisted out of their loop:', '');
+    for (const f of r.batchable) out.push(...findingMarkdown(f, false));
+  }
+
+  if (r.series.skipped.length > 0) {
+    out.push('### Messages not reviewed', '');
+    for (const s of r.series.skipped) {
+      out.push(`- ${codeSpan(`${s.source.file}:${s.source.line}`)} ${escapeInline(s.subject)}: ${escapeInline(s.reason)}`);
+    }
+    out.push('');
+  }
+
+  out.push(`**${escapeInline(summaryLine(r))}**`);
+  return out.join('\n') + '\n';
+}
+
+function patchResult(p: PatchReview): string {
+  if (p.skipped !== undefined) return `skipped: ${p.skipped}`;
+  if (!p.applied) return `did not apply: ${p.error ?? 'unknown reason'}`;
+  return 'applied';
+}
+
+/** A bullet, then the path in a collapsed block so a long series stays skimmable. */
+function findingMarkdown(f: Finding, withPath: boolean): string[] {
+  const verdict = f.model ? ` (model: **${f.model.verdict}**${f.model.reason ? `, ${escapeInline(f.model.reason)}` : ''})` : '';
+  const lines = [`- **${f.severity}** ${codeSpan(`${f.file}:${f.line}`)} in ${codeSpan(`${f.function}()`)}: ${escapeInline(f.message)}${verdict}`];
+  if (withPath && f.path.length > 0) {
+    // The blank lines inside <details> let GitHub render the list as markdown.
+    lines.push('', `  <details><summary>Path (${plural(f.path.length, 'step')})</summary>`, '');
+    f.path.forEach((step, i) => lines.push(`  ${i + 1}. ${codeSpan(`${step.file}:${step.line}`)} ${escapeInline(step.event)}`));
+    lines.push('', '  </details>');
+  }
+  lines.push('');
+  return lines;
+}
+
+/** Markdown punctuation in messages (`__func__`, `a[i]`, `<linux/dma.h>`) is literal text. */
+function escapeInline(text: string): string {
+  return text.replace(/[\r\n]+/g, ' ').replace(/[\\`*_[\]<>|]/g, (c) => `\\${c}`);
+}
+
+function escapeCell(text: string): string {
+  return escapeInline(text);
+}
+
+/** A code span whose fence is longer than any backtick run inside it. */
+function codeSpan(text: string): string {
+  const flat = text.replace(/[\r\n]+/g, ' ');
+  const longestRun = Math.max(0, ...(flat.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = '`'.repeat(longestRun + 1);
+  const pad = flat.startsWith('`') || flat.endsWith('`') ? ' ' : '';
+  return `${fence}${pad}${flat}${pad}${fence}`;
+}
+
+// ---------------------------------------------------------------- shared ----
+
+/** The subject without its `[PATCH ...]` tag: the label already says where the patch sits. */
+function patchTitle(p: PatchReview): string {
+  if (p.patch.title) return p.patch.title;
+  return p.subject.replace(/^\s*(\[[^\]]*\]\s*)+/, '');
+}
+
+function plural(n: number, noun: string): string {
+  if (n === 1) return `${n} ${noun}`;
+  return `${n} ${noun}${/(s|sh|ch|x|z)$/.test(noun) ? 'es' : 's'}`;
+}

@@ -1,0 +1,128 @@
+// `flushcheck diff`: analyse a tree as a change leaves it and as it was, and
+// keep only what the change introduces (and, asked, what it fixes). Both
+// snapshots are read without checking anything out (see discover/source.ts);
+// the content-keyed cache makes the second snapshot, and the next run, cost
+// only what changed.
+import path from 'node:path';
+import { AnalysisCache } from '../cache/store.js';
+import { UsageError } from '../cli/errors.js';
+import { changedPaths, findRepo, resolveCommit, statusChanges, type GitRepo } from '../discover/git.js';
+import { commitSource, indexSource, withPathsFromCommit, worktreeSource, type TreeSource } from '../discover/source.js';
+import { isSourceName } from '../discover/walk.js';
+import { analyzeTree, VERSION, type LintOptions } from '../lint.js';
+import type { Finding, LintResult } from '../types.js';
+import { compareFindings } from './match.js';
+
+/** What is compared with what. */
+export type DiffTarget =
+  /** The working tree against a commit (default HEAD). */
+  | { kind: 'worktree'; base: string }
+  /** The index against HEAD: what `git commit` would record (the pre-commit hook). */
+  | { kind: 'cached' }
+  /** Commit `to` against commit `from`. */
+  | { kind: 'range'; from: string; to: string };
+
+export interface DiffOptions extends Omit<LintOptions, 'root' | 'paths' | 'source' | 'cache'> {
+  tree: string;
+  target: DiffTarget;
+  /** Keep the cache in memory only (nothing written under .git). */
+  noCache?: boolean;
+}
+
+export interface DiffResult {
+  /** The changed tree's analysis, with `findings` reduced to the introduced ones. */
+  result: LintResult;
+  fixed: Finding[];
+  base: string;
+  head: string;
+  /** Root-relative C sources that differ between the two snapshots. */
+  changedSources: string[];
+  cache: AnalysisCache['stats'];
+  /** Why the cache could not be saved, if it could not. */
+  cacheNote?: string;
+}
+
+/** `git diff`'s empty tree: the base of a first commit. */
+const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
+
+/** Parses the REV / REV..REV argument of `flushcheck diff`. */
+export function parseDiffTarget(rev: string | undefined, cached: boolean): DiffTarget {
+  if (cached) {
+    if (rev !== undefined) throw new UsageError('--cached compares the index with HEAD; leave out the revision, or drop --cached');
+    return { kind: 'cached' };
+  }
+  if (rev === undefined) return { kind: 'worktree', base: 'HEAD' };
+  const range = /^(.*?)\.\.(.*)$/.exec(rev);
+  if (range && !rev.includes('...')) return { kind: 'range', from: range[1] || 'HEAD', to: range[2] || 'HEAD' };
+  if (rev.includes('...')) throw new UsageError(`'${rev}': symmetric ranges (A...B) are not supported; pass A..B, or a single base revision`);
+  return { kind: 'worktree', base: rev };
+}
+
+export async function runDiff(opts: DiffOptions): Promise<DiffResult> {
+  const root = path.resolve(opts.tree);
+  const repo = findRepo(root);
+  if (!repo) throw new UsageError(`${root} is not in a git work tree; diff compares git revisions (use 'flushcheck lint' for a plain folder)`);
+  const arch = opts.arch ?? 'arm64';
+  const { base, head, changed } = snapshots(repo, root, arch, opts.target);
+  const changedSources = [...new Set(changed.filter((p) => p.startsWith(repo.prefix) && isSourceName(p)).map((p) => p.slice(repo.prefix.length)))].sort();
+
+  const cache = opts.noCache ? new AnalysisCache(null) : AnalysisCache.forGitDir(repo.commonDir);
+  if (changedSources.length === 0) {
+    // Nothing the analysis reads changed: nothing can be new or fixed.
+    return { result: emptyResult(root, arch, head.files.length), fixed: [], base: base.label, head: head.label, changedSources, cache: cache.stats };
+  }
+  const common = { ...opts, root, cache };
+  const after = await analyzeTree({ ...common, source: head });
+  const before = await analyzeTree({ ...common, source: base });
+  const { introduced, fixed } = compareFindings(before.result.findings, after.result.findings);
+  const cacheNote = cache.save() ?? undefined;
+  return {
+    result: { ...after.result, findings: introduced },
+    fixed,
+    base: base.label,
+    head: head.label,
+    changedSources,
+    cache: cache.stats,
+    ...(cacheNote ? { cacheNote } : {}),
+  };
+}
+
+function emptyResult(root: string, arch: string, files: number): LintResult {
+  return { tool: 'flushcheck', version: VERSION, root, arch, findings: [], inactiveRules: [], stats: { files, parsed: 0, functions: 0, syncSites: 0, ms: 0, diagnostics: [] } };
+}
+
+function snapshots(repo: GitRepo, root: string, arch: string, target: DiffTarget): { base: TreeSource; head: TreeSource; changed: string[] } {
+  const short = (id: string) => id.slice(0, 12);
+  if (target.kind === 'cached') {
+    const head = indexSource(repo, root, arch);
+    let commit: string;
+    try {
+      commit = resolveCommit(repo, 'HEAD');
+    } catch {
+      // No commit yet: everything staged is new.
+      const changed = [...head.files].map((f) => repo.prefix + f);
+      return { base: withPathsFromCommit(repo, head, changed, EMPTY_TREE, arch, 'empty tree'), head, changed };
+    }
+    const changed = changedPaths(repo, commit, 'index');
+    return { base: withPathsFromCommit(repo, head, changed, commit, arch, `HEAD (${short(commit)})`), head, changed };
+  }
+  if (target.kind === 'worktree') {
+    const commit = resolveCommit(repo, target.base);
+    let head: TreeSource;
+    let changed: string[];
+    if (commit === resolveCommit(repo, 'HEAD')) {
+      const status = statusChanges(repo);
+      head = worktreeSource(repo, root, arch, status.unstaged);
+      changed = status.sinceHead;
+    } else {
+      head = worktreeSource(repo, root, arch);
+      changed = changedPaths(repo, commit, 'worktree');
+    }
+    return { base: withPathsFromCommit(repo, head, changed, commit, arch, `${target.base} (${short(commit)})`), head, changed };
+  }
+  const from = resolveCommit(repo, target.from);
+  const to = resolveCommit(repo, target.to);
+  const head = commitSource(repo, root, arch, to, `${target.to} (${short(to)})`);
+  const changed = changedPaths(repo, from, to);
+  return { base: withPathsFromCommit(repo, head, changed, from, arch, `${target.from} (${short(from)})`), head, changed };
+}

@@ -1,0 +1,45 @@
+// Which findings a change introduces and which it fixes. Findings are matched
+// by what they are about, not where: the rule, the kind, the function they are
+// reported in and the sync they concern (its callee, function and file). Line
+// numbers are left out, so code moving up or down does not make an old finding
+// look new. Several findings with the same identity in one function (two
+// syncs of the same call) are told apart by their order, which an edit
+// elsewhere in the file does not change.
+import type { Finding } from '../types.js';
+
+export function findingIdentity(f: Finding): string {
+  const sync = f.sync ? `${f.sync.callee}@${f.sync.function}@${f.sync.file}` : '';
+  return [f.ruleId, f.kind, f.file, f.function, sync].join('\0');
+}
+
+/** Each finding's identity plus its rank among findings of the same identity. */
+function keyed(findings: Finding[]): Map<Finding, string> {
+  const ordered = [...findings].sort((a, b) => a.line - b.line || a.column - b.column || (a.sync?.line ?? 0) - (b.sync?.line ?? 0));
+  const seen = new Map<string, number>();
+  const out = new Map<Finding, string>();
+  for (const f of ordered) {
+    const id = findingIdentity(f);
+    const n = seen.get(id) ?? 0;
+    seen.set(id, n + 1);
+    out.set(f, `${id}\0${n}`);
+  }
+  return out;
+}
+
+export interface FindingChanges {
+  /** In `after`, not in `before` (as reported after). */
+  introduced: Finding[];
+  /** In `before`, not in `after` (as reported before). */
+  fixed: Finding[];
+}
+
+export function compareFindings(before: Finding[], after: Finding[]): FindingChanges {
+  const b = keyed(before);
+  const a = keyed(after);
+  const beforeKeys = new Set(b.values());
+  const afterKeys = new Set(a.values());
+  return {
+    introduced: after.filter((f) => !beforeKeys.has(a.get(f)!)),
+    fixed: before.filter((f) => !afterKeys.has(b.get(f)!)),
+  };
+}

@@ -1,0 +1,220 @@
+// `flushcheck diff` and `flushcheck hook` in real temporary git repositories
+// holding the series fixture tree (fixtures/series/tree).
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/run.js';
+import { HOOK_MARKER, hookScript, installHook } from '../../src/cli/hook.js';
+
+const TREE = fileURLToPath(new URL('../../fixtures/series/tree/', import.meta.url));
+const SERIES = fileURLToPath(new URL('../../fixtures/series/', import.meta.url));
+const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+const FOO = 'drivers/foo/foo_dma.c';
+
+let repo: string;
+
+function git(...args: string[]): string {
+  return execFileSync('git', args, {
+    cwd: repo,
+    env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.org', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.org' },
+  }).toString('utf8');
+}
+
+function applyFixturePatch(file: string): void {
+  execFileSync('git', ['apply', path.join(SERIES, file)], { cwd: repo });
+}
+
+async function flushcheck(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(argv, { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) }, isTTY: { stdout: false, stderr: false }, cwd: repo, env: {} });
+  return { code, stdout, stderr };
+}
+
+/** The fields a test pins: what, where, which function. */
+function brief(findings: { kind: string; severity: string; function: string; file: string; line: number }[]) {
+  return findings.map((f) => ({ kind: f.kind, severity: f.severity, function: f.function, file: f.file, line: f.line }));
+}
+
+const FOO_MAP_SG_UNFLUSHED = { kind: 'unflushed-return', severity: 'error', function: 'foo_map_sg', file: FOO, line: 50 };
+
+beforeEach(() => {
+  repo = fs.mkdtempSync(path.join(os.tmpdir(), 'flushcheck-diff-'));
+  fs.cpSync(TREE, repo, { recursive: true });
+  git('init', '-q');
+  git('add', '-A');
+  git('commit', '-qm', 'base');
+  // The first patch of break-fix is a harmless refactor; 2/3 breaks the flush, 3/3 restores it.
+  applyFixturePatch('break-fix/0001-foo-use-a-local-for-the-segment-address.patch');
+  git('commit', '-qam', 'refactor');
+});
+
+afterEach(() => {
+  fs.rmSync(repo, { recursive: true, force: true });
+});
+
+describe('flushcheck diff', () => {
+  it('reports nothing and exits 0 when no C file changed', async () => {
+    const run = await flushcheck('diff', '--format', 'json');
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(report.findings).toEqual([]);
+    expect(report.fixed).toEqual([]);
+    expect(report.changedFiles).toEqual([]);
+  });
+
+  it('reports the finding an unstaged change introduces, and --cached ignores it until staged', async () => {
+    applyFixturePatch('break-fix/0002-foo-reject-oversized-segments-in-foo_map_sg.patch');
+    const worktree = await flushcheck('diff', '--format', 'json');
+    expect(worktree.code).toBe(1);
+    const report = JSON.parse(worktree.stdout);
+    expect(brief(report.findings)).toEqual([FOO_MAP_SG_UNFLUSHED]);
+    expect(report.fixed).toEqual([]);
+    expect(report.changedFiles).toEqual([FOO]);
+    // Same keys as lint's findings.
+    expect(Object.keys(report.findings[0])).toEqual(['ruleId', 'severity', 'kind', 'file', 'line', 'column', 'function', 'message', 'path', 'sync', 'model']);
+
+    const unstaged = await flushcheck('diff', '--cached', '--format', 'json');
+    expect(unstaged.code).toBe(0);
+    expect(JSON.parse(unstaged.stdout).findings).toEqual([]);
+
+    git('add', FOO);
+    const staged = await flushcheck('diff', '--cached', '--format', 'json');
+    expect(staged.code).toBe(1);
+    expect(brief(JSON.parse(staged.stdout).findings)).toEqual([FOO_MAP_SG_UNFLUSHED]);
+    // --fail-on none reports without failing.
+    expect((await flushcheck('diff', '--cached', '--fail-on', 'none')).code).toBe(0);
+  });
+
+  it('lists what a change fixes with --show-fixed, and compares commit ranges', async () => {
+    applyFixturePatch('break-fix/0002-foo-reject-oversized-segments-in-foo_map_sg.patch');
+    git('commit', '-qam', 'break');
+    applyFixturePatch('break-fix/0003-foo-complete-the-maintenance-on-the-success-path-aga.patch');
+    const fixing = await flushcheck('diff', '--show-fixed');
+    expect(fixing.code).toBe(0);
+    expect(fixing.stdout).toMatch(/^flushcheck diff: working tree against HEAD \([0-9a-f]{12}\): 1 C file changed, 0 new findings, 1 fixed$/m);
+    expect(fixing.stdout).toContain('fixed by this change:');
+    expect(fixing.stdout).toContain(`${FOO}:50:`);
+    git('commit', '-qam', 'fix');
+
+    const breaking = await flushcheck('diff', 'HEAD~2..HEAD~1', '--format', 'json');
+    expect(breaking.code).toBe(1);
+    expect(brief(JSON.parse(breaking.stdout).findings)).toEqual([FOO_MAP_SG_UNFLUSHED]);
+    const fixed = JSON.parse((await flushcheck('diff', 'HEAD~1..HEAD', '--format', 'json')).stdout);
+    expect(fixed.findings).toEqual([]);
+    expect(brief(fixed.fixed)).toEqual([FOO_MAP_SG_UNFLUSHED]);
+    // Against an older base revision, the working tree (clean) has nothing new.
+    expect(JSON.parse((await flushcheck('diff', 'HEAD~2', '--format', 'json')).stdout).findings).toEqual([]);
+  });
+
+  it('does not call an old finding new when the lines above it move', async () => {
+    applyFixturePatch('break-fix/0002-foo-reject-oversized-segments-in-foo_map_sg.patch');
+    git('commit', '-qam', 'break');
+    const text = fs.readFileSync(path.join(repo, FOO), 'utf8');
+    fs.writeFileSync(path.join(repo, FOO), text.replace('#include', '/* moved down */\n\n\n#include'));
+    const run = await flushcheck('diff', '--format', 'json', '--show-fixed');
+    const report = JSON.parse(run.stdout);
+    expect(run.code).toBe(0);
+    expect(report.findings).toEqual([]);
+    expect(report.fixed).toEqual([]);
+  });
+
+  it('gives the same report cold and from the cache, keeps the cache under .git, and leaves the tree alone', async () => {
+    applyFixturePatch('break-fix/0002-foo-reject-oversized-segments-in-foo_map_sg.patch');
+    const before = git('status', '--porcelain');
+    const stamp = fs.statSync(path.join(repo, FOO)).mtimeMs;
+    const cold = await flushcheck('diff', '--format', 'json');
+    const cacheRoot = path.join(repo, '.git', 'flushcheck');
+    const [version] = fs.readdirSync(cacheRoot);
+    expect(fs.readdirSync(path.join(cacheRoot, version)).sort()).toEqual(['files.json', 'functions.json', 'scan.txt']);
+    const warm = await flushcheck('diff', '--format', 'json');
+    const withoutTime = (s: string) => ({ ...JSON.parse(s), stats: { ...JSON.parse(s).stats, ms: 0 } });
+    expect(withoutTime(warm.stdout)).toEqual(withoutTime(cold.stdout));
+    expect(git('status', '--porcelain')).toBe(before);
+    expect(fs.statSync(path.join(repo, FOO)).mtimeMs).toBe(stamp);
+  });
+
+  it('--no-cache writes nothing under .git', async () => {
+    applyFixturePatch('break-fix/0002-foo-reject-oversized-segments-in-foo_map_sg.patch');
+    expect((await flushcheck('diff', '--no-cache')).code).toBe(1);
+    expect(fs.existsSync(path.join(repo, '.git', 'flushcheck'))).toBe(false);
+  });
+
+  it('a damaged cache is ignored, not trusted', async () => {
+    applyFixturePatch('break-fix/0002-foo-reject-oversized-segments-in-foo_map_sg.patch');
+    const cold = JSON.parse((await flushcheck('diff', '--format', 'json')).stdout);
+    const dir = path.join(repo, '.git', 'flushcheck', fs.readdirSync(path.join(repo, '.git', 'flushcheck'))[0]);
+    fs.writeFileSync(path.join(dir, 'functions.json'), '{"truncated');
+    fs.writeFileSync(path.join(dir, 'files.json'), '[1,2');
+    fs.writeFileSync(path.join(dir, 'scan.txt'), 'garbage\nzz yy xx\n');
+    const again = JSON.parse((await flushcheck('diff', '--format', 'json')).stdout);
+    expect(brief(again.findings)).toEqual(brief(cold.findings));
+  });
+
+  it('exits 2 with advice outside a git repository and for an unknown revision', async () => {
+    const plain = fs.mkdtempSync(path.join(os.tmpdir(), 'flushcheck-plain-'));
+    try {
+      const outside = await flushcheck('diff', '--tree', plain);
+      expect(outside.code).toBe(2);
+      expect(outside.stderr).toMatch(/is not in a git work tree; diff compares git revisions \(use 'flushcheck lint' for a plain folder\)/);
+    } finally {
+      fs.rmSync(plain, { recursive: true, force: true });
+    }
+    const unknown = await flushcheck('diff', 'no-such-branch');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("'no-such-branch' is not a commit");
+    expect((await flushcheck('diff', 'HEAD', '--cached')).code).toBe(2);
+  });
+});
+
+describe('flushcheck hook', () => {
+  const hookFile = () => path.join(repo, '.git', 'hooks', 'pre-commit');
+
+  it('installs a pre-commit hook that stops a commit leaving a sync unflushed', () => {
+    installHook({ tree: repo, force: false, failOn: 'warning', command: [process.execPath, CLI] });
+    const script = fs.readFileSync(hookFile(), 'utf8');
+    expect(script).toContain(HOOK_MARKER);
+    expect(script.split('\n').at(-2)).toBe(`exec '${process.execPath}' '${CLI}' diff --cached --fail-on warning`);
+    expect(fs.statSync(hookFile()).mode & 0o111).not.toBe(0);
+
+    applyFixturePatch('break-fix/0002-foo-reject-oversized-segments-in-foo_map_sg.patch');
+    git('add', FOO);
+    const blocked = spawnSync('git', ['commit', '-qm', 'break'], { cwd: repo, env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' } });
+    expect(blocked.status).not.toBe(0);
+    // git sends a hook's output to stderr.
+    expect(blocked.stderr.toString()).toContain('foo_map_sg');
+    expect(git('log', '--oneline').split('\n').filter(Boolean)).toHaveLength(2);
+
+    applyFixturePatch('break-fix/0003-foo-complete-the-maintenance-on-the-success-path-aga.patch');
+    git('add', FOO);
+    const allowed = spawnSync('git', ['commit', '-qm', 'fine'], { cwd: repo, env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' } });
+    expect(allowed.status).toBe(0);
+  });
+
+  it('refuses to replace a hook it did not write unless --force, and uninstall restores it', async () => {
+    fs.mkdirSync(path.dirname(hookFile()), { recursive: true });
+    fs.writeFileSync(hookFile(), '#!/bin/sh\necho mine\n', { mode: 0o755 });
+    const refused = await flushcheck('hook', 'install');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('was not written by flushcheck');
+    expect(fs.readFileSync(hookFile(), 'utf8')).toBe('#!/bin/sh\necho mine\n');
+
+    const forced = await flushcheck('hook', 'install', '--force');
+    expect(forced.code).toBe(0);
+    expect(forced.stdout).toContain('pre-commit.flushcheck-backup');
+    expect(fs.readFileSync(hookFile(), 'utf8')).toContain(HOOK_MARKER);
+    // Our own hook is replaced without --force.
+    expect((await flushcheck('hook', 'install', '--fail-on', 'error')).code).toBe(0);
+    expect(fs.readFileSync(hookFile(), 'utf8')).toContain('--fail-on error');
+
+    expect((await flushcheck('hook', 'uninstall')).code).toBe(0);
+    expect(fs.readFileSync(hookFile(), 'utf8')).toBe('#!/bin/sh\necho mine\n');
+  });
+
+  it('quotes paths with spaces and quotes for the shell', () => {
+    expect(hookScript(['/opt/my node/node', "/it's/main.js"], 'error').split('\n').at(-2)).toBe(`exec '/opt/my node/node' '/it'\\''s/main.js' diff --cached --fail-on error`);
+  });
+});
