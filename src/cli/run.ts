@@ -128,15 +128,11 @@ export async function main(argv: string[], io: CliIO, deps: CliDeps = defaultDep
     .description('check a kernel tree (or part of one) and report unflushed DMA cache syncs')
     .argument('[paths...]', 'files or folders to check, relative to --root (default: the whole root)')
     .option('--root <dir>', 'root of the tree; finding paths are relative to it (default: the current folder, or the single folder given)')
-    .option('--arch <name>', 'target architecture', 'arm64')
-    .option('--kconfig <file>', 'kernel .config used to evaluate #if CONFIG_*')
-    .option('--rules <dir>', 'extra rules folder (repeatable)', collect)
+    .addOption(archOption())
+    .addOption(kconfigOption())
+    .addOption(rulesOption())
     .addOption(new Option('--format <format>', 'report format').choices(['text', 'json', 'sarif']).default('text'))
-    .addOption(
-      new Option('--fail-on <severity>', 'exit 1 when a finding has this severity or worse')
-        .choices(['error', 'warning', 'note', 'none'])
-        .default('warning'),
-    )
+    .addOption(failOnOption('exit 1 when a finding has this severity or worse'))
     .option('--jobs <n>', 'worker threads for the scan', positiveInteger)
     .option('--no-color', 'never colour the text report')
     .option('-v, --verbose', 'list every diagnostic in the text report')
@@ -150,10 +146,10 @@ export async function main(argv: string[], io: CliIO, deps: CliDeps = defaultDep
     .description('print the call graph around the rules\' calls')
     .argument('[path]', 'file or folder to graph, relative to --root')
     .option('--root <dir>', 'root of the tree (default: the current folder, or the folder given)')
+    .addOption(archOption())
+    .addOption(kconfigOption())
+    .addOption(rulesOption())
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'dot']).default('text'))
-    .option('--arch <name>', 'target architecture', 'arm64')
-    .option('--kconfig <file>', 'kernel .config used to evaluate #if CONFIG_*')
-    .option('--rules <dir>', 'extra rules folder (repeatable)', collect)
     .option('-o, --output <file>', 'write the graph to a file instead of stdout')
     .allowExcessArguments(false)
     .action(async (path: string | undefined, opts: GraphCommandOptions) => {
@@ -167,15 +163,11 @@ export async function main(argv: string[], io: CliIO, deps: CliDeps = defaultDep
     .option('--cached', 'check the index against HEAD (what `git commit` would record): the pre-commit check')
     .option('--tree <dir>', 'the git work tree (default: the current folder)')
     .option('--show-fixed', 'also list the findings the change removes')
-    .option('--arch <name>', 'target architecture', 'arm64')
-    .option('--kconfig <file>', 'kernel .config used to evaluate #if CONFIG_*')
-    .option('--rules <dir>', 'extra rules folder (repeatable)', collect)
+    .addOption(archOption())
+    .addOption(kconfigOption())
+    .addOption(rulesOption())
     .addOption(new Option('--format <format>', 'report format').choices(['text', 'json', 'sarif']).default('text'))
-    .addOption(
-      new Option('--fail-on <severity>', 'exit 1 when a new finding has this severity or worse')
-        .choices(['error', 'warning', 'note', 'none'])
-        .default('warning'),
-    )
+    .addOption(failOnOption('exit 1 when a new finding has this severity or worse'))
     .option('--jobs <n>', 'worker threads for the scan', positiveInteger)
     .option('--no-cache', 'do not read or write the cache under .git/flushcheck')
     .option('--no-color', 'never colour the text report')
@@ -213,18 +205,14 @@ export async function main(argv: string[], io: CliIO, deps: CliDeps = defaultDep
     .argument('<series>', 'an mbox file (b4 am), a folder of git format-patch files, or a git range A..B in --tree')
     .requiredOption('--tree <dir>', 'the kernel tree the series applies to (never modified)')
     .option('--keep-going', 'after a patch that does not apply, apply the rest without it')
-    .option('--arch <name>', 'target architecture', 'arm64')
-    .option('--kconfig <file>', 'kernel .config used to evaluate #if CONFIG_*')
-    .option('--rules <dir>', 'extra rules folder (repeatable)', collect)
+    .addOption(archOption())
+    .addOption(kconfigOption())
+    .addOption(rulesOption())
     .addOption(new Option('--format <format>', 'report format').choices(['text', 'markdown', 'json']).default('text'))
     .option('--reply <dir>', 'also write one RFC 5322 reply per patch with findings into this folder')
     .option('--from <address>', 'From: of the replies', 'flushcheck <flushcheck@localhost>')
     .option('--signature <text>', 'signature appended to the replies')
-    .addOption(
-      new Option('--fail-on <severity>', 'exit 1 when a patch introduces a finding of this severity or worse')
-        .choices(['error', 'warning', 'note', 'none'])
-        .default('warning'),
-    )
+    .addOption(failOnOption('exit 1 when a patch introduces a finding of this severity or worse'))
     .option('--jobs <n>', 'worker threads for the scan', positiveInteger)
     .option('--no-cache', 'do not read or write the cache under .git/flushcheck')
     .option('--no-color', 'never colour the text report')
@@ -466,6 +454,23 @@ function failsOn(finding: Finding, failOn: FailOn): boolean {
 /** https://no-color.org: set and non-empty disables colour. */
 function noColorRequested(env: Record<string, string | undefined>): boolean {
   return env.NO_COLOR !== undefined && env.NO_COLOR !== '';
+}
+
+/** The options every analysing command takes: they decide what is built and which rules run. */
+function archOption(): Option {
+  return new Option('--arch <name>', 'target architecture').default('arm64');
+}
+
+function kconfigOption(): Option {
+  return new Option('--kconfig <file>', 'kernel .config used to evaluate #if CONFIG_*');
+}
+
+function rulesOption(): Option {
+  return new Option('--rules <dir>', 'extra rules folder (repeatable)').argParser(collect);
+}
+
+function failOnOption(description: string): Option {
+  return new Option('--fail-on <severity>', description).choices(['error', 'warning', 'note', 'none']).default('warning');
 }
 
 /** Repeatable option; no commander default, so help does not print `(default: [])`. */

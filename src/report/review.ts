@@ -2,9 +2,10 @@
 // the findings, whether the series stays correct at every step (bisectable),
 // and what is left at the end. JSON for tools, text for a terminal, markdown
 // for a pull-request or forge comment.
-import type { Finding, Severity } from '../types.js';
+import type { Finding } from '../types.js';
 import type { PatchReview, ReviewResult } from '../review/types.js';
 import { findingJson } from './json.js';
+import { ANSI, painter, SEVERITY_COLOR, VERDICT_COLOR, type Paint } from './text.js';
 
 // ------------------------------------------------------------------ json ----
 
@@ -49,27 +50,11 @@ export interface ReviewTextOptions {
   color: boolean;
 }
 
-const ANSI = {
-  reset: '\x1b[0m',
-  bold: '\x1b[1m',
-  red: '\x1b[31m',
-  green: '\x1b[32m',
-  yellow: '\x1b[33m',
-  magenta: '\x1b[35m',
-  cyan: '\x1b[36m',
-} as const;
-
-/** Same colours as the lint text report, so both read alike in one terminal. */
-const SEVERITY_COLOR: Record<Severity, string> = { error: ANSI.red, warning: ANSI.magenta, note: ANSI.cyan };
-
-const VERDICT_COLOR = { incoherent: ANSI.red, coherent: ANSI.green, unknown: ANSI.yellow } as const;
-
 const BISECTABLE_TEXT = 'no patch leaves a sync unflushed for a later patch to fix';
 
-type Paint = (codes: string, text: string) => string;
 
 export function formatReviewText(r: ReviewResult, opts: ReviewTextOptions): string {
-  const paint: Paint = (codes, text) => (opts.color ? `${codes}${text}${ANSI.reset}` : text);
+  const paint = painter(opts.color);
   const lines: string[] = [`flushcheck ${r.version} review of ${r.tree} at ${r.base}`, ''];
 
   for (const p of r.patches) {

@@ -9,7 +9,7 @@ export interface TextOptions {
   verbose?: boolean;
 }
 
-const ANSI = {
+export const ANSI = {
   reset: '\x1b[0m',
   bold: '\x1b[1m',
   red: '\x1b[31m',
@@ -20,9 +20,9 @@ const ANSI = {
 } as const;
 
 /** gcc's colours for the severity word. */
-const SEVERITY_COLOR: Record<Severity, string> = { error: ANSI.red, warning: ANSI.magenta, note: ANSI.cyan };
+export const SEVERITY_COLOR: Record<Severity, string> = { error: ANSI.red, warning: ANSI.magenta, note: ANSI.cyan };
 
-const VERDICT_COLOR = { incoherent: ANSI.red, coherent: ANSI.green, unknown: ANSI.yellow } as const;
+export const VERDICT_COLOR = { incoherent: ANSI.red, coherent: ANSI.green, unknown: ANSI.yellow } as const;
 
 export function painter(color: boolean): Paint {
   return (codes: string, text: string) => (color ? `${codes}${text}${ANSI.reset}` : text);
