@@ -210,7 +210,7 @@ export async function analyzeTree(opts: LintOptions): Promise<Analysis> {
   });
 
   const memos = new Map<string, FunctionMemo>(
-    cache ? candidates.map((r) => [r.id, { store: cache.results, scope: digest(envKey, JSON.stringify({ ...r, source: '' })), hits: 0, misses: 0 }]) : [],
+    cache ? candidates.map((r) => [r.id, { store: cache.results, scope: digest(envKey, JSON.stringify({ ...r, source: '' }), process.env.FLUSHCHECK_MAX_STATES ?? ''), hits: 0, misses: 0 }]) : [],
   );
   let runs = new Map<string, RuleRun>();
   for (let round = 0; ; round++) {

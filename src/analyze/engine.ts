@@ -114,6 +114,8 @@ export interface FunctionResult {
   syncSites: number;
   /** Why part of the body was not lowered (the CFG's cutShort), recorded so a cached result need not rebuild the CFG. */
   cutShort?: string;
+  /** Truncated by the wall-clock budget: depends on the machine's load, so never cached. */
+  timedOut?: boolean;
 }
 
 export interface RuleContext {
@@ -158,6 +160,7 @@ export function analyzeFunction(
   const accesses = new Map<string, AccessClause>();
   const seen = new Map<number, Map<string, State>>();
   let truncated = false;
+  let timedOut = false;
   let syncSites = 0;
   const cfg = fn.cfg();
   const interest = conditionTexts(cfg.nodes);
@@ -224,6 +227,7 @@ export function analyzeFunction(
   while (queue.length) {
     if (++visits > MAX_VISITS || ((visits & 255) === 0 && performance.now() > deadline)) {
       truncated = true;
+      timedOut = visits <= MAX_VISITS;
       break;
     }
     const [id, popped] = queue.shift()!;
@@ -479,7 +483,7 @@ export function analyzeFunction(
     handoff: handoff.handoff,
     handoffWhy: handoff.why,
   };
-  return { summary, findings: [...findings.values()], completions: [...completions.values()], calls, truncated, syncSites };
+  return { summary, findings: [...findings.values()], completions: [...completions.values()], calls, truncated, syncSites, ...(timedOut ? { timedOut } : {}) };
 }
 
 /**

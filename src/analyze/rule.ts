@@ -121,7 +121,7 @@ export function runRule(program: Program, ctx: RuleContext, previous?: RuleRun, 
             if (cut) res.cutShort = cut;
             // Read off the CFG now, while it is built: a cached result then never needs it.
             for (const site of res.completions) site.loop = siteLoop(fn, site);
-            if (memo && key) memo.store.put(key, storeResult(res));
+            if (memo && key && !res.timedOut) memo.store.put(key, storeResult(res));
           }
           // An equal summary keeps its identity, so this function's callers can be reused too.
           if (prev && res !== prev && summaryKey(prev.summary) === summaryKey(res.summary)) res = { ...res, summary: prev.summary };
