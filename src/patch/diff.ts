@@ -184,7 +184,7 @@ class BodyDiffParser {
     // we validated must be all of what it sees, so later diff text is an error.
     for (let k = end; k < lines.length; k++) {
       if (startsFile(lines, k) || lines[k].startsWith('@@ -') || lines[k] === 'GIT binary patch') {
-        throw this.error(k, `diff text after the end of the diff at line ${this.sourceLines[end - 1]}: '${clip(lines[k])}'`);
+        throw this.error(k, `diff text after the end of the diff (which ends at line ${this.sourceLines[end - 1]}): '${clip(lines[k])}'`);
       }
     }
     const stripComponents = this.stripComponents(raw);
@@ -210,6 +210,7 @@ class BodyDiffParser {
     const { lines } = this;
     const header = gitHeaderNames(lines[at].slice('diff --git '.length));
     const raw: RawFile = { at, git: true, header: header ?? undefined, isNew: false, isDeleted: false, binary: false, hunks: [] };
+    if (header) raw.prefixed = hasGitPrefixes(header.a, header.b);
     let k = at + 1;
     for (; k < lines.length; k++) {
       const line = lines[k];
@@ -247,8 +248,7 @@ class BodyDiffParser {
     } else if (k < lines.length && lines[k].startsWith('@@')) {
       throw this.error(k, `${this.displayName(raw)}: hunk without '---'/'+++' lines`);
     }
-    if (header) raw.prefixed = hasGitPrefixes(header.a, header.b);
-    else if (typeof raw.minus === 'string' && typeof raw.plus === 'string') raw.prefixed = hasGitPrefixes(raw.minus, raw.plus);
+    if (!header && typeof raw.minus === 'string' && typeof raw.plus === 'string') raw.prefixed = hasGitPrefixes(raw.minus, raw.plus);
     k = this.hunks(k, raw);
     return { raw, next: k };
   }
@@ -347,7 +347,7 @@ class BodyDiffParser {
         throw this.countMismatch(at, name, hunk);
       }
     }
-    if (k < lines.length && lines[k].startsWith('\\') && (oldLines > 0 || newLines > 0)) hunk.lines.push(lines[k++]);
+    if (k < lines.length && lines[k].startsWith('\\') && hunk.lines.length > 0) hunk.lines.push(lines[k++]);
     if (k < lines.length && /^[ +-]/.test(lines[k]) && !isSignature(lines[k]) && !startsPlainFile(lines, k)) {
       throw this.countMismatch(at, name, hunk);
     }
@@ -390,7 +390,7 @@ class BodyDiffParser {
     const strip = (name: string) => (raw.prefixed ? (stripFirstComponent(name) ?? name) : name);
     const name =
       raw.renameTo ?? raw.copyTo ?? (raw.plus ? strip(raw.plus) : undefined) ?? (raw.minus ? strip(raw.minus) : undefined) ?? (raw.header ? strip(raw.header.b) : undefined);
-    return name ?? '(unnamed file)';
+    return name === undefined ? '(unnamed file)' : clip(name);
   }
 
   private stripComponents(raw: RawFile[]): 0 | 1 {
@@ -415,11 +415,12 @@ class BodyDiffParser {
     const plus = raw.plus ? stripName(raw.plus) : undefined;
     const isNew = raw.isNew || raw.minus === null;
     const isDeleted = raw.isDeleted || raw.plus === null;
-    if (isNew && isDeleted) throw this.error(raw.at, `${b ?? a ?? '(unnamed file)'}: both a new and a deleted file`);
+    if (isNew && isDeleted) throw this.error(raw.at, `${clip(b ?? a ?? '(unnamed file)')}: both a new and a deleted file`);
 
     const moved = raw.renameFrom !== undefined || raw.copyFrom !== undefined || raw.renameTo !== undefined || raw.copyTo !== undefined;
-    let oldName = raw.renameFrom ?? raw.copyFrom ?? minus ?? a;
-    let newName = raw.renameTo ?? raw.copyTo ?? plus ?? b;
+    // git takes the names from the rename/copy lines, then the diff --git line; the rest must agree.
+    let oldName = raw.renameFrom ?? raw.copyFrom ?? a ?? minus;
+    let newName = raw.renameTo ?? raw.copyTo ?? b ?? plus;
     if (oldName === undefined && newName === undefined) throw this.error(raw.at, 'git diff header lacks file names');
     oldName ??= newName;
     newName ??= oldName;

@@ -125,20 +125,31 @@ export function decodeEncodedWords(value: string): string {
   return out + value.slice(last);
 }
 
+function hexValue(code: number): number {
+  if (code >= 0x30 && code <= 0x39) return code - 0x30;
+  if (code >= 0x41 && code <= 0x46) return code - 0x37;
+  if (code >= 0x61 && code <= 0x66) return code - 0x57;
+  return -1;
+}
+
 /** Bytes of quoted-printable text: `=XX` is a byte, anything else is its UTF-8 encoding. */
 function quotedPrintableBytes(text: string): Buffer {
   if (!text.includes('=')) return Buffer.from(text, 'utf8');
-  const parts: Buffer[] = [];
+  // =XX shrinks three bytes to one, so the UTF-8 length bounds the output.
+  const out = Buffer.allocUnsafe(Buffer.byteLength(text, 'utf8'));
+  let length = 0;
   let from = 0;
-  for (let eq = text.indexOf('='); eq >= 0; eq = text.indexOf('=', eq + 1)) {
-    const hex = text.slice(eq + 1, eq + 3);
-    if (!/^[0-9A-Fa-f]{2}$/.test(hex)) continue;
-    parts.push(Buffer.from(text.slice(from, eq), 'utf8'), Buffer.from([parseInt(hex, 16)]));
-    from = eq + 3;
-    eq += 2;
+  for (let i = text.indexOf('='); i >= 0 && i + 2 < text.length; i = text.indexOf('=', i + 1)) {
+    const high = hexValue(text.charCodeAt(i + 1));
+    const low = hexValue(text.charCodeAt(i + 2));
+    if (high < 0 || low < 0) continue;
+    length += out.write(text.slice(from, i), length, 'utf8');
+    out[length++] = high * 16 + low;
+    from = i + 3;
+    i += 2;
   }
-  parts.push(Buffer.from(text.slice(from), 'utf8'));
-  return Buffer.concat(parts);
+  length += out.write(text.slice(from), length, 'utf8');
+  return out.subarray(0, length);
 }
 
 function trimEndSpaceTab(line: string): string {
@@ -150,26 +161,26 @@ function trimEndSpaceTab(line: string): string {
 function decodeQuotedPrintable(body: TextLines, charset: string | undefined): TextLines {
   const decoder = decoderFor(charset) ?? utf8Decoder();
   const out: TextLines = { lines: [], sourceLines: [] };
-  let pending: Buffer[] = [];
-  let pendingLine = -1;
+  // Encoded pieces of one decoded line (soft line breaks join them): an =XX
+  // never spans a break, so the pieces are joined first and decoded once.
+  let pieces: string[] = [];
+  let firstLine = -1;
+  const flush = () => {
+    out.lines.push(decoder.decode(quotedPrintableBytes(pieces.join(''))));
+    out.sourceLines.push(firstLine);
+    pieces = [];
+    firstLine = -1;
+  };
   for (let i = 0; i < body.lines.length; i++) {
     // Trailing blanks on an encoded line are transport padding (RFC 2045 6.7).
     let line = trimEndSpaceTab(body.lines[i]);
     const softBreak = line.endsWith('=');
     if (softBreak) line = line.slice(0, -1);
-    if (pendingLine < 0) pendingLine = body.sourceLines[i];
-    pending.push(quotedPrintableBytes(line));
-    if (!softBreak) {
-      out.lines.push(decoder.decode(Buffer.concat(pending)));
-      out.sourceLines.push(pendingLine);
-      pending = [];
-      pendingLine = -1;
-    }
+    if (firstLine < 0) firstLine = body.sourceLines[i];
+    pieces.push(line);
+    if (!softBreak) flush();
   }
-  if (pending.length > 0) {
-    out.lines.push(decoder.decode(Buffer.concat(pending)));
-    out.sourceLines.push(pendingLine);
-  }
+  if (pieces.length > 0) flush();
   return out;
 }
 

@@ -173,7 +173,9 @@ export function assembleSeries(messages: MailMessage[], options: SeriesOptions =
   const series: Series = { patches: kept, skipped };
   if (cover) {
     const { message } = cover;
-    series.cover = { ...message.headers, source: message.source, body: message.bodyLines.join('\n') };
+    let end = message.bodyLines.length;
+    while (end > 0 && message.bodyLines[end - 1].trim() === '') end--;
+    series.cover = { ...message.headers, source: message.source, body: message.bodyLines.slice(0, end).join('\n') };
   }
   return series;
 }

@@ -159,7 +159,7 @@ function applyPatch(patch: Patch, contentOf: (rel: string) => Buffer | null, wor
       fs.mkdirSync(path.dirname(target), { recursive: true });
       fs.writeFileSync(target, content);
     }
-    const run = spawnSync('git', ['apply', '--whitespace=nowarn', '-'], {
+    const run = spawnSync('git', ['apply', '--whitespace=nowarn', `-p${patch.stripComponents ?? 1}`, '-'], {
       cwd: dir,
       input: patch.diff,
       // Outside any repository: git apply patches plain files and never looks above.
