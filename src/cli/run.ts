@@ -377,7 +377,7 @@ export async function main(argv: string[], io: CliIO, deps: CliDeps = defaultDep
       }
       return EXIT_USAGE;
     }
-    if (isErrorNamed(error, 'UsageError') || isErrorNamed(error, 'RuleError')) {
+    if (isErrorNamed(error, 'UsageError') || isErrorNamed(error, 'RuleError') || isErrorNamed(error, 'PatchParseError')) {
       const problems = (error as { problems?: unknown }).problems;
       const lines = Array.isArray(problems) ? problems.map(String) : (error as Error).message.split('\n');
       for (const line of lines) io.stderr.write(`flushcheck: error: ${line}\n`);

@@ -102,6 +102,7 @@ describe.each([
       if (expected.error) {
         expect(run.code).toBe(2);
         expect(run.stderr).toContain(expected.error);
+        expect(run.stderr).not.toContain('internal error');
         return;
       }
       const report = JSON.parse(run.stdout);
@@ -186,6 +187,8 @@ describe('flushcheck review details', () => {
     fs.writeFileSync(notMbox, 'int main(void) { return 0; }\n');
     const bad = await flushcheck('review', notMbox, '--tree', tree);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/not an mbox/);
+    expect(bad.stderr).toMatch(/^flushcheck: error: .*source\.c.*not an mbox/m);
+    // Bad input, not a crash: no advice to report an internal error.
+    expect(bad.stderr).not.toContain('internal error');
   });
 });
