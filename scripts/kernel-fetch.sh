@@ -4,11 +4,18 @@
 # OUTSIDE the repository. Kernel source is GPL and never enters this repo.
 # Re-running reuses what is already extracted.
 #
+# Also creates linux-7.x.git beside the 7.x tree: a separate git dir tracking
+# the tree (one commit, "base"), for `flushcheck diff` on a real kernel
+# (test/kernel/diff.test.ts, `npm run bench`). Use it with
+# GIT_DIR=<cache>/linux-7.x.git GIT_WORK_TREE=<cache>/linux-7.x; nothing is
+# ever written inside the tree itself.
+#
 # Env: FLUSHCHECK_KERNEL_CACHE (default: $HOME/.cache/flushcheck-kernels)
-# Prints, on its last lines, KEY=PATH for each extracted tree.
+# Prints, on its last lines, KEY=PATH for each extracted tree and the git dir.
 set -euo pipefail
 cache=${FLUSHCHECK_KERNEL_CACHE:-$HOME/.cache/flushcheck-kernels}
 mkdir -p "$cache"
+cache=$(cd "$cache" && pwd) # absolute: GIT_WORK_TREE and the printed paths must not depend on the cwd
 cd "$cache"
 
 have_apt() { command -v apt-get >/dev/null 2>&1; }
@@ -32,7 +39,8 @@ SRC
 extract() { # $1=deb file $2=target dir name
   local deb=$1 target=$2
   if [[ -f "$target/.complete" ]]; then return 0; fi
-  rm -rf "$target" "$target.tmp"; mkdir -p "$target.tmp"
+  # A git dir tracking an earlier extraction of this tree is stale: redone below.
+  rm -rf "$target" "$target.tmp" "$target.git" "$target.git.tmp"; mkdir -p "$target.tmp"
   dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$target.tmp" --wildcards './usr/src/linux-source-*.tar.*'
   local tarball; tarball=$(ls "$target.tmp"/usr/src/linux-source-*.tar.*)
   mkdir -p "$target.tmp/tree"
@@ -67,6 +75,30 @@ if [[ ! -f linux-6.12/.complete ]]; then
   extract "$(ls linux-source-6.12_*.deb | head -1)" linux-6.12
 fi
 
-k7=$(ls -d "$cache"/linux-7.* 2>/dev/null | grep -v '\.tmp$' | sort -V | tail -1)
+# Trees only: not linux-7.x.git, nor a .tmp left by an interrupted run.
+k7=$(ls -d "$cache"/linux-7.* 2>/dev/null | grep -E '/linux-7\.[0-9]+$' | sort -V | tail -1)
+
+# --- a git dir tracking the 7.x tree ---
+# Built in $gitdir.tmp and renamed when the commit exists, so an interrupted run
+# is redone: a linux-7.x.git without .tmp is always complete.
+gitdir=$k7.git
+if [[ ! -d "$gitdir" ]]; then
+  command -v git >/dev/null 2>&1 || { echo "kernel-fetch: git not available" >&2; exit 2; }
+  rm -rf "$gitdir.tmp"
+  (
+    export GIT_DIR="$gitdir.tmp" GIT_WORK_TREE="$k7"
+    cd "$k7" # pathspecs are relative to the cwd; nothing is written here
+    git init -q
+    # No automatic gc: committing ~90k loose objects would start one in the
+    # background, competing with whatever runs next (tests, the bench).
+    git config gc.auto 0
+    # -f: Debian's tarball .gitignore ignores everything.
+    git add -f -A
+    git -c user.name=flushcheck -c user.email=flushcheck@localhost commit -qm base
+  )
+  mv "$gitdir.tmp" "$gitdir"
+fi
+
 echo "LINUX7=$k7"
 echo "LINUX612=$cache/linux-6.12"
+echo "LINUX7GIT=$gitdir"

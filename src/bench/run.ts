@@ -12,9 +12,14 @@
 //      and the rule inactive.
 //   3. the cache model on large batched buffers, next to the brute-force
 //      whole-system explorer on the same scenario (which is exponential in lines).
+//   4. `flushcheck diff --cached` on linux-7.x, through the separate git dir
+//      kernel-fetch.sh makes beside the tree (linux-7.x.git): a one-file change
+//      staged in the index with no cache (cold) and with the cache the previous
+//      run left (warm), next to a full-tree lint in the same rounds; goal: a
+//      one-file change well under a second.
 //
 // A benchmark, not a test: the exit code is 0 whether or not the goals are met,
-// 1 only when the lint command itself fails, 2 on a usage error.
+// 1 only when a measured flushcheck command itself fails, 2 on a usage error.
 import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -50,6 +55,7 @@ const TIME_BIN = '/usr/bin/time';
 interface BenchOptions {
   tree?: string;
   runs: number;
+  diffRuns: number;
   json: boolean;
 }
 
@@ -62,8 +68,9 @@ function positiveInteger(value: string): number {
 function parseOptions(argv: string[]): BenchOptions {
   const program = new Command('bench')
     .description('flushcheck speed figures, each next to its baseline measured in the same run')
-    .option('--tree <dir>', 'linux-7.x tree to lint (default: newest complete linux-7.* in the kernel cache)')
+    .option('--tree <dir>', 'linux-7.x tree to lint (default: newest complete linux-7.* in the kernel cache); diff uses its git dir DIR.git')
     .option('--runs <n>', 'interleaved grep/lint runs on the linux-7.x tree', positiveInteger, 3)
+    .option('--diff-runs <n>', 'rounds of the diff measurements (each: lint, cold, warm ×3)', positiveInteger, 5)
     .option('--json', 'also print the figures as JSON', false)
     .allowExcessArguments(false)
     .exitOverride(); // throw instead of exiting, so main() decides the exit code
@@ -160,7 +167,7 @@ function readVmHwmKb(pid: number): number | null {
 }
 
 /** Runs a command to completion, measuring its wall time (spawn to exit, as a user sees it) and peak RSS. */
-async function runMeasured(command: string, args: string[], rssMethod: RssMethod): Promise<Measurement> {
+async function runMeasured(command: string, args: string[], rssMethod: RssMethod, env?: NodeJS.ProcessEnv): Promise<Measurement> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'flushcheck-bench-'));
   const rssFile = path.join(tmp, 'rss');
   // A marker so the figure is found even when time also writes "Command exited with non-zero status".
@@ -169,7 +176,7 @@ async function runMeasured(command: string, args: string[], rssMethod: RssMethod
   try {
     return await new Promise<Measurement>((resolve, reject) => {
       const start = performance.now();
-      const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env });
       const stdout: Buffer[] = [];
       const stderr: Buffer[] = [];
       child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
@@ -250,7 +257,9 @@ interface LintRun {
   report: LintJsonReport;
 }
 
-class LintFailed extends Error {}
+/** A measured flushcheck command failed: the figures would mean nothing. */
+class CommandFailed extends Error {}
+class LintFailed extends CommandFailed {}
 
 async function measureLint(tree: string, rssMethod: RssMethod): Promise<LintRun> {
   // --fail-on none: findings are expected (linux-7.2 has some), so any non-zero
@@ -435,6 +444,221 @@ function measureBruteForceGrowth(): ModelFigures['bruteForce'] {
   };
 }
 
+// ------------------------------------------------- 4. diff, linux-7.x ----
+
+/** The file and function the diff changes edit: the sg sync of the direct mapping, which ends in a flush. */
+const DIFF_FILE = 'kernel/dma/direct.c';
+const DIFF_FUNCTION = 'dma_direct_sync_sg_for_device';
+/** A file no rule reads: it calls none of the sync functions, so its new content is scanned and dropped. */
+const UNREAD_FILE = 'drivers/net/dummy.c';
+const GOAL_WARM_DIFF_MS = 1000;
+
+/** kernel-fetch.sh builds `<tree>.git` under `.tmp` and renames it when complete. */
+function gitDirFor(tree: string): string | null {
+  const dir = `${tree}.git`;
+  return existsSync(path.join(dir, 'HEAD')) ? dir : null;
+}
+
+/** git on the tree's separate git dir: GIT_DIR/GIT_WORK_TREE always explicit, so nothing else is ever touched. */
+function gitIn(tree: string, gitDir: string, args: string[], input?: string): string {
+  const run = spawnSync('git', args, { cwd: tree, env: { ...process.env, GIT_DIR: gitDir, GIT_WORK_TREE: tree }, input, encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (run.error) throw new CommandFailed(`cannot run git: ${run.error.message}`);
+  if (run.status !== 0) throw new CommandFailed(`git ${args.join(' ')} exited with ${run.status ?? run.signal}: ${run.stderr.trim()}`);
+  return run.stdout.trim();
+}
+
+/** Stages `content` as `file` in the index only: the tree on disk is never written. */
+function stageInIndex(tree: string, gitDir: string, file: string, content: string): void {
+  const id = gitIn(tree, gitDir, ['hash-object', '-w', '--stdin'], content);
+  gitIn(tree, gitDir, ['update-index', '--cacheinfo', `100644,${id},${file}`]);
+}
+
+/** The changes staged, each from the file as committed (the tree on disk). */
+interface DiffEdits {
+  /** A comment line, unique to `tag`, inside DIFF_FUNCTION's body: no finding changes. */
+  comment(tag: string): string;
+  /** The flush at the end of DIFF_FUNCTION removed (and a `tag` comment, so the content is new each run). */
+  flushRemoved(tag: string): string;
+  /** A comment appended to UNREAD_FILE. */
+  unread(tag: string): string;
+}
+
+function diffEdits(tree: string): DiffEdits {
+  const source = readFileSync(path.join(tree, DIFF_FILE), 'utf8');
+  const start = source.indexOf(`void ${DIFF_FUNCTION}(`);
+  const open = start < 0 ? -1 : source.indexOf('\n{\n', start);
+  const close = start < 0 ? -1 : source.indexOf('\n}\n', start);
+  if (start < 0 || open < 0 || close < open) throw new CommandFailed(`${DIFF_FILE}: no definition of ${DIFF_FUNCTION}() found`);
+  const bodyStart = open + 3;
+  const end = close + 3;
+  // Found by text, not line number: the guarded flush that ends the function.
+  const flush = /\n\tif \(!dev_is_dma_coherent\(dev\)\)\n\t\tarch_sync_dma_flush\(\);\n\}\n$/;
+  if (!flush.test(source.slice(start, end))) throw new CommandFailed(`${DIFF_FILE}: ${DIFF_FUNCTION}() does not end with the guarded arch_sync_dma_flush()`);
+  const unreadSource = readFileSync(path.join(tree, UNREAD_FILE), 'utf8');
+  if (new RegExp(SYNC_CALL_PATTERN).test(unreadSource)) throw new CommandFailed(`${UNREAD_FILE} calls a sync function: pick another file for the "not read" change`);
+  const line = (tag: string) => `\t/* flushcheck bench: ${tag} */\n`;
+  return {
+    comment: (tag) => source.slice(0, bodyStart) + line(tag) + source.slice(bodyStart),
+    flushRemoved: (tag) => source.slice(0, bodyStart) + line(tag) + source.slice(bodyStart, end).replace(flush, '\n}\n') + source.slice(end),
+    unread: (tag) => `${unreadSource}/* flushcheck bench: ${tag} */\n`,
+  };
+}
+
+/** The fields of `diff --format json` (src/report/diff.ts) that the bench reports. */
+interface DiffJsonReport extends LintJsonReport {
+  findings: { severity: Severity; ruleId: string; kind: string; function: string; file: string }[];
+  fixed: unknown[];
+  changedFiles: string[];
+}
+
+interface DiffRun {
+  wallMs: number;
+  peakRssMb: number | null;
+  exitCode: number;
+  newFindings: string[];
+  fixed: number;
+  changedFiles: string[];
+  parsed: number;
+}
+
+const DIFF_CASES = ['cold', 'warm', 'unread', 'flush'] as const;
+type DiffCase = (typeof DIFF_CASES)[number];
+
+const DIFF_CASE_LABELS: Record<DiffCase, string> = {
+  cold: `cold: no cache, 1-file change`,
+  warm: `warm: a new 1-file change`,
+  unread: `warm: change in a file not read`,
+  flush: `warm: flush removed (1 new finding)`,
+};
+
+/** What each case must report: exit code, new findings (kind/severity/function/file), changed file. */
+const EXPECTED_FLUSH_FINDING = 'unflushed-return error __dma_sync_sg_for_device kernel/dma/mapping.c';
+function expectedOf(kind: DiffCase): { exitCode: number; newFindings: string[]; changedFiles: string[] } {
+  if (kind === 'flush') return { exitCode: 1, newFindings: [EXPECTED_FLUSH_FINDING], changedFiles: [DIFF_FILE] };
+  return { exitCode: 0, newFindings: [], changedFiles: [kind === 'unread' ? UNREAD_FILE : DIFF_FILE] };
+}
+
+function asExpected(kind: DiffCase, run: DiffRun): boolean {
+  const want = expectedOf(kind);
+  return run.exitCode === want.exitCode && run.fixed === 0 && JSON.stringify(run.newFindings) === JSON.stringify(want.newFindings) && JSON.stringify(run.changedFiles) === JSON.stringify(want.changedFiles);
+}
+
+async function measureDiff(tree: string, gitDir: string, rssMethod: RssMethod): Promise<DiffRun> {
+  const args = [CLI_PATH, 'diff', '--cached', '--tree', tree, '--format', 'json'];
+  const run = await runMeasured(process.execPath, args, rssMethod, { ...process.env, GIT_DIR: gitDir, GIT_WORK_TREE: tree });
+  const failure = (why: string) => new CommandFailed(`diff --cached on ${tree} ${why}\n${run.stderr.trim().split('\n').slice(-10).join('\n')}`);
+  // 1: new findings (the flush removal has one); anything else is a failure of the command.
+  if (run.exitCode !== 0 && run.exitCode !== 1) throw failure(`exited with ${run.exitCode ?? run.signal}`);
+  let report: DiffJsonReport;
+  try {
+    report = JSON.parse(run.stdout) as DiffJsonReport;
+  } catch {
+    throw failure('printed no JSON report');
+  }
+  if (!Array.isArray(report?.findings) || !Array.isArray(report.fixed)) throw failure('printed a JSON report without findings/fixed');
+  return {
+    wallMs: run.wallMs,
+    peakRssMb: run.peakRssMb,
+    exitCode: run.exitCode,
+    newFindings: report.findings.map((f) => `${f.kind} ${f.severity} ${f.function} ${f.file}`),
+    fixed: report.fixed.length,
+    changedFiles: report.changedFiles,
+    parsed: report.stats.parsed,
+  };
+}
+
+interface DiffCaseFigures {
+  wallMs: Spread;
+  peakRssMb: Spread | null;
+  parsed: Spread;
+  ratioToLint: number;
+  /** null for the cold case itself. */
+  ratioToCold: number | null;
+  newFindings: string[];
+  asExpectedInAllRuns: boolean;
+}
+
+interface DiffFigures {
+  tree: string;
+  gitDir: string;
+  runs: number;
+  lint: { wallMs: Spread; peakRssMb: Spread | null };
+  cases: Record<DiffCase, DiffCaseFigures>;
+  /** Size of the cache under the git dir after the last round. */
+  cacheMb: number;
+  goal: { limitMs: number; valueMs: number; met: boolean };
+}
+
+function directorySizeBytes(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  let total = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    total += entry.isDirectory() ? directorySizeBytes(full) : statSync(full).size;
+  }
+  return total;
+}
+
+/**
+ * Rounds of: cold (cache removed), warm (a new change to the same file), warm
+ * with a change the analysis does not read, warm with the flush removed; a
+ * full-tree lint first or last, alternately, as the baseline. Each change
+ * carries a tag unique to this bench and round, so no run finds its own
+ * content in the cache. The index is reset to HEAD afterwards, whatever happens.
+ */
+async function measureDiffSection(tree: string, gitDir: string, runs: number, rssMethod: RssMethod, progress: (line: string) => void): Promise<DiffFigures> {
+  const edits = diffEdits(tree);
+  const cacheDir = path.join(gitDir, 'flushcheck');
+  const nonce = `${process.pid}-${Date.now().toString(36)}`;
+  const lints: LintRun[] = [];
+  const results: Record<DiffCase, DiffRun[]> = { cold: [], warm: [], unread: [], flush: [] };
+  gitIn(tree, gitDir, ['reset', '-q']); // whatever an interrupted run left staged
+  try {
+    for (let round = 0; round < runs; round++) {
+      const tag = (what: string) => `${what}, round ${round + 1}, ${nonce}`;
+      const lintFirst = round % 2 === 0;
+      progress(`diff round ${round + 1}/${runs}`);
+      if (lintFirst) lints.push(await measureLint(tree, rssMethod));
+      for (const kind of DIFF_CASES) {
+        gitIn(tree, gitDir, ['reset', '-q']);
+        if (kind === 'cold') rmSync(cacheDir, { recursive: true, force: true });
+        if (kind === 'unread') stageInIndex(tree, gitDir, UNREAD_FILE, edits.unread(tag(kind)));
+        else stageInIndex(tree, gitDir, DIFF_FILE, kind === 'flush' ? edits.flushRemoved(tag(kind)) : edits.comment(tag(kind)));
+        results[kind].push(await measureDiff(tree, gitDir, rssMethod));
+      }
+      if (!lintFirst) lints.push(await measureLint(tree, rssMethod));
+    }
+  } finally {
+    gitIn(tree, gitDir, ['reset', '-q']);
+  }
+
+  const lintWall = spread(lints.map((l) => l.wallMs));
+  const coldWall = spread(results.cold.map((r) => r.wallMs));
+  const cases = {} as Record<DiffCase, DiffCaseFigures>;
+  for (const kind of DIFF_CASES) {
+    const wallMs = spread(results[kind].map((r) => r.wallMs));
+    cases[kind] = {
+      wallMs,
+      peakRssMb: spreadOrNull(results[kind].map((r) => r.peakRssMb)),
+      parsed: spread(results[kind].map((r) => r.parsed)),
+      ratioToLint: wallMs.median / lintWall.median,
+      ratioToCold: kind === 'cold' ? null : wallMs.median / coldWall.median,
+      newFindings: results[kind][results[kind].length - 1].newFindings,
+      asExpectedInAllRuns: results[kind].every((r) => asExpected(kind, r)),
+    };
+  }
+  const warm = cases.warm.wallMs.median;
+  return {
+    tree,
+    gitDir,
+    runs,
+    lint: { wallMs: lintWall, peakRssMb: spreadOrNull(lints.map((l) => l.peakRssMb)) },
+    cases,
+    cacheMb: directorySizeBytes(cacheDir) / 2 ** 20,
+    goal: { limitMs: GOAL_WARM_DIFF_MS, valueMs: warm, met: warm < GOAL_WARM_DIFF_MS },
+  };
+}
+
 // ------------------------------------------------------------- printing ----
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -521,6 +745,41 @@ function formatModel(m: ModelFigures, runs: number): string {
   ].join('\n');
 }
 
+function formatDiff(d: DiffFigures): string {
+  const rssRange = (s: Spread | null) => (s ? `${mb(s.median)} (${mb(s.min)}–${mb(s.max)})` : 'n/a');
+  const ratio = (r: number | null) => (r === null ? '' : `${r.toFixed(2)}×`);
+  const rows = [
+    ['', 'median ms', 'min ms', 'max ms', 'peak RSS MB (min–max)', 'files lowered', '÷ lint', '÷ cold'],
+    ['flushcheck lint, full tree (baseline)', int(d.lint.wallMs.median), int(d.lint.wallMs.min), int(d.lint.wallMs.max), rssRange(d.lint.peakRssMb), '', '', ''],
+    ...DIFF_CASES.map((kind) => {
+      const c = d.cases[kind];
+      return [`diff, ${DIFF_CASE_LABELS[kind]}`, int(c.wallMs.median), int(c.wallMs.min), int(c.wallMs.max), rssRange(c.peakRssMb), int(c.parsed.median), ratio(c.ratioToLint), ratio(c.ratioToCold)];
+    }),
+  ];
+  const { warm, flush } = d.cases;
+  const quiet = (['cold', 'warm', 'unread'] as const).every((kind) => d.cases[kind].asExpectedInAllRuns);
+  return [
+    `4. diff on linux-7.x: flushcheck diff --cached --format json, GIT_DIR=${d.gitDir} GIT_WORK_TREE=${d.tree}`,
+    `   ${d.runs === 1 ? '1 round' : `${d.runs} rounds`}, each staging a change in the index only (the tree is never written):`,
+    `   cold = cache (${path.join(d.gitDir, 'flushcheck')}) removed, a comment line added inside ${DIFF_FUNCTION}() in ${DIFF_FILE};`,
+    `   then, with the cache the previous run left: a different comment there (warm); a comment appended to ${UNREAD_FILE} (no sync`,
+    `   call: not read); the flush at the end of ${DIFF_FUNCTION}() removed (a new deferring function: one full-tree scan`,
+    `   for its callers). A full-tree lint in each round, first or last alternately, is the baseline. wall = spawn to exit`,
+    table(rows, (column) => column > 0),
+    `  goal: a one-file change well under a second: warm median ${int(d.goal.valueMs)} ms, < ${int(d.goal.limitMs)} ms: ${metText(d.goal.met)}` +
+      ` (margin ${Math.round(100 * (1 - d.goal.valueMs / d.goal.limitMs))}%)`,
+    `  ratios (medians): warm/cold ${ratio(warm.ratioToCold)}, warm/lint ${ratio(warm.ratioToLint)}`,
+    `  the change no rule reads costs ${ratio(d.cases.unread.wallMs.median / warm.wallMs.median)} the warm one: the warm figure is mostly the fixed cost`,
+    '  of a run (node start, git plumbing, a scan-index lookup per file of both snapshots, loading the rules), not the change',
+    '  files lowered: stats.parsed of the changed snapshot, files parsed or taken from the cache\'s stored IR',
+    `  flush removed: ${flush.newFindings.length} new finding${flush.newFindings.length === 1 ? '' : 's'}` +
+      (flush.newFindings.length ? ` (${flush.newFindings.join('; ')})` : '') +
+      `; expected exactly "${EXPECTED_FLUSH_FINDING}", none fixed, in every run: ${metText(flush.asExpectedInAllRuns)}`,
+    `  comment-only and not-read changes: 0 new, 0 fixed, exit 0 in every run: ${metText(quiet)}`,
+    `  cache on disk after the last round: ${d.cacheMb.toFixed(1)} MB`,
+  ].join('\n');
+}
+
 // ----------------------------------------------------------------- main ----
 
 const MODEL_RUNS = 7;
@@ -576,7 +835,7 @@ async function main(argv: string[]): Promise<number> {
       figures.linux612 = result;
     }
   } catch (error) {
-    if (!(error instanceof LintFailed)) throw error;
+    if (!(error instanceof CommandFailed)) throw error;
     process.stderr.write(`bench: ${error.message}\n`);
     return 1;
   }
@@ -585,6 +844,27 @@ async function main(argv: string[]): Promise<number> {
   const model: ModelFigures = { rows: benchModel(MODEL_RUNS), bruteForce: measureBruteForceGrowth() };
   print(formatModel(model, MODEL_RUNS));
   figures.model = model;
+
+  const diffTree = options.tree !== undefined ? path.resolve(options.tree) : newestLinux7();
+  const diffGitDir = diffTree === null ? null : gitDirFor(diffTree);
+  if (diffTree === null || diffGitDir === null) {
+    const message =
+      diffTree === null
+        ? `no complete linux-7.* tree in ${KERNEL_CACHE}`
+        : `no git dir ${diffTree}.git tracking the tree (run \`npm run kernel:fetch\` to create it)`;
+    print(`4. diff on linux-7.x: skipped — ${message}`);
+    figures.diff = { skipped: message };
+  } else {
+    try {
+      const result = await measureDiffSection(diffTree, diffGitDir, options.diffRuns, rssMethod, progress);
+      print(formatDiff(result));
+      figures.diff = result;
+    } catch (error) {
+      if (!(error instanceof CommandFailed)) throw error;
+      process.stderr.write(`bench: ${error.message}\n`);
+      return 1;
+    }
+  }
 
   // Two decimals are plenty for timings; raw doubles would only add noise.
   const rounded = (_key: string, value: unknown) => (typeof value === 'number' && !Number.isInteger(value) ? Number(value.toFixed(2)) : value);

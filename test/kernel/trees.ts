@@ -23,3 +23,16 @@ export function linux612(): string | null {
   const dir = path.join(KERNEL_CACHE, 'linux-6.12');
   return complete(dir) ? dir : null;
 }
+
+/**
+ * The git dir kernel-fetch.sh made beside the tree linux7() returns
+ * (`linux-7.x.git`, tracking it with one commit), or null. It is built under
+ * `.tmp` and renamed when complete, so its existence means it is usable. Use it
+ * with GIT_DIR=<it> GIT_WORK_TREE=<tree>: nothing lives inside the tree.
+ */
+export function linux7GitDir(): string | null {
+  const tree = linux7();
+  if (!tree) return null;
+  const dir = `${tree}.git`;
+  return fs.existsSync(path.join(dir, 'HEAD')) ? dir : null;
+}
