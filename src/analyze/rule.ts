@@ -157,7 +157,7 @@ export function runRule(program: Program, ctx: RuleContext, previous?: RuleRun, 
       // A false alarm costs more trust than a miss: findings that may come
       // from paths the merged analysis could not rule out are not reported.
       if (res.truncated || item.uncertain) {
-        unjudged.push(`${fn.file}: ${fn.name}(): ${item.callee}() from line ${item.origin.line} not judged (path budget exceeded${item.uncertain && !res.truncated ? ' in a callee' : ''})`);
+        unjudged.push(`${fn.file}: ${fn.name}(): ${item.callee}() at ${item.origin.file}:${item.origin.line} not judged (path budget exceeded${item.uncertain && !res.truncated ? ' in a callee' : ''})`);
         continue;
       }
       const viaText = item.via ? ` (through ${item.via}() at line ${item.line})` : '';

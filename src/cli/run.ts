@@ -300,7 +300,13 @@ export async function main(argv: string[], io: CliIO, deps: CliDeps = defaultDep
     } finally {
       progress.stop();
     }
-    writeDiagnostics(diff.result);
+    // Only what concerns the change: a pre-commit hook must not repeat the
+    // whole tree's diagnostics on every commit (-v shows them all).
+    const changed = new Set(diff.changedSources);
+    const own = diff.result.stats.diagnostics.filter((d) => opts.verbose || changed.has(d.file));
+    for (const diagnostic of own) io.stderr.write(`flushcheck: ${diagnostic.file}: ${diagnostic.reason}\n`);
+    const elsewhere = diff.result.stats.diagnostics.length - own.length;
+    if (elsewhere > 0) io.stderr.write(`flushcheck: ${elsewhere} diagnostic${elsewhere === 1 ? '' : 's'} in files the change does not touch (-v lists them)\n`);
     if (diff.cacheNote) io.stderr.write(`flushcheck: ${diff.cacheNote}\n`);
     const color = opts.color && io.isTTY.stdout && !opts.output && !noColorRequested(env);
     const report =

@@ -137,6 +137,22 @@ describe('flushcheck diff', () => {
     expect(fs.statSync(path.join(repo, FOO)).mtimeMs).toBe(stamp);
   });
 
+  it('prints diagnostics only for the files the change touches, unless -v', async () => {
+    // A file the analysis reads but cannot parse: a diagnostic on every run.
+    fs.mkdirSync(path.join(repo, 'drivers/baz'), { recursive: true });
+    fs.writeFileSync(path.join(repo, 'drivers/baz/odd.c'), '#include <linux/dma-map-ops.h>\n)))) arch_sync_dma_for_device( {{{ ;;\n');
+    git('add', '-A');
+    git('commit', '-qm', 'odd file');
+    applyFixturePatch('break-fix/0002-foo-reject-oversized-segments-in-foo_map_sg.patch');
+    const quiet = await flushcheck('diff');
+    expect(quiet.stderr).not.toContain('drivers/baz/odd.c');
+    expect(quiet.stderr).toMatch(/^flushcheck: 1 diagnostic in files the change does not touch \(-v lists them\)$/m);
+    const verbose = await flushcheck('diff', '-v');
+    expect(verbose.stderr).toMatch(/^flushcheck: drivers\/baz\/odd\.c: could not parse/m);
+    // The JSON keeps them all.
+    expect(JSON.parse((await flushcheck('diff', '--format', 'json')).stdout).stats.diagnostics.map((d: { file: string }) => d.file)).toEqual(['drivers/baz/odd.c']);
+  });
+
   it('--no-cache writes nothing under .git', async () => {
     applyFixturePatch('break-fix/0002-foo-reject-oversized-segments-in-foo_map_sg.patch');
     expect((await flushcheck('diff', '--no-cache')).code).toBe(1);
