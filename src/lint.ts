@@ -101,7 +101,7 @@ export async function analyzeTree(opts: LintOptions): Promise<Analysis> {
         : message,
     );
   }
-  const rules = loadRules(opts.rulesDirs ?? []);
+  const rules = loadRules(opts.rulesDirs ?? [], opts.cache?.files);
   const diagnostics: Diagnostic[] = [];
   const inactive: InactiveRule[] = [];
 

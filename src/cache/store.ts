@@ -198,6 +198,13 @@ export class AnalysisCache {
     return this.resultStore;
   }
 
+  /** Reads the stores now (e.g. while git runs) rather than on first use. */
+  preload(): void {
+    void this.scan;
+    void this.files;
+    void this.results;
+  }
+
   private load<T>(name: string, parse: (text: string) => T): T | undefined {
     if (!this.dir) return undefined;
     try {

@@ -2,7 +2,7 @@
 // goes through execFile with an argument vector (never a shell), paths after
 // `--`, revisions after `--end-of-options`: nothing the user or a patch series
 // supplies is ever interpreted by a shell or as an option.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { UsageError } from '../cli/errors.js';
@@ -32,6 +32,19 @@ export function git(cwd: string, args: string[], input?: string | Buffer): Buffe
     throw new GitError(args, reason);
   }
   return run.stdout;
+}
+
+/** `git` without blocking: a slow call (one that stats every file) runs while other work goes on. */
+export function gitAsync(cwd: string, args: string[]): Promise<Buffer> {
+  return new Promise((resolvePromise, reject) => {
+    execFile('git', args, { cwd, env: gitEnv(), maxBuffer: MAX_GIT_OUTPUT, encoding: 'buffer' }, (error, stdout, stderr) => {
+      if (!error) return resolvePromise(stdout);
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return reject(new UsageError('cannot run git: not found; install git or put it on PATH'));
+      const reason = stderr.toString('utf8').trim().split('\n').filter(Boolean).pop() ?? error.message;
+      reject(new GitError(args, reason));
+    });
+  });
 }
 
 export class GitError extends Error {
@@ -113,13 +126,26 @@ export function listCommit(repo: GitRepo, commit: string, paths?: string[]): Map
  * reported as a deletion and an addition.
  */
 export function changedPaths(repo: GitRepo, from: string, to: 'index' | 'worktree' | string): string[] {
+  return splitPaths(git(repo.top, changedPathsArgs(repo, from, to)));
+}
+
+/** changedPaths without blocking (comparing with the working tree stats every file). */
+export async function changedPathsAsync(repo: GitRepo, from: string, to: 'index' | 'worktree' | string): Promise<string[]> {
+  return splitPaths(await gitAsync(repo.top, changedPathsArgs(repo, from, to)));
+}
+
+function splitPaths(out: Buffer): string[] {
+  return out.toString('utf8').split('\0').filter(Boolean);
+}
+
+function changedPathsArgs(repo: GitRepo, from: string, to: string): string[] {
   const scope = ['--', ...(repo.prefix ? [repo.prefix] : [])];
   let args: string[];
   if (from === 'index' && to === 'worktree') args = ['diff', '--no-renames', '--name-only', '-z', ...scope];
   else if (to === 'worktree') args = ['diff', '--no-renames', '--name-only', '-z', '--end-of-options', from, ...scope];
   else if (to === 'index') args = ['diff', '--cached', '--no-renames', '--name-only', '-z', '--end-of-options', from, ...scope];
   else args = ['diff', '--no-renames', '--name-only', '-z', '--end-of-options', from, to, ...scope];
-  return git(repo.top, args).toString('utf8').split('\0').filter(Boolean);
+  return args;
 }
 
 /**
@@ -127,8 +153,8 @@ export function changedPaths(repo: GitRepo, from: string, to: 'index' | 'worktre
  * whose working tree differs from the index, and those that differ from HEAD
  * in the index or the working tree. Cheaper than two diffs on a large tree.
  */
-export function statusChanges(repo: GitRepo): { unstaged: string[]; sinceHead: string[] } {
-  const out = git(repo.top, ['status', '--porcelain=v2', '-z', '--untracked-files=no', '--no-renames', '--ignore-submodules=all', '--', ...(repo.prefix ? [repo.prefix] : [])]);
+export async function statusChanges(repo: GitRepo): Promise<{ unstaged: string[]; sinceHead: string[] }> {
+  const out = await gitAsync(repo.top, ['status', '--porcelain=v2', '-z', '--untracked-files=no', '--no-renames', '--ignore-submodules=all', '--', ...(repo.prefix ? [repo.prefix] : [])]);
   const unstaged: string[] = [];
   const sinceHead: string[] = [];
   for (const record of out.toString('utf8').split('\0')) {

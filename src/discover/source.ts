@@ -6,7 +6,7 @@
 // nothing is written to the tree.
 import fs from 'node:fs';
 import path from 'node:path';
-import { blobId, changedPaths, listCommit, listIndex, readObjects, type GitRepo } from './git.js';
+import { blobId, changedPathsAsync, listCommit, listIndex, readObjects, type GitRepo } from './git.js';
 import { buildSkipReason, isSourceName } from './walk.js';
 
 export interface TreeSource {
@@ -45,10 +45,11 @@ function keyed(repo: GitRepo, entries: Map<string, string>, arch: string): Map<s
  * change). `unstaged`: the paths whose working tree differs from the index, if
  * already known (from `git status`).
  */
-export function worktreeSource(repo: GitRepo, root: string, arch: string, unstaged?: string[]): TreeSource {
+export async function worktreeSource(repo: GitRepo, root: string, arch: string, unstaged?: Promise<string[]>): Promise<TreeSource> {
+  const differing = unstaged ?? changedPathsAsync(repo, 'index', 'worktree');
   const keys = keyed(repo, listIndex(repo), arch);
   const overlay = new Map<string, Buffer>();
-  for (const fromTop of unstaged ?? changedPaths(repo, 'index', 'worktree')) {
+  for (const fromTop of await differing) {
     const rel = relative(repo, fromTop);
     if (rel === null || !isBuildSource(rel, arch)) continue;
     let content: Buffer;
@@ -65,9 +66,11 @@ export function worktreeSource(repo: GitRepo, root: string, arch: string, unstag
 }
 
 /** The index (what `git commit` would record), whatever the working tree holds. */
-export function indexSource(repo: GitRepo, root: string, arch: string): TreeSource {
+export async function indexSource(repo: GitRepo, root: string, arch: string): Promise<TreeSource> {
+  // The working tree is compared (a stat of every file) while the index is listed.
+  const differing = changedPathsAsync(repo, 'index', 'worktree');
   const keys = keyed(repo, listIndex(repo), arch);
-  const differ = changedPaths(repo, 'index', 'worktree')
+  const differ = (await differing)
     .map((p) => relative(repo, p))
     .filter((rel): rel is string => rel !== null && keys.has(rel));
   const contents = readObjects(repo, differ.map((rel) => keys.get(rel)!));
@@ -77,9 +80,10 @@ export function indexSource(repo: GitRepo, root: string, arch: string): TreeSour
 }
 
 /** A commit, read from disk where the working tree matches it. */
-export function commitSource(repo: GitRepo, root: string, arch: string, commit: string, label: string): TreeSource {
+export async function commitSource(repo: GitRepo, root: string, arch: string, commit: string, label: string): Promise<TreeSource> {
+  const differing = changedPathsAsync(repo, commit, 'worktree');
   const keys = keyed(repo, listCommit(repo, commit), arch);
-  const differ = changedPaths(repo, commit, 'worktree')
+  const differ = (await differing)
     .map((p) => relative(repo, p))
     .filter((rel): rel is string => rel !== null && keys.has(rel));
   const contents = readObjects(repo, differ.map((rel) => keys.get(rel)!));

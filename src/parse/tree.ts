@@ -1,7 +1,9 @@
 // tree-sitter-c, loaded once per thread.
-import Parser from 'tree-sitter';
-import C from 'tree-sitter-c';
+import { createRequire } from 'node:module';
+import type Parser from 'tree-sitter';
 
+// Loaded on the first parse: a warm `diff` served from the cache may parse nothing.
+const lazyRequire = createRequire(import.meta.url);
 let parser: Parser | null = null;
 
 /** Parsing ran past its time budget (see LowerOptions.deadline). */
@@ -19,8 +21,9 @@ const MAX_TIMEOUT_MICROS = 0xffff_ffff;
  */
 export function parseC(source: string, timeoutMs?: number): Parser.Tree {
   if (!parser) {
-    parser = new Parser();
-    parser.setLanguage(C as unknown as Parser.Language);
+    const ParserClass = lazyRequire('tree-sitter') as typeof Parser;
+    parser = new ParserClass();
+    parser.setLanguage(lazyRequire('tree-sitter-c') as Parser.Language);
   }
   // 0 means no limit to tree-sitter; a spent budget still gets 1 µs.
   const micros = timeoutMs === undefined ? 0 : Math.min(MAX_TIMEOUT_MICROS, Math.max(1, Math.floor(timeoutMs * 1000)));

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { AnalysisCache } from '../cache/store.js';
 import { UsageError } from '../cli/errors.js';
-import { changedPaths, findRepo, resolveCommit, statusChanges, type GitRepo } from '../discover/git.js';
+import { changedPaths, changedPathsAsync, findRepo, resolveCommit, statusChanges, type GitRepo } from '../discover/git.js';
 import { commitSource, indexSource, withPathsFromCommit, worktreeSource, type TreeSource } from '../discover/source.js';
 import { isSourceName } from '../discover/walk.js';
 import { analyzeTree, VERSION, type LintOptions } from '../lint.js';
@@ -63,10 +63,10 @@ export async function runDiff(opts: DiffOptions): Promise<DiffResult> {
   const repo = findRepo(root);
   if (!repo) throw new UsageError(`${root} is not in a git work tree; diff compares git revisions (use 'flushcheck lint' for a plain folder)`);
   const arch = opts.arch ?? 'arm64';
-  const { base, head, changed } = snapshots(repo, root, arch, opts.target);
+  const cache = opts.noCache ? new AnalysisCache(null) : AnalysisCache.forGitDir(repo.commonDir);
+  const { base, head, changed } = await snapshots(repo, root, arch, opts.target, () => cache.preload());
   const changedSources = [...new Set(changed.filter((p) => p.startsWith(repo.prefix) && isSourceName(p)).map((p) => p.slice(repo.prefix.length)))].sort();
 
-  const cache = opts.noCache ? new AnalysisCache(null) : AnalysisCache.forGitDir(repo.commonDir);
   if (changedSources.length === 0) {
     // Nothing the analysis reads changed: nothing can be new or fixed.
     return { result: emptyResult(root, arch, head.files.length), fixed: [], base: base.label, head: head.label, changedSources, cache: cache.stats };
@@ -91,38 +91,47 @@ function emptyResult(root: string, arch: string, files: number): LintResult {
   return { tool: 'flushcheck', version: VERSION, root, arch, findings: [], inactiveRules: [], stats: { files, parsed: 0, functions: 0, syncSites: 0, ms: 0, diagnostics: [] } };
 }
 
-function snapshots(repo: GitRepo, root: string, arch: string, target: DiffTarget): { base: TreeSource; head: TreeSource; changed: string[] } {
+/**
+ * The two snapshots. The git calls that stat every file of the working tree
+ * run in the background; `meanwhile` (loading the cache) runs alongside.
+ */
+async function snapshots(repo: GitRepo, root: string, arch: string, target: DiffTarget, meanwhile: () => void): Promise<{ base: TreeSource; head: TreeSource; changed: string[] }> {
   const short = (id: string) => id.slice(0, 12);
   if (target.kind === 'cached') {
-    const head = indexSource(repo, root, arch);
-    let commit: string;
+    const pendingHead = indexSource(repo, root, arch);
+    let commit: string | null = null;
     try {
       commit = resolveCommit(repo, 'HEAD');
     } catch {
       // No commit yet: everything staged is new.
-      const changed = [...head.files].map((f) => repo.prefix + f);
-      return { base: withPathsFromCommit(repo, head, changed, EMPTY_TREE, arch, 'empty tree'), head, changed };
     }
-    const changed = changedPaths(repo, commit, 'index');
-    return { base: withPathsFromCommit(repo, head, changed, commit, arch, `HEAD (${short(commit)})`), head, changed };
+    const changedSinceHead = commit ? changedPaths(repo, commit, 'index') : null;
+    meanwhile();
+    const head = await pendingHead;
+    const changed = changedSinceHead ?? head.files.map((f) => repo.prefix + f);
+    return { base: withPathsFromCommit(repo, head, changed, commit ?? EMPTY_TREE, arch, commit ? `HEAD (${short(commit)})` : 'empty tree'), head, changed };
   }
   if (target.kind === 'worktree') {
     const commit = resolveCommit(repo, target.base);
-    let head: TreeSource;
-    let changed: string[];
     if (commit === resolveCommit(repo, 'HEAD')) {
       const status = statusChanges(repo);
-      head = worktreeSource(repo, root, arch, status.unstaged);
-      changed = status.sinceHead;
-    } else {
-      head = worktreeSource(repo, root, arch);
-      changed = changedPaths(repo, commit, 'worktree');
+      const pendingHead = worktreeSource(repo, root, arch, status.then((s) => s.unstaged));
+      meanwhile();
+      const head = await pendingHead;
+      const changed = (await status).sinceHead;
+      return { base: withPathsFromCommit(repo, head, changed, commit, arch, `${target.base} (${short(commit)})`), head, changed };
     }
+    const pendingChanged = changedPathsAsync(repo, commit, 'worktree');
+    const pendingHead = worktreeSource(repo, root, arch);
+    meanwhile();
+    const [head, changed] = await Promise.all([pendingHead, pendingChanged]);
     return { base: withPathsFromCommit(repo, head, changed, commit, arch, `${target.base} (${short(commit)})`), head, changed };
   }
   const from = resolveCommit(repo, target.from);
   const to = resolveCommit(repo, target.to);
-  const head = commitSource(repo, root, arch, to, `${target.to} (${short(to)})`);
+  const pendingHead = commitSource(repo, root, arch, to, `${target.to} (${short(to)})`);
   const changed = changedPaths(repo, from, to);
+  meanwhile();
+  const head = await pendingHead;
   return { base: withPathsFromCommit(repo, head, changed, from, arch, `${target.from} (${short(from)})`), head, changed };
 }

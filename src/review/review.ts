@@ -44,7 +44,7 @@ export async function runReview(opts: ReviewOptions): Promise<ReviewResult> {
 
   const cache = repo && !opts.noCache ? AnalysisCache.forGitDir(repo.commonDir) : new AnalysisCache(null);
   const commit = repo ? (baseCommit ?? resolveCommit(repo, 'HEAD')) : null;
-  const base = repo && commit ? commitSource(repo, root, arch, commit, 'base') : await plainSource(root, arch);
+  const base = repo && commit ? await commitSource(repo, root, arch, commit, 'base') : await plainSource(root, arch);
   const baseLabel = commit ?? 'working tree copy';
   // Every file the series has touched so far, as the applied patches left it (null: deleted).
   const patched = new Map<string, Buffer | null>();

@@ -4,8 +4,9 @@
 // against src/rules/schema.ts, then checked for what a schema cannot express.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, isAbsolute, join, relative, resolve } from 'node:path';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { parseAllDocuments } from 'yaml';
+import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import type { Rule } from '../types.js';
 import { bundledRulesDir } from './paths.js';
 import { ruleFileSchema } from './schema.js';
@@ -13,6 +14,17 @@ import { ruleFileSchema } from './schema.js';
 export { bundledRulesDir } from './paths.js';
 
 const RULE_FILE_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
+
+// The YAML parser and the schema compiler cost ~100 ms to load and run; a run
+// that finds every rule file unchanged in its cache never needs them.
+const lazyRequire = createRequire(import.meta.url);
+const parseAllDocuments = (text: string): ReturnType<typeof import('yaml').parseAllDocuments> => (lazyRequire('yaml') as typeof import('yaml')).parseAllDocuments(text);
+
+/** Rules already validated, by file name and text (the analysis cache provides one). */
+export interface RuleMemo {
+  get(key: string): unknown;
+  put(key: string, value: unknown): void;
+}
 
 /** A rule file (or rules folder) is unusable. Each problem names the file and, where there is one, the field. */
 export class RuleError extends Error {
@@ -26,10 +38,20 @@ export class RuleError extends Error {
 }
 
 /** Loads the bundled rules, then every rule file in `dirs` (a file path is accepted too). */
-export function loadRules(dirs: string[]): Rule[] {
+export function loadRules(dirs: string[], memo?: RuleMemo): Rule[] {
   // A folder named twice (or `--rules` pointing at the bundled folder) is read once.
   const files = unique([bundledRulesDir(), ...dirs.map((dir) => resolve(dir))].flatMap(ruleFilesIn));
-  const rules = files.map((file) => parseRuleFile(displayPath(file), readRuleFile(file)));
+  const rules = files.map((file) => {
+    const source = displayPath(file);
+    const text = readRuleFile(file);
+    if (!memo) return parseRuleFile(source, text);
+    const key = `rule:${createHash('sha1').update(source).update('\0').update(text).digest('hex')}`;
+    const known = memo.get(key) as Rule | undefined;
+    if (known && typeof known === 'object' && known.id && known.source === source) return known;
+    const rule = parseRuleFile(source, text);
+    memo.put(key, rule);
+    return rule;
+  });
   rejectDuplicateIds(rules);
   return rules;
 }
@@ -123,6 +145,7 @@ let compiledValidator: ValidateFunction | undefined;
 function ruleValidator(): ValidateFunction {
   if (compiledValidator) return compiledValidator;
   // verbose: errors carry their schema node, which holds the `hint` and the allowed field names.
+  const { Ajv } = lazyRequire('ajv') as typeof import('ajv');
   const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true });
   ajv.addVocabulary(['hint']);
   compiledValidator = ajv.compile(ruleFileSchema);
