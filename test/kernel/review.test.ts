@@ -4,7 +4,7 @@
 // after the scatter-gather sync loop of dma_direct_sync_sg_for_device(), 2/2
 // restores it, so the series is not bisectable and the break is found in the
 // exported caller in another file.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -90,6 +90,22 @@ describe.skipIf(!tree)('review on Linux 7.x', () => {
     expect(report.findings.filter((f: { severity: string }) => f.severity !== 'note').map((f: { function: string }) => f.function).sort()).toEqual(['dma_iova_destroy', 'dma_iova_unlink']);
     // The tree was never written to.
     expect(fs.statSync(path.join(tree!, FILE)).mtimeMs).toBe(mtime);
+    expect(fs.readdirSync(tmp)).toEqual([]);
+  }, 120_000);
+
+  it('removes its temporary folder when interrupted (Ctrl-C)', async () => {
+    const tmp = path.join(work, 'tmp-interrupt');
+    fs.mkdirSync(tmp);
+    const child = spawn(process.execPath, [cli, 'review', path.join(work, 'series.mbox'), '--tree', tree!], { env: { ...process.env, TMPDIR: tmp }, stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // The base analysis of the tree takes seconds: interrupt once the folder exists.
+    const deadline = Date.now() + 60_000;
+    while (fs.readdirSync(tmp).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(fs.readdirSync(tmp)).toHaveLength(1);
+    child.kill('SIGINT');
+    const code = await exited;
+    // Killed by the signal it re-raises after cleaning up (exit code null), or 130 through a shell.
+    expect(code === null || code === 130).toBe(true);
     expect(fs.readdirSync(tmp)).toEqual([]);
   }, 120_000);
 });
