@@ -465,12 +465,7 @@ export function analyzeFunction(
   }
 
   function buildPath(item: PendingItem, s: State): PathStep[] {
-    const steps = trailSteps(s.trail);
-    const at = steps.findIndex((st) => st.line === item.line && st.file === fn.file);
-    if (at >= 0) return steps.slice(at);
-    // The item joined this state from another path: start from its own sync.
-    const event = item.via ? `${item.via}(...) leaves ${item.callee}() (${item.effect}) pending` : `${item.callee}(...) issues ${item.effect}`;
-    return [{ file: fn.file, line: item.line, event, ...(item.via ? {} : { op: modelOp(item.effect) }) }, ...item.inner, ...steps];
+    return itemPath(fn, item, s);
   }
 
   // A function whose path budget ran out had conditions merged: what it
@@ -617,6 +612,20 @@ function paramLits(fn: FunctionIR, s: State): { atom: Expr; value: boolean }[] {
     .map((f) => ({ atom: f.atom, value: f.value }));
 }
 
+/**
+ * The steps from where `item` became pending in `fn` to the end of the path
+ * `s` took. The trail holds them (the item's own callee steps included) when
+ * this path issued it; an item that joined from another path starts from its
+ * own sync. (Its callee steps must not be added to a trail that has them.)
+ */
+function itemPath(fn: FunctionIR, item: PendingItem, s: State): PathStep[] {
+  const steps = trailSteps(s.trail);
+  const at = steps.findIndex((st) => st.line === item.line && st.file === fn.file);
+  if (at >= 0) return steps.slice(at);
+  const event = item.via ? `${item.via}(...) leaves ${item.callee}() (${item.effect}) pending` : `${item.callee}(...) issues ${item.effect}`;
+  return [{ file: fn.file, line: item.line, event, ...(item.via ? {} : { op: modelOp(item.effect) }) }, ...item.inner, ...steps];
+}
+
 /** What callers need to know: under which parameter conditions what stays pending. */
 function summarize(fn: FunctionIR, exits: State[], handoff: boolean): Outcome[] | null {
   if (exits.length === 0) return null;
@@ -631,7 +640,7 @@ function summarize(fn: FunctionIR, exits: State[], handoff: boolean): Outcome[] 
             ...(i.uncertain ? { uncertain: true } : {}),
             callee: i.callee,
             effect: i.effect,
-            inner: [...i.inner, ...trailSteps(s.trail)].slice(0, MAX_INNER_STEPS),
+            inner: itemPath(fn, i, s).slice(0, MAX_INNER_STEPS),
             origin: i.origin,
           }));
     add(groups, { lits, keepsCaller: s.pending.has(CALLER_TOKEN), error: s.error, failed: !!s.failed, ret: s.ret ?? 'U', items });
