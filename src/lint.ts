@@ -49,7 +49,8 @@ export interface LintOptions {
   fileTimeoutMs?: number;
   /**
    * Analyse this snapshot (a commit, the index, a patched tree) instead of
-   * walking `root`: its file list, and its contents where they differ from disk.
+   * walking `root`: its file list (`paths` is then not used), and its contents
+   * where they differ from disk.
    */
   source?: TreeSource;
   /** Reuse scans, parses and function results keyed by content (diff, review). */
@@ -165,31 +166,9 @@ export async function analyzeTree(opts: LintOptions): Promise<Analysis> {
         parsed.set(file, lower(diagnostics));
         continue;
       }
-      const parseKey = digest(file, contentKey, interestingKey);
-      const memoized = cache.parses.get(parseKey);
-      if (memoized) {
-        cache.stats.parseHits++;
-        parsed.set(file, memoized.ir);
-        diagnostics.push(...memoized.problems.map((reason) => ({ file, reason })));
-        continue;
-      }
-      const stored = cache.files.get(parseKey);
-      let ir: FileIR;
-      let problems: string[];
-      if (isStoredFile(stored)) {
-        cache.stats.storedFiles++;
-        problems = stored.problems;
-        ir = restoreFile(file, stored, () => lower([]));
-      } else {
-        const sink: Diagnostic[] = [];
-        ir = lower(sink);
-        problems = sink.map((d) => d.reason);
-        // A file over the time budget is tried again next time rather than remembered as empty.
-        if (!problems.some((p) => p.includes('time budget'))) cache.files.put(parseKey, storeFile(ir, problems));
-      }
+      const { ir, problems } = lowerThroughCache(cache, digest(file, contentKey, interestingKey), file, lower);
       diagnostics.push(...problems.map((reason) => ({ file, reason })));
       parsed.set(file, ir);
-      cache.parses.set(parseKey, { ir, problems });
     }
     trace(`parsed ${scan.matched.size} files`);
     if (process.env.FLUSHCHECK_TRACE === 'files') trace([...scan.matched.keys()].join(' '));
@@ -283,6 +262,33 @@ export async function analyzeTree(opts: LintOptions): Promise<Analysis> {
     },
   };
   return { result, program, rules, runs, env };
+}
+
+/**
+ * A file's IR from this run's memory, else from its stored form (parsed only
+ * if a CFG is asked for), else lowered now and stored. `problems`: what
+ * lowering reported for the file, replayed when it is not lowered again.
+ */
+function lowerThroughCache(cache: AnalysisCache, key: string, file: string, lower: (sink: Diagnostic[]) => FileIR): { ir: FileIR; problems: string[] } {
+  const memoized = cache.parses.get(key);
+  if (memoized) {
+    cache.stats.parseHits++;
+    return memoized;
+  }
+  const stored = cache.files.get(key);
+  let entry: { ir: FileIR; problems: string[] };
+  if (isStoredFile(stored)) {
+    cache.stats.storedFiles++;
+    entry = { ir: restoreFile(file, stored, () => lower([])), problems: stored.problems };
+  } else {
+    const sink: Diagnostic[] = [];
+    const ir = lower(sink);
+    entry = { ir, problems: sink.map((d) => d.reason) };
+    // A file over the time budget is tried again next time rather than remembered as empty.
+    if (!entry.problems.some((p) => p.includes('time budget'))) cache.files.put(key, storeFile(ir, entry.problems));
+  }
+  cache.parses.set(key, entry);
+  return entry;
 }
 
 /** What the configuration decides, for cache keys: the arch, where #if answers come from, and that file's text. */
