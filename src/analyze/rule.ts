@@ -104,25 +104,7 @@ export function runRule(program: Program, ctx: RuleContext, previous?: RuleRun, 
           prev.summary.handoffWhy === handoff.why &&
           callees.get(fn)!.every((t) => summaries.get(t) === previous!.summaries.get(t));
         try {
-          let key: string | undefined;
-          let stored: FunctionResult | null = null;
-          if (!unchanged && memo) {
-            key = memoKey(memo, fn, program, (t) => summaries.get(t), handoff);
-            const raw = memo.store.get(key);
-            stored = raw === undefined ? null : loadResult(raw, fn, program);
-            if (stored) memo.hits++;
-            else memo.misses++;
-          }
-          if (unchanged) res = prev;
-          else if (stored) res = stored;
-          else {
-            res = analyzeFunction(fn, ctx, program, (t) => summaries.get(t), handoff);
-            const cut = fn.cfg().cutShort;
-            if (cut) res.cutShort = cut;
-            // Read off the CFG now, while it is built: a cached result then never needs it.
-            for (const site of res.completions) site.loop = siteLoop(fn, site);
-            if (memo && key && !res.timedOut) memo.store.put(key, storeResult(res));
-          }
+          res = unchanged ? prev : analyzeOrRecall(fn, ctx, program, (t) => summaries.get(t), handoff, memo);
           // An equal summary keeps its identity, so this function's callers can be reused too.
           if (prev && res !== prev && summaryKey(prev.summary) === summaryKey(res.summary)) res = { ...res, summary: prev.summary };
         } catch (e) {
@@ -183,6 +165,37 @@ export function runRule(program: Program, ctx: RuleContext, previous?: RuleRun, 
   }
   findings.push(...notes(program, ctx, results));
   return { findings, summaries, results, syncSites, truncated, unjudged };
+}
+
+/**
+ * The function's result from the memo when everything its analysis reads is
+ * unchanged, else a fresh analysis (stored for next time). A fresh result also
+ * records what later stages would otherwise need its CFG for.
+ */
+function analyzeOrRecall(
+  fn: FunctionIR,
+  ctx: RuleContext,
+  program: Program,
+  summaryOf: (f: FunctionIR) => Summary | undefined,
+  handoff: { handoff: boolean; why: string },
+  memo: FunctionMemo | undefined,
+): FunctionResult {
+  const key = memo ? memoKey(memo, fn, program, summaryOf, handoff) : undefined;
+  if (memo && key) {
+    const raw = memo.store.get(key);
+    const stored = raw === undefined ? null : loadResult(raw, fn, program);
+    if (stored) {
+      memo.hits++;
+      return stored;
+    }
+    memo.misses++;
+  }
+  const res = analyzeFunction(fn, ctx, program, summaryOf, handoff);
+  const cut = fn.cfg().cutShort;
+  if (cut) res.cutShort = cut;
+  for (const site of res.completions) site.loop = siteLoop(fn, site);
+  if (memo && key && !res.timedOut) memo.store.put(key, storeResult(res));
+  return res;
 }
 
 function summaryKey(s: Summary): string {
