@@ -65,17 +65,19 @@ export async function worktreeSource(repo: GitRepo, root: string, arch: string, 
   return { root, files: [...keys.keys()].sort(), overlay, keys, label: 'working tree' };
 }
 
+/** The contents (from git, by blob id) of the snapshot's files that differ on disk. */
+function gitContents(repo: GitRepo, keys: Map<string, string>, differingFromTop: string[]): Map<string, Buffer> {
+  const differ = differingFromTop.map((p) => relative(repo, p)).filter((rel): rel is string => rel !== null && keys.has(rel));
+  const contents = readObjects(repo, differ.map((rel) => keys.get(rel)!));
+  return new Map(differ.map((rel, i) => [rel, contents[i] ?? Buffer.alloc(0)]));
+}
+
 /** The index (what `git commit` would record), whatever the working tree holds. */
 export async function indexSource(repo: GitRepo, root: string, arch: string): Promise<TreeSource> {
   // The working tree is compared (a stat of every file) while the index is listed.
   const differing = changedPathsAsync(repo, 'index', 'worktree');
   const keys = keyed(repo, listIndex(repo), arch);
-  const differ = (await differing)
-    .map((p) => relative(repo, p))
-    .filter((rel): rel is string => rel !== null && keys.has(rel));
-  const contents = readObjects(repo, differ.map((rel) => keys.get(rel)!));
-  const overlay = new Map<string, Buffer>();
-  differ.forEach((rel, i) => overlay.set(rel, contents[i] ?? Buffer.alloc(0)));
+  const overlay = gitContents(repo, keys, await differing);
   return { root, files: [...keys.keys()].sort(), overlay, keys, label: 'index' };
 }
 
@@ -83,12 +85,7 @@ export async function indexSource(repo: GitRepo, root: string, arch: string): Pr
 export async function commitSource(repo: GitRepo, root: string, arch: string, commit: string, label: string): Promise<TreeSource> {
   const differing = changedPathsAsync(repo, commit, 'worktree');
   const keys = keyed(repo, listCommit(repo, commit), arch);
-  const differ = (await differing)
-    .map((p) => relative(repo, p))
-    .filter((rel): rel is string => rel !== null && keys.has(rel));
-  const contents = readObjects(repo, differ.map((rel) => keys.get(rel)!));
-  const overlay = new Map<string, Buffer>();
-  differ.forEach((rel, i) => overlay.set(rel, contents[i] ?? Buffer.alloc(0)));
+  const overlay = gitContents(repo, keys, await differing);
   return { root, files: [...keys.keys()].sort(), overlay, keys, label };
 }
 

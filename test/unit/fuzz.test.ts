@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { runLint } from '../../src/lint.js';
 import { formatJson } from '../../src/report/json.js';
 import { formatText } from '../../src/report/text.js';
+import { prng } from './support/prng.js';
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/lint/', import.meta.url));
 const BASE_SEED = Number(process.env.FLUSHCHECK_FUZZ_SEED ?? 20_261_121);
@@ -20,17 +21,6 @@ const RUNS = Number(process.env.FLUSHCHECK_FUZZ_RUNS ?? 150);
 /** Generous per-iteration guard: a fixture lints in tens of ms. */
 const ITERATION_TIMEOUT_MS = 20_000;
 
-/** mulberry32: small, fast, and the same sequence everywhere. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Root-relative .c/.h files, sorted (readdir order is not portable). */
 function sourcesUnder(root: string, dir = root): string[] {

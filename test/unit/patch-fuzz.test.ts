@@ -9,23 +9,13 @@
 import { describe, expect, it } from 'vitest';
 import { parseSeriesText } from '../../src/patch/series.js';
 import { PatchParseError, type Series } from '../../src/patch/types.js';
+import { prng } from './support/prng.js';
 
 const BASE_SEED = Number(process.env.FLUSHCHECK_FUZZ_SEED ?? 20_250_304);
 const RUNS = Number(process.env.FLUSHCHECK_FUZZ_RUNS ?? 300);
 /** One parse of a few KB takes well under a millisecond; this only catches blowups. */
 const ITERATION_BUDGET_MS = 250;
 
-/** mulberry32: small, fast, and the same sequence everywhere. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const int = (rnd: () => number, n: number) => Math.floor(rnd() * n);
 
