@@ -59,9 +59,13 @@ export function parseDiffTarget(rev: string | undefined, cached: boolean): DiffT
 }
 
 export async function runDiff(opts: DiffOptions): Promise<DiffResult> {
-  const root = path.resolve(opts.tree);
-  const repo = findRepo(root);
-  if (!repo) throw new UsageError(`${root} is not in a git work tree; diff compares git revisions (use 'flushcheck lint' for a plain folder)`);
+  const dir = path.resolve(opts.tree);
+  const found = findRepo(dir);
+  if (!found) throw new UsageError(`${dir} is not in a git work tree; diff compares git revisions (use 'flushcheck lint' for a plain folder)`);
+  // The whole work tree, as `git diff` shows it from any subfolder: a change's
+  // callers and the rule's definitions can be anywhere in it.
+  const repo = { ...found, prefix: '' };
+  const root = repo.top;
   const arch = opts.arch ?? 'arm64';
   const cache = opts.noCache ? new AnalysisCache(null) : AnalysisCache.forGitDir(repo.commonDir);
   const { base, head, changed } = await snapshots(repo, root, arch, opts.target, () => cache.preload());

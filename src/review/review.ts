@@ -35,10 +35,13 @@ export interface ReviewOptions extends Omit<LintOptions, 'root' | 'paths' | 'sou
 
 export async function runReview(opts: ReviewOptions): Promise<ReviewResult> {
   const started = performance.now();
-  const root = path.resolve(opts.tree);
-  if (!isDirectory(root)) throw new UsageError(`--tree ${opts.tree}: not a folder; pass the kernel tree the series applies to`);
+  const dir = path.resolve(opts.tree);
+  if (!isDirectory(dir)) throw new UsageError(`--tree ${opts.tree}: not a folder; pass the kernel tree the series applies to`);
   const arch = opts.arch ?? 'arm64';
-  const repo = findRepo(root);
+  const found = findRepo(dir);
+  // In a git repository, the whole work tree (patch paths are relative to its top).
+  const repo = found ? { ...found, prefix: '' } : null;
+  const root = repo ? repo.top : dir;
   const { series, baseCommit } = loadSeries(opts.series, root, repo);
   if (!series.patches.length) throw new UsageError(`${opts.series}: no patch to review (${series.skipped.length} message(s) skipped: ${series.skipped.map((s) => s.reason).join('; ') || 'none'})`);
 

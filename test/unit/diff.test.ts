@@ -89,6 +89,13 @@ describe('flushcheck diff', () => {
     expect((await flushcheck('diff', '--cached', '--fail-on', 'none')).code).toBe(0);
   });
 
+  it('checks the whole work tree when run from a subfolder, as git diff does', async () => {
+    applyFixturePatch('break-fix/0002-foo-reject-oversized-segments-in-foo_map_sg.patch');
+    const fromSub = await flushcheck('diff', '--tree', path.join(repo, 'drivers', 'bar'), '--format', 'json');
+    expect(fromSub.code).toBe(1);
+    expect(brief(JSON.parse(fromSub.stdout).findings)).toEqual([FOO_MAP_SG_UNFLUSHED]);
+  });
+
   it('lists what a change fixes with --show-fixed, and compares commit ranges', async () => {
     applyFixturePatch('break-fix/0002-foo-reject-oversized-segments-in-foo_map_sg.patch');
     git('commit', '-qam', 'break');
