@@ -15,8 +15,6 @@ export interface GitRepo {
   top: string;
   /** The repository's common git dir (shared by all worktrees): where caches live. */
   commonDir: string;
-  /** The analysed root relative to `top` ('' or 'sub/dir/'), '/' separated. */
-  prefix: string;
 }
 
 /** The env git runs with: no pager, no prompts, no user hooks of ours, C locale for parsable messages. */
@@ -57,7 +55,10 @@ export class GitError extends Error {
   }
 }
 
-/** The repository holding `dir`, or null when it is not in a git work tree. */
+/**
+ * The repository holding `dir`, or null when it is not in a git work tree.
+ * diff and review always work on the whole work tree, as git diff does.
+ */
 export function findRepo(dir: string): GitRepo | null {
   let out: string;
   try {
@@ -67,8 +68,7 @@ export function findRepo(dir: string): GitRepo | null {
   }
   const [top, common] = out.split('\n');
   if (!top || !common) return null;
-  const rel = path.relative(top, path.resolve(dir)).split(path.sep).join('/');
-  return { top, commonDir: path.resolve(dir, common), prefix: rel ? `${rel}/` : '' };
+  return { top, commonDir: path.resolve(dir, common) };
 }
 
 /** The full commit id `rev` names; a clear usage error when it names none. */
@@ -95,7 +95,7 @@ function parseTree(out: Buffer): Map<string, string> {
 
 /** Files in the index with their blob ids (conflicted entries are left out). */
 export function listIndex(repo: GitRepo): Map<string, string> {
-  const out = git(repo.top, ['ls-files', '--stage', '-z', '--', ...(repo.prefix ? [repo.prefix] : [])]).toString('utf8');
+  const out = git(repo.top, ['ls-files', '--stage', '-z']).toString('utf8');
   const entries = new Map<string, string>();
   // "<mode> <40-hex id> <stage>\t<path>\0", read by position: ~90k records on a kernel.
   for (let pos = 0; pos < out.length; ) {
@@ -114,7 +114,7 @@ export function listIndex(repo: GitRepo): Map<string, string> {
 
 /** Files of a commit (under the analysed root, or only `paths` from the top) with their blob ids. */
 export function listCommit(repo: GitRepo, commit: string, paths?: string[]): Map<string, string> {
-  const scope = paths ?? (repo.prefix ? [repo.prefix] : []);
+  const scope = paths ?? [];
   // Literal pathspecs: a path named in a diff is never a glob. (ls-tree has no
   // `--` separator: after --end-of-options every word is the tree or a path.)
   return parseTree(git(repo.top, ['--literal-pathspecs', 'ls-tree', '-r', '-z', '--full-tree', '--end-of-options', commit, ...scope]));
@@ -139,7 +139,7 @@ function splitPaths(out: Buffer): string[] {
 }
 
 function changedPathsArgs(repo: GitRepo, from: string, to: string): string[] {
-  const scope = ['--', ...(repo.prefix ? [repo.prefix] : [])];
+  const scope = ['--'];
   let args: string[];
   if (from === 'index' && to === 'worktree') args = ['diff', '--no-renames', '--name-only', '-z', ...scope];
   else if (to === 'worktree') args = ['diff', '--no-renames', '--name-only', '-z', '--end-of-options', from, ...scope];
@@ -154,7 +154,7 @@ function changedPathsArgs(repo: GitRepo, from: string, to: string): string[] {
  * in the index or the working tree. Cheaper than two diffs on a large tree.
  */
 export async function statusChanges(repo: GitRepo): Promise<{ unstaged: string[]; sinceHead: string[] }> {
-  const out = await gitAsync(repo.top, ['status', '--porcelain=v2', '-z', '--untracked-files=no', '--no-renames', '--ignore-submodules=all', '--', ...(repo.prefix ? [repo.prefix] : [])]);
+  const out = await gitAsync(repo.top, ['status', '--porcelain=v2', '-z', '--untracked-files=no', '--no-renames', '--ignore-submodules=all']);
   const unstaged: string[] = [];
   const sinceHead: string[] = [];
   for (const record of out.toString('utf8').split('\0')) {

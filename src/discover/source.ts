@@ -22,21 +22,15 @@ export interface TreeSource {
   label: string;
 }
 
-/** Paths from the repository top -> root-relative; null when outside the analysed root. */
-function relative(repo: GitRepo, fromTop: string): string | null {
-  return fromTop.startsWith(repo.prefix) ? fromTop.slice(repo.prefix.length) : null;
-}
 
 function isBuildSource(rel: string, arch: string): boolean {
   return isSourceName(rel) && buildSkipReason(rel, arch) === null;
 }
 
-function keyed(repo: GitRepo, entries: Map<string, string>, arch: string): Map<string, string> {
+/** The build's sources among git's entries (paths are relative to the work tree's top, which is the root). */
+function keyed(entries: Map<string, string>, arch: string): Map<string, string> {
   const keys = new Map<string, string>();
-  for (const [fromTop, id] of entries) {
-    const rel = relative(repo, fromTop);
-    if (rel !== null && isBuildSource(rel, arch)) keys.set(rel, id);
-  }
+  for (const [rel, id] of entries) if (isBuildSource(rel, arch)) keys.set(rel, id);
   return keys;
 }
 
@@ -47,14 +41,13 @@ function keyed(repo: GitRepo, entries: Map<string, string>, arch: string): Map<s
  */
 export async function worktreeSource(repo: GitRepo, root: string, arch: string, unstaged?: Promise<string[]>): Promise<TreeSource> {
   const differing = unstaged ?? changedPathsAsync(repo, 'index', 'worktree');
-  const keys = keyed(repo, listIndex(repo), arch);
+  const keys = keyed(listIndex(repo), arch);
   const overlay = new Map<string, Buffer>();
-  for (const fromTop of await differing) {
-    const rel = relative(repo, fromTop);
-    if (rel === null || !isBuildSource(rel, arch)) continue;
+  for (const rel of await differing) {
+    if (!isBuildSource(rel, arch)) continue;
     let content: Buffer;
     try {
-      content = fs.readFileSync(path.join(repo.top, fromTop));
+      content = fs.readFileSync(path.join(repo.top, rel));
     } catch {
       keys.delete(rel); // deleted in the working tree
       continue;
@@ -66,8 +59,8 @@ export async function worktreeSource(repo: GitRepo, root: string, arch: string, 
 }
 
 /** The contents (from git, by blob id) of the snapshot's files that differ on disk. */
-function gitContents(repo: GitRepo, keys: Map<string, string>, differingFromTop: string[]): Map<string, Buffer> {
-  const differ = differingFromTop.map((p) => relative(repo, p)).filter((rel): rel is string => rel !== null && keys.has(rel));
+function gitContents(repo: GitRepo, keys: Map<string, string>, differing: string[]): Map<string, Buffer> {
+  const differ = differing.filter((rel) => keys.has(rel));
   const contents = readObjects(repo, differ.map((rel) => keys.get(rel)!));
   return new Map(differ.map((rel, i) => [rel, contents[i] ?? Buffer.alloc(0)]));
 }
@@ -76,7 +69,7 @@ function gitContents(repo: GitRepo, keys: Map<string, string>, differingFromTop:
 export async function indexSource(repo: GitRepo, root: string, arch: string): Promise<TreeSource> {
   // The working tree is compared (a stat of every file) while the index is listed.
   const differing = changedPathsAsync(repo, 'index', 'worktree');
-  const keys = keyed(repo, listIndex(repo), arch);
+  const keys = keyed(listIndex(repo), arch);
   const overlay = gitContents(repo, keys, await differing);
   return { root, files: [...keys.keys()].sort(), overlay, keys, label: 'index' };
 }
@@ -84,28 +77,28 @@ export async function indexSource(repo: GitRepo, root: string, arch: string): Pr
 /** A commit, read from disk where the working tree matches it. */
 export async function commitSource(repo: GitRepo, root: string, arch: string, commit: string, label: string): Promise<TreeSource> {
   const differing = changedPathsAsync(repo, commit, 'worktree');
-  const keys = keyed(repo, listCommit(repo, commit), arch);
+  const keys = keyed(listCommit(repo, commit), arch);
   const overlay = gitContents(repo, keys, await differing);
   return { root, files: [...keys.keys()].sort(), overlay, keys, label };
 }
 
 /**
- * `from` with the given paths (from the top) as they are in `commit`: the base
+ * `from` with the given paths as they are in `commit`: the base
  * of a diff, built from the changed tree plus the few files the change touched.
  */
-export function withPathsFromCommit(repo: GitRepo, from: TreeSource, changedFromTop: string[], commit: string, arch: string, label: string): TreeSource {
+export function withPathsFromCommit(repo: GitRepo, from: TreeSource, changed: string[], commit: string, arch: string, label: string): TreeSource {
   const keys = new Map(from.keys);
   const overlay = new Map(from.overlay);
-  const rels = changedFromTop.map((p) => relative(repo, p)).filter((rel): rel is string => rel !== null && isBuildSource(rel, arch));
-  const ids = listCommitPaths(repo, commit, rels.map((rel) => repo.prefix + rel));
-  const present = rels.filter((rel) => ids.has(repo.prefix + rel));
-  const contents = readObjects(repo, present.map((rel) => ids.get(repo.prefix + rel)!));
+  const rels = changed.filter((rel) => isBuildSource(rel, arch));
+  const ids = listCommitPaths(repo, commit, rels);
+  const present = rels.filter((rel) => ids.has(rel));
+  const contents = readObjects(repo, present.map((rel) => ids.get(rel)!));
   for (const rel of rels) {
     keys.delete(rel);
     overlay.delete(rel);
   }
   present.forEach((rel, i) => {
-    keys.set(rel, ids.get(repo.prefix + rel)!);
+    keys.set(rel, ids.get(rel)!);
     overlay.set(rel, contents[i] ?? Buffer.alloc(0));
   });
   return { root: from.root, files: [...keys.keys()].sort(), overlay, keys, label };

@@ -60,16 +60,15 @@ export function parseDiffTarget(rev: string | undefined, cached: boolean): DiffT
 
 export async function runDiff(opts: DiffOptions): Promise<DiffResult> {
   const dir = path.resolve(opts.tree);
-  const found = findRepo(dir);
-  if (!found) throw new UsageError(`${dir} is not in a git work tree; diff compares git revisions (use 'flushcheck lint' for a plain folder)`);
+  const repo = findRepo(dir);
+  if (!repo) throw new UsageError(`${dir} is not in a git work tree; diff compares git revisions (use 'flushcheck lint' for a plain folder)`);
   // The whole work tree, as `git diff` shows it from any subfolder: a change's
   // callers and the rule's definitions can be anywhere in it.
-  const repo = { ...found, prefix: '' };
   const root = repo.top;
   const arch = opts.arch ?? 'arm64';
   const cache = opts.noCache ? new AnalysisCache(null) : AnalysisCache.forGitDir(repo.commonDir);
   const { base, head, changed } = await snapshots(repo, root, arch, opts.target, () => cache.preload());
-  const changedSources = [...new Set(changed.filter((p) => p.startsWith(repo.prefix) && isSourceName(p)).map((p) => p.slice(repo.prefix.length)))].sort();
+  const changedSources = [...new Set(changed.filter(isSourceName))].sort();
 
   if (changedSources.length === 0) {
     // Nothing the analysis reads changed: nothing can be new or fixed.
@@ -112,7 +111,7 @@ async function snapshots(repo: GitRepo, root: string, arch: string, target: Diff
     const changedSinceHead = commit ? changedPaths(repo, commit, 'index') : null;
     meanwhile();
     const head = await pendingHead;
-    const changed = changedSinceHead ?? head.files.map((f) => repo.prefix + f);
+    const changed = changedSinceHead ?? head.files;
     return { base: withPathsFromCommit(repo, head, changed, commit ?? EMPTY_TREE, arch, commit ? `HEAD (${short(commit)})` : 'empty tree'), head, changed };
   }
   if (target.kind === 'worktree') {

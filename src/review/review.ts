@@ -38,9 +38,8 @@ export async function runReview(opts: ReviewOptions): Promise<ReviewResult> {
   const dir = path.resolve(opts.tree);
   if (!isDirectory(dir)) throw new UsageError(`--tree ${opts.tree}: not a folder; pass the kernel tree the series applies to`);
   const arch = opts.arch ?? 'arm64';
-  const found = findRepo(dir);
   // In a git repository, the whole work tree (patch paths are relative to its top).
-  const repo = found ? { ...found, prefix: '' } : null;
+  const repo = findRepo(dir);
   const root = repo ? repo.top : dir;
   const { series, baseCommit } = loadSeries(opts.series, root, repo);
   if (!series.patches.length) throw new UsageError(`${opts.series}: no patch to review (${series.skipped.length} message(s) skipped: ${series.skipped.map((s) => s.reason).join('; ') || 'none'})`);
@@ -53,7 +52,7 @@ export async function runReview(opts: ReviewOptions): Promise<ReviewResult> {
   const patched = new Map<string, Buffer | null>();
   const contentOf = (rel: string): Buffer | null => {
     if (patched.has(rel)) return patched.get(rel)!;
-    if (repo && commit) return readObjects(repo, [`${commit}:${repo.prefix}${rel}`])[0];
+    if (repo && commit) return readObjects(repo, [`${commit}:${rel}`])[0];
     return readFileOrNull(path.join(root, rel));
   };
   const common = { ...opts, root, cache };
