@@ -8,7 +8,7 @@ import { AnalysisCache } from '../cache/store.js';
 import { UsageError } from '../cli/errors.js';
 import { changedPaths, changedPathsAsync, findRepo, resolveCommit, statusChanges, type GitRepo } from '../discover/git.js';
 import { commitSource, indexSource, withPathsFromCommit, worktreeSource, type TreeSource } from '../discover/source.js';
-import { isSourceName } from '../discover/walk.js';
+import { buildSkipReason, isSourceName } from '../discover/walk.js';
 import { analyzeTree, VERSION, type LintOptions } from '../lint.js';
 import type { Finding, LintResult } from '../types.js';
 import { compareFindings } from './match.js';
@@ -68,7 +68,8 @@ export async function runDiff(opts: DiffOptions): Promise<DiffResult> {
   const arch = opts.arch ?? 'arm64';
   const cache = opts.noCache ? new AnalysisCache(null) : AnalysisCache.forGitDir(repo.commonDir);
   const { base, head, changed } = await snapshots(repo, root, arch, opts.target, () => cache.preload());
-  const changedSources = [...new Set(changed.filter(isSourceName))].sort();
+  // Sources of this arch's build only: a change under arch/arm/ cannot change an arm64 finding.
+  const changedSources = [...new Set(changed.filter((p) => isSourceName(p) && buildSkipReason(p, arch) === null))].sort();
 
   if (changedSources.length === 0) {
     // Nothing the analysis reads changed: nothing can be new or fixed.
