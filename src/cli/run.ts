@@ -131,12 +131,12 @@ export async function main(argv: string[], io: CliIO, deps: CliDeps = defaultDep
     .addOption(archOption())
     .addOption(kconfigOption())
     .addOption(rulesOption())
-    .addOption(new Option('--format <format>', 'report format').choices(['text', 'json', 'sarif']).default('text'))
     .addOption(failOnOption('exit 1 when a finding has this severity or worse'))
     .option('--jobs <n>', 'worker threads for the scan', positiveInteger)
-    .option('--no-color', 'never colour the text report')
-    .option('-v, --verbose', 'list every diagnostic in the text report')
-    .option('-o, --output <file>', 'write the report to a file instead of stdout')
+    .addOption(new Option('--format <format>', 'report format').choices(['text', 'json', 'sarif']).default('text'))
+    .addOption(noColorOption())
+    .addOption(verboseOption())
+    .addOption(outputOption())
     .action(async (paths: string[] | undefined, opts: LintCommandOptions) => {
       exitCode = await lintCommand(paths ?? [], opts);
     });
@@ -166,13 +166,13 @@ export async function main(argv: string[], io: CliIO, deps: CliDeps = defaultDep
     .addOption(archOption())
     .addOption(kconfigOption())
     .addOption(rulesOption())
-    .addOption(new Option('--format <format>', 'report format').choices(['text', 'json', 'sarif']).default('text'))
     .addOption(failOnOption('exit 1 when a new finding has this severity or worse'))
     .option('--jobs <n>', 'worker threads for the scan', positiveInteger)
     .option('--no-cache', 'do not read or write the cache under .git/flushcheck')
-    .option('--no-color', 'never colour the text report')
-    .option('-v, --verbose', 'list every diagnostic in the text report')
-    .option('-o, --output <file>', 'write the report to a file instead of stdout')
+    .addOption(new Option('--format <format>', 'report format').choices(['text', 'json', 'sarif']).default('text'))
+    .addOption(noColorOption())
+    .addOption(verboseOption())
+    .addOption(outputOption())
     .allowExcessArguments(false)
     .action(async (rev: string | undefined, opts: DiffCommandOptions) => {
       exitCode = await diffCommand(rev, opts);
@@ -215,8 +215,8 @@ export async function main(argv: string[], io: CliIO, deps: CliDeps = defaultDep
     .addOption(failOnOption('exit 1 when a patch introduces a finding of this severity or worse'))
     .option('--jobs <n>', 'worker threads for the scan', positiveInteger)
     .option('--no-cache', 'do not read or write the cache under .git/flushcheck')
-    .option('--no-color', 'never colour the text report')
-    .option('-o, --output <file>', 'write the report to a file instead of stdout')
+    .addOption(noColorOption())
+    .addOption(outputOption())
     .allowExcessArguments(false)
     .action(async (series: string, opts: ReviewCommandOptions) => {
       exitCode = await reviewCommand(series, opts);
@@ -473,6 +473,18 @@ function kconfigOption(): Option {
 
 function rulesOption(): Option {
   return new Option('--rules <dir>', 'extra rules folder (repeatable)').argParser(collect);
+}
+
+function noColorOption(): Option {
+  return new Option('--no-color', 'never colour the text report');
+}
+
+function verboseOption(): Option {
+  return new Option('-v, --verbose', 'list every diagnostic in the text report');
+}
+
+function outputOption(): Option {
+  return new Option('-o, --output <file>', 'write the report to a file instead of stdout');
 }
 
 function failOnOption(description: string): Option {

@@ -25,11 +25,13 @@ function gitEnv(): NodeJS.ProcessEnv {
 export function git(cwd: string, args: string[], input?: string | Buffer): Buffer {
   const run = spawnSync('git', args, { cwd, env: gitEnv(), input, maxBuffer: MAX_GIT_OUTPUT });
   if (run.error) throw new UsageError(`cannot run git: ${run.error.message}; install git or put it on PATH`);
-  if (run.status !== 0) {
-    const reason = run.stderr.toString('utf8').trim().split('\n').filter(Boolean).pop() ?? `exit status ${run.status}`;
-    throw new GitError(args, reason);
-  }
+  if (run.status !== 0) throw new GitError(args, lastLine(run.stderr) ?? `exit status ${run.status}`);
   return run.stdout;
+}
+
+/** git's reason for a failure is the last line it printed on stderr. */
+function lastLine(stderr: Buffer): string | undefined {
+  return stderr.toString('utf8').trim().split('\n').filter(Boolean).pop();
 }
 
 /** `git` without blocking: a slow call (one that stats every file) runs while other work goes on. */
@@ -39,8 +41,7 @@ export function gitAsync(cwd: string, args: string[]): Promise<Buffer> {
       if (!error) return resolvePromise(stdout);
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return reject(new UsageError('cannot run git: not found; install git or put it on PATH'));
-      const reason = stderr.toString('utf8').trim().split('\n').filter(Boolean).pop() ?? error.message;
-      reject(new GitError(args, reason));
+      reject(new GitError(args, lastLine(stderr) ?? error.message));
     });
   });
 }

@@ -18,14 +18,12 @@ export function formatDiffJson(diff: DiffResult): string {
 
 export function formatDiffText(diff: DiffResult, opts: TextOptions & { showFixed: boolean }): string {
   const header = `flushcheck diff: ${diff.head} against ${diff.base}: ${diff.changedSources.length} C file${diff.changedSources.length === 1 ? '' : 's'} changed, ${diff.result.findings.length} new finding${diff.result.findings.length === 1 ? '' : 's'}, ${diff.fixed.length} fixed`;
-  const lines = [header];
   if (diff.changedSources.length === 0) return `${header}\n`;
-  let text = formatText(diff.result, opts);
+  const lines = [header, ...formatText(diff.result, opts).trimEnd().split('\n')];
   if (opts.showFixed && diff.fixed.length) {
     const paint = painter(opts.color);
-    lines.push(...text.trimEnd().split('\n'), 'fixed by this change:');
+    lines.push('fixed by this change:');
     for (const f of diff.fixed) lines.push(...formatFinding(f, paint).map((l) => `  ${l}`));
-    text = '';
   }
-  return lines.join('\n') + '\n' + text;
+  return lines.join('\n') + '\n';
 }

@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { runLint } from '../../src/lint.js';
 import { formatJson } from '../../src/report/json.js';
 import { formatText } from '../../src/report/text.js';
-import { prng } from './support/prng.js';
+import { deleteSpan, int, prng } from './support/fuzz.js';
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/lint/', import.meta.url));
 const BASE_SEED = Number(process.env.FLUSHCHECK_FUZZ_SEED ?? 20_261_121);
@@ -43,13 +43,9 @@ const SNIPPETS = ['{', '}', '(', ')', '{{{{', '))))', '#if 0\n', '#endif\n', '#i
 
 type Mutation = (buf: Buffer, rnd: () => number) => Buffer;
 
-const int = (rnd: () => number, n: number) => Math.floor(rnd() * n);
 
 const MUTATIONS: Record<string, Mutation> = {
-  deleteSpan(buf, rnd) {
-    const at = int(rnd, buf.length + 1);
-    return Buffer.concat([buf.subarray(0, at), buf.subarray(Math.min(buf.length, at + 1 + int(rnd, 200)))]);
-  },
+  deleteSpan,
   insertGarbage(buf, rnd) {
     const at = int(rnd, buf.length + 1);
     const junk = Buffer.alloc(1 + int(rnd, 64));

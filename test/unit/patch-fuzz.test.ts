@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseSeriesText } from '../../src/patch/series.js';
 import { PatchParseError, type Series } from '../../src/patch/types.js';
-import { prng } from './support/prng.js';
+import { deleteSpan, int, prng } from './support/fuzz.js';
 
 const BASE_SEED = Number(process.env.FLUSHCHECK_FUZZ_SEED ?? 20_250_304);
 const RUNS = Number(process.env.FLUSHCHECK_FUZZ_RUNS ?? 300);
@@ -17,7 +17,6 @@ const RUNS = Number(process.env.FLUSHCHECK_FUZZ_RUNS ?? 300);
 const ITERATION_BUDGET_MS = 250;
 
 
-const int = (rnd: () => number, n: number) => Math.floor(rnd() * n);
 
 function formatPatch(n: number, total: number, version: number, diff: string, extraHeaders = ''): string {
   const tag = `[PATCH${version > 1 ? ` v${version}` : ''} ${n}/${total}]`;
@@ -157,10 +156,7 @@ function insertAtLineStart(buf: Buffer, rnd: () => number, text: string): Buffer
 }
 
 const MUTATIONS: Record<string, Mutation> = {
-  deleteSpan(buf, rnd) {
-    const at = int(rnd, buf.length + 1);
-    return Buffer.concat([buf.subarray(0, at), buf.subarray(Math.min(buf.length, at + 1 + int(rnd, 200)))]);
-  },
+  deleteSpan,
   insertGarbage(buf, rnd) {
     const at = int(rnd, buf.length + 1);
     const junk = Buffer.alloc(1 + int(rnd, 64));
