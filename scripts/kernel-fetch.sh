@@ -20,13 +20,34 @@ cd "$cache"
 
 have_apt() { command -v apt-get >/dev/null 2>&1; }
 
+# The Debian mirror this machine's apt already uses: the URI of the first source
+# whose suites include the release's codename (bookworm, ...), from deb822
+# .sources files or one-line .list entries. No mirror's name is written here.
+debian_mirror() {
+  local codename; codename=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")
+  [[ -n "$codename" ]] || return 1
+  local f
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [[ -f "$f" ]] || continue
+    awk -v cn="$codename" '
+      function flush() { if (uri != "" && suites ~ ("(^| )" cn "( |$)")) { print uri; found = 1; exit } uri = ""; suites = "" }
+      /^[ \t]*$/ { flush(); next }
+      /^URIs:/ { uri = $2 }
+      /^Suites:/ { $1 = ""; suites = $0; sub(/^ +/, "", suites) }
+      END { if (!found) flush() }' "$f"
+  done | head -n 1 | grep . && return 0
+  cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+    awk -v cn="$codename" '$1 == "deb" { i = 2; if ($2 ~ /^\[/) { while ($i !~ /\]$/) i++; i++ } if ($(i+1) == cn) { print $i; exit } }' | grep .
+}
+
 # A private apt state pointed at sid, so the machine's own apt config is untouched.
 sid_apt() {
-  local d="$cache/apt-sid"
+  local d="$cache/apt-sid" mirror
+  mirror=$(debian_mirror) || { echo "kernel-fetch: no Debian mirror found in /etc/apt/sources.list{,.d/}" >&2; exit 2; }
   mkdir -p "$d/lists/partial" "$d/sources" "$d/cache/archives/partial"
   cat > "$d/sources/sid.sources" <<SRC
 Types: deb
-URIs: http://deb.debian.org/debian
+URIs: $mirror
 Suites: sid
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg

@@ -16,7 +16,7 @@ import type { FileIR } from './ir/types.js';
 import { Program } from './analyze/program.js';
 import { ruleContext, ruleNames, runRule, scanNames, type RuleRun } from './analyze/rule.js';
 import { loadRules } from './rules/load.js';
-import { UsageError } from './cli/errors.js';
+import { UsageError } from './errors.js';
 import { replayFindings } from './model/replay.js';
 import { checkScenario } from './model/check.js';
 import { formatTimeline } from './model/timeline.js';

@@ -24,7 +24,7 @@ export const defaultDeps: CliDeps = {
     return runLint(opts);
   },
   async buildGraph(opts) {
-    const { buildGraph } = await import('../analyze/graph.js');
+    const { buildGraph } = await import('../graph.js');
     return buildGraph(opts);
   },
   async runModelCommand(files, format, out) {

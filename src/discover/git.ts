@@ -5,7 +5,7 @@
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { UsageError } from '../cli/errors.js';
+import { UsageError } from '../errors.js';
 
 /** Listing a kernel tree (~90k entries) produces a few MB; generous headroom. */
 const MAX_GIT_OUTPUT = 512 * 1024 * 1024;

@@ -5,7 +5,7 @@
 // only what changed.
 import path from 'node:path';
 import { AnalysisCache } from '../cache/store.js';
-import { UsageError } from '../cli/errors.js';
+import { UsageError } from '../errors.js';
 import { changedPaths, changedPathsAsync, findRepo, resolveCommit, statusChanges, type GitRepo } from '../discover/git.js';
 import { commitSource, indexSource, withPathsFromCommit, worktreeSource, type TreeSource } from '../discover/source.js';
 import { buildSkipReason, isSourceName } from '../discover/walk.js';

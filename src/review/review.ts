@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { AnalysisCache } from '../cache/store.js';
-import { UsageError } from '../cli/errors.js';
+import { UsageError } from '../errors.js';
 import { findRepo, git, readObjects, resolveCommit, type GitRepo } from '../discover/git.js';
 import { commitSource, overlaySource, type TreeSource } from '../discover/source.js';
 import { discoverFiles } from '../discover/walk.js';

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/cli/errors.js';
+import { UsageError } from '../../src/errors.js';
 import { main, resolveScanTarget, type CliDeps, type CliIO } from '../../src/cli/run.js';
 import type { LintOptions } from '../../src/lint.js';
 import type { CallGraphView } from '../../src/report/graph.js';

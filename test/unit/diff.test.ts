@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/run.js';
-import { HOOK_MARKER, hookScript, installHook } from '../../src/cli/hook.js';
+import { HOOK_MARKER, hookScript, installHook } from '../../src/review/hook.js';
 
 const TREE = fileURLToPath(new URL('../../fixtures/series/tree/', import.meta.url));
 const SERIES = fileURLToPath(new URL('../../fixtures/series/', import.meta.url));

@@ -1,10 +1,10 @@
 // The call graph of issuing, completing and deferring functions, for
 // `flushcheck graph`: only functions the rules found relevant, and the edges
 // between them (direct calls and ops-table assignments).
-import { analyzeTree, type LintOptions } from '../lint.js';
-import type { CallGraphView } from '../report/graph.js';
-import { show } from '../ir/expr.js';
-import { ruleNames } from './rule.js';
+import { analyzeTree, type LintOptions } from './lint.js';
+import type { CallGraphView } from './report/graph.js';
+import { show } from './ir/expr.js';
+import { ruleNames } from './analyze/rule.js';
 
 export async function buildGraph(opts: LintOptions): Promise<CallGraphView> {
   const { program, runs, rules } = await analyzeTree(opts);

@@ -1,0 +1,104 @@
+// `flushcheck diff [REV | A..B] [--cached]`: the findings a change introduces (and fixes).
+import { resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { formatDiffJson, formatDiffText } from '../report/diff.js';
+import { formatSarif } from '../report/sarif.js';
+import { parseDiffTarget, runDiff, type DiffResult } from '../review/diff.js';
+import {
+  EXIT_FINDINGS,
+  EXIT_OK,
+  archOption,
+  emit,
+  existingFile,
+  failOnOption,
+  failsOn,
+  jobsOption,
+  kconfigOption,
+  noColorOption,
+  outputOption,
+  rulesDirsOf,
+  rulesOption,
+  startProgress,
+  useColor,
+  verboseOption,
+  type CommandContext,
+  type FailOn,
+  type ReportFormat,
+} from './shared.js';
+
+interface DiffCommandOptions {
+  cached?: boolean;
+  tree?: string;
+  showFixed?: boolean;
+  arch: string;
+  kconfig?: string;
+  rules?: string[];
+  format: ReportFormat;
+  failOn: FailOn;
+  jobs?: number;
+  cache: boolean;
+  color: boolean;
+  verbose?: boolean;
+  output?: string;
+}
+
+export function registerDiff(program: Command, ctx: CommandContext): void {
+  program
+    .command('diff')
+    .description('check only what a change does: findings it introduces (and fixes) against a git revision')
+    .argument('[rev]', 'base revision (default HEAD; the working tree is checked against it), or A..B to check commit B against A')
+    .option('--cached', 'check the index against HEAD (what `git commit` would record): the pre-commit check')
+    .option('--tree <dir>', 'the git work tree (default: the current folder)')
+    .option('--show-fixed', 'also list the findings the change removes')
+    .addOption(archOption())
+    .addOption(kconfigOption())
+    .addOption(rulesOption())
+    .addOption(failOnOption('exit 1 when a new finding has this severity or worse'))
+    .addOption(jobsOption())
+    .option('--no-cache', 'do not read or write the cache under .git/flushcheck')
+    .addOption(new Option('--format <format>', 'report format').choices(['text', 'json', 'sarif']).default('text'))
+    .addOption(noColorOption())
+    .addOption(verboseOption())
+    .addOption(outputOption())
+    .allowExcessArguments(false)
+    .action(async (rev: string | undefined, opts: DiffCommandOptions) => {
+      ctx.setExit(await diffCommand(ctx, rev, opts));
+    });
+}
+
+async function diffCommand(ctx: CommandContext, rev: string | undefined, opts: DiffCommandOptions): Promise<number> {
+  const rulesDirs = rulesDirsOf(ctx, opts.rules);
+  const rules = opts.format === 'sarif' ? ctx.deps.loadRules(rulesDirs) : [];
+  const progress = startProgress(ctx.io);
+  let diff: DiffResult;
+  try {
+    diff = await runDiff({
+      tree: resolve(ctx.cwd, opts.tree ?? '.'),
+      target: parseDiffTarget(rev, !!opts.cached),
+      arch: opts.arch,
+      kconfigFile: existingFile(ctx.cwd, opts.kconfig, '--kconfig'),
+      rulesDirs,
+      jobs: opts.jobs,
+      noCache: opts.cache === false,
+      onProgress: progress.onProgress,
+    });
+  } finally {
+    progress.stop();
+  }
+  // Only what concerns the change: a pre-commit hook must not repeat the
+  // whole tree's diagnostics on every commit (-v shows them all).
+  const changed = new Set(diff.changedSources);
+  const own = diff.result.stats.diagnostics.filter((d) => opts.verbose || changed.has(d.file));
+  for (const diagnostic of own) ctx.io.stderr.write(`flushcheck: ${diagnostic.file}: ${diagnostic.reason}\n`);
+  const elsewhere = diff.result.stats.diagnostics.length - own.length;
+  if (elsewhere > 0) ctx.io.stderr.write(`flushcheck: ${elsewhere} diagnostic${elsewhere === 1 ? '' : 's'} in files the change does not touch (-v lists them)\n`);
+  if (diff.cacheNote) ctx.io.stderr.write(`flushcheck: ${diff.cacheNote}\n`);
+  const report =
+    opts.format === 'json'
+      ? formatDiffJson(diff)
+      : opts.format === 'sarif'
+        ? formatSarif(diff.result, rules)
+        : formatDiffText(diff, { color: useColor(ctx, opts), verbose: opts.verbose, showFixed: !!opts.showFixed });
+  emit(ctx, report, opts.output);
+  return diff.result.findings.some((finding) => failsOn(finding, opts.failOn)) ? EXIT_FINDINGS : EXIT_OK;
+}
