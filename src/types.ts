@@ -101,9 +101,11 @@ export type Severity = 'error' | 'warning' | 'note';
 export type FindingKind =
   | 'unflushed-return' // pending maintenance reaches the return of a hand-off function
   | 'unflushed-access' // pending invalidation reaches a CPU access to the buffer
+  | 'broken-contract' // a function a rule declares as completing (or deferring) does not behave so
   | 'batchable' // per-entry flush inside a loop that could be hoisted
   | 'redundant-flush' // flush with nothing pending on every path
-  | 'model-coherent'; // static finding the cache model proved harmless (issue 3)
+  | 'model-coherent' // static finding the cache model proved harmless (issue 3)
+  | 'not-judged'; // a function or sync site the analysis could not decide: a visible gap, never silent
 
 export interface PathStep {
   file: string;
@@ -121,6 +123,14 @@ export interface ModelVerdict {
   timeline?: string;
 }
 
+/** A place that explains a finding without being where to change the code (SARIF relatedLocations, gcc `note:` lines). */
+export interface RelatedLocation {
+  file: string;
+  line: number;
+  column: number;
+  message: string;
+}
+
 export interface Finding {
   ruleId: string;
   kind: FindingKind;
@@ -132,6 +142,8 @@ export interface Finding {
   function: string;
   message: string;
   path: PathStep[];
+  /** Other places the reader needs: the hand-off function's return, the exported entry point, the access. */
+  related?: RelatedLocation[];
   /** The issuing call this finding concerns (stable key for diffs). */
   sync?: { callee: string; function: string; file: string; line: number };
   /** The path reports failure to the caller (internal: decides the model's hand-off). */
@@ -163,8 +175,10 @@ export interface LintStats {
   parsed: number;
   /** Function definitions analysed. */
   functions: number;
-  /** Issuing call sites judged. */
+  /** Issuing call sites analysed. */
   syncSites: number;
+  /** Of those, sites (or the functions holding them) the analysis could not decide: each is also a `not-judged` finding. */
+  syncSitesNotJudged?: number;
   ms: number;
   model?: ModelStats;
   diagnostics: Diagnostic[];
