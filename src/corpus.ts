@@ -1,0 +1,190 @@
+// The part of the tree the analysis has read: which files were scanned for
+// which names, and the lowered IR of the files that matched. Only files that
+// can matter are parsed: the first scan keeps the files naming a rule
+// function; later rounds add the callers of deferring functions and the
+// definitions of callees the analysis needs to see into.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ConfigEnv } from './discover/kconfig.js';
+import { prefilter } from './discover/prefilter.js';
+import { scanSnapshot } from './discover/scan.js';
+import type { TreeSource } from './discover/source.js';
+import { preprocess } from './parse/preprocess.js';
+import { ParseTimeout } from './parse/tree.js';
+import { lowerFile } from './ir/lower.js';
+import type { FileIR } from './ir/types.js';
+import { isStoredFile, restoreFile, storeFile } from './ir/stored.js';
+import { digest, type AnalysisCache } from './cache/store.js';
+import type { Diagnostic } from './types.js';
+
+const MAX_SCAN_BYTES = 256 * 1024 * 1024;
+/** tree-sitter on a multi-megabyte generated file costs seconds and finds no DMA code. */
+const MAX_PARSE_BYTES = 8 * 1024 * 1024;
+const DEFAULT_FILE_TIMEOUT_MS = 20_000;
+
+export interface CorpusOptions {
+  root: string;
+  /** Root-relative files of the tree (the walk's or the snapshot's). */
+  files: string[];
+  env: ConfigEnv;
+  /** Fingerprint of the configuration, for cache keys. */
+  envKey: string;
+  source?: TreeSource;
+  cache?: AnalysisCache;
+  jobs?: number;
+  fileTimeoutMs?: number;
+  diagnostics: Diagnostic[];
+  trace: (message: string) => void;
+  onProgress?: (phase: 'scan' | 'parse' | 'analyze', done: number, total: number) => void;
+}
+
+export class Corpus {
+  /** Lowered files by root-relative path. */
+  readonly parsed = new Map<string, FileIR>();
+  /** Names some scan looked for. */
+  private readonly scannedFor = new Set<string>();
+  /** Names whose macros are worth lowering (rule names, deferring names). */
+  private readonly interesting = new Set<string>();
+
+  constructor(private readonly opts: CorpusOptions) {}
+
+  /** Macros mentioning these names are lowered as functions. */
+  markInteresting(names: Iterable<string>): void {
+    for (const n of names) this.interesting.add(n);
+  }
+
+  /**
+   * Scan the files not parsed yet (only those under `within`, if given) for
+   * names not scanned for before; parse the files that name one. Returns how
+   * many files were added.
+   */
+  async scanAndParse(names: string[], within?: string[]): Promise<number> {
+    const { opts } = this;
+    const fresh = names.filter((n) => !this.scannedFor.has(n));
+    if (!fresh.length) return 0;
+    for (const n of fresh) this.scannedFor.add(n);
+    this.markInteresting(fresh);
+    const unparsed = opts.files.filter((f) => !this.parsed.has(f) && (!within || within.some((dir) => f.startsWith(dir))));
+    const scanOptions = {
+      jobs: opts.jobs,
+      // Scanning is cheap even for 24 MB generated register headers; only
+      // parsing has a size limit (below).
+      maxFileBytes: MAX_SCAN_BYTES,
+      onProgress: opts.onProgress ? (d: number, t: number) => opts.onProgress!('scan', d, t) : undefined,
+    };
+    const scan = opts.source
+      ? await scanSnapshot(opts.source, unparsed, fresh, opts.cache?.scan, scanOptions)
+      : await prefilter(opts.root, unparsed, fresh, scanOptions);
+    opts.diagnostics.push(...scan.diagnostics);
+    if (opts.cache && 'fromIndex' in scan) {
+      opts.cache.stats.scanHits += scan.fromIndex;
+      opts.cache.stats.scanMisses += scan.read;
+    }
+    opts.trace(`scanned ${unparsed.length} files for ${fresh.length} names: ${scan.matched.size} match`);
+    this.parseAll(scan.matched);
+    return scan.matched.size;
+  }
+
+  /** Read and parse these files (definitions the analysis asked for), unless parsed already. */
+  parseFiles(files: string[]): number {
+    const contents = new Map<string, Buffer>();
+    for (const file of files) {
+      if (this.parsed.has(file)) continue;
+      const content = this.read(file);
+      if (content) contents.set(file, content);
+    }
+    this.parseAll(contents);
+    return contents.size;
+  }
+
+  /** A file's bytes as the analysed snapshot has them, or null when it cannot be read. */
+  read(file: string): Buffer | null {
+    const overlaid = this.opts.source?.overlay.get(file);
+    if (overlaid) return overlaid;
+    try {
+      return fs.readFileSync(path.join(this.opts.root, file));
+    } catch {
+      return null;
+    }
+  }
+
+  private parseAll(contents: Map<string, Buffer>): void {
+    const { opts } = this;
+    // Sorted: worker completion order must not decide the order functions are analysed in.
+    const files = [...contents.keys()].sort();
+    const interestingKey = opts.cache ? digest(opts.envKey, ...[...this.interesting].sort()) : '';
+    let i = 0;
+    for (const file of files) {
+      opts.onProgress?.('parse', ++i, files.length);
+      const content = contents.get(file)!;
+      const lower = (sink: Diagnostic[]) => lowerSource(file, content, opts.env, this.interesting, sink, opts.fileTimeoutMs ?? DEFAULT_FILE_TIMEOUT_MS);
+      const contentKey = opts.source?.keys.get(file);
+      if (!opts.cache || !contentKey) {
+        this.parsed.set(file, lower(opts.diagnostics));
+        continue;
+      }
+      const { ir, problems } = lowerThroughCache(opts.cache, digest(file, contentKey, interestingKey), file, lower);
+      opts.diagnostics.push(...problems.map((reason) => ({ file, reason })));
+      this.parsed.set(file, ir);
+    }
+    opts.trace(`parsed ${files.length} files`);
+    if (process.env.FLUSHCHECK_TRACE === 'files') opts.trace(files.join(' '));
+  }
+}
+
+/**
+ * A file's IR from this run's memory, else from its stored form (parsed only
+ * if a CFG is asked for), else lowered now and stored. `problems`: what
+ * lowering reported for the file, replayed when it is not lowered again.
+ */
+function lowerThroughCache(cache: AnalysisCache, key: string, file: string, lower: (sink: Diagnostic[]) => FileIR): { ir: FileIR; problems: string[] } {
+  const memoized = cache.parses.get(key);
+  if (memoized) {
+    cache.stats.parseHits++;
+    return memoized;
+  }
+  const stored = cache.files.get(key);
+  let entry: { ir: FileIR; problems: string[] };
+  if (isStoredFile(stored)) {
+    cache.stats.storedFiles++;
+    entry = { ir: restoreFile(file, stored, () => lower([])), problems: stored.problems };
+  } else {
+    const sink: Diagnostic[] = [];
+    const ir = lower(sink);
+    entry = { ir, problems: sink.map((d) => d.reason) };
+    // A file over the time budget is tried again next time rather than remembered as empty.
+    if (!entry.problems.some((p) => p.includes('time budget'))) cache.files.put(key, storeFile(ir, entry.problems));
+  }
+  cache.parses.set(key, entry);
+  return entry;
+}
+
+function emptyFile(file: string, parseErrors: number): FileIR {
+  return { file, functions: [], exports: [], ops: [], valueRefs: [], macroNames: [], prototypes: [], parseErrors };
+}
+
+function lowerSource(file: string, buf: Buffer, env: ConfigEnv, interesting: Set<string>, diagnostics: Diagnostic[], timeoutMs: number): FileIR {
+  if (buf.length > MAX_PARSE_BYTES) {
+    diagnostics.push({ file, reason: `${buf.length} bytes, over the ${MAX_PARSE_BYTES}-byte parse limit; not analysed` });
+    return emptyFile(file, 0);
+  }
+  // latin1 keeps one char per byte: non-UTF-8 input never throws and columns stay byte columns.
+  const source = buf.toString('latin1');
+  try {
+    const deadline = performance.now() + timeoutMs;
+    const pre = preprocess(source, env);
+    for (const problem of pre.problems ?? []) diagnostics.push({ file, reason: problem });
+    const ir = lowerFile(file, pre.text, { interesting: (n) => interesting.has(n), deadline });
+    if (ir.parseErrors > 0 && ir.functions.length === 0) diagnostics.push({ file, reason: `could not parse (${ir.parseErrors} syntax errors)` });
+    return ir;
+  } catch (e) {
+    const reason =
+      e instanceof ParseTimeout
+        ? `over the ${timeoutMs} ms per-file time budget (${e.message}); not analysed`
+        : e instanceof RangeError && /call stack/i.test(e.message)
+          ? 'nested too deeply to parse (stack overflow); not analysed'
+          : `internal error while parsing: ${(e as Error).message}`;
+    diagnostics.push({ file, reason });
+    return emptyFile(file, 1);
+  }
+}
