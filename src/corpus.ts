@@ -97,6 +97,14 @@ export class Corpus {
     return contents.size;
   }
 
+  /** Is `file` a source file of the analysed tree? */
+  exists(file: string): boolean {
+    this.fileSet ??= new Set(this.opts.files);
+    return this.fileSet.has(file);
+  }
+
+  private fileSet?: Set<string>;
+
   /** A file's bytes as the analysed snapshot has them, or null when it cannot be read. */
   read(file: string): Buffer | null {
     const overlaid = this.opts.source?.overlay.get(file);

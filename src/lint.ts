@@ -22,6 +22,8 @@ import { checkScenario } from './model/check.js';
 import { formatTimeline } from './model/timeline.js';
 import { digest, type AnalysisCache } from './cache/store.js';
 import { Corpus } from './corpus.js';
+import { IncludeResolver } from './discover/includes.js';
+import { headersToRead } from './analyze/followup.js';
 import type { Diagnostic, Finding, InactiveRule, LintResult, ModelStats, Rule } from './types.js';
 
 export interface LintOptions {
@@ -93,14 +95,17 @@ export async function analyzeTree(opts: LintOptions): Promise<Analysis> {
 
   const memos = ruleMemos(opts.cache, candidates, envKey);
   let runs = new Map<string, RuleRun>();
+  const includes = new IncludeResolver(arch, (f) => corpus.read(f), (f) => corpus.exists(f));
+  const direct = new Set(candidates.flatMap(ruleNames));
+  const cpuAccess = new Set(candidates.flatMap((r) => r.cpuAccess.map((c) => c.name)));
   for (let round = 0; ; round++) {
     runs = analyseRound(program, candidates, env, runs, memos);
     trace(`round ${round}: analysed ${program.functions.length} functions`);
-    if (round >= MAX_FOLLOWUP_ROUNDS || !(await readWhatTheRoundNeeds(corpus, runs, trace))) break;
+    if (round >= MAX_FOLLOWUP_ROUNDS || !(await readWhatTheRoundNeeds(corpus, program, runs, includes, direct, cpuAccess, trace))) break;
     program = new Program([...corpus.parsed.values()], { arch });
   }
 
-  const { findings, syncSites } = collectFindings(runs, program, diagnostics);
+  const { findings, syncSites, syncSitesNotJudged } = collectFindings(runs);
   const model = replayOnCacheModel(findings, runs);
   if (opts.cache) for (const memo of memos.values()) countMemo(opts.cache, memo);
   const result: LintResult = {
@@ -115,6 +120,7 @@ export async function analyzeTree(opts: LintOptions): Promise<Analysis> {
       parsed: corpus.parsed.size,
       functions: program.functions.length,
       syncSites,
+      syncSitesNotJudged,
       ms: Math.round(performance.now() - started),
       model,
       diagnostics: uniqueDiagnostics(diagnostics),
@@ -194,17 +200,32 @@ function analyseRound(program: Program, rules: Rule[], env: ConfigEnv, previous:
 }
 
 /**
- * Read the files the last round showed to matter: callers of functions that
- * defer maintenance to them may live in files no rule name appears in.
- * Returns whether anything was added (another round is needed).
+ * Read the files the last round showed to matter, and return whether any
+ * were added (another round is needed):
+ * - callers of functions that defer maintenance to them, which may live in
+ *   files no rule name appears in (a scan of the tree for their names);
+ * - definitions of callees reached while an invalidation is pending, which
+ *   may hide a CPU access (the headers the calling files include).
  */
-async function readWhatTheRoundNeeds(corpus: Corpus, runs: Map<string, RuleRun>, trace: (message: string) => void): Promise<boolean> {
+async function readWhatTheRoundNeeds(
+  corpus: Corpus,
+  program: Program,
+  runs: Map<string, RuleRun>,
+  includes: IncludeResolver,
+  ruleNames: Set<string>,
+  cpuAccess: Set<string>,
+  trace: (message: string) => void,
+): Promise<boolean> {
   const { everywhere, privateHeaders } = deferringNames(runs);
   trace(`deferring: ${[...everywhere, ...privateHeaders.keys()].join(' ')}`);
   // Helpers in a subsystem's private header (kernel/dma/direct.h) can only
   // be called from that subsystem: no need to read the whole tree for them.
-  const localAdded = await corpus.scanAndParse([...privateHeaders.keys()].filter((n) => !everywhere.has(n)), [...new Set(privateHeaders.values())]);
-  const added = localAdded + (await corpus.scanAndParse([...everywhere]));
+  let added = await corpus.scanAndParse([...privateHeaders.keys()].filter((n) => !everywhere.has(n)), [...new Set(privateHeaders.values())]);
+  added += await corpus.scanAndParse([...everywhere]);
+  const headers = headersToRead(program, runs, ruleNames, cpuAccess, (file, name) => includes.definition(file, name));
+  const newHeaders = [...headers].filter((h) => !corpus.parsed.has(h));
+  trace(`callee definitions under a pending invalidation: ${newHeaders.join(' ')}`);
+  added += corpus.parseFiles(newHeaders);
   return added > 0;
 }
 
@@ -226,21 +247,20 @@ function deferringNames(runs: Map<string, RuleRun>): { everywhere: Set<string>; 
   return { everywhere, privateHeaders };
 }
 
-/** Every rule's findings, sorted; what could not be judged becomes a diagnostic. */
-function collectFindings(runs: Map<string, RuleRun>, program: Program, diagnostics: Diagnostic[]): { findings: Finding[]; syncSites: number } {
+/** Every rule's findings, sorted (what could not be judged is among them, as `not-judged` notes). */
+function collectFindings(runs: Map<string, RuleRun>): { findings: Finding[]; syncSites: number; syncSitesNotJudged: number } {
   const findings: Finding[] = [];
   let syncSites = 0;
+  let syncSitesNotJudged = 0;
   for (const run of runs.values()) {
     findings.push(...run.findings);
     syncSites += run.syncSites;
-    for (const name of run.truncated) diagnostics.push({ file: program.byName.get(name)?.[0]?.file ?? '?', reason: `${name}(): too many paths; analysed with merged conditions` });
-    for (const u of run.unjudged) {
-      const [file, ...rest] = u.split(': ');
-      diagnostics.push({ file, reason: rest.join(': ') });
-    }
+    syncSitesNotJudged += run.syncSitesNotJudged;
   }
-  findings.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column || a.kind.localeCompare(b.kind) || a.ruleId.localeCompare(b.ruleId));
-  return { findings, syncSites };
+  findings.sort(
+    (a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column || a.kind.localeCompare(b.kind) || a.ruleId.localeCompare(b.ruleId) || a.function.localeCompare(b.function) || a.message.localeCompare(b.message),
+  );
+  return { findings, syncSites, syncSitesNotJudged };
 }
 
 /** Replay every finding's path, and every flushed sync path, on the cache model. */

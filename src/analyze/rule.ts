@@ -1,26 +1,35 @@
-// Run one rule over the program: summaries bottom-up over the call graph
-// (strongly connected components iterate to a fixpoint), then findings, then
-// the notes that need the whole picture (batchable and redundant flushes).
+// Run one rule over the program, in named steps:
+//   1. the call graph over resolved direct calls;
+//   2. summaries bottom-up over its strongly connected components (an SCC
+//      iterates to a fixpoint);
+//   3. findings from every function's result, at the place the code must
+//      change, with what could not be judged as visible `not-judged` notes;
+//   4. the functions rules declare (contracts) checked against their code;
+//   5. the notes that need the whole picture (batchable, redundant flushes).
 import type { FunctionIR } from '../ir/types.js';
 import type { Finding, Rule } from '../types.js';
-import { AnalysisTimeout, analyzeFunction, type CompletionSite, type FunctionResult, type RuleContext, type SiteLoop, type Summary } from './engine.js';
+import { AnalysisTimeout, analyzeFunction } from './engine.js';
+import { checkContracts } from './contracts.js';
 import { loadResult, memoKey, storeResult, type FunctionMemo } from './memo.js';
+import { batchability, notes } from './notes.js';
 import type { Program } from './program.js';
-import type { EvalEnv } from './state.js';
+import type { ChainSite, EvalEnv, PendingItem } from './state.js';
+import type { FunctionResult, RawFinding, RuleContext, Summary } from './types.js';
 
 export interface RuleRun {
   findings: Finding[];
   summaries: Map<FunctionIR, Summary>;
   results: Map<FunctionIR, FunctionResult>;
   syncSites: number;
-  truncated: string[];
-  /** Findings withheld because the analysis could not rule out infeasible paths. */
-  unjudged: string[];
+  /** Sync sites in functions, or through callees, the analysis could not decide (each has a `not-judged` finding). */
+  syncSitesNotJudged: number;
+  /** Flushes in loops that must stay there, and why (for `graph`). */
+  unbatchable: { fn: FunctionIR; line: number; loopLine: number; why: string }[];
 }
 
 const MAX_SCC_ROUNDS = 4;
 
-export function ruleContext(rule: Rule, env: EvalEnv): RuleContext {
+export function ruleContext(rule: Rule, env: EvalEnv, exactStates?: number): RuleContext {
   const completing = new Set(rule.complete.map((c) => c.name));
   for (const c of checkedContracts(rule)) completing.add(c.complete);
   return {
@@ -31,10 +40,10 @@ export function ruleContext(rule: Rule, env: EvalEnv): RuleContext {
     contractDefers: new Map(rule.contracts.map((c) => [c.defer, c])),
     errorLabel: new RegExp(rule.errorLabels),
     env,
+    ...(exactStates ? { exactStates } : {}),
   };
 }
 
-/** Names whose calls matter to the rule directly. */
 /**
  * Contracts whose callers this rule judges. A contract with
  * `checkCallers: false` only lets its `defer` function return pending (another
@@ -44,6 +53,7 @@ function checkedContracts(rule: Rule): Rule['contracts'] {
   return rule.contracts.filter((c) => c.checkCallers !== false);
 }
 
+/** Names whose calls matter to the rule directly. */
 export function ruleNames(rule: Rule): string[] {
   return [...new Set([...scanNames(rule), ...rule.cpuAccess.map((c) => c.name)])];
 }
@@ -62,40 +72,57 @@ export function scanNames(rule: Rule): string[] {
 
 /**
  * `previous`: the same rule's run on a smaller program (before a follow-up
- * scan added files). A function whose callees' summaries and hand-off status
+ * round added files). A function whose callees' summaries and hand-off status
  * are unchanged keeps its result instead of being analysed again.
  */
 export function runRule(program: Program, ctx: RuleContext, previous?: RuleRun, memo?: FunctionMemo): RuleRun {
-  const summaries = new Map<FunctionIR, Summary>();
-  const results = new Map<FunctionIR, FunctionResult>();
-  const direct = new Set(ruleNames(ctx.rule));
-  const contractDefers = new Set(ctx.contractDefers.keys());
+  const callees = callGraph(program);
+  const { summaries, results, failed } = summariesBottomUp(program, ctx, callees, previous, memo);
+  const findings: Finding[] = [];
+  const notJudged = new Set<string>();
+  const meantToDefer = deferringByDesign(results, program);
+  for (const [fn, res] of results) findings.push(...oncePerPlace(findingsOf(fn, res, ctx, notJudged, meantToDefer)));
+  for (const [fn, why] of failed) if (!results.has(fn)) findings.push(notJudgedFinding(ctx, fn, `not analysed (${why})`, notJudged));
+  findings.push(...checkContracts(program, ctx, summaries, results));
+  const { notes: noteFindings, unbatchable } = notes(program, ctx, results);
+  findings.push(...noteFindings);
+  let syncSites = 0;
+  for (const res of results.values()) syncSites += res.syncSites;
+  return { findings, summaries, results, syncSites, syncSitesNotJudged: notJudged.size, unbatchable };
+}
 
-  // Call graph over resolved direct calls.
+/** Step 1: who calls whom, over resolved direct calls (contract partners included: their summaries are used). */
+function callGraph(program: Program): Map<FunctionIR, FunctionIR[]> {
   const callees = new Map<FunctionIR, FunctionIR[]>();
   for (const fn of program.functions) {
     const out = new Set<FunctionIR>();
-    // Contract partners (dma_iova_link) are direct names with definitions whose
-    // summaries their callers use: they must be ordered like any callee.
     for (const c of fn.calls) program.resolve(fn.file, c).forEach((t) => out.add(t));
     callees.set(fn, [...out]);
   }
-  const truncated: string[] = [];
+  return callees;
+}
+
+/** Step 2: each function analysed after its callees; an SCC until its summaries stop changing. */
+function summariesBottomUp(program: Program, ctx: RuleContext, callees: Map<FunctionIR, FunctionIR[]>, previous: RuleRun | undefined, memo: FunctionMemo | undefined) {
+  const summaries = new Map<FunctionIR, Summary>();
+  const results = new Map<FunctionIR, FunctionResult>();
   // Functions whose analysis threw: one odd function must not end the run.
   const failed = new Map<FunctionIR, string>();
+  const direct = new Set(ruleNames(ctx.rule));
+  const contractDefers = new Set(ctx.contractDefers.keys());
+  const mustAnalyse = new Set(ctx.rule.contracts.flatMap((c) => [c.defer, c.complete]));
   for (const scc of stronglyConnected(program.functions, callees)) {
     const inScc = new Set(scc);
     for (let round = 0; round < MAX_SCC_ROUNDS; round++) {
       let changed = false;
       for (const fn of scc) {
-        // Skip functions that neither call a rule function nor anything that
-        // matters: their summary is the identity.
-        const relevant = fn.calls.some(
-          (c) => direct.has(c) || program.resolve(fn.file, c).some((t) => summaries.get(t)?.outcomes || summaries.get(t)?.accesses.length || inScc.has(t)),
-        );
+        // Functions that call nothing that matters have the identity summary;
+        // the functions contracts name are always analysed (they are checked).
+        const relevant =
+          mustAnalyse.has(fn.name) ||
+          fn.calls.some((c) => direct.has(c) || program.resolve(fn.file, c).some((t) => matters(summaries.get(t)) || inScc.has(t)));
         if (!relevant) continue;
         const handoff = program.isHandoff(fn, ctx.rule.handoff, contractDefers);
-        let res: FunctionResult;
         const prev = previous?.results.get(fn);
         const unchanged =
           prev &&
@@ -103,68 +130,33 @@ export function runRule(program: Program, ctx: RuleContext, previous?: RuleRun, 
           prev.summary.handoff === handoff.handoff &&
           prev.summary.handoffWhy === handoff.why &&
           callees.get(fn)!.every((t) => summaries.get(t) === previous!.summaries.get(t));
+        let res: FunctionResult;
         try {
           res = unchanged ? prev : analyzeOrRecall(fn, ctx, program, (t) => summaries.get(t), handoff, memo);
           // An equal summary keeps its identity, so this function's callers can be reused too.
           if (prev && res !== prev && summaryKey(prev.summary) === summaryKey(res.summary)) res = { ...res, summary: prev.summary };
         } catch (e) {
-          failed.set(
-            fn,
-            e instanceof AnalysisTimeout ? (e as Error).message : e instanceof RangeError && /call stack/i.test(e.message) ? 'nested too deeply (stack overflow)' : `internal error: ${(e as Error).message}`,
-          );
+          failed.set(fn, failureReason(e));
           continue;
         }
-        const before = JSON.stringify([summaries.get(fn)?.outcomes?.map(outcomeKey) ?? null, summaries.get(fn)?.accesses.length ?? 0]);
-        const after = JSON.stringify([res.summary.outcomes?.map(outcomeKey) ?? null, res.summary.accesses.length]);
-        if (before !== after) changed = true;
+        if (summaryKey(summaries.get(fn)) !== summaryKey(res.summary)) changed = true;
         summaries.set(fn, res.summary);
         results.set(fn, res);
-        if (res.truncated && !truncated.includes(fn.name)) truncated.push(fn.name);
       }
       if (!changed || scc.length === 1) break;
     }
   }
+  return { summaries, results, failed };
+}
 
-  const findings: Finding[] = [];
-  const unjudged: string[] = [];
-  for (const [fn, why] of failed) if (!results.has(fn)) unjudged.push(`${fn.file}: ${fn.name}(): not analysed (${why})`);
-  for (const [fn, res] of results) {
-    if (res.cutShort) unjudged.push(`${fn.file}: ${fn.name}(): ${res.cutShort}`);
-  }
-  let syncSites = 0;
-  for (const [fn, res] of results) {
-    syncSites += res.syncSites;
-    for (const raw of res.findings) {
-      const item = raw.item;
-      // A false alarm costs more trust than a miss: findings that may come
-      // from paths the merged analysis could not rule out are not reported.
-      if (res.truncated || item.uncertain) {
-        unjudged.push(`${fn.file}: ${fn.name}(): ${item.callee}() at ${item.origin.file}:${item.origin.line} not judged (path budget exceeded${item.uncertain && !res.truncated ? ' in a callee' : ''})`);
-        continue;
-      }
-      const viaText = item.via ? ` (through ${item.via}() at line ${item.line})` : '';
-      const exit =
-        raw.kind === 'unflushed-return'
-          ? `${fn.name}() returns at line ${raw.at.line} and hands the buffer over (${res.summary.handoffWhy})`
-          : `${raw.at.what} touches the buffer from the CPU`;
-      const what = item.effect === 'invalidate' ? 'invalidation' : item.effect === 'clean' ? 'clean' : item.effect;
-      findings.push({
-        ruleId: ctx.rule.id,
-        kind: raw.kind,
-        severity: raw.error ? 'warning' : 'error',
-        file: fn.file,
-        line: item.line,
-        column: item.column,
-        function: fn.name,
-        message: `${what} issued by ${item.callee}() at ${item.origin.file}:${item.origin.line}${viaText} is still pending when ${exit}; no ${[...ctx.completing][0]}() on this path${raw.error ? ' (error path)' : ''}`,
-        path: raw.path,
-        sync: { callee: item.callee, function: item.origin.function, file: item.origin.file, line: item.origin.line },
-        ...(raw.failed ? { failedPath: true } : {}),
-      });
-    }
-  }
-  findings.push(...notes(program, ctx, results));
-  return { findings, summaries, results, syncSites, truncated, unjudged };
+function matters(sm: Summary | undefined): boolean {
+  return !!sm && (!!sm.outcomes || sm.accesses.length > 0 || sm.ownAccesses.length > 0);
+}
+
+function failureReason(e: unknown): string {
+  if (e instanceof AnalysisTimeout) return (e as Error).message;
+  if (e instanceof RangeError && /call stack/i.test(e.message)) return 'nested too deeply (stack overflow)';
+  return `internal error: ${(e as Error).message}`;
 }
 
 /**
@@ -193,138 +185,142 @@ function analyzeOrRecall(
   const res = analyzeFunction(fn, ctx, program, summaryOf, handoff);
   const cut = fn.cfg().cutShort;
   if (cut) res.cutShort = cut;
-  for (const site of res.completions) site.loop = siteLoop(fn, site);
+  for (const site of res.completions) {
+    Object.assign(site, batchability(fn, site, res, ctx, program, summaryOf, handoff));
+  }
   if (memo && key && !res.timedOut) memo.store.put(key, storeResult(res));
   return res;
 }
 
-function summaryKey(s: Summary): string {
-  return JSON.stringify([s.handoff, s.outcomes?.map(outcomeKey) ?? null, s.accesses.map((a) => a.lits.map((l) => JSON.stringify(l)))]);
+function summaryKey(s: Summary | undefined): string {
+  if (!s) return '-';
+  return JSON.stringify([
+    s.handoff,
+    s.outcomes?.map((o) => `${o.keepsCaller}|${o.lits.map((l) => JSON.stringify(l)).join('&')}|${o.items.map((i) => i.callee + i.effect + (i.chain ?? []).map((c) => `@${c.file}:${c.line}${c.deferOk ? '+' : ''}`).join('')).join(',')}`) ?? null,
+    s.accesses.map((a) => a.lits.map((l) => JSON.stringify(l))),
+    s.ownAccesses.map((a) => [a.callee, a.origin.line, a.lits.map((l) => JSON.stringify(l))]),
+  ]);
 }
 
-function outcomeKey(o: NonNullable<Summary['outcomes']>[number]): string {
-  return `${o.keepsCaller}|${o.lits.map((l) => JSON.stringify(l)).join('&')}|${o.items.map((i) => i.callee + i.effect).join(',')}`;
-}
+// ------------------------------------------------------------- findings ----
 
-/** Batchable per-entry flushes and flushes with nothing pending. */
-function notes(program: Program, ctx: RuleContext, results: Map<FunctionIR, FunctionResult>): Finding[] {
-  const out: Finding[] = [];
-  const contractDefers = new Set(ctx.contractDefers.keys());
-  // Which functions may be entered with maintenance pending.
-  const calledWithPending = new Set<FunctionIR>();
-  const callerEdges: [FunctionIR, FunctionIR][] = [];
-  for (const [fn, res] of results) {
-    if (program.isHandoff(fn, ctx.rule.handoff, contractDefers).handoff || fn.isMacro) calledWithPending.add(fn);
-    for (const c of res.calls) {
-      for (const t of c.targets) {
-        if (c.withLocal) calledWithPending.add(t);
-        if (c.withCaller) callerEdges.push([fn, t]);
-      }
-    }
-  }
-  // Functions with no analysed result (not relevant) still call: a caller with
-  // unknown entry state is treated as possibly pending.
-  for (let changed = true; changed; ) {
-    changed = false;
-    for (const [from, to] of callerEdges) {
-      if (calledWithPending.has(from) && !calledWithPending.has(to)) {
-        calledWithPending.add(to);
-        changed = true;
-      }
-    }
-  }
-  const flushName = [...ctx.completing][0];
-  const accessing = cpuAccessors(program, ctx);
-  const calledFromUnanalysed = calleesOfUnanalysed(program, results);
-  for (const [fn, res] of results) {
-    const mayEnterPending = calledWithPending.has(fn) || !program.called.has(fn.name) || calledFromUnanalysed.has(fn);
-    for (const site of res.completions) {
-      if (!site.sawLocal && !(site.sawCaller && mayEnterPending)) {
-        out.push({
-          ruleId: ctx.rule.id,
-          kind: 'redundant-flush',
-          severity: 'note',
-          file: fn.file,
-          line: site.line,
-          column: site.column,
-          function: fn.name,
-          message: `${flushName}() here has nothing to complete: no maintenance is pending on any path that reaches it`,
-          path: [{ file: fn.file, line: site.line, event: `${flushName}() with nothing pending` }],
-        });
-        continue;
-      }
-      const loop = site.loop === undefined ? siteLoop(fn, site) : site.loop;
-      if (!loop || !loop.issuedInside) continue;
-      // Something later in the iteration needs the maintenance complete: the flush must stay.
-      if (loop.laterReturn || loop.laterCalls.some((c) => accessing.has(c) || ctx.cpuAccess.has(c))) continue;
-      out.push({
-        ruleId: ctx.rule.id,
-        kind: 'batchable',
-        severity: 'note',
-        file: fn.file,
-        line: site.line,
-        column: site.column,
-        function: fn.name,
-        message: `${flushName}() runs once per iteration of the loop at line ${loop.line}: N entries cost N DSBs; nothing later in the iteration needs the maintenance complete, so one ${flushName}() after the loop (under the same condition) costs 1`,
-        path: [
-          { file: fn.file, line: loop.line, event: 'loop issues maintenance per entry' },
-          { file: fn.file, line: site.line, event: `${flushName}() inside the loop` },
-        ],
-      });
-    }
-  }
+/**
+ * Functions some caller completes after calling them (through any depth):
+ * they are meant to leave maintenance to their callers, so a caller that
+ * does not complete it is the one at fault.
+ */
+function deferringByDesign(results: Map<FunctionIR, FunctionResult>, program: Program): Set<string> {
+  const out = new Set<string>();
+  for (const res of results.values()) for (const site of res.completions) for (const name of site.completedVia ?? []) out.add(name);
+  for (const fn of program.functions) if (fn.isMacro) out.add(fn.name);
   return out;
 }
 
 /**
- * Functions called by a function whose analysis was skipped as irrelevant: it
- * has no pending maintenance of its own, but could pass its caller's through.
+ * Where a developer must change the code for `item`: the lowest level of its
+ * chain (the sync, then each call passing it up) whose function was not
+ * allowed to leave it pending; the call in the reporting function if all were.
  */
-function calleesOfUnanalysed(program: Program, results: Map<FunctionIR, FunctionResult>): Set<FunctionIR> {
-  const out = new Set<FunctionIR>();
-  for (const caller of program.functions) {
-    if (results.has(caller)) continue;
-    for (const c of caller.calls) program.resolve(caller.file, c).forEach((t) => out.add(t));
+function placeToFix(fn: FunctionIR, item: PendingItem, meantToDefer: Set<string>): ChainSite {
+  const chain = item.chain ?? [];
+  const level = chain.find((c) => !c.deferOk && !meantToDefer.has(c.function));
+  return level ?? chain[chain.length - 1] ?? { file: fn.file, line: item.line, column: item.column, function: fn.name };
+}
+
+/**
+ * One finding per (kind, place to fix, sync, exit or access): a copy reached
+ * in the same iteration and one reached in the next are the same bug.
+ */
+function oncePerPlace(findings: Finding[]): Finding[] {
+  const kept = new Map<string, Finding>();
+  for (const f of findings) {
+    const exit = f.related?.[0];
+    const key = [f.kind, f.file, f.line, f.sync?.file, f.sync?.line, exit?.file, exit?.line].join('|');
+    const old = kept.get(key);
+    if (!old || severityRank(f) > severityRank(old) || (severityRank(f) === severityRank(old) && f.path.length < old.path.length)) kept.set(key, f);
+  }
+  return [...kept.values()];
+}
+
+function severityRank(f: Finding): number {
+  return f.severity === 'error' ? 2 : f.severity === 'warning' ? 1 : 0;
+}
+
+/** Step 3: one function's findings, at the place the code must change. */
+function findingsOf(fn: FunctionIR, res: FunctionResult, ctx: RuleContext, notJudged: Set<string>, meantToDefer: Set<string>): Finding[] {
+  const out: Finding[] = [];
+  const gap = res.truncated ? 'the exploration stopped at its safety limit' : res.cutShort;
+  if (gap) out.push(notJudgedFinding(ctx, fn, gap, notJudged, res.syncSites));
+  for (const raw of res.findings) {
+    // A false alarm costs more trust than a miss, and a miss must show: a
+    // finding that may come from an unexplored path is a not-judged note.
+    if (res.truncated) continue;
+    if (raw.item.uncertain) {
+      out.push(notJudgedFinding(ctx, fn, `${raw.item.callee}() at ${raw.item.origin.file}:${raw.item.origin.line} reaches it through a callee whose analysis stopped at its safety limit`, notJudged, 1, raw.at.line));
+      continue;
+    }
+    out.push(finding(fn, raw, res, ctx, placeToFix(fn, raw.item, meantToDefer)));
   }
   return out;
 }
 
-/** Functions that (transitively) perform a rule CPU access. */
-function cpuAccessors(program: Program, ctx: RuleContext): Set<string> {
-  const names = new Set(ctx.cpuAccess);
-  for (let changed = true; changed; ) {
-    changed = false;
-    for (const fn of program.functions) {
-      if (names.has(fn.name)) continue;
-      if (fn.calls.some((c) => names.has(c))) {
-        names.add(fn.name);
-        changed = true;
-      }
-    }
+function finding(fn: FunctionIR, raw: RawFinding, res: FunctionResult, ctx: RuleContext, here: ChainSite): Finding {
+  const item = raw.item;
+  const flush = [...ctx.completing][0];
+  const what = item.effect === 'invalidate' ? 'invalidation' : item.effect === 'clean' ? 'clean' : item.effect;
+  // The primary location is a sync (the maintenance was issued right there)
+  // or a call that passed it up (its callee left it pending).
+  const chain = item.chain ?? [];
+  const level = chain.findIndex((c) => c.file === here.file && c.line === here.line && c.function === here.function);
+  const calledHere = level > 0 ? chain[level - 1].function : level < 0 ? item.via : undefined;
+  const issued = calledHere
+    ? `${calledHere}() leaves the ${what} issued by ${item.callee}() at ${item.origin.file}:${item.origin.line} pending`
+    : `the ${what} issued here by ${item.callee}() is still pending`;
+  const related: Finding['related'] = [];
+  let message: string;
+  if (raw.kind === 'unflushed-return') {
+    message = `${issued} when ${fn.name}() returns at ${fn.file}:${raw.at.line} (${res.summary.handoffWhy}); no ${flush}() on this path${raw.error ? ' (error path)' : ''}`;
+    related.push({ file: fn.file, line: raw.at.line, column: raw.at.column, message: `${fn.name}() returns here and hands the buffer over (${res.summary.handoffWhy})` });
+  } else {
+    message = `${issued} when ${raw.at.what}; no ${flush}() before it${raw.error ? ' (error path)' : ''}`;
+    const access = [...raw.path].reverse().find((st) => st.op === 'cpu_read' || st.op === 'cpu_write');
+    if (access) related.push({ file: access.file, line: access.line, column: 1, message: access.event });
   }
-  return names;
+  if (item.via && (here.file !== item.origin.file || here.line !== item.origin.line)) {
+    related.push({ file: item.origin.file, line: item.origin.line, column: 1, message: `${item.callee}() issues the ${what} here` });
+  }
+  if (here.file !== fn.file || here.line !== item.line) {
+    related.push({ file: fn.file, line: item.line, column: item.column, message: `${fn.name}() calls ${item.via ?? item.callee}() here` });
+  }
+  return {
+    ruleId: ctx.rule.id,
+    kind: raw.kind,
+    severity: raw.error ? 'warning' : 'error',
+    file: here.file,
+    line: here.line,
+    column: here.column,
+    function: here.function,
+    message,
+    path: raw.path,
+    related,
+    sync: { callee: item.callee, function: item.origin.function, file: item.origin.file, line: item.origin.line },
+    ...(raw.failed ? { failedPath: true } : {}),
+  };
 }
 
-/** The loop a flush sits in, and what follows the flush in the same iteration. */
-function siteLoop(fn: FunctionIR, site: CompletionSite): SiteLoop | null {
-  const cfg = fn.cfg();
-  const loop = cfg.loops.find((l) => l.body.includes(site.node));
-  if (!loop) return null;
-  const body = new Set(loop.body);
-  const laterCalls = new Set<string>();
-  let laterReturn = false;
-  const stack = [...cfg.nodes[site.node].next];
-  const seen = new Set<number>();
-  while (stack.length) {
-    const id = stack.pop()!;
-    if (id === loop.head || !body.has(id) || seen.has(id)) continue;
-    seen.add(id);
-    const n = cfg.nodes[id];
-    if (n.op === 'return') laterReturn = true;
-    if (n.op === 'call') laterCalls.add(n.callee);
-    stack.push(...n.next);
-  }
-  return { line: loop.line, issuedInside: [...site.localOrigins].some((o) => body.has(o)), laterReturn, laterCalls: [...laterCalls].sort() };
+function notJudgedFinding(ctx: RuleContext, fn: FunctionIR, why: string, notJudged: Set<string>, sites = 1, line = fn.line): Finding {
+  for (let i = 0; i < Math.max(1, sites); i++) notJudged.add(`${fn.file}:${fn.name}:${line}:${i}`);
+  return {
+    ruleId: ctx.rule.id,
+    kind: 'not-judged',
+    severity: 'note',
+    file: fn.file,
+    line,
+    column: line === fn.line ? fn.column : 1,
+    function: fn.name,
+    message: `${fn.name}() is not judged: ${why}; its syncs may be unflushed`,
+    path: [],
+  };
 }
 
 /** Tarjan's SCCs, callees before callers. Iterative: kernel call chains are deep. */

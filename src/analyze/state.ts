@@ -35,6 +35,34 @@ export interface PendingItem {
   origin: { file: string; line: number; function: string };
   /** It came through a callee whose analysis ran out of budget (may be infeasible). */
   uncertain?: boolean;
+  /**
+   * The variables of this function that hold the maintained buffer's address
+   * or something computed from it (ir/dataflow.ts); a CPU access must read
+   * one of them to touch the buffer. Unset: unknown, any access counts.
+   */
+  addr?: string[];
+  /** The variables the address was given as (the sync's argument), which `addr` is derived from. */
+  addrRoots?: string[];
+  /**
+   * Where it came from, deepest first: the sync, then each call that passed
+   * it up to this function. The place to fix is the lowest level not
+   * allowed to leave it pending (see rule.ts placeToFix).
+   */
+  chain?: ChainSite[];
+}
+
+/** One level of an item's way up: a sync or a call, in the function that made it. */
+export interface ChainSite {
+  file: string;
+  line: number;
+  column: number;
+  function: string;
+  /**
+   * This function may leave the item pending for its caller: a flag
+   * parameter its caller chose (`f(..., false)`), a contract's deferring
+   * function, or a macro (inlined where it is used).
+   */
+  deferOk?: boolean;
 }
 
 export const CALLER_TOKEN = 'caller';
@@ -183,6 +211,27 @@ export function assignField(s: State, base: string, lvalue: string): State {
   let bindings: Map<string, Binding> | null = null;
   for (const [k, b] of s.bindings) {
     if (b.kind !== 'alias' || !b.vars.includes(base) || !dies(show(b.expr))) continue;
+    bindings ??= new Map(s.bindings);
+    bindings.delete(k);
+  }
+  return facts || bindings ? { ...s, facts: facts ?? s.facts, bindings: bindings ?? s.bindings } : s;
+}
+
+/** Facts and bindings that read memory through one of `lvalues` (see the IR's `clobber`) die. */
+export function clobber(s: State, lvalues: string[]): State {
+  const dies = (text: string) => {
+    const flat = text.replace(/\s+/g, '');
+    return lvalues.some((l) => flat.includes(l));
+  };
+  let facts: Map<string, Fact> | null = null;
+  for (const [k, f] of s.facts) {
+    if (!dies(k)) continue;
+    facts ??= new Map(s.facts);
+    facts.delete(k);
+  }
+  let bindings: Map<string, Binding> | null = null;
+  for (const [k, b] of s.bindings) {
+    if (b.kind !== 'alias' || !dies(show(b.expr))) continue;
     bindings ??= new Map(s.bindings);
     bindings.delete(k);
   }

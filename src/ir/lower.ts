@@ -12,6 +12,13 @@ import { ERROR_CHECKS, toExpr, type Expr } from './expr.js';
 import type { FileIR, FunctionCFG, FunctionIR, IRNode, LoopInfo, OpsAssignment } from './types.js';
 import { ParseTimeout, parseC } from '../parse/tree.js';
 
+/**
+ * Calls that only read what they are given: predicates (`dma_use_iova(state)`,
+ * `dev_is_dma_coherent(dev)`), error checks, and accessors. Their pointer
+ * arguments keep the facts about what they point to.
+ */
+const NEVER_WRITES = /^(likely|unlikely|WARN_ON(_ONCE)?|WARN(_ONCE)?|BUG_ON|dev_WARN\w*|READ_ONCE|sizeof|typeof|IS_ENABLED|IS_ERR(_OR_NULL)?|PTR_ERR|ERR_PTR)$|(^|_)(is|has|can|needs?|should|uses?)(_|$)|_to_|coherent|enabled|capable/;
+
 /** Any `*for_each*` / `*foreach*` macro is a loop over its last argument's body. */
 const ITERATOR_MACRO = /(^|_)for_each(_|$)|foreach/;
 const MAX_DEPTH = 400;
@@ -106,7 +113,7 @@ class FunctionBuilder {
         const body = range(bodyStart, this.nodes.length);
         const condEntry = this.condition(node.childForFieldName('condition'), bodyEntry, next);
         (this.nodes[head] as { next: number[] }).next = [condEntry];
-        this.loops.push({ id: this.loops.length, head, body, line: this.loc(node).line });
+        this.loops.push({ id: this.loops.length, head, body, region: range(head, this.nodes.length), exit: next, line: this.loc(node).line });
         return head;
       }
       case 'do_statement': {
@@ -120,7 +127,7 @@ class FunctionBuilder {
         // do { } while (0) is not a loop worth reporting on; still a loop for the CFG.
         const cond = node.childForFieldName('condition');
         if (!(cond && /^\(\s*0\s*\)$/.test(cond.text))) {
-          this.loops.push({ id: this.loops.length, head: condHead, body, line: this.loc(node).line });
+          this.loops.push({ id: this.loops.length, head: condHead, body, region: range(condHead, this.nodes.length), exit: next, line: this.loc(node).line });
         }
         return bodyEntry;
       }
@@ -215,7 +222,7 @@ class FunctionBuilder {
     const loopId = this.loops.length;
     (this.nodes[head] as { next: number[]; loop?: number }).next = [bodyEntry, next];
     (this.nodes[head] as { loop?: number }).loop = loopId;
-    this.loops.push({ id: loopId, head, body: bodyNodes, line: loc.line });
+    this.loops.push({ id: loopId, head, body: bodyNodes, region: range(head, this.nodes.length), exit: next, line: loc.line });
     // The macro's own arguments are evaluated once, before the first iteration.
     const entryHavoc = this.add({ op: 'havoc', vars: iterVars, next: [head], ...loc });
     return entryHavoc;
@@ -233,7 +240,7 @@ class FunctionBuilder {
     const body = range(bodyStart, this.nodes.length);
     const condEntry = condNode ? this.condition(condNode, bodyEntry, next) : bodyEntry;
     (this.nodes[head] as { next: number[] }).next = [condEntry];
-    this.loops.push({ id: this.loops.length, head, body, line: this.loc(node).line });
+    this.loops.push({ id: this.loops.length, head, body, region: range(head, this.nodes.length), exit: next, line: this.loc(node).line });
     if (!init) return head;
     return init.type === 'declaration' ? this.declaration(init, head) : this.effects(init, head);
   }
@@ -342,15 +349,24 @@ class FunctionBuilder {
           const callee = fn.type === 'field_expression' ? fn.childForFieldName('field')?.text ?? fn.text : fn.text;
           out.push({ op: 'call', callee, args: argNodes.map((a) => this.expr(a)), text: node.text.replace(/\s+/g, ' '), next: [], viaPointer: true, ...this.loc(node) });
         }
-        // `f(&x)` may write the local x. `f(&st->field)` is treated like
-        // `f(st)`: objects passed by pointer are assumed not to change the
-        // conditions tested on them (as the kernel's state helpers do).
+        // `f(&x)` may write the local x; `f(p)` and `f(&st->field)` may write
+        // what they point to (`p->...`, `st->field...`): conditions reading
+        // that memory die. A loop `while (iter->bi_size)` whose body calls
+        // `bvec_iter_advance(bv, iter, n)` must be able to end.
+        const clobbered: string[] = [];
         for (const a of argNodes) {
           if (a.type === 'pointer_expression' && a.child(0)?.type === '&') {
             const arg = a.childForFieldName('argument');
             if (arg?.type === 'identifier') out.push(this.assignNode(arg.text, null, a));
+            else if (arg && baseVar(arg)) {
+              const lvalue = arg.text.replace(/\s+/g, '');
+              clobbered.push(`${lvalue}.`, `${lvalue}->`, `${lvalue}[`);
+            }
+          } else if (a.type === 'identifier') {
+            clobbered.push(`${a.text}->`, `*${a.text}`, `${a.text}[`);
           }
         }
+        if (clobbered.length && fn?.type === 'identifier' && !NEVER_WRITES.test(fn.text)) out.push({ op: 'clobber', lvalues: clobbered, next: [], ...this.loc(node) });
         return;
       }
       case 'assignment_expression': {

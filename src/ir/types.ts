@@ -21,6 +21,13 @@ export type IRNode =
   | ({ op: 'goto'; label: string; next: number[] } & Loc)
   /** Kill facts about variables (loop-variable update of an iterator macro). */
   | ({ op: 'havoc'; vars: string[]; next: number[] } & Loc)
+  /**
+   * A call was given pointers: what it can reach through them may change.
+   * Facts reading memory through one of `lvalues` die (`iter->bi_size` after
+   * `f(iter)`, `st->x.y` after `f(&st->x)`); predicates over the pointer
+   * itself (`dev_is_dma_coherent(dev)`) are taken to read stable properties.
+   */
+  | ({ op: 'clobber'; lvalues: string[]; next: number[] } & Loc)
   /** `errorValue`: returns an error code (-EIO, DMA_MAPPING_ERROR, ERR_PTR(...)): the caller sees a failure. */
   | ({ op: 'return'; next: number[]; errorValue?: boolean; value?: Expr } & Loc)
   | ({ op: 'exit'; next: number[] } & Loc);
@@ -30,6 +37,10 @@ export interface LoopInfo {
   head: number;
   /** Nodes of the body (not including the head). */
   body: number[];
+  /** Every node of the loop: head, condition, update, body. */
+  region: number[];
+  /** Where control goes when the loop ends normally (its condition fails, or `break`). */
+  exit: number;
   line: number;
 }
 

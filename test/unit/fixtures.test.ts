@@ -54,7 +54,7 @@ interface Key {
   line: number;
 }
 
-const KINDS: FindingKind[] = ['unflushed-return', 'unflushed-access', 'batchable', 'redundant-flush', 'model-coherent'];
+const KINDS: FindingKind[] = ['unflushed-return', 'unflushed-access', 'broken-contract', 'batchable', 'redundant-flush', 'model-coherent', 'not-judged'];
 const SEVERITIES: Severity[] = ['error', 'warning', 'note'];
 
 function caseDirs(): string[] {

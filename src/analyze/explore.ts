@@ -1,0 +1,106 @@
+// The abstract states kept at each CFG node, and when a state is new enough to
+// explore. This is what makes the path-sensitive analysis scale.
+//
+// States that know the same (facts, bindings, error and return flags) are one
+// state whose pending maintenance is the union of theirs: each item is pending
+// on some path that knows exactly this. Up to `exactPerNode` such states are
+// kept per node, so conditions tested again later correlate exactly.
+//
+// Past that, a node keeps one state per *property state* — what is pending
+// (from the caller, from this function, or nothing) and the error/failure/
+// return flags — and merges newcomers into it by keeping only the facts both
+// know (Das, Lerner, Seigle: "ESP: path-sensitive program verification in
+// polynomial time", PLDI 2002). The property decides every finding, so paths
+// that differ in it are never merged; what is lost is only a correlation
+// between two paths that agree on it. Facts only shrink and pending sets only
+// grow, so exploration always ends, in time polynomial in the CFG: no
+// function is left unjudged for having too many paths.
+import { stateKey, type Binding, type Fact, type State } from './state.js';
+import { CALLER_TOKEN } from './state.js';
+
+export const DEFAULT_EXACT_STATES_PER_NODE = 48;
+
+export class StateSets {
+  private readonly exact = new Map<number, Map<string, State>>();
+  private readonly merged = new Map<number, Map<string, State>>();
+  /** Some node went past `exactPerNode` and merged states (for statistics and tests). */
+  merging = false;
+
+  constructor(private readonly exactPerNode: number = DEFAULT_EXACT_STATES_PER_NODE) {}
+
+  /**
+   * Record `s` at `node`. Returns the state to explore from there, or null
+   * when what it brings is known already.
+   */
+  add(node: number, s: State): State | null {
+    let states = this.exact.get(node);
+    if (!states) this.exact.set(node, (states = new Map()));
+    const key = stateKey(s);
+    const old = states.get(key);
+    if (old) {
+      const joined = joinPending(old, s);
+      if (!joined) return null;
+      states.set(key, joined);
+      return joined;
+    }
+    if (states.size < this.exactPerNode) {
+      states.set(key, s);
+      return s;
+    }
+    this.merging = true;
+    return this.merge(node, s);
+  }
+
+  private merge(node: number, s: State): State | null {
+    let states = this.merged.get(node);
+    if (!states) this.merged.set(node, (states = new Map()));
+    const key = propertyKey(s);
+    const old = states.get(key);
+    if (!old) {
+      states.set(key, s);
+      return s;
+    }
+    const facts = commonFacts(old.facts, s.facts);
+    const bindings = commonBindings(old.bindings, s.bindings);
+    const joined = joinPending(old, s);
+    if (!joined && facts.size === old.facts.size && bindings.size === old.bindings.size) return null;
+    const next: State = { ...(joined ?? old), facts, bindings };
+    states.set(key, next);
+    return next;
+  }
+}
+
+/** What a finding depends on: which maintenance is pending (not which sync issued it), and the path's flags. */
+function propertyKey(s: State): string {
+  const local = s.pending.size > (s.pending.has(CALLER_TOKEN) ? 1 : 0);
+  return `${s.pending.has(CALLER_TOKEN) ? 'C' : ''}${local ? 'L' : ''}|${s.error ? 'E' : ''}${s.failed ? 'F' : ''}${s.ret ?? ''}`;
+}
+
+/** `old` with the items only `s` has added, or null when `s` brings none. */
+function joinPending(old: State, s: State): State | null {
+  const added = [...s.pending.keys()].filter((k) => !old.pending.has(k));
+  if (!added.length) return null;
+  const pending = new Map(old.pending);
+  for (const k of added) pending.set(k, s.pending.get(k)!);
+  return { ...old, pending };
+}
+
+function commonFacts(a: ReadonlyMap<string, Fact>, b: ReadonlyMap<string, Fact>): ReadonlyMap<string, Fact> {
+  const out = new Map<string, Fact>();
+  for (const [k, f] of a) if (b.get(k)?.value === f.value) out.set(k, f);
+  return out.size === a.size ? a : out;
+}
+
+function commonBindings(a: ReadonlyMap<string, Binding>, b: ReadonlyMap<string, Binding>): ReadonlyMap<string, Binding> {
+  const out = new Map<string, Binding>();
+  for (const [k, v] of a) {
+    const w = b.get(k);
+    if (w && sameBinding(v, w)) out.set(k, v);
+  }
+  return out.size === a.size ? a : out;
+}
+
+function sameBinding(a: Binding, b: Binding): boolean {
+  if (a.kind === 'const' || b.kind === 'const') return a.kind === b.kind && (a as { value: boolean }).value === (b as { value: boolean }).value;
+  return a.expr === b.expr || JSON.stringify(a.expr) === JSON.stringify(b.expr);
+}

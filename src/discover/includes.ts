@@ -1,0 +1,176 @@
+// Where a callee is defined, found the way the compiler finds it: through the
+// #include lines of the file that calls it. Static inline helpers and macros
+// live in headers that name no rule identifier (include/linux/swiotlb.h's
+// swiotlb_sync_single_for_cpu() reaches the bounce copy); the text scan never
+// reads those, so the analysis asks for them by following the calling file's
+// includes. Only headers are read here, and each once per run.
+import path from 'node:path';
+
+/** The folders `#include <x>` searches for an arch, in the kernel's order (see the top Makefile's LINUXINCLUDE). */
+function includeDirs(arch: string): string[] {
+  return [`arch/${arch}/include`, `arch/${arch}/include/uapi`, 'include', 'include/uapi'];
+}
+
+export class IncludeResolver {
+  private readonly texts = new Map<string, string | null>();
+  private readonly includes = new Map<string, string[]>();
+  private readonly closures = new Map<string, string[]>();
+
+  /** `read`: a root-relative file's bytes (the analysed snapshot's), or null. */
+  constructor(
+    private readonly arch: string,
+    private readonly read: (file: string) => Buffer | null,
+    private readonly isFile: (file: string) => boolean,
+  ) {}
+
+  /**
+   * The headers reachable from `file` by #include (directly or through other
+   * headers) that define one of `names` as a function or a function-like
+   * macro, with the names each defines.
+   */
+  definitions(file: string, names: Iterable<string>): Map<string, string[]> {
+    const wanted = [...names];
+    const out = new Map<string, string[]>();
+    for (const header of this.closure(file)) {
+      const text = this.text(header);
+      if (!text) continue;
+      const found = wanted.filter((n) => text.includes(n) && definesName(text, n));
+      if (found.length) out.set(header, found);
+    }
+    return out;
+  }
+
+  /**
+   * The first header reachable from `file` that defines `name` (a function
+   * with a body, or a function-like macro), with the names its body calls.
+   */
+  definition(file: string, name: string): { header: string; calls: string[] } | null {
+    for (const header of this.closure(file)) {
+      const text = this.text(header);
+      if (!text || !text.includes(name)) continue;
+      // Every definition there: `#ifdef CONFIG_X` variants and their stubs.
+      const calls = new Set<string>();
+      let found = false;
+      for (let at = definitionAt(text, name, 0); at >= 0; at = definitionAt(text, name, at + name.length)) {
+        found = true;
+        for (const c of callNames(bodyAt(text, at))) calls.add(c);
+      }
+      if (found) return { header, calls: [...calls] };
+    }
+    return null;
+  }
+
+  /** Every header `file` includes, directly or not (breadth-first, each once). */
+  private closure(file: string): string[] {
+    const known = this.closures.get(file);
+    if (known) return known;
+    const seen = new Set<string>([file]);
+    const order: string[] = [];
+    const queue = [file];
+    while (queue.length) {
+      for (const h of this.directIncludes(queue.shift()!)) {
+        if (seen.has(h)) continue;
+        seen.add(h);
+        order.push(h);
+        queue.push(h);
+      }
+    }
+    this.closures.set(file, order);
+    return order;
+  }
+
+  private directIncludes(file: string): string[] {
+    const known = this.includes.get(file);
+    if (known) return known;
+    const out: string[] = [];
+    const text = this.text(file) ?? '';
+    for (const m of text.matchAll(/^[ \t]*#[ \t]*include[ \t]*([<"])([^>"\n]+)[>"]/gm)) {
+      const target = this.locate(file, m[1] === '"', m[2].trim());
+      if (target) out.push(target);
+    }
+    this.includes.set(file, out);
+    return out;
+  }
+
+  private locate(from: string, quoted: boolean, name: string): string | null {
+    if (name.includes('..') && !quoted) return null;
+    const candidates: string[] = [];
+    if (quoted) candidates.push(path.posix.normalize(path.posix.join(path.posix.dirname(from), name)));
+    for (const dir of includeDirs(this.arch)) candidates.push(`${dir}/${name}`);
+    // arch/<x>/include/generated/asm/*.h wrap asm-generic headers; the source tree has no generated folder.
+    if (name.startsWith('asm/')) candidates.push(`include/asm-generic/${name.slice(4)}`);
+    return candidates.find((c) => !c.startsWith('..') && this.isFile(c)) ?? null;
+  }
+
+  private text(file: string): string | null {
+    if (!this.texts.has(file)) this.texts.set(file, this.read(file)?.toString('latin1') ?? null);
+    return this.texts.get(file)!;
+  }
+}
+
+/** Does `text` define `name` as a function (with a body) or a function-like macro? */
+export function definesName(text: string, name: string): boolean {
+  return definitionAt(text, name, 0) >= 0;
+}
+
+/** Where `text` defines `name` (the name's offset) at or after `from`, or -1. */
+function definitionAt(text: string, name: string, from: number): number {
+  for (let at = text.indexOf(name, from); at >= 0; at = text.indexOf(name, at + name.length)) {
+    if (isWord(text.charCodeAt(at - 1)) || isWord(text.charCodeAt(at + name.length))) continue;
+    const lineStart = text.lastIndexOf('\n', at) + 1;
+    const before = text.slice(lineStart, at);
+    if (/^[ \t]*#[ \t]*define[ \t]+$/.test(before) && text[at + name.length] === '(') return at;
+    // A declarator: nothing but type words before it on its line, its
+    // parameters, then a body (not a `;` prototype or a call).
+    if (/[;#{}()=,]/.test(before) || /^\s/.test(before) && !/^\s*(static|inline|__always_inline)/.test(before)) continue;
+    let i = at + name.length;
+    while (text[i] === ' ' || text[i] === '\t') i++;
+    if (text[i] !== '(') continue;
+    let depth = 0;
+    for (; i < text.length; i++) {
+      const c = text[i];
+      if (c === '(') depth++;
+      else if (c === ')' && --depth === 0) break;
+      else if (c === ';' || c === '{' || c === '}') break;
+    }
+    if (text[i] !== ')') continue;
+    i++;
+    while (i < text.length && /\s/.test(text[i])) i++;
+    if (text[i] === '{') return at;
+  }
+  return -1;
+}
+
+/** The text of the definition at `at`: a macro's (continued) lines, or a function's braced body. */
+function bodyAt(text: string, at: number): string {
+  const lineStart = text.lastIndexOf('\n', at) + 1;
+  if (/^[ \t]*#/.test(text.slice(lineStart, at))) {
+    let end = at;
+    for (;;) {
+      const nl = text.indexOf('\n', end);
+      if (nl < 0) return text.slice(at);
+      if (text[nl - 1] !== '\\') return text.slice(at, nl);
+      end = nl + 1;
+    }
+  }
+  const open = text.indexOf('{', at);
+  let depth = 0;
+  for (let i = open; i < text.length; i++) {
+    if (text[i] === '{') depth++;
+    else if (text[i] === '}' && --depth === 0) return text.slice(open, i + 1);
+  }
+  return text.slice(open);
+}
+
+const CALL_NAME = /(?<![\w.>])([A-Za-z_]\w*)\s*\(/g;
+const NOT_CALLS = new Set(['if', 'for', 'while', 'switch', 'return', 'sizeof', 'typeof', '__typeof__', 'defined', 'do', 'case', 'else']);
+
+function callNames(body: string): string[] {
+  const out = new Set<string>();
+  for (const m of body.matchAll(CALL_NAME)) if (!NOT_CALLS.has(m[1])) out.add(m[1]);
+  return [...out];
+}
+
+function isWord(code: number): boolean {
+  return (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95;
+}
