@@ -15,7 +15,7 @@ import { addressRoots, derivedFrom, readsAddress } from '../ir/dataflow.js';
 import type { FunctionCFG, FunctionIR, IRNode } from '../ir/types.js';
 import type { CacheEffect, IssuingCall, ModelOp, PathStep } from '../types.js';
 import { StateSets } from './explore.js';
-import { AnalysisTimeout, conditionTexts, forgetDead, liveConditions, paramMap, type Live } from './liveness.js';
+import { AnalysisTimeout, conditionTexts, forgetDead, liveConditions, paramMap, subExprs, type Live } from './liveness.js';
 import type { Program } from './program.js';
 import {
   CALLER_TOKEN,
@@ -61,6 +61,8 @@ const MAX_VISITS = 400_000;
  */
 const FUNCTION_BUDGET_MS = Number(process.env.FLUSHCHECK_FUNCTION_BUDGET_MS ?? 10_000);
 const DIRECTIONS = ['DMA_TO_DEVICE', 'DMA_FROM_DEVICE', 'DMA_BIDIRECTIONAL', 'DMA_NONE'] as const;
+/** The names the kernel gives an errno it passes on (`if (ret) return ret;`). */
+const ERROR_VARIABLE = /^(ret|err|error|rc|retval|status)$/;
 
 type CallNode = Extract<IRNode, { op: 'call' }>;
 
@@ -108,7 +110,7 @@ class FunctionAnalysis {
     this.live = liveConditions(fn, this.cfg, program, summaryOf, this.deadline, FUNCTION_BUDGET_MS);
     // Conditions on our own parameters go into our summary: keep those too.
     this.stableParams = new Set(fn.params.filter((p) => !this.cfg.assigned.includes(p)));
-    this.states = new StateSets(ctx.exactStates);
+    this.states = new StateSets(ctx.exactStates, completionGuards(this.cfg, ctx));
     this.hoistRegion = options.hoist ? new Set(options.hoist.loop.region) : null;
     this.returnsZero = this.cfg.nodes.some((n) => n.op === 'return' && n.value?.k === 'num' && n.value.v === 0);
   }
@@ -209,7 +211,7 @@ class FunctionAnalysis {
   private onReturn(id: number, node: Extract<IRNode, { op: 'return' }>, s: State): void {
     // Returning an error code: the caller does not get the buffer. So is
     // `if (ret) return ret;` in a function that returns 0 for success.
-    const errorCode = node.errorValue || (this.returnsZero && node.value?.k === 'id' && evaluate(node.value, s, this.ctx.env) === 'T');
+    const errorCode = node.errorValue || (node.value?.k === 'id' && (this.returnsZero || ERROR_VARIABLE.test(node.value.name)) && evaluate(node.value, s, this.ctx.env) === 'T');
     if (errorCode && hasLocal(s)) s = { ...s, error: true, failed: true };
     s = { ...s, ret: errorCode ? 'T' : node.value ? evaluate(node.value, s, this.ctx.env) : 'U' };
     if (this.handoff.handoff) {
@@ -588,6 +590,43 @@ class FunctionAnalysis {
 function accessName(step: PathStep | undefined): string {
   const m = step?.event.match(/^([A-Za-z_]\w*)\(\)/);
   return m ? `${m[1]}()` : 'a CPU access';
+}
+
+/**
+ * The key of what a state knows about the conditions guarding the
+ * function's completions (and returns): branches from which a flush is
+ * reached before any other branch. States merged by property keep these
+ * apart (see explore.ts).
+ */
+function completionGuards(cfg: FunctionCFG, ctx: RuleContext): (s: State) => string {
+  const texts = new Set<string>();
+  const vars = new Set<string>();
+  const reachesCompletion = (start: number): boolean => {
+    const seen = new Set<number>();
+    for (let n = start; n >= 0 && !seen.has(n); ) {
+      seen.add(n);
+      const node = cfg.nodes[n];
+      if (node.op === 'call' && ctx.completing.has(node.callee)) return true;
+      if (node.op === 'branch' || node.op === 'choice' || node.op === 'return' || node.op === 'exit' || node.next.length !== 1) return false;
+      n = node.next[0];
+    }
+    return false;
+  };
+  for (const node of cfg.nodes) {
+    if (node.op !== 'branch' || !node.next.some(reachesCompletion)) continue;
+    for (const e of subExprs(node.cond)) {
+      if (e.k === 'and' || e.k === 'or' || e.k === 'not') continue;
+      texts.add(show(e));
+      varsOf(e, vars);
+    }
+  }
+  if (!texts.size) return () => '';
+  const textList = [...texts];
+  const varList = [...vars];
+  return (s) =>
+    textList.map((t) => { const f = s.facts.get(t); return f ? (f.value ? 'T' : 'F') : 'U'; }).join('') +
+    '|' +
+    varList.map((v) => { const b = s.bindings.get(v); return !b ? 'U' : b.kind === 'const' ? String(b.value) : show(b.expr); }).join(',');
 }
 
 function litsKey(lits: Literal[]): string {

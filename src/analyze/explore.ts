@@ -26,7 +26,16 @@ export class StateSets {
   /** Some node went past `exactPerNode` and merged states (for statistics and tests). */
   merging = false;
 
-  constructor(private readonly exactPerNode: number = DEFAULT_EXACT_STATES_PER_NODE) {}
+  /**
+   * `correlated`: what the merged state must keep apart besides what is
+   * pending — the truth of the conditions that guard a completion (the
+   * `need_sync && !dev_is_dma_coherent(dev)` before the flush after a loop),
+   * so that the flush still correlates with the syncs it completes.
+   */
+  constructor(
+    private readonly exactPerNode: number = DEFAULT_EXACT_STATES_PER_NODE,
+    private readonly correlated: (s: State) => string = () => '',
+  ) {}
 
   /**
    * Record `s` at `node`. Returns the state to explore from there, or null
@@ -54,7 +63,7 @@ export class StateSets {
   private merge(node: number, s: State): State | null {
     let states = this.merged.get(node);
     if (!states) this.merged.set(node, (states = new Map()));
-    const key = propertyKey(s);
+    const key = `${propertyKey(s)}|${this.correlated(s)}`;
     const old = states.get(key);
     if (!old) {
       states.set(key, s);

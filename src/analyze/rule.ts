@@ -277,9 +277,13 @@ function finding(fn: FunctionIR, raw: RawFinding, res: FunctionResult, ctx: Rule
     ? `${calledHere}() leaves the ${what} issued by ${item.callee}() at ${item.origin.file}:${item.origin.line} pending`
     : `the ${what} issued here by ${item.callee}() is still pending`;
   const related: Finding['related'] = [];
+  // Through a contract's deferring function: say which call owes its partner.
+  const hop = chain.findIndex((c) => ctx.contractDefers.has(c.function));
+  const contract = hop >= 0 && hop + 1 < chain.length ? ctx.contractDefers.get(chain[hop].function) : undefined;
+  const owed = contract ? `; ${contract.defer}() at ${chain[hop + 1].file}:${chain[hop + 1].line} needs ${contract.complete}()` : '';
   let message: string;
   if (raw.kind === 'unflushed-return') {
-    message = `${issued} when ${fn.name}() returns at ${fn.file}:${raw.at.line} (${res.summary.handoffWhy}); no ${flush}() on this path${raw.error ? ' (error path)' : ''}`;
+    message = `${issued} when ${fn.name}() returns at ${fn.file}:${raw.at.line} (${res.summary.handoffWhy}); no ${flush}() on this path${owed}${raw.error ? ' (error path)' : ''}`;
     related.push({ file: fn.file, line: raw.at.line, column: raw.at.column, message: `${fn.name}() returns here and hands the buffer over (${res.summary.handoffWhy})` });
   } else {
     message = `${issued} when ${raw.at.what}; no ${flush}() before it${raw.error ? ' (error path)' : ''}`;

@@ -217,25 +217,45 @@ export function assignField(s: State, base: string, lvalue: string): State {
   return facts || bindings ? { ...s, facts: facts ?? s.facts, bindings: bindings ?? s.bindings } : s;
 }
 
-/** Facts and bindings that read memory through one of `lvalues` (see the IR's `clobber`) die. */
+/**
+ * Facts and bindings that read memory through one of `lvalues` (see the IR's
+ * `clobber`) die. Calls inside a condition are predicates on stable
+ * properties (`dev_is_dma_coherent(ring->dev)`) and keep it alive.
+ */
 export function clobber(s: State, lvalues: string[]): State {
-  const dies = (text: string) => {
-    const flat = text.replace(/\s+/g, '');
+  const dies = (e: Expr) => {
+    const flat = showReads(e).replace(/\s+/g, '');
     return lvalues.some((l) => flat.includes(l));
   };
   let facts: Map<string, Fact> | null = null;
   for (const [k, f] of s.facts) {
-    if (!dies(k)) continue;
+    if (!dies(f.atom)) continue;
     facts ??= new Map(s.facts);
     facts.delete(k);
   }
   let bindings: Map<string, Binding> | null = null;
   for (const [k, b] of s.bindings) {
-    if (b.kind !== 'alias' || !dies(show(b.expr))) continue;
+    if (b.kind !== 'alias' || !dies(b.expr)) continue;
     bindings ??= new Map(s.bindings);
     bindings.delete(k);
   }
   return facts || bindings ? { ...s, facts: facts ?? s.facts, bindings: bindings ?? s.bindings } : s;
+}
+
+/** The text of what `e` reads directly: its calls (predicates) left out. */
+function showReads(e: Expr): string {
+  switch (e.k) {
+    case 'call':
+      return '()';
+    case 'not':
+      return `!${showReads(e.e)}`;
+    case 'and':
+    case 'or':
+    case 'bin':
+      return `${showReads(e.a)} ${e.k === 'bin' ? e.op : e.k} ${showReads(e.b)}`;
+    default:
+      return show(e);
+  }
 }
 
 export function havoc(s: State, vars: string[]): State {

@@ -63,11 +63,7 @@ export function summarize(fn: FunctionIR, exits: State[], handoff: boolean): Out
     add(groups, { lits, keepsCaller: s.pending.has(CALLER_TOKEN), error: s.error, failed: !!s.failed, ret: s.ret ?? 'U', items });
   }
   let outcomes = [...groups.values()];
-  if (outcomes.length > MAX_OUTCOMES) {
-    const coarse = new Map<string, Outcome>();
-    for (const o of outcomes) add(coarse, { ...o, lits: [] });
-    outcomes = [...coarse.values()];
-  }
+  if (outcomes.length > MAX_OUTCOMES) outcomes = mergeAlternatives(outcomes);
   // Identity: always keeps the caller's maintenance, adds none.
   if (outcomes.every((o) => o.keepsCaller && o.items.length === 0)) return null;
   return outcomes;
@@ -85,6 +81,32 @@ function addressParams(fn: FunctionIR, item: PendingItem): { addrParams?: number
 export function markTop(chain: ChainSite[]): ChainSite[] {
   if (!chain.length || chain[chain.length - 1].deferOk) return chain;
   return [...chain.slice(0, -1), { ...chain[chain.length - 1], deferOk: true }];
+}
+
+/**
+ * Too many ways out to list: the ways out that do the same (same items, same
+ * flags) become one, under the conditions all of them share. A condition
+ * only some of them had is dropped, which can only make the outcome apply
+ * to more calls; the ones they share (`!flush`, `!dev_is_dma_coherent(dev)`)
+ * still decide where it applies.
+ */
+function mergeAlternatives(outcomes: Outcome[]): Outcome[] {
+  const merged = new Map<string, Outcome>();
+  for (const o of outcomes) {
+    const key = `${o.keepsCaller}|${o.error}${o.failed}${o.ret}|${o.items.map((i) => `${i.callee}:${i.effect}`).sort().join(',')}`;
+    const old = merged.get(key);
+    if (!old) {
+      merged.set(key, { ...o });
+      continue;
+    }
+    const shared = new Set(o.lits.map(litKey));
+    old.lits = old.lits.filter((l) => shared.has(litKey(l)));
+  }
+  return [...merged.values()];
+}
+
+function litKey(l: Literal): string {
+  return (l.value ? '+' : '-') + show(l.atom);
 }
 
 function add(groups: Map<string, Outcome>, o: Outcome): void {

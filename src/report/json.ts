@@ -19,6 +19,7 @@ export function lintReport(result: LintResult) {
       parsed: result.stats.parsed,
       functions: result.stats.functions,
       syncSites: result.stats.syncSites,
+      syncSitesNotJudged: result.stats.syncSitesNotJudged ?? 0,
       ms: Math.round(result.stats.ms),
       diagnostics: result.stats.diagnostics.map((diagnostic) => ({ file: diagnostic.file, reason: diagnostic.reason })),
       model: result.stats.model && { pathsReplayed: result.stats.model.pathsReplayed, coherent: result.stats.model.coherent, incoherent: result.stats.model.incoherent },
@@ -37,6 +38,8 @@ export function findingJson(finding: Finding) {
     function: finding.function,
     message: finding.message,
     path: finding.path.map((step) => ({ file: step.file, line: step.line, event: step.event })),
+    // Where the buffer changes hands, the sync behind a call, the CPU access: context for the place to fix.
+    related: finding.related?.length ? finding.related.map((r) => ({ file: r.file, line: r.line, column: r.column, message: r.message })) : undefined,
     // Optional fields are omitted rather than null; JSON.stringify drops `undefined`.
     sync: finding.sync && {
       callee: finding.sync.callee,

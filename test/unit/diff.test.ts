@@ -75,7 +75,7 @@ describe('flushcheck diff', () => {
     expect(report.fixed).toEqual([]);
     expect(report.changedFiles).toEqual([FOO]);
     // Same keys as lint's findings.
-    expect(Object.keys(report.findings[0])).toEqual(['ruleId', 'severity', 'kind', 'file', 'line', 'column', 'function', 'message', 'path', 'sync', 'model']);
+    expect(Object.keys(report.findings[0])).toEqual(['ruleId', 'severity', 'kind', 'file', 'line', 'column', 'function', 'message', 'path', 'related', 'sync', 'model']);
 
     const unstaged = await flushcheck('diff', '--cached', '--format', 'json');
     expect(unstaged.code).toBe(0);

@@ -163,6 +163,7 @@ describe('formatJson', () => {
     "parsed": 3,
     "functions": 57,
     "syncSites": 4,
+    "syncSitesNotJudged": 0,
     "ms": 42,
     "diagnostics": [
       {
