@@ -2,8 +2,8 @@
 // two-patch series made at test time from the tree's own kernel/dma/direct.c
 // (nothing of the kernel is stored in this repository). 1/2 drops the flush
 // after the scatter-gather sync loop of dma_direct_sync_sg_for_device(), 2/2
-// restores it, so the series is not bisectable and the break is found in the
-// exported caller in another file.
+// restores it, so the series is not bisectable; the break is reported in the
+// function that lost its flush.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,13 +17,13 @@ if (process.env.CI && !tree) throw new Error('kernel tree missing: run `npm run 
 
 const FILE = 'kernel/dma/direct.c';
 
-/** `git diff --no-index` of two versions of FILE, with the paths as in the tree. */
-function unifiedDiff(work: string, from: string, to: string): string {
-  fs.mkdirSync(path.join(work, 'a', path.dirname(FILE)), { recursive: true });
-  fs.mkdirSync(path.join(work, 'b', path.dirname(FILE)), { recursive: true });
-  fs.writeFileSync(path.join(work, 'a', FILE), from);
-  fs.writeFileSync(path.join(work, 'b', FILE), to);
-  const run = spawnSync('git', ['diff', '--no-index', '--no-prefix', `a/${FILE}`, `b/${FILE}`], { cwd: work });
+/** `git diff --no-index` of two versions of `file` (FILE), with the paths as in the tree. */
+function unifiedDiff(work: string, from: string, to: string, file = FILE): string {
+  fs.mkdirSync(path.join(work, 'a', path.dirname(file)), { recursive: true });
+  fs.mkdirSync(path.join(work, 'b', path.dirname(file)), { recursive: true });
+  fs.writeFileSync(path.join(work, 'a', file), from);
+  fs.writeFileSync(path.join(work, 'b', file), to);
+  const run = spawnSync('git', ['diff', '--no-index', '--no-prefix', `a/${file}`, `b/${file}`], { cwd: work });
   // --no-prefix keeps the a/ b/ folder names as the prefixes git apply -p1 strips.
   return run.stdout.toString('utf8');
 }
@@ -66,7 +66,7 @@ describe.skipIf(!tree)('review on Linux 7.x', () => {
   });
   afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
-  it('names the patch that leaves __dma_sync_sg_for_device unflushed and the one that fixes it', () => {
+  it('names the patch that leaves dma_direct_sync_sg_for_device unflushed and the one that fixes it', () => {
     // The review's temporary folders go to a private TMPDIR, which must be empty afterwards.
     const tmp = path.join(work, 'tmp');
     fs.mkdirSync(tmp);
@@ -78,19 +78,36 @@ describe.skipIf(!tree)('review on Linux 7.x', () => {
     expect(run.status, run.stderr).toBe(1);
     const report = JSON.parse(run.stdout);
     const brief = (fs: { kind: string; severity: string; function: string; file: string }[]) => fs.map((f) => ({ kind: f.kind, severity: f.severity, function: f.function, file: f.file }));
-    const expected = [{ kind: 'unflushed-return', severity: 'error', function: '__dma_sync_sg_for_device', file: 'kernel/dma/mapping.c' }];
+    const expected = [{ kind: 'unflushed-return', severity: 'error', function: 'dma_direct_sync_sg_for_device', file: 'kernel/dma/direct.c' }];
     expect(report.patches.map((p: { applied: boolean }) => p.applied)).toEqual([true, true]);
     expect(brief(report.patches[0].introduced)).toEqual(expected);
     expect(report.patches[0].fixed).toEqual([]);
     expect(report.patches[1].introduced).toEqual([]);
     expect(brief(report.patches[1].fixed)).toEqual(expected);
     expect(report.bisectable).toBe(false);
-    expect(report.breaks.map((b: { text: string }) => b.text)).toEqual(['1/2 leaves __dma_sync_sg_for_device unflushed until 2/2']);
+    expect(report.breaks.map((b: { text: string }) => b.text)).toEqual(['1/2 leaves dma_direct_sync_sg_for_device unflushed until 2/2']);
     // The end of the series is the tree as it was: the 7.2 findings, nothing else.
-    expect(report.findings.filter((f: { severity: string }) => f.severity !== 'note').map((f: { function: string }) => f.function).sort()).toEqual(['dma_iova_destroy', 'dma_iova_unlink']);
+    expect(report.findings.filter((f: { severity: string }) => f.severity !== 'note').map((f: { function: string }) => f.function).sort()).toEqual(['iommu_dma_iova_unlink_range_slow', 'iommu_dma_iova_unlink_range_slow']);
     // The tree was never written to.
     expect(fs.statSync(path.join(tree!, FILE)).mtimeMs).toBe(mtime);
     expect(fs.readdirSync(tmp)).toEqual([]);
+  }, 120_000);
+
+  it('reports the bounce copies that a patch removing the flush in swiotlb_bounce() exposes as introduced by it', () => {
+    const file = 'kernel/dma/swiotlb.c';
+    const text = fs.readFileSync(path.join(tree!, file), 'utf8');
+    const flush = '\tif (dir == DMA_FROM_DEVICE && !dev_is_dma_coherent(dev))\n\t\tarch_sync_dma_flush();\n';
+    expect(text).toContain(flush);
+    const mbox = message(1, 'swiotlb: leave the flush to the callers', unifiedDiff(path.join(work, 'bounce'), text, text.replace(flush, ''), file)).replace('[PATCH 1/2]', '[PATCH]');
+    fs.writeFileSync(path.join(work, 'bounce.mbox'), mbox);
+    const run = spawnSync(process.execPath, [cli, 'review', path.join(work, 'bounce.mbox'), '--tree', tree!, '--format', 'json'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    expect(run.status, run.stderr).toBe(1);
+    const report = JSON.parse(run.stdout);
+    expect(report.patches[0].introduced.map((f: { kind: string; severity: string; function: string; file: string }) => `${f.kind} ${f.severity} ${f.function} ${f.file}`).sort()).toEqual([
+      'unflushed-access error dma_direct_sync_sg_for_cpu kernel/dma/direct.c',
+      'unflushed-access error dma_direct_unmap_sg kernel/dma/direct.c',
+      'unflushed-access error iommu_dma_iova_unlink_range_slow drivers/iommu/dma-iommu.c',
+    ]);
   }, 120_000);
 
   it('removes its temporary folder when interrupted (Ctrl-C)', async () => {
