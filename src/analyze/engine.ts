@@ -110,7 +110,8 @@ class FunctionAnalysis {
     this.live = liveConditions(fn, this.cfg, program, summaryOf, this.deadline, FUNCTION_BUDGET_MS);
     // Conditions on our own parameters go into our summary: keep those too.
     this.stableParams = new Set(fn.params.filter((p) => !this.cfg.assigned.includes(p)));
-    this.states = new StateSets(ctx.exactStates, completionGuards(this.cfg, ctx));
+    const guards = completionGuards(this.cfg, ctx);
+    this.states = new StateSets(ctx.exactStates, guards.key, (f) => guards.texts.has(show(f.atom)) || this.onParams(f.atom));
     this.hoistRegion = options.hoist ? new Set(options.hoist.loop.region) : null;
     this.returnsZero = this.cfg.nodes.some((n) => n.op === 'return' && n.value?.k === 'num' && n.value.v === 0);
   }
@@ -598,7 +599,7 @@ function accessName(step: PathStep | undefined): string {
  * reached before any other branch. States merged by property keep these
  * apart (see explore.ts).
  */
-function completionGuards(cfg: FunctionCFG, ctx: RuleContext): (s: State) => string {
+function completionGuards(cfg: FunctionCFG, ctx: RuleContext): { key: (s: State) => string; texts: Set<string> } {
   const texts = new Set<string>();
   const vars = new Set<string>();
   const reachesCompletion = (start: number): boolean => {
@@ -620,13 +621,14 @@ function completionGuards(cfg: FunctionCFG, ctx: RuleContext): (s: State) => str
       varsOf(e, vars);
     }
   }
-  if (!texts.size) return () => '';
+  if (!texts.size) return { key: () => '', texts };
   const textList = [...texts];
   const varList = [...vars];
-  return (s) =>
+  const key = (s: State) =>
     textList.map((t) => { const f = s.facts.get(t); return f ? (f.value ? 'T' : 'F') : 'U'; }).join('') +
     '|' +
     varList.map((v) => { const b = s.bindings.get(v); return !b ? 'U' : b.kind === 'const' ? String(b.value) : show(b.expr); }).join(',');
+  return { key, texts };
 }
 
 function litsKey(lits: Literal[]): string {

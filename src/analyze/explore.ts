@@ -19,6 +19,8 @@ import { stateKey, type Binding, type Fact, type State } from './state.js';
 import { CALLER_TOKEN } from './state.js';
 
 export const DEFAULT_EXACT_STATES_PER_NODE = 48;
+/** Shrinks of a merged state before it keeps only the facts that matter (see `keep`). */
+const WIDEN_AFTER = 2;
 
 export class StateSets {
   private readonly exact = new Map<number, Map<string, State>>();
@@ -32,9 +34,18 @@ export class StateSets {
    * `need_sync && !dev_is_dma_coherent(dev)` before the flush after a loop),
    * so that the flush still correlates with the syncs it completes.
    */
+  private readonly shrinks = new Map<string, number>();
+
+  /**
+   * `keep`: the facts a merged state keeps once it has shrunk a few times
+   * (a widening): those the property correlates with (completion guards)
+   * and those on parameters (summaries speak of them). Without it a merged
+   * state could shrink one fact at a time, and be explored again each time.
+   */
   constructor(
     private readonly exactPerNode: number = DEFAULT_EXACT_STATES_PER_NODE,
     private readonly correlated: (s: State) => string = () => '',
+    private readonly keep: (f: Fact) => boolean = () => true,
   ) {}
 
   /**
@@ -69,10 +80,17 @@ export class StateSets {
       states.set(key, s);
       return s;
     }
-    const facts = commonFacts(old.facts, s.facts);
+    let facts = commonFacts(old.facts, s.facts);
     const bindings = commonBindings(old.bindings, s.bindings);
     const joined = joinPending(old, s);
-    if (!joined && facts.size === old.facts.size && bindings.size === old.bindings.size) return null;
+    const shrunk = facts.size !== old.facts.size || bindings.size !== old.bindings.size;
+    if (!joined && !shrunk) return null;
+    if (shrunk) {
+      const id = `${node}|${key}`;
+      const n = (this.shrinks.get(id) ?? 0) + 1;
+      this.shrinks.set(id, n);
+      if (n > WIDEN_AFTER) facts = new Map([...facts].filter(([, f]) => this.keep(f)));
+    }
     const next: State = { ...(joined ?? old), facts, bindings };
     states.set(key, next);
     return next;

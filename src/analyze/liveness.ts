@@ -22,44 +22,97 @@ export class AnalysisTimeout extends Error {
  * makes) and the variables they read.
  */
 export function liveConditions(fn: FunctionIR, cfg: FunctionCFG, program: Program, summaryOf: (f: FunctionIR) => Summary | undefined, deadline: number, budgetMs: number): Live[] {
+  // Every condition and variable gets a bit; each node's live set is a
+  // bitset, propagated backwards over predecessors with a worklist.
+  const texts: string[] = [];
+  const vars: string[] = [];
+  const textBit = new Map<string, number>();
+  const varBit = new Map<string, number>();
   const gen = cfg.nodes.map((n) => {
-    const texts = new Set<string>();
-    const vars = new Set<string>();
+    const t = new Set<number>();
+    const v = new Set<number>();
     const addExpr = (e: Expr) => {
-      subExprs(e).forEach((x) => texts.add(show(x)));
-      varsOf(e, vars);
+      for (const x of subExprs(e)) t.add(bitOf(textBit, texts, show(x)));
+      for (const name of varsOf(e)) v.add(bitOf(varBit, vars, name));
     };
     if (n.op === 'branch') addExpr(n.cond);
     else if (n.op === 'return' && n.value) addExpr(n.value);
-    else if (n.op === 'assign' && n.value?.k === 'call') texts.add(show(n.value));
+    else if (n.op === 'assign' && n.value?.k === 'call') t.add(bitOf(textBit, texts, show(n.value)));
     else if (n.op === 'call' && !n.viaPointer) {
-      for (const t of program.resolve(fn.file, n.callee)) {
-        const sm = summaryOf(t);
+      for (const target of program.resolve(fn.file, n.callee)) {
+        const sm = summaryOf(target);
         if (!sm) continue;
-        const map = paramMap(t, n);
+        const map = paramMap(target, n);
         for (const o of sm.outcomes ?? []) o.lits.forEach((l) => addExpr(substitute(l.atom, map)));
         for (const a of sm.accesses) a.lits.forEach((l) => addExpr(substitute(l.atom, map)));
         for (const a of sm.ownAccesses) a.lits.forEach((l) => addExpr(substitute(l.atom, map)));
       }
     }
-    return { texts, vars };
+    return { t, v };
   });
-  const live = gen.map((g) => ({ texts: new Set(g.texts), vars: new Set(g.vars) }));
-  // Backwards fixpoint; node order is roughly reverse-topological already.
-  for (let changed = true; changed; ) {
-    changed = false;
-    for (let i = cfg.nodes.length - 1; i >= 0; i--) {
-      // Sets of every later condition per node: quadratic in a generated function with thousands of them.
-      if ((i & 63) === 0 && performance.now() > deadline) throw new AnalysisTimeout(`analysis took longer than ${budgetMs} ms`);
-      const mine = live[i];
-      for (const succ of cfg.nodes[i].next) {
-        if (succ < 0) continue;
-        for (const t of live[succ].texts) if (!mine.texts.has(t)) (mine.texts.add(t), (changed = true));
-        for (const v of live[succ].vars) if (!mine.vars.has(v)) (mine.vars.add(v), (changed = true));
+  const tWords = Math.ceil(texts.length / 32) || 1;
+  const vWords = Math.ceil(vars.length / 32) || 1;
+  const liveT = cfg.nodes.map(() => new Uint32Array(tWords));
+  const liveV = cfg.nodes.map(() => new Uint32Array(vWords));
+  gen.forEach((g, i) => {
+    for (const b of g.t) liveT[i][b >>> 5] |= 1 << (b & 31);
+    for (const b of g.v) liveV[i][b >>> 5] |= 1 << (b & 31);
+  });
+  const preds: number[][] = cfg.nodes.map(() => []);
+  cfg.nodes.forEach((n, i) => n.next.forEach((succ) => succ >= 0 && preds[succ].push(i)));
+  const queue = cfg.nodes.map((_, i) => i).reverse();
+  const queued = new Uint8Array(cfg.nodes.length).fill(1);
+  let steps = 0;
+  while (queue.length) {
+    if ((++steps & 1023) === 0 && performance.now() > deadline) throw new AnalysisTimeout(`analysis took longer than ${budgetMs} ms`);
+    const i = queue.pop()!;
+    queued[i] = 0;
+    for (const p of preds[i]) {
+      const changed = orInto(liveT[p], liveT[i]) | orInto(liveV[p], liveV[i]);
+      if (changed && !queued[p]) {
+        queued[p] = 1;
+        queue.push(p);
       }
     }
   }
-  return live;
+  return cfg.nodes.map((_, i) => ({ texts: namesOf(liveT[i], texts), vars: namesOf(liveV[i], vars) }));
+}
+
+function bitOf(index: Map<string, number>, names: string[], name: string): number {
+  let b = index.get(name);
+  if (b === undefined) {
+    b = names.length;
+    names.push(name);
+    index.set(name, b);
+  }
+  return b;
+}
+
+/** `into |= from`; whether `into` changed. */
+function orInto(into: Uint32Array, from: Uint32Array): number {
+  let changed = 0;
+  for (let w = 0; w < into.length; w++) {
+    const next = (into[w] | from[w]) >>> 0;
+    if (next !== into[w]) {
+      into[w] = next;
+      changed = 1;
+    }
+  }
+  return changed;
+}
+
+/** A live set as the names it holds (the set is read by membership, built once per node). */
+function namesOf(bits: Uint32Array, names: string[]): Set<string> {
+  const out = new Set<string>();
+  for (let w = 0; w < bits.length; w++) {
+    let word = bits[w];
+    while (word) {
+      const low = word & -word;
+      out.add(names[(w << 5) + 31 - Math.clz32(low)]);
+      word ^= low;
+    }
+  }
+  return out;
 }
 
 export function subExprs(e: Expr, out: Expr[] = []): Expr[] {

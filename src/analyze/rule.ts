@@ -111,6 +111,9 @@ function summariesBottomUp(program: Program, ctx: RuleContext, callees: Map<Func
   const direct = new Set(ruleNames(ctx.rule));
   const contractDefers = new Set(ctx.contractDefers.keys());
   const mustAnalyse = new Set(ctx.rule.contracts.flatMap((c) => [c.defer, c.complete]));
+  // A contract whose callers another rule judges (`checkCallers: false`) is
+  // invisible to the callers here: calling its functions makes nothing relevant.
+  const invisible = new Set(ctx.rule.contracts.filter((c) => c.checkCallers === false).flatMap((c) => [c.defer, c.complete]));
   for (const scc of stronglyConnected(program.functions, callees)) {
     const inScc = new Set(scc);
     for (let round = 0; round < MAX_SCC_ROUNDS; round++) {
@@ -120,7 +123,7 @@ function summariesBottomUp(program: Program, ctx: RuleContext, callees: Map<Func
         // the functions contracts name are always analysed (they are checked).
         const relevant =
           mustAnalyse.has(fn.name) ||
-          fn.calls.some((c) => direct.has(c) || program.resolve(fn.file, c).some((t) => matters(summaries.get(t)) || inScc.has(t)));
+          fn.calls.some((c) => !invisible.has(c) && (direct.has(c) || program.resolve(fn.file, c).some((t) => matters(summaries.get(t)) || inScc.has(t))));
         if (!relevant) continue;
         const handoff = program.isHandoff(fn, ctx.rule.handoff, contractDefers);
         const prev = previous?.results.get(fn);

@@ -103,9 +103,30 @@ export interface State {
 /** What distinguishes states at a node: knowledge, not which syncs are pending (those are joined). */
 export function stateKey(s: State): string {
   const p = (s.pending.has(CALLER_TOKEN) ? 'C' : '') + (s.pending.size > (s.pending.has(CALLER_TOKEN) ? 1 : 0) ? 'L' : '');
-  const f = [...s.facts.entries()].map(([k, v]) => (v.value ? '+' : '-') + k).sort().join('&');
-  const b = [...s.bindings.entries()].map(([k, v]) => k + '=' + (v.kind === 'const' ? String(v.value) : show(v.expr))).sort().join(';');
-  return `${p}|${f}|${b}|${s.error ? 'E' : ''}${s.failed ? 'F' : ''}${s.ret ?? ''}`;
+  return `${p}|${factsKey(s.facts)}|${bindingsKey(s.bindings)}|${s.error ? 'E' : ''}${s.failed ? 'F' : ''}${s.ret ?? ''}`;
+}
+
+// Many states share one facts or bindings map (a step or a pending item
+// changes neither): their keys are computed once per map.
+const factKeys = new WeakMap<ReadonlyMap<string, Fact>, string>();
+const bindingKeys = new WeakMap<ReadonlyMap<string, Binding>, string>();
+
+function factsKey(facts: ReadonlyMap<string, Fact>): string {
+  let key = factKeys.get(facts);
+  if (key === undefined) {
+    key = [...facts.entries()].map(([k, v]) => (v.value ? '+' : '-') + k).sort().join('&');
+    factKeys.set(facts, key);
+  }
+  return key;
+}
+
+function bindingsKey(bindings: ReadonlyMap<string, Binding>): string {
+  let key = bindingKeys.get(bindings);
+  if (key === undefined) {
+    key = [...bindings.entries()].map(([k, v]) => k + '=' + (v.kind === 'const' ? String(v.value) : show(v.expr))).sort().join(';');
+    bindingKeys.set(bindings, key);
+  }
+  return key;
 }
 
 export function pushStep(s: State, step: PathStep): State {
