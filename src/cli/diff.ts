@@ -97,7 +97,8 @@ async function diffCommand(ctx: CommandContext, rev: string | undefined, opts: D
     opts.format === 'json'
       ? formatDiffJson(diff)
       : opts.format === 'sarif'
-        ? formatSarif(diff.result, rules)
+        ? // Every finding of the changed tree, marked new or unchanged, and the fixed ones as absent.
+          formatSarif({ ...diff.result, findings: [...diff.result.findings, ...diff.unchanged] }, rules, { baseline: { introduced: diff.result.findings, absent: diff.fixed } })
         : formatDiffText(diff, { color: useColor(ctx, opts), verbose: opts.verbose, showFixed: !!opts.showFixed });
   emit(ctx, report, opts.output);
   return diff.result.findings.some((finding) => failsOn(finding, opts.failOn)) ? EXIT_FINDINGS : EXIT_OK;

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { formatReviewJson, formatReviewMarkdown, formatReviewText } from '../report/review.js';
+import { formatReviewJson, formatReviewMarkdown, formatReviewSarif, formatReviewText } from '../report/review.js';
 import { formatReplies } from '../report/reply.js';
 import { gitIdentity, writeReplies } from '../review/replies.js';
 import { runReview } from '../review/review.js';
@@ -36,7 +36,7 @@ interface ReviewCommandOptions {
   arch: string;
   kconfig?: string;
   rules?: string[];
-  format: 'text' | 'markdown' | 'json';
+  format: 'text' | 'markdown' | 'json' | 'sarif';
   reply?: string;
   from?: string;
   signature?: string;
@@ -58,7 +58,7 @@ export function registerReview(program: Command, ctx: CommandContext): void {
     .addOption(archOption())
     .addOption(kconfigOption())
     .addOption(rulesOption())
-    .addOption(new Option('--format <format>', 'report format').choices(['text', 'markdown', 'json']).default('text'))
+    .addOption(new Option('--format <format>', 'report format').choices(['text', 'markdown', 'json', 'sarif']).default('text'))
     .option('--reply <dir>', 'also write one RFC 5322 reply per patch with findings into this folder (new, or holding only earlier replies)')
     .option('--from <address>', "From: of the replies (default: git's user.name and user.email)")
     .option('--signature <text>', 'signature appended to the replies')
@@ -98,7 +98,14 @@ async function reviewCommand(ctx: CommandContext, seriesInput: string, opts: Rev
       : undefined,
   });
   const color = useColor(ctx, opts);
-  const report = opts.format === 'json' ? formatReviewJson(review) : opts.format === 'markdown' ? formatReviewMarkdown(review) : formatReviewText(review, { color });
+  const report =
+    opts.format === 'json'
+      ? formatReviewJson(review)
+      : opts.format === 'markdown'
+        ? formatReviewMarkdown(review)
+        : opts.format === 'sarif'
+          ? formatReviewSarif(review, ctx.deps.loadRules(rulesDirsOf(ctx, opts.rules)))
+          : formatReviewText(review, { color });
   emit(ctx, report, opts.output);
   if (opts.reply !== undefined) {
     const replies = formatReplies(review, { from: from!, signature: opts.signature });

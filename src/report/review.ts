@@ -2,7 +2,9 @@
 // the findings, whether the series stays correct at every step (bisectable),
 // and what is left at the end. JSON for tools, text for a terminal, markdown
 // for a pull-request or forge comment.
-import type { Finding } from '../types.js';
+import type { Finding, LintResult, Rule } from '../types.js';
+import { compareFindings } from '../review/match.js';
+import { formatSarif } from './sarif.js';
 import type { PatchReview, ReviewResult } from '../review/types.js';
 import { findingJson } from './json.js';
 import { escapeControl, quoteFileName } from './escape.js';
@@ -44,6 +46,27 @@ export function formatReviewJson(r: ReviewResult): string {
     ms: Math.round(r.ms),
   };
   return JSON.stringify(report, null, 2) + '\n';
+}
+
+// ----------------------------------------------------------------- sarif ----
+
+/**
+ * The tree after the series, for code scanning: findings the series
+ * introduces are `new`, those the tree had before are `unchanged`, and
+ * those it fixes are `absent`.
+ */
+export function formatReviewSarif(r: ReviewResult, rules: Rule[]): string {
+  const { introduced, fixed } = compareFindings(r.baseFindings, r.findings);
+  const result: LintResult = {
+    tool: r.tool,
+    version: r.version,
+    root: r.tree,
+    arch: r.arch,
+    findings: r.findings,
+    inactiveRules: r.inactiveRules,
+    stats: { files: 0, parsed: 0, functions: 0, syncSites: 0, ms: r.ms, diagnostics: [] },
+  };
+  return formatSarif(result, rules, { baseline: { introduced, absent: fixed } });
 }
 
 // ------------------------------------------------------------------ text ----

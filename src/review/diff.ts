@@ -33,6 +33,8 @@ export interface DiffResult {
   /** The changed tree's analysis, with `findings` reduced to the introduced ones. */
   result: LintResult;
   fixed: Finding[];
+  /** The changed tree's findings the base has too (SARIF reports them as `unchanged`). */
+  unchanged: Finding[];
   base: string;
   head: string;
   /** Root-relative C sources that differ between the two snapshots. */
@@ -73,7 +75,7 @@ export async function runDiff(opts: DiffOptions): Promise<DiffResult> {
 
   if (changedSources.length === 0) {
     // Nothing the analysis reads changed: nothing can be new or fixed.
-    return { result: emptyResult(root, arch, head.files.length), fixed: [], base: base.label, head: head.label, changedSources, cache: cache.stats };
+    return { result: emptyResult(root, arch, head.files.length), fixed: [], unchanged: [], base: base.label, head: head.label, changedSources, cache: cache.stats };
   }
   const common = { ...opts, root, cache };
   const after = await analyzeTree({ ...common, source: head });
@@ -83,6 +85,7 @@ export async function runDiff(opts: DiffOptions): Promise<DiffResult> {
   return {
     result: { ...after.result, findings: introduced },
     fixed,
+    unchanged: after.result.findings.filter((f) => !introduced.includes(f)),
     base: base.label,
     head: head.label,
     changedSources,

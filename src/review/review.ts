@@ -150,6 +150,7 @@ export async function runReview(opts: ReviewOptions): Promise<ReviewResult> {
       bisectable: unapplied > 0 ? null : breaks.length === 0,
       breaks,
       findings: analysis.findings,
+      baseFindings: first.result.findings,
       batchable: analysis.findings.filter((f) => f.kind === 'batchable' && touched.has(f.file)),
       inactiveRules: analysis.inactiveRules,
       activeRules,

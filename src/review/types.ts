@@ -53,6 +53,8 @@ export interface ReviewResult {
   breaks: BisectBreak[];
   /** Every finding in the tree after the last applied patch, as `lint` reports them. */
   findings: Finding[];
+  /** The findings of the tree before the series (what SARIF compares with). */
+  baseFindings: Finding[];
   /** `batchable` notes in functions the series touches: flushes the series could still hoist. */
   batchable: Finding[];
   /** Rules that did not run on this tree (as lint reports them): a series cannot be judged by them. */

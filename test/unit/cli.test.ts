@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sarifSchemaErrors } from './support/sarif-schema.js';
 import { UsageError } from '../../src/errors.js';
 import { main, resolveScanTarget, type CliDeps, type CliIO } from '../../src/cli/run.js';
 import type { LintOptions } from '../../src/lint.js';
@@ -208,6 +209,7 @@ describe('lint', () => {
     const log = JSON.parse(stdout);
     expect(log.version).toBe('2.1.0');
     expect(log.runs[0].tool.driver.rules.map((rule: { id: string }) => rule.id)).toContain('dma-sync-flush');
+    expect(sarifSchemaErrors(stdout)).toEqual([]);
   });
 
   it('colours text only on a terminal without NO_COLOR or --no-color', async () => {

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/run.js';
 import { HOOK_MARKER, hookScript, installHook } from '../../src/review/hook.js';
+import { sarifSchemaErrors } from './support/sarif-schema.js';
 
 const TREE = fileURLToPath(new URL('../../fixtures/series/tree/', import.meta.url));
 const SERIES = fileURLToPath(new URL('../../fixtures/series/', import.meta.url));
@@ -115,6 +116,21 @@ describe('flushcheck diff', () => {
     expect(brief(fixed.fixed)).toEqual([FOO_MAP_SG_UNFLUSHED]);
     // Against an older base revision, the working tree (clean) has nothing new.
     expect(JSON.parse((await flushcheck('diff', 'HEAD~2', '--format', 'json')).stdout).findings).toEqual([]);
+  });
+
+  it('--format sarif marks each result new, unchanged or absent, valid against the SARIF schema', async () => {
+    applyFixturePatch('break-fix/0002-foo-reject-oversized-segments-in-foo_map_sg.patch');
+    git('commit', '-qam', 'break');
+    const breaking = await flushcheck('diff', 'HEAD~1..HEAD', '--format', 'sarif');
+    expect(breaking.code).toBe(1);
+    expect(sarifSchemaErrors(breaking.stdout)).toEqual([]);
+    const results = JSON.parse(breaking.stdout).runs[0].results as { baselineState: string; properties: { function: string } }[];
+    expect(results.map((r) => [r.properties.function, r.baselineState])).toEqual([['foo_map_sg', 'new']]);
+    applyFixturePatch('break-fix/0003-foo-complete-the-maintenance-on-the-success-path-aga.patch');
+    const fixing = await flushcheck('diff', '--format', 'sarif');
+    expect(sarifSchemaErrors(fixing.stdout)).toEqual([]);
+    const fixedResults = JSON.parse(fixing.stdout).runs[0].results as { baselineState: string; properties: { function: string } }[];
+    expect(fixedResults.map((r) => [r.properties.function, r.baselineState])).toEqual([['foo_map_sg', 'absent']]);
   });
 
   it('does not call an old finding new when the lines above it move', async () => {

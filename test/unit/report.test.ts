@@ -2,7 +2,8 @@ import type { Log } from 'sarif';
 import { describe, expect, it } from 'vitest';
 import { formatGraphDot, formatGraphText, type CallGraphView } from '../../src/report/graph.js';
 import { formatJson } from '../../src/report/json.js';
-import { FINGERPRINT_KEY, formatSarif } from '../../src/report/sarif.js';
+import { FINGERPRINT_KEY, formatSarif, relativeUri } from '../../src/report/sarif.js';
+import { sarifSchemaErrors } from './support/sarif-schema.js';
 import { formatText } from '../../src/report/text.js';
 import type { LintResult, Rule } from '../../src/types.js';
 
@@ -230,6 +231,58 @@ describe('formatText', () => {
 describe('formatSarif', () => {
   const sarif = (): Log => JSON.parse(formatSarif(sampleResult(), sampleRules())) as Log;
 
+  it('is valid against the SARIF 2.1.0 schema, with and without a baseline, related locations and odd file names', () => {
+    expect(sarifSchemaErrors(formatSarif(sampleResult(), sampleRules()))).toEqual([]);
+    expect(sarifSchemaErrors(formatSarif(sampleResult(), []))).toEqual([]);
+    const result = sampleResult();
+    result.findings[0].related = [{ file: 'kernel/dma/mapping.c', line: 443, column: 0, message: 'dma_sync_sg_for_device() returns here and hands the buffer over' }];
+    result.findings[1].file = 'drivers/we\\ird %name\n.c';
+    const compared = formatSarif(result, sampleRules(), { baseline: { introduced: [result.findings[0]], absent: [{ ...result.findings[0], function: 'gone' }] } });
+    expect(sarifSchemaErrors(compared)).toEqual([]);
+    // The schema check itself can fail: a result without a message is refused.
+    const broken = JSON.parse(compared) as Log;
+    delete (broken.runs[0].results![0] as { message?: unknown }).message;
+    expect(sarifSchemaErrors(JSON.stringify(broken)).length).toBeGreaterThan(0);
+  });
+
+  it('gives each rule a distinct short and full description and help as text and markdown', () => {
+    const [flushRule] = sarif().runs[0].tool.driver.rules!;
+    expect(flushRule.shortDescription?.text).toBe('Maintenance issued by arch_sync_dma_for_device() must be completed by arch_sync_dma_flush() before a hand-off');
+    expect(flushRule.fullDescription?.text).toBe('Syncs only issue maintenance. arch_sync_dma_flush() completes it.');
+    expect(flushRule.help?.text).toContain('unflushed-return: maintenance is still pending when a function that hands the buffer over returns');
+    expect(flushRule.help?.text).toContain('How to fix: Complete the maintenance in the function that issues it: call arch_sync_dma_flush() once after the last sync');
+    expect(flushRule.help?.markdown).toContain('- `batchable`: a flush inside a loop');
+    expect(flushRule.help?.markdown).toContain('**How to fix:**');
+  });
+
+  it('marks results new, unchanged or absent against a baseline', () => {
+    const result = sampleResult();
+    const fixed = { ...result.findings[0], function: 'old_function' };
+    const log = JSON.parse(formatSarif(result, sampleRules(), { baseline: { introduced: [result.findings[1]], absent: [fixed] } })) as Log;
+    expect(log.runs[0].results!.map((r) => [r.properties?.function, r.baselineState])).toEqual([
+      ['iommu_dma_sync_sg_for_device', 'unchanged'],
+      ['dma_direct_sync_single_for_cpu', 'new'],
+      ['old_function', 'absent'],
+    ]);
+    expect(sarif().runs[0].results!.every((r) => r.baselineState === undefined)).toBe(true);
+  });
+
+  it('renders related locations, and percent-encodes URIs (a backslash is %5C, never a /)', () => {
+    const result = sampleResult();
+    result.findings[0].related = [{ file: 'kernel/dma/mapping.c', line: 443, column: 5, message: 'returns here' }];
+    result.findings[1].file = 'drivers/a\\b c%d#e?é.c';
+    const [first, second] = (JSON.parse(formatSarif(result, sampleRules())) as Log).runs[0].results!;
+    expect(first.relatedLocations).toEqual([
+      {
+        id: 0,
+        physicalLocation: { artifactLocation: { uri: 'kernel/dma/mapping.c', uriBaseId: '%SRCROOT%' }, region: { startLine: 443, startColumn: 5 } },
+        message: { text: 'returns here' },
+      },
+    ]);
+    expect(second.locations![0].physicalLocation!.artifactLocation!.uri).toBe('drivers/a%5Cb%20c%25d%23e%3F%C3%A9.c');
+    expect(relativeUri('x/\ud800.c')).toBe('x/%EF%BF%BD.c');
+  });
+
   it('has the fields GitHub code scanning requires', () => {
     const log = sarif();
     expect(log.$schema).toBe('https://json.schemastore.org/sarif-2.1.0.json');
@@ -238,11 +291,10 @@ describe('formatSarif', () => {
     const [run] = log.runs;
     expect(run.tool.driver.name).toBe('flushcheck');
     expect(run.tool.driver.version).toBe('0.1.0');
-    expect(run.tool.driver.informationUri).toBe('https://example.invalid/flushcheck');
+    // The README's anchor, relative to the repository (package.json's homepage): no made-up host.
+    expect(run.tool.driver.informationUri).toBe('README.md#flushcheck');
     expect(run.tool.driver.rules?.map((rule) => rule.id)).toEqual(['dma-sync-flush', 'dma-iova-link-sync']);
     const [flushRule] = run.tool.driver.rules!;
-    expect(flushRule.shortDescription?.text).toBe('Syncs only issue maintenance.');
-    expect(flushRule.fullDescription?.text).toBe('Syncs only issue maintenance. arch_sync_dma_flush() completes it.');
     expect(flushRule.defaultConfiguration?.level).toBe('error');
     expect(run.originalUriBaseIds?.['%SRCROOT%']?.uri).toBe('file:///src/linux/');
 

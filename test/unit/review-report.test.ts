@@ -243,6 +243,7 @@ function review(): ReviewResult {
     bisectable: false,
     breaks: [{ finding: unflushedMapSg, introducedBy: 2, fixedBy: 3, text: '2/3 leaves foo_map_sg unflushed until 3/3' }],
     findings: [unflushedUnmap, batchableNote],
+    baseFindings: [batchableNote],
     batchable: [batchableNote],
     inactiveRules: [],
     activeRules: 1,

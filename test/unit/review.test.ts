@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/run.js';
+import { sarifSchemaErrors } from './support/sarif-schema.js';
 
 const SERIES = fileURLToPath(new URL('../../fixtures/series/', import.meta.url));
 const TREE = path.join(SERIES, 'tree');
@@ -375,5 +376,13 @@ describe('flushcheck review details', () => {
     expect(fs.readdirSync(tmp).sort()).toEqual([path.basename(alive), 'someone-else']);
     fs.rmSync(alive, { recursive: true });
     fs.rmSync(other, { recursive: true });
+  });
+
+  it('--format sarif gives the tree after the series, new against the base, valid against the SARIF schema', async () => {
+    makeTree(true);
+    const run = await flushcheck('review', path.join(SERIES, 'not-applying', '0002-foo-add-foo_unmap_single.patch'), '--tree', tree, '--format', 'sarif');
+    expect(sarifSchemaErrors(run.stdout)).toEqual([]);
+    const results = JSON.parse(run.stdout).runs[0].results as { baselineState: string; properties: { function: string } }[];
+    expect(results.map((r) => [r.properties.function, r.baselineState])).toEqual([['foo_unmap_single', 'new']]);
   });
 });
