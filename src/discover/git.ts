@@ -7,7 +7,6 @@ import fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
-import { escapeControl } from '../report/escape.js';
 
 /** Listing a kernel tree (~90k entries) produces a few MB; generous headroom. */
 const MAX_GIT_OUTPUT = 512 * 1024 * 1024;
@@ -48,6 +47,11 @@ function spawnFailure(args: string[], error: NodeJS.ErrnoException): UsageError 
   if (error.code === 'ENOENT') return new UsageError('cannot run git: not found; install git or put it on PATH');
   if (error.code === 'ENOBUFS') return new UsageError(`git ${args[0]} printed more than ${MAX_GIT_OUTPUT / (1024 * 1024)} MiB; the change is too large to check`);
   return new UsageError(`cannot run git ${args[0]}: ${error.message}`);
+}
+
+/** Control characters as `\xNN` (as report/escape.ts does; discover sits below report and cannot import it). */
+function escapeControl(text: string): string {
+  return text.replace(/[\x00-\x08\x0a-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 /** git's own message (every line of its stderr), control characters shown; undefined when it said nothing. */

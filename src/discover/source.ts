@@ -8,6 +8,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { blobId, changedPathsAsync, listCommit, listIndex, readObjects, type GitRepo } from './git.js';
 import { buildSkipReason, isSourceName } from './walk.js';
+import { readRegularFileInside, UnsafeFileError } from './safe-read.js';
+import { UsageError } from '../errors.js';
+
+/** A working-tree file larger than this is not a source anyone changed by hand. */
+const MAX_WORKTREE_FILE_BYTES = 64 * 1024 * 1024;
 
 export interface TreeSource {
   /** Where files not in `overlay` are read from. */
@@ -45,10 +50,16 @@ export async function worktreeSource(repo: GitRepo, root: string, arch: string, 
   const overlay = new Map<string, Buffer>();
   for (const rel of await differing) {
     if (!isBuildSource(rel, arch)) continue;
-    let content: Buffer;
+    // A tracked file replaced by a FIFO, or by a symlink to /dev/zero or out
+    // of the tree, is refused with the reason rather than read.
+    let content: Buffer | null;
     try {
-      content = fs.readFileSync(path.join(repo.top, rel));
-    } catch {
+      content = readRegularFileInside(repo.top, rel, MAX_WORKTREE_FILE_BYTES);
+    } catch (error) {
+      if (error instanceof UnsafeFileError) throw new UsageError(`${JSON.stringify(error.file)} in the working tree ${error.reason}; restore it (git checkout -- FILE) or check the index with --cached`);
+      throw error;
+    }
+    if (content === null) {
       keys.delete(rel); // deleted in the working tree
       continue;
     }
