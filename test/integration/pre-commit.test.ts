@@ -5,7 +5,7 @@
 // `npm install` and reads `npm pack`'s stdout as the tarball's name, so this
 // also proves the install does not pollute that stdout. Slow (npm install):
 // run with `npm run test:integration`.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,38 +29,44 @@ const env = {
   GIT_COMMITTER_EMAIL: 't@example.org',
 };
 
-function run(cwd: string, cmd: string, ...args: string[]): { status: number | null; output: string } {
-  const r = spawnSync(cmd, args, { cwd, env, encoding: 'utf8' });
-  return { status: r.status, output: `${r.stdout}${r.stderr}` };
+/** Asynchronous, so the test worker keeps answering vitest during the minute-long npm install. */
+function run(cwd: string, cmd: string, ...args: string[]): Promise<{ status: number | null; output: string }> {
+  return new Promise((resolvePromise) => {
+    const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.on('close', (status) => resolvePromise({ status, output }));
+  });
 }
 
 describe.skipIf(!havePreCommit)('pre-commit framework hook', () => {
-  it('installs flushcheck from .pre-commit-hooks.yaml and stops a commit that leaves a sync unflushed', () => {
+  it('installs flushcheck from .pre-commit-hooks.yaml and stops a commit that leaves a sync unflushed', async () => {
     // This repository as pre-commit sees it: a git repo at a revision (HEAD).
     const rev = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT }).toString().trim();
     const kernel = path.join(work, 'kernel');
     fs.cpSync(path.join(SERIES, 'tree'), kernel, { recursive: true });
     fs.writeFileSync(path.join(kernel, '.pre-commit-config.yaml'), `repos:\n  - repo: ${ROOT}\n    rev: ${rev}\n    hooks:\n      - id: flushcheck\n`);
-    expect(run(kernel, 'git', 'init', '-q').status).toBe(0);
-    expect(run(kernel, 'git', 'add', '-A').status).toBe(0);
-    expect(run(kernel, 'git', 'commit', '-qm', 'base').status).toBe(0);
-    expect(run(kernel, 'pre-commit', 'install').status).toBe(0);
+    expect((await run(kernel, 'git', 'init', '-q')).status).toBe(0);
+    expect((await run(kernel, 'git', 'add', '-A')).status).toBe(0);
+    expect((await run(kernel, 'git', 'commit', '-qm', 'base')).status).toBe(0);
+    expect((await run(kernel, 'pre-commit', 'install')).status).toBe(0);
 
-    const apply = (name: string) => expect(run(kernel, 'git', 'apply', path.join(SERIES, 'break-fix', name)).status).toBe(0);
-    apply('0001-foo-use-a-local-for-the-segment-address.patch');
-    run(kernel, 'git', 'add', '-A');
+    const apply = async (name: string) => expect((await run(kernel, 'git', 'apply', path.join(SERIES, 'break-fix', name))).status).toBe(0);
+    await apply('0001-foo-use-a-local-for-the-segment-address.patch');
+    await run(kernel, 'git', 'add', '-A');
     // The first commit installs the hook's environment (npm install, npm pack, npm install -g).
-    const first = run(kernel, 'git', 'commit', '-qm', 'refactor');
+    const first = await run(kernel, 'git', 'commit', '-qm', 'refactor');
     expect(first.output).toMatch(/flushcheck \(unflushed arm64 DMA cache syncs\)\.+Passed/);
     expect(first.status).toBe(0);
 
-    apply('0002-foo-reject-oversized-segments-in-foo_map_sg.patch');
-    run(kernel, 'git', 'add', '-A');
-    const blocked = run(kernel, 'git', 'commit', '-qm', 'break');
+    await apply('0002-foo-reject-oversized-segments-in-foo_map_sg.patch');
+    await run(kernel, 'git', 'add', '-A');
+    const blocked = await run(kernel, 'git', 'commit', '-qm', 'break');
     expect(blocked.status).not.toBe(0);
     expect(blocked.output).toMatch(/flushcheck \(unflushed arm64 DMA cache syncs\)\.+Failed/);
     expect(blocked.output).toMatch(/^drivers\/foo\/foo_dma\.c:50:\d+: error: .*\[dma-sync-flush\]$/m);
     expect(blocked.output).toContain('git commit --no-verify');
-    expect(run(kernel, 'git', 'log', '--oneline').output.trim().split('\n')).toHaveLength(2);
+    expect((await run(kernel, 'git', 'log', '--oneline')).output.trim().split('\n')).toHaveLength(2);
   }, 600_000);
 });
