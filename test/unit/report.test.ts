@@ -1,6 +1,7 @@
 import type { Log } from 'sarif';
 import { describe, expect, it } from 'vitest';
-import { formatGraphDot, formatGraphText, type CallGraphView } from '../../src/report/graph.js';
+import { focusGraph, formatGraphDot, formatGraphText, type CallGraphView } from '../../src/report/graph.js';
+import { phraseCondition, simplifyCondition, summariseCondition, type Literal } from '../../src/report/conditions.js';
 import { formatJson } from '../../src/report/json.js';
 import { FINGERPRINT_KEY, formatSarif, relativeUri } from '../../src/report/sarif.js';
 import { sarifSchemaErrors } from './support/sarif-schema.js';
@@ -402,22 +403,71 @@ describe('graph formatters', () => {
     );
   });
 
-  it('dot is a digraph with quoted ids, role styles and every endpoint declared', () => {
+  it('dot is a digraph with short labels, full tooltips, role styles, call sites on edges and a legend', () => {
     const dot = formatGraphDot(view);
     expect(dot.startsWith('digraph flushcheck {\n')).toBe(true);
     expect(dot.endsWith('}\n')).toBe(true);
     expect(dot).toContain(
-      '  "arch_sync_dma_for_device" [label="arch_sync_dma_for_device\\narch/arm64/mm/dma-mapping.c:15\\nissuing, exported", shape=box, fillcolor="#f4b6b6", peripheries=2];',
+      '  "arch_sync_dma_for_device" [label="arch_sync_dma_for_device\\ndma-mapping.c:15", tooltip="arch_sync_dma_for_device (issuing, exported)\\narch/arm64/mm/dma-mapping.c:15", shape=box, fillcolor="#f4b6b6", peripheries=2];',
     );
-    expect(dot).toContain('"dma_iova_link" [label="dma_iova_link\\ndrivers/iommu/dma-iommu.c:1800\\ndeferring, exported, defers when !dev_is_dma_coherent(dev)", shape=hexagon');
-    expect(dot).toContain('  "iommu_dma_ops" [shape=plaintext, style=""];');
-    expect(dot).toContain('  "iommu_dma_ops" -> "iommu_dma_map_sg" [label="line 1900", style=dashed];');
-    expect(dot).toContain('  "iommu_dma_map_sg" -> "arch_sync_dma_for_device" [label="line 1410"];');
-    // Every statement line is a node or an edge with balanced quotes.
-    for (const line of dot.split('\n').slice(4, -2)) {
-      expect(line).toMatch(/^ {2}"[^"]+"( -> "[^"]+")? \[.*\];$/);
+    expect(dot).toContain('"dma_iova_link" [label="dma_iova_link\\ndma-iommu.c:1800\\ndefers when\\n!dev_is_dma_coherent(dev)"');
+    expect(dot).toContain('  "iommu_dma_ops" [shape=plaintext, style="", fontsize=9];');
+    expect(dot).toContain('  "iommu_dma_ops" -> "iommu_dma_map_sg" [xlabel="line 1900", tooltip="iommu_dma_ops -> iommu_dma_map_sg (ops-table) at line 1900", style=dashed];');
+    expect(dot).toContain('  "iommu_dma_map_sg" -> "arch_sync_dma_for_device" [xlabel="line 1410"');
+    // The legend shows each role present, drawn as in the graph.
+    expect(dot).toContain('    "legend:issuing" [label="issues maintenance (sync)", shape=box, fillcolor="#f4b6b6", fontsize=9];');
+    expect(dot).toContain('    "legend:deferring" [label="returns with it pending (caller must flush)"');
+    expect(dot).not.toContain('legend:cpu-access');
+    // Every statement line has balanced quotes.
+    for (const line of dot.split('\n').filter((l) => /^ +"/.test(l))) {
       expect((line.replace(/\\"/g, '').match(/"/g) ?? []).length % 2).toBe(0);
     }
+  });
+
+  it('caps label lines, keeps the whole condition in the tooltip, and names a missing definition', () => {
+    const long = 'is_swiotlb_force_bounce(dev) && (attrs & DMA_ATTR_CC_SHARED) && !dev_is_dma_coherent(dev) && flush is false';
+    const wide: CallGraphView = {
+      nodes: [
+        { name: 'dma_direct_map_phys', file: 'kernel/dma/direct.h', line: 85, role: 'deferring', exported: false, addressTaken: false, defersWhen: long },
+        { name: 'memcpy', file: '', line: 0, role: 'cpu-access', exported: false, addressTaken: false },
+      ],
+      edges: [{ from: 'dma_direct_map_phys', to: 'memcpy', kind: 'call', file: 'kernel/dma/direct.h', line: 90 }],
+    };
+    const dot = formatGraphDot(wide);
+    const label = /"dma_direct_map_phys" \[label="([^"]*)"/.exec(dot)![1]!.split('\\n');
+    for (const line of label) expect([...line].length).toBeLessThanOrEqual(36);
+    expect(label.slice(2)).toEqual(['defers when', 'is_swiotlb_force_bounce(dev) && (at…']);
+    expect(dot).toContain(`defers when ${long}"`);
+    expect(dot).toContain('"memcpy" [label="memcpy\\nno definition in the tree"');
+    expect(dot).toContain('xlabel="direct.h:90"');
+    expect(formatGraphText(wide)).toContain('memcpy [cpu-access] (no definition in the tree)\n');
+    expect(formatGraphText(wide)).toContain('    -> memcpy (call, kernel/dma/direct.h:90)\n');
+  });
+
+  it('clusters nodes per file or per folder', () => {
+    const withFiles: CallGraphView = { ...view, edges: view.edges };
+    const byFile = formatGraphDot(withFiles, { cluster: 'file' });
+    expect(byFile).toContain('label="drivers/iommu/dma-iommu.c"');
+    expect(byFile).toContain('label="arch/arm64/mm/dma-mapping.c"');
+    const byFolder = formatGraphDot(withFiles, { cluster: 'folder' });
+    expect(byFolder).toContain('label="drivers/iommu"');
+    expect(byFolder.match(/subgraph cluster_\d+/g)).toHaveLength(3);
+  });
+
+  it('focus keeps the folder, the rule functions it calls, and only what is connected to a sync', () => {
+    const tree: CallGraphView = {
+      nodes: [
+        ...view.nodes,
+        { name: 'lonely', file: 'drivers/iommu/other.c', line: 3, role: 'caller', exported: false, addressTaken: false },
+        { name: 'elsewhere', file: 'kernel/dma/mapping.c', line: 9, role: 'handoff', exported: true, addressTaken: false },
+      ],
+      edges: [...view.edges, { from: 'elsewhere', to: 'dma_iova_link', kind: 'call', file: 'kernel/dma/mapping.c', line: 10 }],
+    };
+    const focused = focusGraph(tree, ['drivers/iommu']);
+    expect(focused.nodes.map((n) => n.name).sort()).toEqual(['arch_sync_dma_flush', 'arch_sync_dma_for_device', 'iommu_dma_map_sg']);
+    expect(focused.edges.map((e) => `${e.from}>${e.to}`).sort()).toEqual(['iommu_dma_map_sg>arch_sync_dma_flush', 'iommu_dma_map_sg>arch_sync_dma_for_device']);
+    // The whole tree: still no unconnected node.
+    expect(focusGraph(tree).nodes.map((n) => n.name)).not.toContain('lonely');
   });
 
   it('dot escapes quotes and backslashes', () => {
@@ -425,6 +475,39 @@ describe('graph formatters', () => {
       nodes: [{ name: 'a"b\\c', file: 'x.c', line: 1, role: 'caller', exported: false, addressTaken: false }],
       edges: [],
     };
-    expect(formatGraphDot(odd)).toContain('"a\\"b\\\\c" [label="a\\"b\\\\c\\nx.c:1\\ncaller"');
+    expect(formatGraphDot(odd)).toContain('"a\\"b\\\\c" [label="a\\"b\\\\c\\nx.c:1"');
+  });
+});
+
+describe('conditions for readers', () => {
+  const lit = (atom: string, value = true): Literal => ({ atom, value });
+
+  it('drops impossible conjunctions: an atom both ways, or a flag set while a mask holding it is clear', () => {
+    expect(simplifyCondition([[lit('flush'), lit('flush', false)]])).toEqual([]);
+    expect(simplifyCondition([[lit('attrs & DMA_ATTR_MMIO'), lit('attrs & (DMA_ATTR_SKIP_CPU_SYNC | DMA_ATTR_MMIO)', false)]])).toEqual([]);
+    expect(phraseCondition([[lit('attrs & DMA_ATTR_MMIO'), lit('attrs & (DMA_ATTR_SKIP_CPU_SYNC | DMA_ATTR_MMIO)', false)]])).toBe('never');
+  });
+
+  it('drops implied literals, duplicates, absorbed terms and merges complementary pairs', () => {
+    const mask = lit('attrs & (DMA_ATTR_SKIP_CPU_SYNC | DMA_ATTR_MMIO)', false);
+    expect(simplifyCondition([[lit('attrs & DMA_ATTR_MMIO', false), mask, mask]])).toEqual([[mask]]);
+    const coherent = lit('dev_is_dma_coherent(dev)', false);
+    expect(simplifyCondition([[coherent], [coherent, lit('flush', false)]])).toEqual([[coherent]]);
+    expect(simplifyCondition([[coherent, lit('x')], [coherent, lit('x', false)]])).toEqual([[coherent]]);
+    expect(phraseCondition([[coherent, lit('x')], [lit('x', false), coherent]])).toBe('!dev_is_dma_coherent(dev)');
+    expect(phraseCondition([[], [coherent]])).toBe('always');
+  });
+
+  it('says a plain variable as words and keeps C tests as C', () => {
+    expect(phraseCondition([[lit('dev_is_dma_coherent(dev)', false), lit('flush', false), lit('dir == DMA_TO_DEVICE', false)]])).toBe(
+      '!dev_is_dma_coherent(dev) && flush is false && !(dir == DMA_TO_DEVICE)',
+    );
+    expect(phraseCondition([[lit('need_sync')]])).toBe('need_sync is true');
+  });
+
+  it('summarises several cases by what they share', () => {
+    const a = [lit('p'), lit('dev_is_dma_coherent(dev)', false), lit('flush', false)];
+    const b = [lit('p', false), lit('q'), lit('dev_is_dma_coherent(dev)', false), lit('flush', false)];
+    expect(summariseCondition([a, b])).toBe('!dev_is_dma_coherent(dev) && flush is false (2 cases)');
   });
 });
