@@ -2,7 +2,7 @@
 // goes through execFile with an argument vector (never a shell), paths after
 // `--`, revisions after `--end-of-options`: nothing the user or a patch series
 // supplies is ever interpreted by a shell or as an option.
-import { execFile, spawnSync, type ExecFileOptions } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ExecFileOptions } from 'node:child_process';
 import fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
@@ -244,6 +244,67 @@ export function readObjects(repo: GitRepo, specs: string[]): (Buffer | null)[] {
   }
   while (results.length < specs.length) results.push(null);
   return results;
+}
+
+/**
+ * readObjects, streamed: `git cat-file --batch` output is parsed as it
+ * arrives, one buffer per object, so a change of any total size is read
+ * without one giant buffer (no ENOBUFS past 512 MB).
+ */
+export function readObjectsAsync(repo: GitRepo, specs: string[]): Promise<(Buffer | null)[]> {
+  if (!specs.length) return Promise.resolve([]);
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn('git', ['cat-file', '--batch'], { cwd: repo.top, env: gitEnv(), stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    const results: (Buffer | null)[] = [];
+    const stderr: Buffer[] = [];
+    let pending: Buffer = Buffer.alloc(0);
+    // Reading a header line, or `left` bytes of the current object's content (plus its newline).
+    let left = -1;
+    let pieces: Buffer[] = [];
+    let isBlob = false;
+    const consume = (chunk: Buffer) => {
+      let data = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+      pending = Buffer.alloc(0);
+      while (data.length > 0) {
+        if (left < 0) {
+          const eol = data.indexOf(10);
+          if (eol < 0) {
+            pending = Buffer.from(data);
+            return;
+          }
+          const m = /^[0-9a-f]+ (\w+) (\d+)$/.exec(data.subarray(0, eol).toString('utf8'));
+          data = data.subarray(eol + 1);
+          if (!m) {
+            results.push(null); // "<spec> missing"
+            continue;
+          }
+          isBlob = m[1] === 'blob';
+          left = Number(m[2]) + 1;
+          pieces = [];
+        }
+        const take = Math.min(left, data.length);
+        if (isBlob) pieces.push(Buffer.from(data.subarray(0, take)));
+        data = data.subarray(take);
+        left -= take;
+        if (left === 0) {
+          results.push(isBlob ? Buffer.concat(pieces).subarray(0, -1) : null);
+          left = -1;
+          pieces = [];
+        }
+      }
+    };
+    child.stdout.on('data', consume);
+    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.on('error', (error) => reject(spawnFailure(['cat-file'], error as NodeJS.ErrnoException)));
+    child.on('close', (status) => {
+      if (status !== 0) return reject(new GitError(['cat-file'], gitReason(Buffer.concat(stderr)) ?? `exit status ${status}`));
+      while (results.length < specs.length) results.push(null);
+      resolvePromise(results);
+    });
+    // One spec per line: a path with a newline cannot be asked for this way.
+    child.stdin.on('error', () => {}); // git exiting early is reported by 'close'
+    child.stdin.end(specs.map((s) => (s.includes('\n') ? '' : s)).join('\n') + '\n');
+  });
 }
 
 /** The id git gives a blob with this content (so files read from disk share keys with the index). */

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import type { Finding } from '../types.js';
 import type { Hunk, Patch, PatchFile } from '../patch/types.js';
 import type { PatchReview, ReviewResult } from '../review/types.js';
-import { escapeControl } from './escape.js';
+import { escapeControl, quoteFileName } from './escape.js';
 
 
 export interface ReplyOptions {
@@ -165,7 +165,7 @@ function cleanId(id: string): string {
 }
 
 function oneLine(text: string): string {
-  return text.replace(/[\x00-\x1f\x7f]+/g, ' ').replace(/ {2,}/g, ' ').trim();
+  return text.replace(/[\x00-\x1f\x7f-\x9f]+/g, ' ').replace(/ {2,}/g, ' ').trim();
 }
 
 const DAY_NAMES = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
@@ -486,12 +486,12 @@ function placementProse(ctx: ReplyContext, p: Placement): string[] {
 function removedFlushProse(ctx: ReplyContext, p: Placement): string[] {
   const first = p.findings[0]!;
   const flush = `${p.removedFlush}()`;
-  const sync = first.sync ? ` issued by ${first.sync.callee}() in ${first.sync.function}() (${first.sync.file}:${first.sync.line})` : '';
+  const sync = first.sync ? ` issued by ${first.sync.callee}() in ${first.sync.function}() (${quoteFileName(first.sync.file)}:${first.sync.line})` : '';
   const out = wrap(`This removes the ${flush} that completed the maintenance${sync}. Without it, the maintenance is still pending when the buffer changes hands:`);
   out.push('');
   for (const f of p.findings) {
-    out.push(...wrap(`${capitalize(f.severity)} (${f.kind}) ${f.file}:${f.line} in ${f.function}(): ${flat(f.message)}`, '  - ', '    '));
-    for (const r of f.related ?? []) out.push(...wrap(`${r.file}:${r.line}: ${flat(r.message)}`, '    see ', '      '));
+    out.push(...wrap(`${capitalize(f.severity)} (${f.kind}) ${quoteFileName(f.file)}:${f.line} in ${flat(f.function)}(): ${flat(f.message)}`, '  - ', '    '));
+    for (const r of f.related ?? []) out.push(...wrap(`${quoteFileName(r.file)}:${r.line}: ${flat(r.message)}`, '    see ', '      '));
   }
   out.push(...modelProse(first));
   out.push('', ...wrap(`Suggested fix: keep this ${flush}, so the function this patch changes completes what it issued before the buffer changes hands. Its callers need no flush of their own.`));
@@ -502,11 +502,11 @@ function removedFlushProse(ctx: ReplyContext, p: Placement): string[] {
 /** The finding as a reviewer would write it: what is wrong, how, what the model says, what to do. */
 function findingProse(ctx: ReplyContext, f: Finding): string[] {
   const out: string[] = [];
-  out.push(...wrap(`${capitalize(f.severity)} (${f.kind}) in ${f.function}() at ${f.file}:${f.line}: ${flat(f.message).replace(/\.\s*$/, '')}.`));
-  for (const r of f.related ?? []) out.push(...wrap(`See ${r.file}:${r.line}: ${flat(r.message)}`));
+  out.push(...wrap(`${capitalize(f.severity)} (${f.kind}) in ${flat(f.function)}() at ${quoteFileName(f.file)}:${f.line}: ${flat(f.message).replace(/\.\s*$/, '')}.`));
+  for (const r of f.related ?? []) out.push(...wrap(`See ${quoteFileName(r.file)}:${r.line}: ${flat(r.message)}`));
   if (f.path.length > 0) {
     out.push('', 'The path:');
-    for (const step of f.path) out.push(...wrap(`${step.file}:${step.line} ${flat(step.event)}`, '    ', '      '));
+    for (const step of f.path) out.push(...wrap(`${quoteFileName(step.file)}:${step.line} ${flat(step.event)}`, '    ', '      '));
   }
   out.push(...modelProse(f));
   const fix = suggestion(ctx, f);
@@ -587,7 +587,7 @@ function zeroDayTrailer(ctx: ReplyContext): string[] {
   for (const f of review.introduced) {
     const excerpt = codeExcerpt(ctx, f);
     if (excerpt.length === 0) continue;
-    out.push('', `vim +${f.line} ${f.file}`, '', ...excerpt);
+    out.push('', `vim +${f.line} ${quoteFileName(f.file)}`, '', ...excerpt);
   }
   out.push('', ...wrap('If you fix the issue in a separate patch (not just a new version of this one), kindly add these tags:'));
   out.push(`| Reported-by: ${oneLine(ctx.from)}`);

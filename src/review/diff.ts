@@ -129,7 +129,7 @@ async function snapshots(repo: GitRepo, root: string, arch: string, target: Diff
     meanwhile();
     const head = await pendingHead;
     const changed = changedSinceHead ?? head.files;
-    return { base: withPathsFromCommit(repo, head, changed, commit ?? EMPTY_TREE, arch, commit ? `HEAD (${short(commit)})` : 'empty tree'), head, changed };
+    return { base: await withPathsFromCommit(repo, head, changed, commit ?? EMPTY_TREE, arch, commit ? `HEAD (${short(commit)})` : 'empty tree'), head, changed };
   }
   if (target.kind === 'worktree') {
     const commit = resolveCommit(repo, target.base);
@@ -139,13 +139,13 @@ async function snapshots(repo: GitRepo, root: string, arch: string, target: Diff
       meanwhile();
       const head = await pendingHead;
       const changed = (await status).sinceHead;
-      return { base: withPathsFromCommit(repo, head, changed, commit, arch, `${target.base} (${short(commit)})`), head, changed };
+      return { base: await withPathsFromCommit(repo, head, changed, commit, arch, `${target.base} (${short(commit)})`), head, changed };
     }
     const pendingChanged = changedPathsAsync(repo, commit, 'worktree');
     const pendingHead = worktreeSource(repo, root, arch);
     meanwhile();
     const [head, changed] = await Promise.all([pendingHead, pendingChanged]);
-    return { base: withPathsFromCommit(repo, head, changed, commit, arch, `${target.base} (${short(commit)})`), head, changed };
+    return { base: await withPathsFromCommit(repo, head, changed, commit, arch, `${target.base} (${short(commit)})`), head, changed };
   }
   const from = resolveCommit(repo, target.from);
   const to = resolveCommit(repo, target.to);
@@ -153,5 +153,5 @@ async function snapshots(repo: GitRepo, root: string, arch: string, target: Diff
   const changed = changedPaths(repo, from, to);
   meanwhile();
   const head = await pendingHead;
-  return { base: withPathsFromCommit(repo, head, changed, from, arch, `${target.from} (${short(from)})`), head, changed };
+  return { base: await withPathsFromCommit(repo, head, changed, from, arch, `${target.from} (${short(from)})`), head, changed };
 }
