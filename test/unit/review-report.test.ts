@@ -620,6 +620,24 @@ describe('formatReplies', () => {
     expect(body.join('\n')).not.toContain('Outside the lines this patch changes');
   });
 
+  it('places a finding the same way when it points at the place to fix, with the hand-off as a related location', () => {
+    // The lead's shape: the primary location is the sync in the function that lost its flush; the exported return is related.
+    const r = review();
+    const atTheSync: Finding = {
+      ...unflushedUnmap,
+      file: DMA_FILE,
+      line: 75,
+      function: 'foo_unmap_sg',
+      related: [{ file: 'drivers/foo/foo_api.c', line: 12, column: 1, message: 'foo_unmap() returns here and hands the buffer to the CPU (exported)' }],
+    };
+    r.patches[1]!.introduced = [unflushedMapSg, atTheSync];
+    const body = parseMail(formatReplies(r, { from: FROM, date: DATE })[0]!.text).body;
+    const removed = body.indexOf('> -\tarch_sync_dma_flush();');
+    expect(body[removed + 2]).toMatch(/^This removes the arch_sync_dma_flush\(\) that completed the maintenance issued by$/);
+    const prose = body.slice(removed + 2, body.indexOf('> +\tfoo_ring_ack(fd);')).join('\n');
+    expect(prose).toContain('    see drivers/foo/foo_api.c:12: foo_unmap() returns here and hands the buffer\n      to the CPU (exported)');
+  });
+
   it('says which later patch fixes a finding and that the series is not bisectable', () => {
     const body = parseMail(replies[0]!.text).body.join('\n').replace(/\n(?!\n)/g, ' ');
     expect(body).toContain('Fixed by 3/3 ("foo: flush after mapping"); the series is not bisectable between 2/3 and 3/3: a kernel built at 2/3 has this bug. Please fold the fix into this patch.');

@@ -385,4 +385,15 @@ describe('flushcheck review details', () => {
     const results = JSON.parse(run.stdout).runs[0].results as { baselineState: string; properties: { function: string } }[];
     expect(results.map((r) => [r.properties.function, r.baselineState])).toEqual([['foo_unmap_single', 'new']]);
   });
+
+  it('warns when a patch with findings has no Message-ID: its reply cannot thread', async () => {
+    makeTree(true);
+    const noId = breakFixMbox().toString('utf8').replace(/^Message-ID: .*\n/gim, '');
+    const replies = path.join(work, 'replies');
+    const run = await flushcheckWithInput(Buffer.from(noId), 'review', '-', '--tree', tree, '--reply', replies, '--from', 'R <r@example.org>');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('flushcheck: warning: 2/3 has no Message-ID: its reply has no In-Reply-To and will not thread under the patch');
+    const [file] = fs.readdirSync(replies);
+    expect(fs.readFileSync(path.join(replies, file!), 'utf8')).not.toContain('In-Reply-To:');
+  });
 });
