@@ -553,8 +553,9 @@ function suggestion(ctx: ReplyContext, f: Finding): string | undefined {
   const where = changed ? `in ${changed}()` : 'in the code this patch changes';
   switch (f.kind) {
     case 'unflushed-return': {
-      const exit = /when (\w+)\(\) returns at line (\d+)/.exec(f.message);
-      const returns = exit && exit[1] === changed ? ` at line ${exit[2]}` : '';
+      // "returns at line 31" or "returns at drivers/foo/foo_dma.c:53"
+      const exit = /when (\w+)\(\) returns at (?:line (\d+)|\S+:(\d+))/.exec(f.message);
+      const returns = exit && exit[1] === changed ? ` at line ${exit[2] ?? exit[3]}` : '';
       return `Suggested fix: call ${flushCall} once ${where} after its last sync (after the loop, if the syncs are in one) and before it returns${returns}.`;
     }
     case 'unflushed-access': {
