@@ -229,16 +229,23 @@ describe('formatText', () => {
   });
 });
 
+/** formatSarif, checked against the SARIF 2.1.0 schema: every SARIF these tests make is valid. */
+function validSarif(...args: Parameters<typeof formatSarif>): string {
+  const text = formatSarif(...args);
+  expect(sarifSchemaErrors(text)).toEqual([]);
+  return text;
+}
+
 describe('formatSarif', () => {
-  const sarif = (): Log => JSON.parse(formatSarif(sampleResult(), sampleRules())) as Log;
+  const sarif = (): Log => JSON.parse(validSarif(sampleResult(), sampleRules())) as Log;
 
   it('is valid against the SARIF 2.1.0 schema, with and without a baseline, related locations and odd file names', () => {
-    expect(sarifSchemaErrors(formatSarif(sampleResult(), sampleRules()))).toEqual([]);
-    expect(sarifSchemaErrors(formatSarif(sampleResult(), []))).toEqual([]);
+    expect(sarifSchemaErrors(validSarif(sampleResult(), sampleRules()))).toEqual([]);
+    expect(sarifSchemaErrors(validSarif(sampleResult(), []))).toEqual([]);
     const result = sampleResult();
     result.findings[0].related = [{ file: 'kernel/dma/mapping.c', line: 443, column: 0, message: 'dma_sync_sg_for_device() returns here and hands the buffer over' }];
     result.findings[1].file = 'drivers/we\\ird %name\n.c';
-    const compared = formatSarif(result, sampleRules(), { baseline: { introduced: [result.findings[0]], absent: [{ ...result.findings[0], function: 'gone' }] } });
+    const compared = validSarif(result, sampleRules(), { baseline: { introduced: [result.findings[0]], absent: [{ ...result.findings[0], function: 'gone' }] } });
     expect(sarifSchemaErrors(compared)).toEqual([]);
     // The schema check itself can fail: a result without a message is refused.
     const broken = JSON.parse(compared) as Log;
@@ -259,7 +266,7 @@ describe('formatSarif', () => {
   it('marks results new, unchanged or absent against a baseline', () => {
     const result = sampleResult();
     const fixed = { ...result.findings[0], function: 'old_function' };
-    const log = JSON.parse(formatSarif(result, sampleRules(), { baseline: { introduced: [result.findings[1]], absent: [fixed] } })) as Log;
+    const log = JSON.parse(validSarif(result, sampleRules(), { baseline: { introduced: [result.findings[1]], absent: [fixed] } })) as Log;
     expect(log.runs[0].results!.map((r) => [r.properties?.function, r.baselineState])).toEqual([
       ['iommu_dma_sync_sg_for_device', 'unchanged'],
       ['dma_direct_sync_single_for_cpu', 'new'],
@@ -272,7 +279,7 @@ describe('formatSarif', () => {
     const result = sampleResult();
     result.findings[0].related = [{ file: 'kernel/dma/mapping.c', line: 443, column: 5, message: 'returns here' }];
     result.findings[1].file = 'drivers/a\\b c%d#e?é.c';
-    const [first, second] = (JSON.parse(formatSarif(result, sampleRules())) as Log).runs[0].results!;
+    const [first, second] = (JSON.parse(validSarif(result, sampleRules())) as Log).runs[0].results!;
     expect(first.relatedLocations).toEqual([
       {
         id: 0,
@@ -338,14 +345,14 @@ describe('formatSarif', () => {
     // Line numbers do not enter the fingerprint: moved code keeps its alert.
     const moved = sampleResult();
     moved.findings[0].line += 30;
-    const movedPrint = (JSON.parse(formatSarif(moved, sampleRules())) as Log).runs[0].results![0].partialFingerprints;
+    const movedPrint = (JSON.parse(validSarif(moved, sampleRules())) as Log).runs[0].results![0].partialFingerprints;
     expect(movedPrint?.[FINGERPRINT_KEY]).toBe(first[0]);
   });
 
   it('keeps two findings with the same key apart', () => {
     const result = sampleResult();
     result.findings = [result.findings[0], { ...result.findings[0], line: 1130 }];
-    const prints = (JSON.parse(formatSarif(result, sampleRules())) as Log).runs[0].results!.map(
+    const prints = (JSON.parse(validSarif(result, sampleRules())) as Log).runs[0].results!.map(
       (r) => r.partialFingerprints?.[FINGERPRINT_KEY],
     );
     expect(prints[0]!.replace(/:1$/, ':2')).toBe(prints[1]);
@@ -365,7 +372,7 @@ describe('formatSarif', () => {
   });
 
   it('adds a descriptor for a finding whose rule was not passed in', () => {
-    const run = (JSON.parse(formatSarif(sampleResult(), [])) as Log).runs[0];
+    const run = (JSON.parse(validSarif(sampleResult(), [])) as Log).runs[0];
     expect(run.tool.driver.rules?.map((rule) => rule.id)).toEqual(['dma-sync-flush']);
     expect(run.results![0].ruleIndex).toBe(0);
   });
