@@ -31,7 +31,9 @@ function subset(a: Set<string>, b: Set<string>): boolean {
  * cannot hold: an atom both true and false, or `x & A` true while a false
  * `x & (A | ...)` says every bit of A is clear.
  */
-export function simplifyConjunction(conj: Literal[]): Literal[] | null {
+export function simplifyConjunction(input: Literal[]): Literal[] | null {
+  const conj = reduceNegatedConjunctions(input);
+  if (conj === null) return null;
   const byAtom = new Map<string, boolean>();
   for (const lit of conj) {
     const seen = byAtom.get(lit.atom);
@@ -54,6 +56,81 @@ export function simplifyConjunction(conj: Literal[]): Literal[] | null {
     }
   }
   return lits.filter((l) => !drop.has(l));
+}
+
+/** Without surrounding parentheses that enclose the whole text. */
+function unwrap(text: string): string {
+  let t = text.trim();
+  while (t.startsWith('(') && t.endsWith(')') && balancedInside(t.slice(1, -1))) t = t.slice(1, -1).trim();
+  return t;
+}
+
+function balancedInside(text: string): boolean {
+  let depth = 0;
+  for (const c of text) {
+    if (c === '(') depth++;
+    else if (c === ')' && --depth < 0) return false;
+  }
+  return depth === 0;
+}
+
+/** `a && (b || c) && !d` split at its top-level `&&` (or `||`); one part when there is none. */
+function topLevelParts(text: string, op: '&&' | '||'): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (depth === 0 && text.startsWith(op, i)) {
+      parts.push(text.slice(start, i));
+      start = i + 2;
+      i++;
+    }
+  }
+  parts.push(text.slice(start));
+  return parts.map(unwrap);
+}
+
+/** A literal's test as C text, true form: `x`, or `!x` for a false one. */
+function asText(l: Literal): string {
+  return l.value ? unwrap(l.atom) : `!${/^[\w.>-]+(?:\([^()]*\))?$/.test(unwrap(l.atom)) ? unwrap(l.atom) : `(${unwrap(l.atom)})`}`;
+}
+
+/**
+ * `!(A && B)` where the conjunction already holds A is `!B`; where it holds
+ * every part, the conjunction is impossible (null). `(A || B)` where it holds
+ * A is implied, and dropped. The analysis hands these over when it merges
+ * paths under a shared condition.
+ */
+function reduceNegatedConjunctions(conj: Literal[]): Literal[] | null {
+  const known = new Set(conj.map(asText));
+  const out: Literal[] = [];
+  for (const lit of conj) {
+    if (lit.value) {
+      const alternatives = topLevelParts(unwrap(lit.atom), '||');
+      const others = new Set(conj.filter((l) => l !== lit).map(asText));
+      // An alternative holds when every one of its conjuncts is held by another literal.
+      if (alternatives.length > 1 && alternatives.some((part) => topLevelParts(part, '&&').every((c) => others.has(c)))) continue;
+    }
+    const parts = lit.value ? [] : topLevelParts(unwrap(lit.atom), '&&');
+    if (parts.length < 2) {
+      out.push(lit);
+      continue;
+    }
+    const left = parts.filter((part) => !known.has(part) && !known.has(unwrap(part)));
+    if (left.length === 0) return null;
+    if (left.length === parts.length) {
+      out.push(lit);
+      continue;
+    }
+    const rest = left.join(' && ');
+    // !(!x) is x for a plain test; anything else stays a negated test.
+    const plain = /^!([\w.>-]+(?:\([^()]*\))?)$/.exec(rest);
+    out.push(left.length === 1 && plain ? { atom: plain[1]!, value: true } : { atom: rest, value: false });
+  }
+  return out;
 }
 
 const key = (l: Literal) => `${l.value ? '' : '!'}${l.atom}`;
@@ -96,7 +173,8 @@ export function simplifyCondition(condition: Condition): Condition {
 /** A literal as a reader says it: `flush is false` for a plain variable, the C test otherwise. */
 function phraseLiteral(l: Literal): string {
   if (/^[A-Za-z_]\w*$/.test(l.atom) && !/^[A-Z_0-9]+$/.test(l.atom)) return `${l.atom} is ${l.value ? 'true' : 'false'}`;
-  if (l.value) return /[ &|]/.test(l.atom) && !/^\(.*\)$/.test(l.atom) ? `(${l.atom})` : l.atom;
+  // Wrapped unless one pair of parentheses already encloses it all: `(a) || (b)` is not enclosed.
+  if (l.value) return /[ &|]/.test(l.atom) && unwrap(l.atom) === l.atom.trim() ? `(${l.atom})` : l.atom;
   return /^[\w.>-]+(?:\([^()]*\))?$/.test(l.atom) ? `!${l.atom}` : `!(${l.atom.replace(/^\((.*)\)$/, '$1')})`;
 }
 

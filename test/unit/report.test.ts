@@ -505,6 +505,22 @@ describe('conditions for readers', () => {
     expect(phraseCondition([[], [coherent]])).toBe('always');
   });
 
+  it('reduces a negated conjunction by what the conjunction already holds', () => {
+    const coherent = lit('dev_is_dma_coherent(dev)', false);
+    const merged = lit('!dev_is_dma_coherent(dev) && (attrs & DMA_ATTR_REQUIRE_COHERENT)', false);
+    expect(phraseCondition([[merged, coherent]])).toBe('!(attrs & DMA_ATTR_REQUIRE_COHERENT) && !dev_is_dma_coherent(dev)');
+    // Every part held: !(A && B) with A and B is impossible.
+    expect(phraseCondition([[merged, coherent, lit('attrs & DMA_ATTR_REQUIRE_COHERENT')]])).toBe('never');
+    // (A || B) with B held is implied; an atom like (a) || (b) is wrapped whole when shown.
+    const either = lit('(state->__size & DMA_IOVA_USE_SWIOTLB) || (!dev_is_dma_coherent(dev))');
+    expect(phraseCondition([[either, coherent]])).toBe('!dev_is_dma_coherent(dev)');
+    const both = lit('(x & A) || (!dev_is_dma_coherent(dev) && flush)');
+    expect(phraseCondition([[both, coherent, lit('flush')]])).toBe('!dev_is_dma_coherent(dev) && flush is true');
+    expect(phraseCondition([[either, lit('flush')]])).toBe('((state->__size & DMA_IOVA_USE_SWIOTLB) || (!dev_is_dma_coherent(dev))) && flush is true');
+    // Nothing known: left as it is.
+    expect(phraseCondition([[merged]])).toBe('!(!dev_is_dma_coherent(dev) && (attrs & DMA_ATTR_REQUIRE_COHERENT))');
+  });
+
   it('says a plain variable as words and keeps C tests as C', () => {
     expect(phraseCondition([[lit('dev_is_dma_coherent(dev)', false), lit('flush', false), lit('dir == DMA_TO_DEVICE', false)]])).toBe(
       '!dev_is_dma_coherent(dev) && flush is false && !(dir == DMA_TO_DEVICE)',
