@@ -5,6 +5,7 @@ import { analyzeTree, type LintOptions } from './lint.js';
 import type { CallGraphView } from './report/graph.js';
 import { show } from './ir/expr.js';
 import { ruleNames } from './analyze/rule.js';
+import { phraseCondition, summariseCondition, type Condition } from './report/conditions.js';
 
 export async function buildGraph(opts: LintOptions): Promise<CallGraphView> {
   const { program, runs, rules } = await analyzeTree(opts);
@@ -14,7 +15,8 @@ export async function buildGraph(opts: LintOptions): Promise<CallGraphView> {
   const active = rules.filter((r) => runs.has(r.id));
   const issuing = new Set(active.flatMap((r) => r.issue.map((i) => i.name)));
   const completing = new Set(active.flatMap((r) => [...r.complete.map((c) => c.name), ...r.contracts.map((c) => c.complete)]));
-  const direct = new Set(active.flatMap(ruleNames));
+  const cpuAccess = new Set(active.flatMap((r) => r.cpuAccess.map((c) => c.name)));
+  const direct = new Set([...active.flatMap(ruleNames), ...cpuAccess]);
 
   const ensure = (name: string, file = '', line = 0) => {
     if (!file) {
@@ -23,7 +25,7 @@ export async function buildGraph(opts: LintOptions): Promise<CallGraphView> {
       if (def) ({ file, line } = def);
     }
     if (!nodes.has(name)) {
-      const role = issuing.has(name) ? 'issuing' : completing.has(name) ? 'completing' : 'caller';
+      const role = issuing.has(name) ? 'issuing' : completing.has(name) ? 'completing' : cpuAccess.has(name) ? 'cpu-access' : 'caller';
       nodes.set(name, { name, file, line, role, exported: program.exported.has(name), addressTaken: program.addressTaken.has(name) });
     }
     return nodes.get(name)!;
@@ -37,17 +39,19 @@ export async function buildGraph(opts: LintOptions): Promise<CallGraphView> {
       const outcomes = res.summary.outcomes;
       // A function can play several parts across rules: deferring matters
       // most to a reader, then hand-off, then completing.
-      const rank = { issuing: 4, completing: 4, deferring: 3, handoff: 2, completes: 1, caller: 0 } as const;
+      const rank = { issuing: 4, completing: 4, 'cpu-access': 4, deferring: 3, handoff: 2, completes: 1, caller: 0 } as const;
       if (rank[node.role] < rank.deferring) {
         if (outcomes?.some((o) => o.items.length)) {
           node.role = 'deferring';
           // Deferrals on normal paths are the contract callers must honour;
           // error-only ones (a failed map) are labelled as such.
+          // simplified for the reader: impossible and redundant combinations dropped.
           const deferring = outcomes.filter((o) => o.items.length);
           const normal = deferring.filter((o) => !o.error);
-          const conds = (normal.length ? normal : deferring)
-            .map((o) => o.lits.map((l) => (l.value ? '' : '!') + wrapped(show(l.atom))).join(' && ') || 'always');
-          node.defersWhen = [...new Set(conds)].join(' || ') + (normal.length ? '' : ' (error paths only)');
+          const condition: Condition = (normal.length ? normal : deferring).map((o) => o.lits.map((l) => ({ atom: show(l.atom), value: l.value })));
+          const onErrorPaths = (phrase: string) => (normal.length ? phrase : phrase === 'always' ? 'on error paths only' : `on error paths, when ${phrase}`);
+          node.defersWhen = onErrorPaths(phraseCondition(condition));
+          node.defersSummary = onErrorPaths(summariseCondition(condition));
         } else if (res.summary.handoff && rank[node.role] < rank.handoff) node.role = 'handoff';
         else if (outcomes?.some((o) => !o.keepsCaller) && rank[node.role] < rank.completes) node.role = 'completes';
       }
@@ -59,7 +63,7 @@ export async function buildGraph(opts: LintOptions): Promise<CallGraphView> {
         const key = `${fn.name}>${n.callee}`;
         if (!edgeKeys.has(key)) {
           edgeKeys.add(key);
-          edges.push({ from: fn.name, to: n.callee, kind: 'call', line: n.line });
+          edges.push({ from: fn.name, to: n.callee, kind: 'call', file: fn.file, line: n.line });
         }
       }
     }
@@ -69,12 +73,8 @@ export async function buildGraph(opts: LintOptions): Promise<CallGraphView> {
       if (!nodes.has(t.target)) continue;
       const from = `${t.struct}.${field}`;
       ensure(from, t.file, t.line);
-      edges.push({ from, to: t.target, kind: 'ops-table', line: t.line });
+      edges.push({ from, to: t.target, kind: 'ops-table', file: t.file, line: t.line });
     }
   }
   return { nodes: [...nodes.values()].sort((a, b) => a.name.localeCompare(b.name)), edges };
-}
-
-function wrapped(s: string): string {
-  return /[ &|]/.test(s) ? `(${s})` : s;
 }

@@ -1,7 +1,8 @@
 // `flushcheck diff [REV | A..B] [--cached]`: the findings a change introduces (and fixes).
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { formatDiffJson, formatDiffText } from '../report/diff.js';
+import { formatDiffJson, formatDiffText, formatHookText } from '../report/diff.js';
+import { quoteFileName } from '../report/escape.js';
 import { formatSarif } from '../report/sarif.js';
 import { parseDiffTarget, runDiff, type DiffResult } from '../review/diff.js';
 import {
@@ -39,6 +40,7 @@ interface DiffCommandOptions {
   cache: boolean;
   color: boolean;
   verbose?: boolean;
+  hook?: boolean;
   output?: string;
 }
 
@@ -59,6 +61,7 @@ export function registerDiff(program: Command, ctx: CommandContext): void {
     .addOption(new Option('--format <format>', 'report format').choices(['text', 'json', 'sarif']).default('text'))
     .addOption(noColorOption())
     .addOption(verboseOption())
+    .option('--hook', 'as the pre-commit hook prints it: one line per new finding, then how to commit anyway')
     .addOption(outputOption())
     .allowExcessArguments(false)
     .action(async (rev: string | undefined, opts: DiffCommandOptions) => {
@@ -93,12 +96,22 @@ async function diffCommand(ctx: CommandContext, rev: string | undefined, opts: D
   const elsewhere = diff.result.stats.diagnostics.length - own.length;
   if (elsewhere > 0) ctx.io.stderr.write(`flushcheck: ${elsewhere} diagnostic${elsewhere === 1 ? '' : 's'} in files the change does not touch (-v lists them)\n`);
   if (diff.cacheNote) ctx.io.stderr.write(`flushcheck: ${diff.cacheNote}\n`);
+  if (diff.untracked.length > 0) {
+    const shown = diff.untracked.slice(0, 3).map(quoteFileName).join(', ') + (diff.untracked.length > 3 ? ', ...' : '');
+    ctx.io.stderr.write(`flushcheck: ${diff.untracked.length} untracked C file${diff.untracked.length === 1 ? '' : 's'} left out (${shown}); 'git add -N <file>' to check ${diff.untracked.length === 1 ? 'it' : 'them'} too\n`);
+  }
+  const blocked = diff.result.findings.some((finding) => failsOn(finding, opts.failOn));
+  if (opts.hook && opts.format === 'text') {
+    emit(ctx, formatHookText(diff, { color: useColor(ctx, opts), blocked }), opts.output);
+    return blocked ? EXIT_FINDINGS : EXIT_OK;
+  }
   const report =
     opts.format === 'json'
       ? formatDiffJson(diff)
       : opts.format === 'sarif'
-        ? formatSarif(diff.result, rules)
+        ? // Every finding of the changed tree, marked new or unchanged, and the fixed ones as absent.
+          formatSarif({ ...diff.result, findings: [...diff.result.findings, ...diff.unchanged] }, rules, { baseline: { introduced: diff.result.findings, absent: diff.fixed } })
         : formatDiffText(diff, { color: useColor(ctx, opts), verbose: opts.verbose, showFixed: !!opts.showFixed });
   emit(ctx, report, opts.output);
-  return diff.result.findings.some((finding) => failsOn(finding, opts.failOn)) ? EXIT_FINDINGS : EXIT_OK;
+  return blocked ? EXIT_FINDINGS : EXIT_OK;
 }

@@ -27,6 +27,8 @@ export interface CliIO {
   env?: Record<string, string | undefined>;
   /** Defaults to process.cwd(). */
   cwd?: string;
+  /** Standard input, for commands that read `-` (review); defaults to process.stdin. */
+  stdin?: AsyncIterable<Buffer | string>;
 }
 
 export type ReportFormat = 'text' | 'json' | 'sarif';

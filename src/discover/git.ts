@@ -2,7 +2,8 @@
 // goes through execFile with an argument vector (never a shell), paths after
 // `--`, revisions after `--end-of-options`: nothing the user or a patch series
 // supplies is ever interpreted by a shell or as an option.
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ExecFileOptions } from 'node:child_process';
+import fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
@@ -22,54 +23,99 @@ function gitEnv(): NodeJS.ProcessEnv {
   return { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_PAGER: 'cat', LC_ALL: 'C', GIT_OPTIONAL_LOCKS: '0' };
 }
 
+/**
+ * `detached`: git runs in a process group of its own (setsid), so the terminal's
+ * Ctrl-C reaches flushcheck only. Node's spawnSync honours it; its types omit it.
+ */
+export const OWN_PROCESS_GROUP: object = { detached: true };
+
+/**
+ * Runs git and returns its stdout. git runs in its own process group, so a
+ * Ctrl-C meant for flushcheck does not kill it half-way (flushcheck handles
+ * the signal once git is done). git's own error is passed through as it said
+ * it; "install git" is said only when there is no git to run.
+ */
 export function git(cwd: string, args: string[], input?: string | Buffer): Buffer {
-  const run = spawnSync('git', args, { cwd, env: gitEnv(), input, maxBuffer: MAX_GIT_OUTPUT });
-  if (run.error) throw new UsageError(`cannot run git: ${run.error.message}; install git or put it on PATH`);
-  if (run.status !== 0) throw new GitError(args, lastLine(run.stderr) ?? `exit status ${run.status}`);
+  const run = spawnSync('git', args, { cwd, env: gitEnv(), input, maxBuffer: MAX_GIT_OUTPUT, ...OWN_PROCESS_GROUP });
+  if (run.error) throw spawnFailure(args, run.error as NodeJS.ErrnoException);
+  if (run.status !== 0) throw new GitError(args, gitReason(run.stderr) ?? (run.signal ? `killed by ${run.signal}` : `exit status ${run.status}`));
   return run.stdout;
 }
 
-/** git's reason for a failure is the last line it printed on stderr. */
-function lastLine(stderr: Buffer): string | undefined {
-  return stderr.toString('utf8').trim().split('\n').filter(Boolean).pop();
+/** Why git could not be run or read: only a missing git binary gets the install advice. */
+function spawnFailure(args: string[], error: NodeJS.ErrnoException): UsageError {
+  if (error.code === 'ENOENT') return new UsageError('cannot run git: not found; install git or put it on PATH');
+  if (error.code === 'ENOBUFS') return new UsageError(`git ${args[0]} printed more than ${MAX_GIT_OUTPUT / (1024 * 1024)} MiB; the change is too large to check`);
+  return new UsageError(`cannot run git ${args[0]}: ${error.message}`);
+}
+
+/** Control characters as `\xNN` (as report/escape.ts does; discover sits below report and cannot import it). */
+function escapeControl(text: string): string {
+  return text.replace(/[\x00-\x08\x0a-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/** git's own message (every line of its stderr), control characters shown; undefined when it said nothing. */
+function gitReason(stderr: Buffer | string | null | undefined): string | undefined {
+  if (!stderr) return undefined;
+  const lines = stderr.toString().split('\n').map((l) => escapeControl(l.trimEnd())).filter(Boolean);
+  return lines.length ? lines.join('\n') : undefined;
 }
 
 /** `git` without blocking: a slow call (one that stats every file) runs while other work goes on. */
 export function gitAsync(cwd: string, args: string[]): Promise<Buffer> {
   return new Promise((resolvePromise, reject) => {
-    execFile('git', args, { cwd, env: gitEnv(), maxBuffer: MAX_GIT_OUTPUT, encoding: 'buffer' }, (error, stdout, stderr) => {
+    execFile('git', args, { cwd, env: gitEnv(), maxBuffer: MAX_GIT_OUTPUT, encoding: 'buffer', ...OWN_PROCESS_GROUP } as ExecFileOptions & { encoding: 'buffer' }, (error, stdout, stderr) => {
       if (!error) return resolvePromise(stdout);
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return reject(new UsageError('cannot run git: not found; install git or put it on PATH'));
-      reject(new GitError(args, lastLine(stderr) ?? error.message));
+      if (typeof code === 'string') return reject(spawnFailure(args, error as NodeJS.ErrnoException));
+      reject(new GitError(args, gitReason(stderr) ?? error.message));
     });
   });
 }
 
-export class GitError extends Error {
-  override name = 'GitError';
+/** git refused (bad revision, dubious ownership, ...): a usage error carrying git's own words. */
+export class GitError extends UsageError {
   constructor(
     readonly args: string[],
     readonly reason: string,
   ) {
     super(`git ${args[0]}: ${reason}`);
+    this.name = 'UsageError';
   }
 }
 
 /**
  * The repository holding `dir`, or null when it is not in a git work tree.
- * diff and review always work on the whole work tree, as git diff does.
+ * diff works on the whole work tree, as git diff does. git's refusals other
+ * than "not a repository" (dubious ownership, a broken .git) are errors in
+ * git's words: reading such a tree as a plain folder would be a silent guess.
  */
 export function findRepo(dir: string): GitRepo | null {
-  let out: string;
+  const run = spawnSync('git', ['rev-parse', '--show-toplevel', '--git-common-dir'], { cwd: dir, env: gitEnv(), ...OWN_PROCESS_GROUP });
+  if (run.error) throw spawnFailure(['rev-parse'], run.error as NodeJS.ErrnoException);
+  if (run.status !== 0) {
+    const reason = gitReason(run.stderr) ?? `exit status ${run.status}`;
+    if (/not a git repository/i.test(reason)) return null;
+    throw new GitError(['rev-parse'], reason);
+  }
+  const [top, common] = run.stdout.toString('utf8').split('\n');
+  if (!top || !common) return null;
+  return { top, commonDir: path.resolve(dir, common) };
+}
+
+/**
+ * The repository whose work tree's top is `dir` itself, else null: a folder
+ * inside another repository (git-ignored or untracked) is a plain folder,
+ * never reviewed against that repository's HEAD.
+ */
+export function findRepoAtTop(dir: string): GitRepo | null {
+  const repo = findRepo(dir);
+  if (!repo) return null;
   try {
-    out = execFileSync('git', ['rev-parse', '--show-toplevel', '--git-common-dir'], { cwd: dir, env: gitEnv(), stdio: ['ignore', 'pipe', 'ignore'] }).toString('utf8');
+    return fs.realpathSync(repo.top) === fs.realpathSync(dir) ? repo : null;
   } catch {
     return null;
   }
-  const [top, common] = out.split('\n');
-  if (!top || !common) return null;
-  return { top, commonDir: path.resolve(dir, common) };
 }
 
 /** The full commit id `rev` names; a clear usage error when it names none. */
@@ -198,6 +244,67 @@ export function readObjects(repo: GitRepo, specs: string[]): (Buffer | null)[] {
   }
   while (results.length < specs.length) results.push(null);
   return results;
+}
+
+/**
+ * readObjects, streamed: `git cat-file --batch` output is parsed as it
+ * arrives, one buffer per object, so a change of any total size is read
+ * without one giant buffer (no ENOBUFS past 512 MB).
+ */
+export function readObjectsAsync(repo: GitRepo, specs: string[]): Promise<(Buffer | null)[]> {
+  if (!specs.length) return Promise.resolve([]);
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn('git', ['cat-file', '--batch'], { cwd: repo.top, env: gitEnv(), stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    const results: (Buffer | null)[] = [];
+    const stderr: Buffer[] = [];
+    let pending: Buffer = Buffer.alloc(0);
+    // Reading a header line, or `left` bytes of the current object's content (plus its newline).
+    let left = -1;
+    let pieces: Buffer[] = [];
+    let isBlob = false;
+    const consume = (chunk: Buffer) => {
+      let data = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+      pending = Buffer.alloc(0);
+      while (data.length > 0) {
+        if (left < 0) {
+          const eol = data.indexOf(10);
+          if (eol < 0) {
+            pending = Buffer.from(data);
+            return;
+          }
+          const m = /^[0-9a-f]+ (\w+) (\d+)$/.exec(data.subarray(0, eol).toString('utf8'));
+          data = data.subarray(eol + 1);
+          if (!m) {
+            results.push(null); // "<spec> missing"
+            continue;
+          }
+          isBlob = m[1] === 'blob';
+          left = Number(m[2]) + 1;
+          pieces = [];
+        }
+        const take = Math.min(left, data.length);
+        if (isBlob) pieces.push(Buffer.from(data.subarray(0, take)));
+        data = data.subarray(take);
+        left -= take;
+        if (left === 0) {
+          results.push(isBlob ? Buffer.concat(pieces).subarray(0, -1) : null);
+          left = -1;
+          pieces = [];
+        }
+      }
+    };
+    child.stdout.on('data', consume);
+    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.on('error', (error) => reject(spawnFailure(['cat-file'], error as NodeJS.ErrnoException)));
+    child.on('close', (status) => {
+      if (status !== 0) return reject(new GitError(['cat-file'], gitReason(Buffer.concat(stderr)) ?? `exit status ${status}`));
+      while (results.length < specs.length) results.push(null);
+      resolvePromise(results);
+    });
+    // One spec per line: a path with a newline cannot be asked for this way.
+    child.stdin.on('error', () => {}); // git exiting early is reported by 'close'
+    child.stdin.end(specs.map((s) => (s.includes('\n') ? '' : s)).join('\n') + '\n');
+  });
 }
 
 /** The id git gives a blob with this content (so files read from disk share keys with the index). */

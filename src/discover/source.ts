@@ -6,8 +6,13 @@
 // nothing is written to the tree.
 import fs from 'node:fs';
 import path from 'node:path';
-import { blobId, changedPathsAsync, listCommit, listIndex, readObjects, type GitRepo } from './git.js';
+import { blobId, changedPathsAsync, listCommit, listIndex, readObjectsAsync, type GitRepo } from './git.js';
 import { buildSkipReason, isSourceName } from './walk.js';
+import { readRegularFileInside, UnsafeFileError } from './safe-read.js';
+import { UsageError } from '../errors.js';
+
+/** A working-tree file larger than this is not a source anyone changed by hand. */
+const MAX_WORKTREE_FILE_BYTES = 64 * 1024 * 1024;
 
 export interface TreeSource {
   /** Where files not in `overlay` are read from. */
@@ -45,10 +50,16 @@ export async function worktreeSource(repo: GitRepo, root: string, arch: string, 
   const overlay = new Map<string, Buffer>();
   for (const rel of await differing) {
     if (!isBuildSource(rel, arch)) continue;
-    let content: Buffer;
+    // A tracked file replaced by a FIFO, or by a symlink to /dev/zero or out
+    // of the tree, is refused with the reason rather than read.
+    let content: Buffer | null;
     try {
-      content = fs.readFileSync(path.join(repo.top, rel));
-    } catch {
+      content = readRegularFileInside(repo.top, rel, MAX_WORKTREE_FILE_BYTES);
+    } catch (error) {
+      if (error instanceof UnsafeFileError) throw new UsageError(`${JSON.stringify(error.file)} in the working tree ${error.reason}; restore it (git checkout -- FILE) or check the index with --cached`);
+      throw error;
+    }
+    if (content === null) {
       keys.delete(rel); // deleted in the working tree
       continue;
     }
@@ -59,9 +70,9 @@ export async function worktreeSource(repo: GitRepo, root: string, arch: string, 
 }
 
 /** The contents (from git, by blob id) of the snapshot's files that differ on disk. */
-function gitContents(repo: GitRepo, keys: Map<string, string>, differing: string[]): Map<string, Buffer> {
+async function gitContents(repo: GitRepo, keys: Map<string, string>, differing: string[]): Promise<Map<string, Buffer>> {
   const differ = differing.filter((rel) => keys.has(rel));
-  const contents = readObjects(repo, differ.map((rel) => keys.get(rel)!));
+  const contents = await readObjectsAsync(repo, differ.map((rel) => keys.get(rel)!));
   return new Map(differ.map((rel, i) => [rel, contents[i] ?? Buffer.alloc(0)]));
 }
 
@@ -70,7 +81,7 @@ export async function indexSource(repo: GitRepo, root: string, arch: string): Pr
   // The working tree is compared (a stat of every file) while the index is listed.
   const differing = changedPathsAsync(repo, 'index', 'worktree');
   const keys = keyed(listIndex(repo), arch);
-  const overlay = gitContents(repo, keys, await differing);
+  const overlay = await gitContents(repo, keys, await differing);
   return { root, files: [...keys.keys()].sort(), overlay, keys, label: 'index' };
 }
 
@@ -78,7 +89,7 @@ export async function indexSource(repo: GitRepo, root: string, arch: string): Pr
 export async function commitSource(repo: GitRepo, root: string, arch: string, commit: string, label: string): Promise<TreeSource> {
   const differing = changedPathsAsync(repo, commit, 'worktree');
   const keys = keyed(listCommit(repo, commit), arch);
-  const overlay = gitContents(repo, keys, await differing);
+  const overlay = await gitContents(repo, keys, await differing);
   return { root, files: [...keys.keys()].sort(), overlay, keys, label };
 }
 
@@ -86,13 +97,13 @@ export async function commitSource(repo: GitRepo, root: string, arch: string, co
  * `from` with the given paths as they are in `commit`: the base
  * of a diff, built from the changed tree plus the few files the change touched.
  */
-export function withPathsFromCommit(repo: GitRepo, from: TreeSource, changed: string[], commit: string, arch: string, label: string): TreeSource {
+export async function withPathsFromCommit(repo: GitRepo, from: TreeSource, changed: string[], commit: string, arch: string, label: string): Promise<TreeSource> {
   const keys = new Map(from.keys);
   const overlay = new Map(from.overlay);
   const rels = changed.filter((rel) => isBuildSource(rel, arch));
   const ids = listCommitPaths(repo, commit, rels);
   const present = rels.filter((rel) => ids.has(rel));
-  const contents = readObjects(repo, present.map((rel) => ids.get(rel)!));
+  const contents = await readObjectsAsync(repo, present.map((rel) => ids.get(rel)!));
   for (const rel of rels) {
     keys.delete(rel);
     overlay.delete(rel);

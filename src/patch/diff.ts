@@ -21,7 +21,7 @@ export interface ParsedPatchBody {
 }
 
 const HUNK_HEADER = /^@@ -(\d{1,9})(?:,(\d{1,9}))? \+(\d{1,9})(?:,(\d{1,9}))? @@(.*)$/s;
-const INDEX_LINE = /^index [0-9a-fA-F]+\.\.[0-9a-fA-F]+(?: ([0-7]{6}))?$/;
+const INDEX_LINE = /^index [0-9a-fA-F]+\.\.[0-9a-fA-F]+(?: (.*))?$/;
 const BINARY_BLOCK = /^(?:literal|delta) \d+$/;
 /** Longer `diff --git` name parts are not real paths; skip the split heuristics on them. */
 const MAX_HEADER_NAMES_LENGTH = 16 * 1024;
@@ -74,12 +74,21 @@ function parseQuoted(text: string, from: number): { value: string; end: number }
   return null;
 }
 
-/** The name on a `---`/`+++` line: quoted, or up to the tab that starts a timestamp. */
+/**
+ * A trailing timestamp as git apply's diff_timestamp_len() recognises it
+ * (`2020-07-05 19:41:17`, with fractional seconds and a zone optional), after
+ * a tab or spaces: `+++ b/x.c 2020-01-01 00:00:00` names `b/x.c`.
+ */
+const TRAILING_TIMESTAMP = /(?:\t| +)\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)?(?: [+-]\d{4}| [+-]\d{2}:\d{2})?$/;
+
+/** The name on a `---`/`+++` line: quoted, or before a timestamp, or up to a tab. */
 function fileLineName(rest: string): string | null {
   if (rest.startsWith('"')) {
     const quoted = parseQuoted(rest, 0);
     return quoted ? quoted.value : null;
   }
+  const stamp = TRAILING_TIMESTAMP.exec(rest);
+  if (stamp) return rest.slice(0, stamp.index);
   const tab = rest.indexOf('\t');
   return tab >= 0 ? rest.slice(0, tab) : rest;
 }
@@ -153,6 +162,8 @@ interface RawFile {
   isDeleted: boolean;
   binary: boolean;
   mode?: string;
+  /** Every mode the header states, as written: git reads each of them. */
+  statedModes: { line: string; value: string }[];
   hunks: Hunk[];
   /** Whether these names carry a prefix to strip; undefined when they do not tell. */
   prefixed?: boolean;
@@ -209,17 +220,24 @@ class BodyDiffParser {
   private gitFile(at: number): { raw: RawFile; next: number } {
     const { lines } = this;
     const header = gitHeaderNames(lines[at].slice('diff --git '.length));
-    const raw: RawFile = { at, git: true, header: header ?? undefined, isNew: false, isDeleted: false, binary: false, hunks: [] };
+    const raw: RawFile = { at, git: true, header: header ?? undefined, isNew: false, isDeleted: false, binary: false, statedModes: [], hunks: [] };
     if (header) raw.prefixed = hasGitPrefixes(header.a, header.b);
     let k = at + 1;
     for (; k < lines.length; k++) {
       const line = lines[k];
-      if (line.startsWith('old mode ') || line.startsWith('similarity index ') || line.startsWith('dissimilarity index ')) continue;
-      if (line.startsWith('new mode ')) raw.mode = line.slice('new mode '.length).trim();
-      else if (line.startsWith('new file mode ')) {
+      if (line.startsWith('similarity index ') || line.startsWith('dissimilarity index ')) continue;
+      if (line.startsWith('old mode ')) raw.statedModes.push({ line: 'old mode', value: line.slice('old mode '.length) });
+      else if (line.startsWith('new mode ')) {
+        raw.mode = line.slice('new mode '.length);
+        raw.statedModes.push({ line: 'new mode', value: raw.mode });
+      } else if (line.startsWith('new file mode ')) {
         raw.isNew = true;
-        raw.mode = line.slice('new file mode '.length).trim();
-      } else if (line.startsWith('deleted file mode ')) raw.isDeleted = true;
+        raw.mode = line.slice('new file mode '.length);
+        raw.statedModes.push({ line: 'new file mode', value: raw.mode });
+      } else if (line.startsWith('deleted file mode ')) {
+        raw.isDeleted = true;
+        raw.statedModes.push({ line: 'deleted file mode', value: line.slice('deleted file mode '.length) });
+      }
       else if (line.startsWith('rename from ')) raw.renameFrom = this.extendedName(k, 'rename from ');
       else if (line.startsWith('rename to ')) raw.renameTo = this.extendedName(k, 'rename to ');
       else if (line.startsWith('rename old ')) raw.renameFrom = this.extendedName(k, 'rename old ');
@@ -228,7 +246,10 @@ class BodyDiffParser {
       else if (line.startsWith('copy to ')) raw.copyTo = this.extendedName(k, 'copy to ');
       else if (line.startsWith('index ')) {
         const index = INDEX_LINE.exec(line);
-        if (index?.[1] !== undefined && raw.mode === undefined) raw.mode = index[1];
+        if (index?.[1] !== undefined) {
+          raw.statedModes.push({ line: 'index', value: index[1] });
+          if (raw.mode === undefined) raw.mode = index[1];
+        }
       } else break;
     }
     if (raw.isNew && raw.isDeleted) throw this.error(at, `${this.displayName(raw)}: both a new and a deleted file`);
@@ -254,7 +275,7 @@ class BodyDiffParser {
   }
 
   private plainFile(at: number): { raw: RawFile; next: number } {
-    const raw: RawFile = { at, git: false, isNew: false, isDeleted: false, binary: false, hunks: [] };
+    const raw: RawFile = { at, git: false, isNew: false, isDeleted: false, binary: false, statedModes: [], hunks: [] };
     raw.minus = this.fileLine(at);
     raw.plus = this.fileLine(at + 1);
     if (raw.minus === null) raw.isNew = true;
@@ -447,9 +468,41 @@ class BodyDiffParser {
       binary: raw.binary,
       hunks: raw.hunks,
     };
-    if (raw.mode !== undefined && !isDeleted) file.mode = raw.mode;
+    if (raw.mode !== undefined && !isDeleted) {
+      const mode = parseGitMode(raw.mode);
+      file.mode = mode === null ? raw.mode.trim() : mode.toString(8).padStart(6, '0');
+    }
+    if (raw.statedModes.length > 0) file.statedModes = raw.statedModes;
     return file;
   }
+}
+
+const S_IFMT = 0o170000n;
+const S_IFREG = 0o100000n;
+const S_IFLNK = 0o120000n;
+const S_IFDIR = 0o040000n;
+const S_IFGITLINK = 0o160000n;
+
+/**
+ * A mode as git apply reads it (parse_mode_line + canon_mode): strtoul base 8
+ * (leading blanks, a sign, any number of digits, saturating at ULONG_MAX),
+ * stopped by a blank or the end of the line, kept to an unsigned int, then
+ * a regular file's permissions reduced to 0644/0755 and any type but a
+ * regular file, a symlink or a folder taken as a submodule link. Null when
+ * git would reject the line.
+ */
+export function parseGitMode(text: string): number | null {
+  const m = /^[ \t\n\v\f\r]*([+-]?)([0-7]+)(?:[ \t\n\v\f\r]|$)/.exec(text);
+  if (!m) return null;
+  const ULONG_MAX = (1n << 64n) - 1n;
+  let value = BigInt(`0o${m[2]}`);
+  if (value > ULONG_MAX) value = ULONG_MAX;
+  if (m[1] === '-') value = (ULONG_MAX + 1n - value) & ULONG_MAX;
+  value &= 0xffffffffn;
+  const type = value & S_IFMT;
+  if (type === S_IFREG) return Number(S_IFREG | (value & 0o100n ? 0o755n : 0o644n));
+  if (type === S_IFLNK || type === S_IFDIR) return Number(type);
+  return Number(S_IFGITLINK);
 }
 
 function clip(text: string, max = 120): string {

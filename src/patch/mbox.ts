@@ -267,6 +267,10 @@ function mailHeaders(fields: Map<string, string>): MailHeaders {
   const headers: MailHeaders = { subject: decoded('subject') ?? '', references: [] };
   const from = decoded('from');
   if (from !== undefined) headers.from = from;
+  const to = decoded('to');
+  if (to !== undefined && to !== '') headers.to = to;
+  const cc = decoded('cc');
+  if (cc !== undefined && cc !== '') headers.cc = cc;
   const date = decoded('date');
   if (date !== undefined) headers.date = date;
   const messageId = fields.get('message-id');

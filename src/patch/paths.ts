@@ -3,12 +3,29 @@
 // a symlink (which could lead anywhere, now or after a later patch).
 import fs from 'node:fs';
 import path from 'node:path';
+import { parseGitMode } from './diff.js';
 import type { Patch } from './types.js';
 
 /** PATH_MAX on Linux. */
 const MAX_PATH_BYTES = 4096;
-const SYMLINK_MODE = '120000';
-const GITLINK_MODE = '160000';
+const SYMLINK_MODE = 0o120000;
+const GITLINK_MODE = 0o160000;
+const DIRECTORY_MODE = 0o040000;
+
+/** Why a stated mode is refused: only regular files (100644, 100755 as git canonicalises them) are patched. */
+function modeProblem(value: string): string | null {
+  const mode = parseGitMode(value);
+  if (mode === null) return 'is not a mode git accepts';
+  if (mode === SYMLINK_MODE) return 'makes it a symlink';
+  if (mode === GITLINK_MODE) return 'makes it a submodule link';
+  if (mode === DIRECTORY_MODE) return 'makes it a folder';
+  return null;
+}
+
+function clipMode(value: string): string {
+  const shown = value.replace(/[\x00-\x1f\x7f]/g, '?');
+  return shown.length > 24 ? `${shown.slice(0, 24)}...` : shown;
+}
 
 /** Why one path is unsafe inside `root`, or null when it is safe. */
 function pathProblem(name: string, root: string): string | null {
@@ -65,9 +82,14 @@ export function checkPatchPaths(patch: Patch, treeRoot: string): string[] {
       if (problem) problems.push(`${JSON.stringify(name)}: ${problem}; refused`);
     }
     // git apply would create the link; reading the tree afterwards would follow it anywhere.
+    // Every mode git reads is checked the way git reads it: '0120000',
+    // '+120000', '1120000' and '37777720000' are all symlinks to git.
     const shown = JSON.stringify(file.newPath ?? file.oldPath ?? '');
-    if (file.mode === SYMLINK_MODE) problems.push(`${shown}: the patch makes it a symlink; refused`);
-    if (file.mode === GITLINK_MODE) problems.push(`${shown}: the patch makes it a submodule link; refused`);
+    const stated = file.statedModes ?? (file.mode !== undefined ? [{ line: 'mode', value: file.mode }] : []);
+    for (const { line, value } of stated) {
+      const problem = modeProblem(value);
+      if (problem) problems.push(`${shown}: '${line} ${clipMode(value)}' ${problem}; refused`);
+    }
   }
   return problems;
 }

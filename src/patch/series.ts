@@ -124,7 +124,8 @@ export function assembleSeries(messages: MailMessage[], options: SeriesOptions =
   const cover = unique(currentCovers)[0];
 
   const kept: Patch[] = [];
-  for (const { message, tags } of unique(currentPatches)) {
+  const uniquePatches = unique(currentPatches);
+  for (const { message, tags } of uniquePatches) {
     const where = { file: message.source.file, message: message.source.message };
     let parsed;
     try {
@@ -171,6 +172,8 @@ export function assembleSeries(messages: MailMessage[], options: SeriesOptions =
   const position = new Map(messages.map((m, i) => [m.source, i]));
   skipped.sort((a, b) => (position.get(a.source) ?? 0) - (position.get(b.source) ?? 0));
   const series: Series = { patches: kept, skipped };
+  const base = baseCommitOf([...(cover ? [cover.message] : []), ...uniquePatches.map((c) => c.message)]);
+  if (base) series.baseCommit = base;
   if (cover) {
     const { message } = cover;
     let end = message.bodyLines.length;
@@ -178,6 +181,19 @@ export function assembleSeries(messages: MailMessage[], options: SeriesOptions =
     series.cover = { ...message.headers, source: message.source, body: message.bodyLines.slice(0, end).join('\n') };
   }
   return series;
+}
+
+const BASE_COMMIT = /^base-commit: ([0-9a-f]{7,64})\s*$/;
+
+/** The first `base-commit:` line (after the diff, or in the cover letter) of the series' messages. */
+function baseCommitOf(messages: MailMessage[]): string | undefined {
+  for (const message of messages) {
+    for (const line of message.bodyLines) {
+      const m = BASE_COMMIT.exec(line);
+      if (m) return m[1];
+    }
+  }
+  return undefined;
 }
 
 /** A series from mbox / format-patch text (one file's content, or `git format-patch --stdout`). */

@@ -26,8 +26,11 @@ export interface PatchFile {
    * Mode after the patch as the diff states it (`new file mode`, `new mode`, or
    * the mode on the `index` line), e.g. '100644'; absent when the diff gives none.
    * '120000' (symlink) and '160000' (submodule) are refused by checkPatchPaths.
+   * Canonical as git reads it ('0100644' and '+100644' are '100644').
    */
   mode?: string;
+  /** Every mode line of the header as written (old/new/new file/deleted file mode, index): checkPatchPaths reads them all as git does. */
+  statedModes?: { line: string; value: string }[];
 }
 
 export interface MessageSource {
@@ -48,6 +51,9 @@ export interface MailHeaders {
   messageId?: string;
   inReplyTo?: string;
   references: string[];
+  /** `To:` and `Cc:` as written (decoded, unfolded): a reply-all goes to them. */
+  to?: string;
+  cc?: string;
 }
 
 export interface Patch extends MailHeaders {
@@ -86,6 +92,8 @@ export interface Series {
   patches: Patch[];
   /** Replies, other versions, binary or oversize patches, duplicates: each with why. */
   skipped: SkippedMessage[];
+  /** The `base-commit:` line `git format-patch --base` and b4 write (cover letter or a patch), if any. */
+  baseCommit?: string;
 }
 
 /** Input that cannot be read as a series at all; names the file, message and line. */

@@ -2,9 +2,12 @@
 // the findings, whether the series stays correct at every step (bisectable),
 // and what is left at the end. JSON for tools, text for a terminal, markdown
 // for a pull-request or forge comment.
-import type { Finding } from '../types.js';
+import type { Finding, LintResult, Rule } from '../types.js';
+import { compareFindings } from '../review/match.js';
+import { formatSarif } from './sarif.js';
 import type { PatchReview, ReviewResult } from '../review/types.js';
 import { findingJson } from './json.js';
+import { escapeControl, quoteFileName } from './escape.js';
 import { ANSI, painter, SEVERITY_COLOR, VERDICT_COLOR, type Paint } from './text.js';
 
 // ------------------------------------------------------------------ json ----
@@ -17,6 +20,7 @@ export function formatReviewJson(r: ReviewResult): string {
     version: r.version,
     tree: r.tree,
     base: r.base,
+    notes: r.notes,
     patches: r.patches.map((p) => ({
       index: p.index,
       label: p.label,
@@ -31,6 +35,7 @@ export function formatReviewJson(r: ReviewResult): string {
     breaks: r.breaks.map((b) => ({ introducedBy: b.introducedBy, fixedBy: b.fixedBy, text: b.text, finding: findingJson(b.finding) })),
     findings: r.findings.map(findingJson),
     batchable: r.batchable.map(findingJson),
+    inactiveRules: r.inactiveRules.map((inactive) => ({ ruleId: inactive.ruleId, reason: inactive.reason })),
     skippedMessages: r.series.skipped.map((s) => ({
       file: s.source.file,
       message: s.source.message,
@@ -41,6 +46,27 @@ export function formatReviewJson(r: ReviewResult): string {
     ms: Math.round(r.ms),
   };
   return JSON.stringify(report, null, 2) + '\n';
+}
+
+// ----------------------------------------------------------------- sarif ----
+
+/**
+ * The tree after the series, for code scanning: findings the series
+ * introduces are `new`, those the tree had before are `unchanged`, and
+ * those it fixes are `absent`.
+ */
+export function formatReviewSarif(r: ReviewResult, rules: Rule[]): string {
+  const { introduced, fixed } = compareFindings(r.baseFindings, r.findings);
+  const result: LintResult = {
+    tool: r.tool,
+    version: r.version,
+    root: r.tree,
+    arch: r.arch,
+    findings: r.findings,
+    inactiveRules: r.inactiveRules,
+    stats: { files: 0, parsed: 0, functions: 0, syncSites: 0, ms: r.ms, diagnostics: [] },
+  };
+  return formatSarif(result, rules, { baseline: { introduced, absent: fixed } });
 }
 
 // ------------------------------------------------------------------ text ----
@@ -55,31 +81,37 @@ const BISECTABLE_TEXT = 'no patch leaves a sync unflushed for a later patch to f
 
 export function formatReviewText(r: ReviewResult, opts: ReviewTextOptions): string {
   const paint = painter(opts.color);
-  const lines: string[] = [`flushcheck ${r.version} review of ${r.tree} at ${r.base}`, ''];
+  const lines: string[] = [`flushcheck ${r.version} review of ${quoteFileName(r.tree)} at ${escapeControl(r.base)}`];
+  for (const note of r.notes) lines.push(paint(ANSI.yellow, `note: ${escapeControl(note)}`));
+  for (const inactive of r.inactiveRules) lines.push(paint(ANSI.yellow, `rule ${inactive.ruleId} inactive: ${escapeControl(inactive.reason)}; it judged no patch`));
+  lines.push('');
 
   for (const p of r.patches) {
-    lines.push(paint(ANSI.bold, `[${p.label}] ${patchTitle(p)}`));
-    if (p.skipped !== undefined) lines.push(`  ${paint(ANSI.yellow, `skipped: ${p.skipped}`)}`);
-    else if (!p.applied) lines.push(`  ${paint(ANSI.red, `did not apply: ${p.error ?? 'unknown reason'}`)}`);
+    lines.push(paint(ANSI.bold, `[${escapeControl(p.label)}] ${escapeControl(patchTitle(p))}`));
+    if (p.skipped !== undefined) lines.push(`  ${paint(ANSI.yellow, `skipped: ${escapeControl(p.skipped)}`)}`);
+    else if (!p.applied) lines.push(`  ${paint(ANSI.red, `did not apply: ${escapeControl(p.error ?? 'unknown reason')}`)}`);
     else if (p.introduced.length === 0 && p.fixed.length === 0) lines.push('  (applied, no change)');
     for (const f of p.introduced) {
       const mark = paint(ANSI.bold + SEVERITY_COLOR[f.severity], `+ ${f.severity}`);
       lines.push(`  ${mark}  ${findingTextLine(f, paint)}`);
-      for (const step of f.path) lines.push(`      ${step.file}:${step.line}: ${step.event}`);
+      for (const step of f.path) lines.push(`      ${quoteFileName(step.file)}:${step.line}: ${escapeControl(step.event)}`);
     }
     for (const f of p.fixed) lines.push(`  ${paint(ANSI.green, '- fixed')}  ${findingTextLine(f, paint)}`);
   }
 
   for (const s of r.series.skipped) {
-    lines.push(`not reviewed: ${s.source.file}: message ${s.source.message}, line ${s.source.line}: ${s.subject} (${s.reason})`);
+    lines.push(`not reviewed: ${quoteFileName(s.source.file)}: message ${s.source.message}, line ${s.source.line}: ${escapeControl(s.subject)} (${escapeControl(s.reason)})`);
   }
 
   lines.push('');
-  if (r.bisectable) {
+  if (r.bisectable === null) {
+    lines.push(`${paint(ANSI.yellow, 'bisectability not judged')}: ${notJudgedReason(r)}`);
+    for (const b of r.breaks) lines.push(`  ${escapeControl(b.text)}`);
+  } else if (r.bisectable) {
     lines.push(`${paint(ANSI.green, 'bisectable')}: ${BISECTABLE_TEXT}`);
   } else {
     lines.push(`${paint(ANSI.yellow, 'not bisectable')}: a build in the middle of the series has syncs that a later patch completes`);
-    for (const b of r.breaks) lines.push(`  ${b.text}`);
+    for (const b of r.breaks) lines.push(`  ${escapeControl(b.text)}`);
   }
 
   if (r.batchable.length > 0) {
@@ -95,7 +127,13 @@ export function formatReviewText(r: ReviewResult, opts: ReviewTextOptions): stri
 
 function findingTextLine(f: Finding, paint: Paint): string {
   const verdict = f.model ? ` [model: ${paint(VERDICT_COLOR[f.model.verdict], f.model.verdict)}]` : '';
-  return `${f.file}:${f.line}  ${f.function}: ${f.message}${verdict}`;
+  return `${quoteFileName(f.file)}:${f.line}  ${escapeControl(f.function)}: ${escapeControl(f.message)}${verdict}`;
+}
+
+/** Why no bisectability verdict: some patches were never applied. */
+function notJudgedReason(r: ReviewResult): string {
+  const unapplied = r.patches.filter((p) => !p.applied).length;
+  return `${unapplied} of ${plural(r.patches.length, 'patch')} not applied; only a series applied whole is judged`;
 }
 
 function summaryLine(r: ReviewResult): string {
@@ -114,6 +152,8 @@ export function formatReviewMarkdown(r: ReviewResult): string {
   const out: string[] = [];
   out.push('## flushcheck review', '');
   out.push(`Series applied to ${codeSpan(r.tree)} at ${codeSpan(r.base)} by flushcheck ${escapeInline(r.version)}.`, '');
+  for (const note of r.notes) out.push(`> **Note:** ${escapeInline(note)}`, '');
+  for (const inactive of r.inactiveRules) out.push(`> **Rule ${codeSpan(inactive.ruleId)} inactive:** ${escapeInline(inactive.reason)}; it judged no patch.`, '');
 
   out.push('| Patch | Subject | Result | Introduced | Fixed |');
   out.push('| --- | --- | --- | ---: | ---: |');
@@ -136,7 +176,11 @@ export function formatReviewMarkdown(r: ReviewResult): string {
   }
 
   out.push('### Bisectability', '');
-  if (r.bisectable) {
+  if (r.bisectable === null) {
+    out.push(`Not judged: ${escapeInline(notJudgedReason(r))}.`, '');
+    for (const b of r.breaks) out.push(`- ${escapeInline(b.text)}`);
+    if (r.breaks.length > 0) out.push('');
+  } else if (r.bisectable) {
     out.push(`Bisectable: ${BISECTABLE_TEXT}.`, '');
   } else {
     out.push('Not bisectable: a build in the middle of the series has syncs that a later patch completes.', '');
@@ -182,9 +226,9 @@ function findingMarkdown(f: Finding, withPath: boolean): string[] {
   return lines;
 }
 
-/** Markdown punctuation in messages (`__func__`, `a[i]`, `<linux/dma.h>`) is literal text. */
+/** Markdown punctuation in messages (`__func__`, `a[i]`, `<linux/dma.h>`) is literal text; control characters are shown. */
 function escapeInline(text: string): string {
-  return text.replace(/[\r\n]+/g, ' ').replace(/[\\`*_[\]<>|]/g, (c) => `\\${c}`);
+  return escapeControl(text.replace(/[\r\n]+/g, ' ')).replace(/[\\`*_[\]<>|]/g, (c) => `\\${c}`);
 }
 
 function escapeCell(text: string): string {
@@ -193,7 +237,7 @@ function escapeCell(text: string): string {
 
 /** A code span whose fence is longer than any backtick run inside it. */
 function codeSpan(text: string): string {
-  const flat = text.replace(/[\r\n]+/g, ' ');
+  const flat = escapeControl(text.replace(/[\r\n]+/g, ' '));
   const longestRun = Math.max(0, ...(flat.match(/`+/g) ?? []).map((run) => run.length));
   const fence = '`'.repeat(longestRun + 1);
   const pad = flat.startsWith('`') || flat.endsWith('`') ? ' ' : '';

@@ -4,6 +4,7 @@
 // codeFlows to show the path and partialFingerprints to track an alert across
 // commits even when the code around it moves.
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import type {
   Log,
@@ -16,17 +17,44 @@ import type {
 import type { Finding, LintResult, Rule } from '../types.js';
 
 export const SARIF_SCHEMA_URI = 'https://json.schemastore.org/sarif-2.1.0.json';
-export const FLUSHCHECK_INFORMATION_URI = 'https://example.invalid/flushcheck';
+/**
+ * Where flushcheck is documented: package.json's `homepage`. The repository
+ * has no public URL, so it is the README's anchor, relative to the
+ * repository (never a made-up host, never a package registry's page).
+ */
+export const FLUSHCHECK_INFORMATION_URI: string = (() => {
+  try {
+    return (createRequire(import.meta.url)('../../package.json') as { homepage?: string }).homepage ?? 'README.md#flushcheck';
+  } catch {
+    return 'README.md#flushcheck';
+  }
+})();
 export const FINGERPRINT_KEY = 'flushcheck/v1';
+
+/** How a result relates to the run it is compared with (diff: the base revision; review: the tree before the series). */
+export type BaselineState = 'new' | 'unchanged' | 'absent';
+
+export interface SarifOptions {
+  /**
+   * A comparison: every finding of `result` is 'new' or 'unchanged' (new ones
+   * are listed in `introduced`), and `absent` ones (fixed) are added as results.
+   */
+  baseline?: { introduced: Finding[]; absent: Finding[] };
+}
 
 const SRCROOT = '%SRCROOT%';
 
-export function formatSarif(result: LintResult, rules: Rule[]): string {
-  const descriptors = ruleDescriptors(result, rules);
+export function formatSarif(result: LintResult, rules: Rule[], opts: SarifOptions = {}): string {
+  const findings = opts.baseline ? [...result.findings, ...opts.baseline.absent] : result.findings;
+  const descriptors = ruleDescriptors(findings, rules);
   const ruleIndex = new Map(descriptors.map((descriptor, index) => [descriptor.id, index]));
-  const fingerprints = partialFingerprints(result.findings);
+  const fingerprints = partialFingerprints(findings);
+  const introduced = new Set(opts.baseline?.introduced ?? []);
+  const absent = new Set(opts.baseline?.absent ?? []);
+  const baselineState = (finding: Finding): BaselineState | undefined =>
+    !opts.baseline ? undefined : absent.has(finding) ? 'absent' : introduced.has(finding) ? 'new' : 'unchanged';
 
-  const results: Result[] = result.findings.map((finding, i) => {
+  const results: Result[] = findings.map((finding, i) => {
     const sarifResult: Result = {
       ruleId: finding.ruleId,
       ruleIndex: ruleIndex.get(finding.ruleId),
@@ -34,6 +62,7 @@ export function formatSarif(result: LintResult, rules: Rule[]): string {
       message: { text: finding.message },
       locations: [{ physicalLocation: physicalLocation(finding.file, finding.line, finding.column) }],
       partialFingerprints: { [FINGERPRINT_KEY]: fingerprints[i] },
+      ...(baselineState(finding) ? { baselineState: baselineState(finding) } : {}),
       properties: {
         kind: finding.kind,
         function: finding.function,
@@ -41,6 +70,14 @@ export function formatSarif(result: LintResult, rules: Rule[]): string {
         ...(finding.model ? { model: finding.model } : {}),
       },
     };
+    // Where the code must change is the result's location; the rest (the hand-off return, the exported entry) is related.
+    if (finding.related && finding.related.length > 0) {
+      sarifResult.relatedLocations = finding.related.map((related, id) => ({
+        id,
+        physicalLocation: physicalLocation(related.file, related.line, related.column > 0 ? related.column : undefined),
+        message: { text: related.message },
+      }));
+    }
     // threadFlow.locations must be non-empty, so a finding without a path has no codeFlows.
     if (finding.path.length > 0) {
       const locations: ThreadFlowLocation[] = finding.path.map((step) => ({
@@ -92,21 +129,23 @@ export function formatSarif(result: LintResult, rules: Rule[]): string {
 }
 
 /** One descriptor per loaded rule, plus any rule id a finding uses that was not passed in. */
-function ruleDescriptors(result: LintResult, rules: Rule[]): ReportingDescriptor[] {
+function ruleDescriptors(findings: Finding[], rules: Rule[]): ReportingDescriptor[] {
   const descriptors: ReportingDescriptor[] = [];
   const seen = new Set<string>();
   for (const rule of rules) {
     if (seen.has(rule.id)) continue;
     seen.add(rule.id);
+    const help = ruleHelp(rule);
     descriptors.push({
       id: rule.id,
       name: pascalCase(rule.id),
-      shortDescription: { text: firstSentence(rule.description) },
+      shortDescription: { text: shortDescription(rule) },
       fullDescription: { text: rule.description },
+      help: { text: help.text, markdown: help.markdown },
       defaultConfiguration: { level: 'error' },
     });
   }
-  for (const finding of result.findings) {
+  for (const finding of findings) {
     if (seen.has(finding.ruleId)) continue;
     seen.add(finding.ruleId);
     descriptors.push({
@@ -117,6 +156,51 @@ function ruleDescriptors(result: LintResult, rules: Rule[]): ReportingDescriptor
     });
   }
   return descriptors;
+}
+
+/** One line from the rule's own data: what issues, what completes (the description says why). */
+function shortDescription(rule: Rule): string {
+  const issue = rule.issue.map((i) => `${i.name}()`).join(', ');
+  const complete = rule.complete.map((c) => `${c.name}()`).join(' or ');
+  return `Maintenance issued by ${issue || 'a sync'} must be completed by ${complete || 'a flush'} before a hand-off`;
+}
+
+/** Help shown beside an alert: what is checked, what each finding kind means, and how to fix it. */
+function ruleHelp(rule: Rule): { text: string; markdown: string } {
+  const issue = rule.issue.map((i) => `${i.name}()`);
+  const complete = rule.complete.map((c) => `${c.name}()`);
+  const flush = complete[0] ?? 'the completing call';
+  const handoff = [
+    rule.handoff.exported ? 'is exported' : '',
+    rule.handoff.addressTaken ? 'has its address taken (ops tables, callbacks)' : '',
+    rule.handoff.noCaller ? 'has no caller in the tree' : '',
+  ].filter(Boolean);
+  const kinds: [string, string][] = [
+    ['unflushed-return', `maintenance is still pending when a function that hands the buffer over returns (one that ${handoff.join(', or ') || 'the rule names'}).`],
+    ['unflushed-access', `a CPU access (${rule.cpuAccess.map((a) => `${a.name}()`).join(', ') || 'none listed'}) runs while an invalidation is pending.`],
+    ['batchable', `a flush inside a loop that issues maintenance: one ${flush} after the loop costs one barrier instead of N.`],
+    ['redundant-flush', 'a flush that no pending maintenance reaches.'],
+    ['model-coherent', 'a static finding the cache model proves harmless on this path (a failed map, for example).'],
+  ];
+  const contracts = rule.contracts.filter((c) => c.checkCallers !== false).map((c) => `${c.defer}() may return pending; its caller must reach ${c.complete}().`);
+  const fix = `Complete the maintenance in the function that issues it: call ${flush} once after the last sync (after the loop, if the syncs are in one) on every path before the buffer is handed over. Adding flushes to callers is not needed when the function that syncs completes its own work.`;
+  const text = [
+    rule.description,
+    `Issuing calls: ${issue.join(', ')}. Completing calls: ${complete.join(', ')}.`,
+    ...kinds.map(([kind, meaning]) => `${kind}: ${meaning}`),
+    ...(contracts.length ? [`Deferral contracts: ${contracts.join(' ')}`] : []),
+    `How to fix: ${fix}`,
+  ].join('\n\n');
+  const code = (name: string) => `\`${name}\``;
+  const markdown = [
+    rule.description,
+    `**Issuing calls:** ${issue.map(code).join(', ')}. **Completing calls:** ${complete.map(code).join(', ')}.`,
+    kinds.map(([kind, meaning]) => `- ${code(kind)}: ${meaning}`).join('\n'),
+    ...(contracts.length ? [`**Deferral contracts:** ${contracts.join(' ')}`] : []),
+    `**How to fix:** ${fix}`,
+    `See the flushcheck README (${FLUSHCHECK_INFORMATION_URI}) for the analysis and its known limits.`,
+  ].join('\n\n');
+  return { text, markdown };
 }
 
 /**
@@ -149,19 +233,28 @@ function artifactLocation(file: string) {
   return { uri: relativeUri(file), uriBaseId: SRCROOT };
 }
 
-/** Root-relative path -> relative URI reference ('/' separated, each segment percent-encoded). */
-function relativeUri(file: string): string {
-  return file.replace(/\\/g, '/').split('/').map(encodeURIComponent).join('/');
+/**
+ * Root-relative path -> relative URI reference: '/' separates segments and
+ * every byte of a segment's UTF-8 outside RFC 3986's unreserved set is
+ * percent-encoded (a `\\` in a file name stays `%5C`: it is not a separator
+ * on Linux; `%` is `%25`; a lone surrogate from a non-UTF-8 name is U+FFFD).
+ */
+export function relativeUri(file: string): string {
+  return file.split('/').map(encodeSegment).join('/');
+}
+
+function encodeSegment(segment: string): string {
+  let out = '';
+  for (const byte of Buffer.from(segment, 'utf8')) {
+    const c = String.fromCharCode(byte);
+    out += /[A-Za-z0-9\-._~]/.test(c) ? c : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
 }
 
 function directoryUri(dir: string): string {
   const href = pathToFileURL(dir).href;
   return href.endsWith('/') ? href : `${href}/`;
-}
-
-function firstSentence(text: string): string {
-  const end = text.search(/\.(\s|$)/);
-  return end === -1 ? text : text.slice(0, end + 1);
 }
 
 function pascalCase(id: string): string {

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { AnalysisCache } from '../cache/store.js';
 import { UsageError } from '../errors.js';
-import { changedPaths, changedPathsAsync, findRepo, resolveCommit, statusChanges, type GitRepo } from '../discover/git.js';
+import { changedPaths, changedPathsAsync, findRepo, gitAsync, resolveCommit, statusChanges, type GitRepo } from '../discover/git.js';
 import { commitSource, indexSource, withPathsFromCommit, worktreeSource, type TreeSource } from '../discover/source.js';
 import { buildSkipReason, isSourceName } from '../discover/walk.js';
 import { analyzeTree, VERSION, type LintOptions } from '../lint.js';
@@ -33,6 +33,8 @@ export interface DiffResult {
   /** The changed tree's analysis, with `findings` reduced to the introduced ones. */
   result: LintResult;
   fixed: Finding[];
+  /** The changed tree's findings the base has too (SARIF reports them as `unchanged`). */
+  unchanged: Finding[];
   base: string;
   head: string;
   /** Root-relative C sources that differ between the two snapshots. */
@@ -40,6 +42,8 @@ export interface DiffResult {
   cache: AnalysisCache['stats'];
   /** Why the cache could not be saved, if it could not. */
   cacheNote?: string;
+  /** Untracked C sources of the build the working-tree comparison leaves out (`git add -N` brings them in). */
+  untracked: string[];
 }
 
 /** `git diff`'s empty tree: the base of a first commit. */
@@ -68,27 +72,39 @@ export async function runDiff(opts: DiffOptions): Promise<DiffResult> {
   const arch = opts.arch ?? 'arm64';
   const cache = opts.noCache ? new AnalysisCache(null) : AnalysisCache.forGitDir(repo.commonDir);
   const { base, head, changed } = await snapshots(repo, root, arch, opts.target, () => cache.preload());
+  // In the background: listing untracked files walks the work tree.
+  const pendingUntracked = opts.target.kind === 'worktree' ? untrackedSources(repo, arch) : Promise.resolve([]);
   // Sources of this arch's build only: a change under arch/arm/ cannot change an arm64 finding.
   const changedSources = [...new Set(changed.filter((p) => isSourceName(p) && buildSkipReason(p, arch) === null))].sort();
 
   if (changedSources.length === 0) {
     // Nothing the analysis reads changed: nothing can be new or fixed.
-    return { result: emptyResult(root, arch, head.files.length), fixed: [], base: base.label, head: head.label, changedSources, cache: cache.stats };
+    const untracked = await pendingUntracked;
+    return { result: emptyResult(root, arch, head.files.length), fixed: [], unchanged: [], base: base.label, head: head.label, changedSources, cache: cache.stats, untracked };
   }
   const common = { ...opts, root, cache };
   const after = await analyzeTree({ ...common, source: head });
   const before = await analyzeTree({ ...common, source: base });
   const { introduced, fixed } = compareFindings(before.result.findings, after.result.findings);
   const cacheNote = cache.save() ?? undefined;
+  const untracked = await pendingUntracked;
   return {
     result: { ...after.result, findings: introduced },
     fixed,
+    unchanged: after.result.findings.filter((f) => !introduced.includes(f)),
     base: base.label,
     head: head.label,
     changedSources,
     cache: cache.stats,
     ...(cacheNote ? { cacheNote } : {}),
+    untracked,
   };
+}
+
+/** Untracked, not ignored .c/.h files of the arch's build: a new file not yet `git add`ed. */
+async function untrackedSources(repo: GitRepo, arch: string): Promise<string[]> {
+  const out = (await gitAsync(repo.top, ['ls-files', '--others', '--exclude-standard', '-z', '--', '*.c', '*.h'])).toString('utf8');
+  return out.split('\0').filter((rel) => rel !== '' && isSourceName(rel) && buildSkipReason(rel, arch) === null).sort();
 }
 
 function emptyResult(root: string, arch: string, files: number): LintResult {
@@ -113,7 +129,7 @@ async function snapshots(repo: GitRepo, root: string, arch: string, target: Diff
     meanwhile();
     const head = await pendingHead;
     const changed = changedSinceHead ?? head.files;
-    return { base: withPathsFromCommit(repo, head, changed, commit ?? EMPTY_TREE, arch, commit ? `HEAD (${short(commit)})` : 'empty tree'), head, changed };
+    return { base: await withPathsFromCommit(repo, head, changed, commit ?? EMPTY_TREE, arch, commit ? `HEAD (${short(commit)})` : 'empty tree'), head, changed };
   }
   if (target.kind === 'worktree') {
     const commit = resolveCommit(repo, target.base);
@@ -123,13 +139,13 @@ async function snapshots(repo: GitRepo, root: string, arch: string, target: Diff
       meanwhile();
       const head = await pendingHead;
       const changed = (await status).sinceHead;
-      return { base: withPathsFromCommit(repo, head, changed, commit, arch, `${target.base} (${short(commit)})`), head, changed };
+      return { base: await withPathsFromCommit(repo, head, changed, commit, arch, `${target.base} (${short(commit)})`), head, changed };
     }
     const pendingChanged = changedPathsAsync(repo, commit, 'worktree');
     const pendingHead = worktreeSource(repo, root, arch);
     meanwhile();
     const [head, changed] = await Promise.all([pendingHead, pendingChanged]);
-    return { base: withPathsFromCommit(repo, head, changed, commit, arch, `${target.base} (${short(commit)})`), head, changed };
+    return { base: await withPathsFromCommit(repo, head, changed, commit, arch, `${target.base} (${short(commit)})`), head, changed };
   }
   const from = resolveCommit(repo, target.from);
   const to = resolveCommit(repo, target.to);
@@ -137,5 +153,5 @@ async function snapshots(repo: GitRepo, root: string, arch: string, target: Diff
   const changed = changedPaths(repo, from, to);
   meanwhile();
   const head = await pendingHead;
-  return { base: withPathsFromCommit(repo, head, changed, from, arch, `${target.from} (${short(from)})`), head, changed };
+  return { base: await withPathsFromCommit(repo, head, changed, from, arch, `${target.from} (${short(from)})`), head, changed };
 }

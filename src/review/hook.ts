@@ -1,6 +1,13 @@
 // `flushcheck hook install`: a git pre-commit hook running `flushcheck diff
 // --cached`, so a commit that leaves a DMA sync unflushed is stopped before it
-// exists. A hook someone else wrote is never replaced silently.
+// exists. A hook someone else wrote is never replaced silently, and nothing
+// is ever written through a symlink (a shared hook script linked into several
+// repositories stays as it is).
+//
+// A hook is ours when its content is what flushcheck wrote: its last line
+// carries the SHA-256 of everything above it, so a hook that merely mentions
+// flushcheck, or one the user edited since, is somebody else's.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,11 +15,12 @@ import { findRepo, git } from '../discover/git.js';
 import type { Severity } from '../types.js';
 import { UsageError } from '../errors.js';
 
-/** Marks a hook as ours: only such a hook is replaced or removed without --force. */
+/** First comment line of the hook (for people reading it; ownership is decided by the digest). */
 export const HOOK_MARKER = '# installed by `flushcheck hook install`';
+const DIGEST_PREFIX = '# flushcheck-sha256: ';
 const BACKUP_SUFFIX = '.flushcheck-backup';
 
-/** How the hook starts this flushcheck: the same node and CLI script as this run. */
+/** How the hook starts this flushcheck when it is not on PATH: the node and CLI script of this run. */
 export function hookCommand(): string[] {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const sibling = path.resolve(here, '..', 'cli', 'main.js');
@@ -34,50 +42,95 @@ function shellQuote(word: string): string {
   return `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/**
+ * The hook: flushcheck from PATH if there is one (an upgrade or a move of the
+ * clone does not break it), else the CLI recorded at install time run by the
+ * node on PATH (node upgraded) or the recorded node; else one line saying how
+ * to reinstall. `command` is [node, cli script].
+ */
 export function hookScript(command: string[], failOn: Severity): string {
-  return [
+  const [node, cli] = command;
+  const args = `diff --cached --hook --fail-on ${failOn}`;
+  const body = [
     '#!/bin/sh',
     HOOK_MARKER,
     '# Checks the staged change for unflushed arm64 DMA cache syncs.',
     '# Skip once with `git commit --no-verify`; remove with `flushcheck hook uninstall`.',
-    `exec ${command.map(shellQuote).join(' ')} diff --cached --fail-on ${failOn}`,
+    `if command -v flushcheck >/dev/null 2>&1; then exec flushcheck ${args}; fi`,
+    `cli=${shellQuote(cli ?? '')}`,
+    `node=${shellQuote(node ?? '')}`,
+    'if [ -f "$cli" ]; then',
+    `\tif command -v node >/dev/null 2>&1; then exec node "$cli" ${args}; fi`,
+    `\tif [ -x "$node" ]; then exec "$node" "$cli" ${args}; fi`,
+    'fi',
+    `echo "flushcheck pre-commit hook: flushcheck is not on PATH and $cli (or node) is gone; reinstall with 'flushcheck hook install --force', or commit with 'git commit --no-verify'" >&2`,
+    'exit 1',
     '',
   ].join('\n');
+  return `${body}${DIGEST_PREFIX}${sha256(body)}\n`;
+}
+
+/** Whether `content` is a hook flushcheck wrote, unchanged since. */
+export function isOurHook(content: string): boolean {
+  const at = content.lastIndexOf(`\n${DIGEST_PREFIX}`);
+  if (at < 0) return false;
+  const body = content.slice(0, at + 1);
+  return content.slice(at + 1) === `${DIGEST_PREFIX}${sha256(body)}\n`;
+}
+
+/** What is at the hook's path now: nothing, a symlink (never followed), ours, or another file. */
+function existingHook(file: string): 'none' | 'symlink' | 'ours' | 'other' {
+  const stat = fs.lstatSync(file, { throwIfNoEntry: false });
+  if (!stat) return 'none';
+  if (stat.isSymbolicLink()) return 'symlink';
+  if (!stat.isFile()) return 'other';
+  return isOurHook(fs.readFileSync(file, 'utf8')) ? 'ours' : 'other';
+}
+
+/** Writes a new regular file; O_EXCL|O_NOFOLLOW: never through a link that appeared meanwhile. */
+function writeNewHook(file: string, content: string): void {
+  const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o755);
+  try {
+    fs.writeSync(fd, content);
+    fs.fchmodSync(fd, 0o755);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 export function installHook(opts: { tree: string; force: boolean; failOn: Severity; command: string[] }): string {
   const file = hookPath(opts.tree);
-  let existing: string | null = null;
-  try {
-    existing = fs.readFileSync(file, 'utf8');
-  } catch {
-    existing = null;
-  }
+  const backup = file + BACKUP_SUFFIX;
+  const existing = existingHook(file);
   let note = '';
-  if (existing !== null && !existing.includes(HOOK_MARKER)) {
-    if (!opts.force) throw new UsageError(`${file} exists and was not written by flushcheck; call flushcheck from it yourself, or pass --force to replace it (it is kept as pre-commit${BACKUP_SUFFIX})`);
-    fs.copyFileSync(file, file + BACKUP_SUFFIX);
-    note = ` (the previous hook is kept as ${path.basename(file)}${BACKUP_SUFFIX})`;
+  if (existing === 'symlink' || existing === 'other') {
+    const what = existing === 'symlink' ? `is a symlink (to ${fs.readlinkSync(file)}); flushcheck never writes through it` : 'exists and was not written by flushcheck (or was edited since)';
+    if (!opts.force) throw new UsageError(`${file} ${what}; call flushcheck from it yourself, or pass --force to replace it (it is kept as pre-commit${BACKUP_SUFFIX})`);
+    if (fs.lstatSync(backup, { throwIfNoEntry: false })) throw new UsageError(`${backup} already exists; move it away first, so no earlier hook is lost`);
+    // rename keeps a symlink as the link itself: its target is never touched.
+    fs.renameSync(file, backup);
+    note = ` (the previous hook${existing === 'symlink' ? ', a symlink,' : ''} is kept as ${path.basename(backup)})`;
+  } else if (existing === 'ours') {
+    fs.rmSync(file);
   }
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, hookScript(opts.command, opts.failOn), { mode: 0o755 });
-  fs.chmodSync(file, 0o755);
+  writeNewHook(file, hookScript(opts.command, opts.failOn));
   return `flushcheck: pre-commit hook written to ${file}${note}`;
 }
 
 export function uninstallHook(tree: string): string {
   const file = hookPath(tree);
-  let existing: string;
-  try {
-    existing = fs.readFileSync(file, 'utf8');
-  } catch {
-    return `flushcheck: no pre-commit hook at ${file}`;
-  }
-  if (!existing.includes(HOOK_MARKER)) throw new UsageError(`${file} was not written by flushcheck; remove it yourself if you mean to`);
-  if (fs.existsSync(file + BACKUP_SUFFIX)) {
+  const existing = existingHook(file);
+  if (existing === 'none') return `flushcheck: no pre-commit hook at ${file}`;
+  if (existing !== 'ours') throw new UsageError(`${file} was not written by flushcheck${existing === 'symlink' ? ' (it is a symlink)' : ' (or was edited since)'}; remove it yourself if you mean to`);
+  fs.rmSync(file);
+  if (fs.lstatSync(file + BACKUP_SUFFIX, { throwIfNoEntry: false })) {
     fs.renameSync(file + BACKUP_SUFFIX, file);
     return `flushcheck: pre-commit hook removed; the previous hook is restored at ${file}`;
   }
-  fs.rmSync(file);
   return `flushcheck: pre-commit hook removed from ${file}`;
 }

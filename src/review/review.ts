@@ -11,7 +11,9 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { AnalysisCache } from '../cache/store.js';
 import { UsageError } from '../errors.js';
-import { findRepo, git, readObjects, resolveCommit, type GitRepo } from '../discover/git.js';
+import { findRepoAtTop, git, OWN_PROCESS_GROUP, readObjects, resolveCommit, type GitRepo } from '../discover/git.js';
+import { readRegularFileInside, UnsafeFileError } from '../discover/safe-read.js';
+import { escapeControl } from '../report/escape.js';
 import { commitSource, overlaySource, type TreeSource } from '../discover/source.js';
 import { discoverFiles } from '../discover/walk.js';
 import { analyzeTree, VERSION, type LintOptions } from '../lint.js';
@@ -23,8 +25,10 @@ import { compareFindings, findingIdentity } from './match.js';
 import type { BisectBreak, PatchReview, ReviewResult } from './types.js';
 
 export interface ReviewOptions extends Omit<LintOptions, 'root' | 'paths' | 'source' | 'cache'> {
-  /** An mbox file, a folder of format-patch files, or a git range (A..B) in `tree`. */
+  /** An mbox file, a folder of format-patch files, a git range (A..B) in `tree`, or '-' with `seriesText`. */
   series: string;
+  /** The series read from standard input (`series` is then '-'). */
+  seriesText?: Buffer;
   tree: string;
   /** Continue after a patch that does not apply (the later ones are applied without it). */
   keepGoing?: boolean;
@@ -33,56 +37,84 @@ export interface ReviewOptions extends Omit<LintOptions, 'root' | 'paths' | 'sou
   onPatch?: (review: PatchReview, total: number) => void;
 }
 
+/** A patched file over this is not read (the largest kernel sources are a few MB; generated headers ~20 MB). */
+export const MAX_PATCHED_FILE_BYTES = 32 * 1024 * 1024;
+/** The diffs of one review together: past this the rest of the series is set aside, not analysed. */
+export const MAX_SERIES_DIFF_BYTES = 12 * 1024 * 1024;
+const TEMP_PREFIX = 'flushcheck-review-';
+
 export async function runReview(opts: ReviewOptions): Promise<ReviewResult> {
   const started = performance.now();
   const dir = path.resolve(opts.tree);
   if (!isDirectory(dir)) throw new UsageError(`--tree ${opts.tree}: not a folder; pass the kernel tree the series applies to`);
   const arch = opts.arch ?? 'arm64';
-  // In a git repository, the whole work tree (patch paths are relative to its top).
-  const repo = findRepo(dir);
+  // Only a tree that is the top of a work tree is reviewed as a repository; a
+  // folder inside another repository is a plain folder (never that repository's HEAD).
+  const repo = findRepoAtTop(dir);
   const root = repo ? repo.top : dir;
-  const { series, baseCommit } = loadSeries(opts.series, root, repo);
-  if (!series.patches.length) throw new UsageError(`${opts.series}: no patch to review (${series.skipped.length} message(s) skipped: ${series.skipped.map((s) => s.reason).join('; ') || 'none'})`);
+  const { series, rangeStart, name } = loadSeries(opts, root, repo);
+  if (!series.patches.length) throw new UsageError(`${name}: no patch to review (${series.skipped.length} message(s) skipped: ${series.skipped.map((s) => s.reason).join('; ') || 'none'})`);
 
+  const notes: string[] = [];
+  const { commit, baseLabel } = chooseBase(repo, rangeStart, series, notes);
   const cache = repo && !opts.noCache ? AnalysisCache.forGitDir(repo.commonDir) : new AnalysisCache(null);
-  const commit = repo ? (baseCommit ?? resolveCommit(repo, 'HEAD')) : null;
   const base = repo && commit ? await commitSource(repo, root, arch, commit, 'base') : await plainSource(root, arch);
-  const baseLabel = commit ?? 'working tree copy';
   // Every file the series has touched so far, as the applied patches left it (null: deleted).
   const patched = new Map<string, Buffer | null>();
-  const contentOf = (rel: string): Buffer | null => {
-    if (patched.has(rel)) return patched.get(rel)!;
-    if (repo && commit) return readObjects(repo, [`${commit}:${rel}`])[0];
-    return readFileOrNull(path.join(root, rel));
+  const contentsOf = (rels: string[]): Map<string, Buffer | null> => {
+    const out = new Map<string, Buffer | null>();
+    const unread = rels.filter((rel) => {
+      if (!patched.has(rel)) return true;
+      out.set(rel, patched.get(rel)!);
+      return false;
+    });
+    if (repo && commit) {
+      // One `cat-file --batch` for the whole patch, however many files it touches.
+      const contents = readObjects(repo, unread.map((rel) => `${commit}:${rel}`));
+      unread.forEach((rel, i) => out.set(rel, contents[i]));
+    } else {
+      for (const rel of unread) out.set(rel, readRegularFileInside(root, rel, MAX_PATCHED_FILE_BYTES));
+    }
+    return out;
   };
   const common = { ...opts, root, cache };
 
-  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flushcheck-review-'));
+  removeStaleTempFolders();
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `${TEMP_PREFIX}${process.pid}-`));
   const cleanup = () => fs.rmSync(workDir, { recursive: true, force: true });
+  // A signal is handled when the event loop gets control: the review yields
+  // between its phases, and git runs in its own process group, so Ctrl-C
+  // ends the run after the current step with the temporary folder removed.
   const onSignal = (signal: NodeJS.Signals) => {
     cleanup();
-    process.kill(process.pid, signal);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   process.once('exit', cleanup);
   try {
     let current = base;
-    let analysis = (await analyzeTree({ ...common, source: current })).result;
+    const first = await analyzeTree({ ...common, source: current });
+    let analysis = first.result;
+    const activeRules = first.rules.length - first.result.inactiveRules.length;
+    await yieldToSignals();
     const reviews: PatchReview[] = [];
     const total = series.patches.length;
     let stopped: string | null = null;
+    let diffBytes = 0;
     for (const [i, patch] of series.patches.entries()) {
       const label = patch.index !== null && patch.total !== null ? `${patch.index}/${patch.total}` : `${i + 1}/${total}`;
       const review: PatchReview = { index: i + 1, label, subject: patch.subject, applied: false, introduced: [], fixed: [], patch };
       reviews.push(review);
+      diffBytes += patch.bytes;
+      if (!stopped && diffBytes > MAX_SERIES_DIFF_BYTES) stopped = `not tried: the series' diffs pass ${MAX_SERIES_DIFF_BYTES} bytes at ${label}; review fewer patches at a time`;
       if (stopped) {
         review.skipped = stopped;
         opts.onPatch?.(review, total);
         continue;
       }
       const refused = checkPatchPaths(patch, root);
-      const outcome = refused.length ? { error: refused.join('; ') } : applyPatch(patch, contentOf, workDir);
+      const outcome = refused.length ? { error: refused.join('; ') } : applyPatch(patch, contentsOf, workDir);
       if ('error' in outcome) {
         review.error = outcome.error;
         if (!opts.keepGoing) stopped = `not tried: ${label} did not apply (--keep-going applies the rest without it)`;
@@ -91,15 +123,18 @@ export async function runReview(opts: ReviewOptions): Promise<ReviewResult> {
       }
       review.applied = true;
       for (const [rel, content] of outcome.files) patched.set(rel, content);
+      review.files = new Map(outcome.files);
       const next = overlaySource(current, outcome.files, arch, `after ${label}`);
       const after = (await analyzeTree({ ...common, source: next })).result;
       ({ introduced: review.introduced, fixed: review.fixed } = compareFindings(analysis.findings, after.findings));
       current = next;
       analysis = after;
       opts.onPatch?.(review, total);
+      await yieldToSignals();
     }
     const touched = new Set(series.patches.flatMap((p) => p.files.flatMap((f) => [f.oldPath, f.newPath]).filter((f): f is string => f !== null)));
     const breaks = bisectBreaks(reviews);
+    const unapplied = reviews.filter((r) => !r.applied).length;
     const cacheNote = cache.save();
     if (cacheNote) analysis.stats.diagnostics.push({ file: '.git', reason: cacheNote });
     return {
@@ -107,12 +142,21 @@ export async function runReview(opts: ReviewOptions): Promise<ReviewResult> {
       version: VERSION,
       tree: root,
       base: baseLabel,
+      arch,
+      kconfig: opts.kconfigFile,
       series,
       patches: reviews,
-      bisectable: breaks.length === 0,
+      // A series that was not applied whole cannot be judged bisectable.
+      bisectable: unapplied > 0 ? null : breaks.length === 0,
       breaks,
       findings: analysis.findings,
+      baseFindings: first.result.findings,
       batchable: analysis.findings.filter((f) => f.kind === 'batchable' && touched.has(f.file)),
+      inactiveRules: analysis.inactiveRules,
+      activeRules,
+      completingCalls: [...new Set(first.rules.filter((r) => !first.result.inactiveRules.some((i) => i.ruleId === r.id)).flatMap((r) => r.complete.map((c) => c.name)))],
+      notes,
+      baseFile: (rel) => (repo && commit ? readObjects(repo, [`${commit}:${rel}`])[0] : safeOrNull(() => readRegularFileInside(root, rel, MAX_PATCHED_FILE_BYTES))),
       ms: Math.round(performance.now() - started),
     };
   } finally {
@@ -123,17 +167,96 @@ export async function runReview(opts: ReviewOptions): Promise<ReviewResult> {
   }
 }
 
-/** The series and, for a git range, the commit it applies on. */
-function loadSeries(input: string, root: string, repo: GitRepo | null): { series: Series; baseCommit?: string } {
-  if (fs.existsSync(input)) return { series: readSeries(input) };
+/** Lets pending signal handlers run between the long synchronous steps of a review. */
+function yieldToSignals(): Promise<void> {
+  return new Promise((resolvePromise) => setImmediate(resolvePromise));
+}
+
+function safeOrNull(read: () => Buffer | null): Buffer | null {
+  try {
+    return read();
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The commit the series is applied on: a git range's start; else the
+ * series' `base-commit:` when the repository has it; else HEAD. A plain
+ * folder is reviewed as it is. `notes` says why when the choice is not HEAD.
+ */
+function chooseBase(repo: GitRepo | null, rangeStart: string | undefined, series: Series, notes: string[]): { commit: string | null; baseLabel: string } {
+  if (!repo) {
+    if (series.baseCommit) notes.push(`the series names base-commit ${series.baseCommit}, but the tree is not a git repository; reviewed against the folder as it is`);
+    return { commit: null, baseLabel: 'the folder as it is (not a git repository)' };
+  }
+  const short = (id: string) => id.slice(0, 12);
+  if (rangeStart) return { commit: rangeStart, baseLabel: `${short(rangeStart)} (start of the range)` };
+  if (series.baseCommit) {
+    const found = tryResolveCommit(repo, series.baseCommit);
+    if (found) return { commit: found, baseLabel: `${short(found)} (the series' base-commit)` };
+    notes.push(`the series' base-commit ${series.baseCommit} is not in ${repo.top}; reviewed against HEAD instead (fetch that commit to review on the author's base)`);
+  }
+  const head = resolveCommit(repo, 'HEAD');
+  return { commit: head, baseLabel: `${short(head)} (HEAD)` };
+}
+
+function tryResolveCommit(repo: GitRepo, rev: string): string | null {
+  try {
+    return resolveCommit(repo, rev);
+  } catch {
+    return null;
+  }
+}
+
+/** The series, what to call it in messages, and for a git range the commit it applies on. */
+function loadSeries(opts: ReviewOptions, root: string, repo: GitRepo | null): { series: Series; rangeStart?: string; name: string } {
+  const input = opts.series;
+  if (input === '-') return { series: parseSeriesText(opts.seriesText ?? Buffer.alloc(0), '<stdin>'), name: 'standard input' };
+  if (fs.existsSync(input)) return { series: readSeries(input), name: input };
   const range = /^([^.\s][^\s]*?)\.\.([^\s]*)$/.exec(input);
   if (range && repo) {
     const from = resolveCommit(repo, range[1]);
     const to = resolveCommit(repo, range[2] || 'HEAD');
     const text = git(repo.top, ['format-patch', '--stdout', '--no-signature', '--no-stat', '--end-of-options', `${from}..${to}`]);
-    return { series: parseSeriesText(text, `git range ${input}`), baseCommit: from };
+    return { series: parseSeriesText(text, `git range ${input}`), rangeStart: from, name: input };
   }
-  throw new UsageError(`${input}: no such file or folder${repo ? ', and not a git range (A..B) in the tree' : ''}; pass an mbox, a folder of format-patch files or a git range`);
+  throw new UsageError(`${input}: no such file or folder${repo ? ', and not a git range (A..B) in the tree' : ''}; pass an mbox, a folder of format-patch files, a git range, or - for standard input`);
+}
+
+/**
+ * Temporary folders of earlier reviews that were killed (SIGKILL leaves them):
+ * ours by name and owner, older than this run, and whose process is gone.
+ */
+export function removeStaleTempFolders(tmp = os.tmpdir(), startedAt = Date.now() - process.uptime() * 1000): number {
+  let removed = 0;
+  let names: string[];
+  try {
+    names = fs.readdirSync(tmp);
+  } catch {
+    return 0;
+  }
+  for (const name of names) {
+    const m = /^flushcheck-review-(\d+)-/.exec(name);
+    if (!m) continue;
+    const full = path.join(tmp, name);
+    const stat = fs.lstatSync(full, { throwIfNoEntry: false });
+    if (!stat?.isDirectory() || stat.uid !== process.getuid?.() || stat.mtimeMs >= startedAt) continue;
+    if (processAlive(Number(m[1]))) continue;
+    fs.rmSync(full, { recursive: true, force: true });
+    removed++;
+  }
+  return removed;
+}
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** A tree that is not a git repository: its files as they are, keyed per path for this process only. */
@@ -148,18 +271,19 @@ type ApplyOutcome = { files: Map<string, Buffer | null> } | { error: string };
 
 /**
  * Applies one patch to copies of the files it touches, as the patches before
- * left them. git apply is atomic: on failure nothing changed.
+ * left them. git apply is atomic: on failure nothing changed. What it leaves
+ * is read back only if it is a regular file inside the folder (a patch that
+ * slipped a symlink past the mode checks would otherwise lead the read anywhere).
  */
-function applyPatch(patch: Patch, contentOf: (rel: string) => Buffer | null, workDir: string): ApplyOutcome {
+function applyPatch(patch: Patch, contentsOf: (rels: string[]) => Map<string, Buffer | null>, workDir: string): ApplyOutcome {
   const dir = fs.mkdtempSync(path.join(workDir, 'apply-'));
   try {
-    const paths = new Set(patch.files.flatMap((f) => [f.oldPath, f.newPath]).filter((p): p is string => p !== null));
-    for (const rel of paths) {
-      const content = contentOf(rel);
+    const paths = [...new Set(patch.files.flatMap((f) => [f.oldPath, f.newPath]).filter((p): p is string => p !== null))];
+    for (const [rel, content] of contentsOf(paths)) {
       if (content === null) continue;
       const target = path.join(dir, rel);
       fs.mkdirSync(path.dirname(target), { recursive: true });
-      fs.writeFileSync(target, content);
+      fs.writeFileSync(target, content, { flag: 'wx' });
     }
     const run = spawnSync('git', ['apply', '--whitespace=nowarn', `-p${patch.stripComponents ?? 1}`, '-'], {
       cwd: dir,
@@ -167,28 +291,24 @@ function applyPatch(patch: Patch, contentOf: (rel: string) => Buffer | null, wor
       // Outside any repository: git apply patches plain files and never looks above.
       env: { ...process.env, GIT_CEILING_DIRECTORIES: path.dirname(dir), LC_ALL: 'C' },
       maxBuffer: 64 * 1024 * 1024,
+      ...OWN_PROCESS_GROUP,
     });
-    if (run.error) throw new UsageError(`cannot run git apply: ${run.error.message}`);
+    if (run.error) throw new UsageError(`cannot run git apply: ${(run.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'git not found; install git or put it on PATH' : run.error.message}`);
     if (run.status !== 0) {
-      const reason = run.stderr.toString('utf8').trim().split('\n').filter(Boolean).join('; ');
+      const reason = run.stderr.toString('utf8').trim().split('\n').filter(Boolean).map(escapeControl).join('; ');
       return { error: reason || `git apply failed (exit ${run.status})` };
     }
     const files = new Map<string, Buffer | null>();
     for (const f of patch.files) {
       if (f.oldPath && f.oldPath !== f.newPath) files.set(f.oldPath, null);
-      if (f.newPath) files.set(f.newPath, readFileOrNull(path.join(dir, f.newPath)));
+      if (f.newPath) files.set(f.newPath, readRegularFileInside(dir, f.newPath, MAX_PATCHED_FILE_BYTES));
     }
     return { files };
+  } catch (error) {
+    if (error instanceof UnsafeFileError) return { error: `${JSON.stringify(error.file)} ${error.reason}` };
+    throw error;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-function readFileOrNull(file: string): Buffer | null {
-  try {
-    return fs.readFileSync(file);
-  } catch {
-    return null;
   }
 }
 

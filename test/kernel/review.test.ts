@@ -110,19 +110,30 @@ describe.skipIf(!tree)('review on Linux 7.x', () => {
     ]);
   }, 120_000);
 
-  it('removes its temporary folder when interrupted (Ctrl-C)', async () => {
-    const tmp = path.join(work, 'tmp-interrupt');
+  it.each([
+    ['SIGINT', 130, 'process'],
+    ['SIGTERM', 143, 'process'],
+    // Ctrl-C in a terminal signals the whole foreground group; git children have their own.
+    ['SIGINT', 130, 'group'],
+  ] as const)('ends on %s with exit %i (sent to the %s), its temporary folder removed and no report printed', async (signal, status, target) => {
+    const tmp = path.join(work, `tmp-${signal}-${target}`);
     fs.mkdirSync(tmp);
-    const child = spawn(process.execPath, [cli, 'review', path.join(work, 'series.mbox'), '--tree', tree!], { env: { ...process.env, TMPDIR: tmp }, stdio: 'ignore' });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const child = spawn(process.execPath, [cli, 'review', path.join(work, 'series.mbox'), '--tree', tree!], { env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'pipe', 'pipe'], detached: target === 'group' });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     // The base analysis of the tree takes seconds: interrupt once the folder exists.
     const deadline = Date.now() + 60_000;
     while (fs.readdirSync(tmp).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(fs.readdirSync(tmp)).toHaveLength(1);
-    child.kill('SIGINT');
-    const code = await exited;
-    // Killed by the signal it re-raises after cleaning up (exit code null), or 130 through a shell.
-    expect(code === null || code === 130).toBe(true);
+    if (target === 'group') process.kill(-child.pid!, signal);
+    else child.kill(signal);
+    expect(await exited).toBe(status);
+    // It stopped: no report, no misleading "install git", nothing left behind.
+    expect(stdout).toBe('');
+    expect(stderr).not.toContain('install git');
     expect(fs.readdirSync(tmp)).toEqual([]);
   }, 120_000);
 });

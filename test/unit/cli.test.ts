@@ -1,7 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sarifSchemaErrors } from './support/sarif-schema.js';
 import { UsageError } from '../../src/errors.js';
 import { main, resolveScanTarget, type CliDeps, type CliIO } from '../../src/cli/run.js';
 import type { LintOptions } from '../../src/lint.js';
@@ -57,8 +59,15 @@ function lintResult(findings: Finding[]): LintResult {
 }
 
 const graphView: CallGraphView = {
-  nodes: [{ name: 'f', file: 'drivers/iommu/dma-iommu.c', line: 1, role: 'caller', exported: false, addressTaken: false }],
-  edges: [],
+  nodes: [
+    { name: 'f', file: 'drivers/iommu/dma-iommu.c', line: 1, role: 'caller', exported: false, addressTaken: false },
+    { name: 'arch_sync_dma_for_device', file: 'arch/arm64/mm/dma-mapping.c', line: 15, role: 'issuing', exported: false, addressTaken: false },
+    { name: 'g', file: 'kernel/dma/mapping.c', line: 7, role: 'handoff', exported: true, addressTaken: false },
+  ],
+  edges: [
+    { from: 'f', to: 'arch_sync_dma_for_device', kind: 'call', file: 'drivers/iommu/dma-iommu.c', line: 2 },
+    { from: 'g', to: 'arch_sync_dma_for_device', kind: 'call', file: 'kernel/dma/mapping.c', line: 8 },
+  ],
 };
 
 async function run(
@@ -208,6 +217,7 @@ describe('lint', () => {
     const log = JSON.parse(stdout);
     expect(log.version).toBe('2.1.0');
     expect(log.runs[0].tool.driver.rules.map((rule: { id: string }) => rule.id)).toContain('dma-sync-flush');
+    expect(sarifSchemaErrors(stdout)).toEqual([]);
   });
 
   it('colours text only on a terminal without NO_COLOR or --no-color', async () => {
@@ -272,12 +282,39 @@ describe('resolveScanTarget', () => {
 });
 
 describe('graph and model', () => {
-  it('graph prints text or dot', async () => {
+  it('graph prints text or dot, showing only PATH of the analysed tree', async () => {
     const text = await run(['graph', 'drivers']);
     expect(text.code).toBe(0);
     expect(text.stdout).toContain('f [caller] drivers/iommu/dma-iommu.c:1');
+    expect(text.stdout).not.toContain('kernel/dma');
     const dot = await run(['graph', '--format', 'dot']);
     expect(dot.stdout.startsWith('digraph flushcheck {')).toBe(true);
+    expect(dot.stdout).toContain('"g" [label=');
+  });
+
+  it.skipIf(spawnSync('dot', ['-V']).status !== 0)('graph --format svg renders with Graphviz, one screen wide', async () => {
+    const svg = await run(['graph', '--format', 'svg', '--cluster', 'folder']);
+    expect(svg.code).toBe(0);
+    expect(svg.stdout).toMatch(/^<\?xml/);
+    const [, width, height] = /<svg width="(\d+)pt" height="(\d+)pt"/.exec(svg.stdout)!;
+    expect(Number(width)).toBeLessThan(1400);
+    expect(Number(height)).toBeLessThan(800);
+    expect(svg.stdout).toContain('<title>cluster_legend</title>');
+  });
+
+  it('graph --format svg without Graphviz says how to get it', async () => {
+    const missing = await run(['graph', '--format', 'svg'], { io: { env: {} } });
+    // PATH is the process's: run it with a PATH that has no dot.
+    const saved = process.env.PATH;
+    process.env.PATH = '/nonexistent';
+    try {
+      const noDot = await run(['graph', '--format', 'svg']);
+      expect(noDot.code).toBe(2);
+      expect(noDot.stderr).toBe("flushcheck: error: --format svg needs Graphviz's dot on PATH (Debian: apt-get install graphviz); or use --format dot and render it elsewhere\n");
+    } finally {
+      process.env.PATH = saved;
+    }
+    expect(missing.code === 0 || missing.code === 2).toBe(true);
   });
 
   it('model passes files and returns the command exit code', async () => {

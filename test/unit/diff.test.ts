@@ -7,7 +7,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/run.js';
-import { HOOK_MARKER, hookScript, installHook } from '../../src/review/hook.js';
+import { HOOK_MARKER, hookScript, installHook, isOurHook } from '../../src/review/hook.js';
+import { sarifSchemaErrors } from './support/sarif-schema.js';
 
 const TREE = fileURLToPath(new URL('../../fixtures/series/tree/', import.meta.url));
 const SERIES = fileURLToPath(new URL('../../fixtures/series/', import.meta.url));
@@ -117,6 +118,21 @@ describe('flushcheck diff', () => {
     expect(JSON.parse((await flushcheck('diff', 'HEAD~2', '--format', 'json')).stdout).findings).toEqual([]);
   });
 
+  it('--format sarif marks each result new, unchanged or absent, valid against the SARIF schema', async () => {
+    applyFixturePatch('break-fix/0002-foo-reject-oversized-segments-in-foo_map_sg.patch');
+    git('commit', '-qam', 'break');
+    const breaking = await flushcheck('diff', 'HEAD~1..HEAD', '--format', 'sarif');
+    expect(breaking.code).toBe(1);
+    expect(sarifSchemaErrors(breaking.stdout)).toEqual([]);
+    const results = JSON.parse(breaking.stdout).runs[0].results as { baselineState: string; properties: { function: string } }[];
+    expect(results.map((r) => [r.properties.function, r.baselineState])).toEqual([['foo_map_sg', 'new']]);
+    applyFixturePatch('break-fix/0003-foo-complete-the-maintenance-on-the-success-path-aga.patch');
+    const fixing = await flushcheck('diff', '--format', 'sarif');
+    expect(sarifSchemaErrors(fixing.stdout)).toEqual([]);
+    const fixedResults = JSON.parse(fixing.stdout).runs[0].results as { baselineState: string; properties: { function: string } }[];
+    expect(fixedResults.map((r) => [r.properties.function, r.baselineState])).toEqual([['foo_map_sg', 'absent']]);
+  });
+
   it('does not call an old finding new when the lines above it move', async () => {
     applyFixturePatch('break-fix/0002-foo-reject-oversized-segments-in-foo_map_sg.patch');
     git('commit', '-qam', 'break');
@@ -195,26 +211,52 @@ describe('flushcheck diff', () => {
 
 describe('flushcheck hook', () => {
   const hookFile = () => path.join(repo, '.git', 'hooks', 'pre-commit');
+  const commitEnv = (pathVar = process.env.PATH) => ({ ...process.env, PATH: pathVar, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' });
+  /** PATH without any flushcheck on it, so the hook falls back to the recorded CLI. */
+  const pathWithoutFlushcheck = () => (process.env.PATH ?? '').split(':').filter((dir) => dir && !fs.existsSync(path.join(dir, 'flushcheck'))).join(':');
 
-  it('installs a pre-commit hook that stops a commit leaving a sync unflushed', () => {
+  it('installs a pre-commit hook that stops a commit leaving a sync unflushed, tersely, mentioning --no-verify', () => {
     installHook({ tree: repo, force: false, failOn: 'warning', command: [process.execPath, CLI] });
     const script = fs.readFileSync(hookFile(), 'utf8');
-    expect(script).toContain(HOOK_MARKER);
-    expect(script.split('\n').at(-2)).toBe(`exec '${process.execPath}' '${CLI}' diff --cached --fail-on warning`);
+    expect(script.split('\n').slice(0, 2)).toEqual(['#!/bin/sh', HOOK_MARKER]);
+    expect(isOurHook(script)).toBe(true);
     expect(fs.statSync(hookFile()).mode & 0o111).not.toBe(0);
 
     applyFixturePatch('break-fix/0002-foo-reject-oversized-segments-in-foo_map_sg.patch');
     git('add', FOO);
-    const blocked = spawnSync('git', ['commit', '-qm', 'break'], { cwd: repo, env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' } });
+    const blocked = spawnSync('git', ['commit', '-qm', 'break'], { cwd: repo, env: commitEnv(pathWithoutFlushcheck()) });
     expect(blocked.status).not.toBe(0);
-    // git sends a hook's output to stderr.
-    expect(blocked.stderr.toString()).toContain('foo_map_sg');
+    // git sends a hook's output to stderr (stdout goes there too): one line per finding, then the way out.
+    const lines = (blocked.stdout.toString() + blocked.stderr.toString()).trimEnd().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^drivers\/foo\/foo_dma\.c:50:\d+: error: .*arch_sync_dma_for_device\(\) .* \[dma-sync-flush\]$/);
+    expect(lines[1]).toBe('flushcheck: commit stopped: 1 new finding (details: flushcheck diff --cached); fix, or commit anyway with git commit --no-verify');
     expect(git('log', '--oneline').split('\n').filter(Boolean)).toHaveLength(2);
 
     applyFixturePatch('break-fix/0003-foo-complete-the-maintenance-on-the-success-path-aga.patch');
     git('add', FOO);
-    const allowed = spawnSync('git', ['commit', '-qm', 'fine'], { cwd: repo, env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' } });
+    const allowed = spawnSync('git', ['commit', '-qm', 'fine'], { cwd: repo, env: commitEnv(pathWithoutFlushcheck()) });
     expect(allowed.status).toBe(0);
+    expect(allowed.stderr.toString()).toBe('');
+  });
+
+  it('runs the flushcheck on PATH first, then the recorded one, and says how to reinstall when both are gone', () => {
+    const bin = path.join(repo, '.git', 'fake-bin');
+    fs.mkdirSync(bin);
+    fs.writeFileSync(path.join(bin, 'flushcheck'), '#!/bin/sh\necho "flushcheck from PATH: $*" >&2\nexit 1\n', { mode: 0o755 });
+    installHook({ tree: repo, force: false, failOn: 'warning', command: [process.execPath, CLI] });
+    fs.appendFileSync(path.join(repo, 'drivers/bar/bar.c'), '\n');
+    git('add', '-A');
+    const viaPath = spawnSync('git', ['commit', '-qm', 'x'], { cwd: repo, env: commitEnv(`${bin}:${pathWithoutFlushcheck()}`) });
+    expect(viaPath.status).not.toBe(0);
+    expect(viaPath.stderr.toString()).toContain('flushcheck from PATH: diff --cached --hook --fail-on warning');
+
+    // A moved clone: the recorded CLI is gone and nothing is on PATH.
+    fs.rmSync(hookFile());
+    installHook({ tree: repo, force: false, failOn: 'warning', command: [process.execPath, path.join(repo, 'moved', 'main.js')] });
+    const gone = spawnSync('git', ['commit', '-qm', 'x'], { cwd: repo, env: commitEnv(pathWithoutFlushcheck()) });
+    expect(gone.status).not.toBe(0);
+    expect(gone.stderr.toString()).toContain("flushcheck is not on PATH and " + path.join(repo, 'moved', 'main.js') + " (or node) is gone; reinstall with 'flushcheck hook install --force', or commit with 'git commit --no-verify'");
   });
 
   it('refuses to replace a hook it did not write unless --force, and uninstall restores it', async () => {
@@ -228,7 +270,7 @@ describe('flushcheck hook', () => {
     const forced = await flushcheck('hook', 'install', '--force');
     expect(forced.code).toBe(0);
     expect(forced.stdout).toContain('pre-commit.flushcheck-backup');
-    expect(fs.readFileSync(hookFile(), 'utf8')).toContain(HOOK_MARKER);
+    expect(isOurHook(fs.readFileSync(hookFile(), 'utf8'))).toBe(true);
     // Our own hook is replaced without --force.
     expect((await flushcheck('hook', 'install', '--fail-on', 'error')).code).toBe(0);
     expect(fs.readFileSync(hookFile(), 'utf8')).toContain('--fail-on error');
@@ -237,7 +279,74 @@ describe('flushcheck hook', () => {
     expect(fs.readFileSync(hookFile(), 'utf8')).toBe('#!/bin/sh\necho mine\n');
   });
 
+  it('judges a hook by its digest: a hook that only carries the marker line, or one edited since, is not ours', async () => {
+    fs.mkdirSync(path.dirname(hookFile()), { recursive: true });
+    const impostor = `#!/bin/sh\n${HOOK_MARKER}\nrun-my-own-checks\n`;
+    fs.writeFileSync(hookFile(), impostor, { mode: 0o755 });
+    expect((await flushcheck('hook', 'install')).code).toBe(2);
+    expect((await flushcheck('hook', 'uninstall')).code).toBe(2);
+    expect(fs.readFileSync(hookFile(), 'utf8')).toBe(impostor);
+    fs.rmSync(hookFile());
+    expect((await flushcheck('hook', 'install')).code).toBe(0);
+    fs.appendFileSync(hookFile(), 'echo edited\n');
+    const edited = await flushcheck('hook', 'uninstall');
+    expect(edited.code).toBe(2);
+    expect(edited.stderr).toContain('(or was edited since)');
+  });
+
+  it('never writes through a symlinked hook: refuses, or with --force keeps the link itself as the backup', async () => {
+    const shared = path.join(repo, '.git', 'shared-hook.sh');
+    fs.writeFileSync(shared, '#!/bin/sh\necho shared\n', { mode: 0o755 });
+    fs.mkdirSync(path.dirname(hookFile()), { recursive: true });
+    fs.symlinkSync(shared, hookFile());
+    const refused = await flushcheck('hook', 'install');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('is a symlink');
+    const forced = await flushcheck('hook', 'install', '--force');
+    expect(forced.code).toBe(0);
+    expect(fs.readFileSync(shared, 'utf8')).toBe('#!/bin/sh\necho shared\n');
+    expect(fs.lstatSync(hookFile()).isSymbolicLink()).toBe(false);
+    expect(fs.readlinkSync(`${hookFile()}.flushcheck-backup`)).toBe(shared);
+    expect((await flushcheck('hook', 'uninstall')).code).toBe(0);
+    expect(fs.readlinkSync(hookFile())).toBe(shared);
+    expect(fs.readFileSync(shared, 'utf8')).toBe('#!/bin/sh\necho shared\n');
+  });
+
   it('quotes paths with spaces and quotes for the shell', () => {
-    expect(hookScript(['/opt/my node/node', "/it's/main.js"], 'error').split('\n').at(-2)).toBe(`exec '/opt/my node/node' '/it'\\''s/main.js' diff --cached --fail-on error`);
+    const script = hookScript(['/opt/my node/node', "/it's/main.js"], 'error');
+    expect(script).toContain(`cli='/it'\\''s/main.js'\nnode='/opt/my node/node'\n`);
+    expect(isOurHook(script)).toBe(true);
+  });
+});
+
+describe('diff and the working tree', () => {
+  it('says when untracked C files were left out, suggesting git add -N', async () => {
+    fs.writeFileSync(path.join(repo, 'drivers/foo/foo_new.c'), 'int foo_new;\n');
+    const run = await flushcheck('diff');
+    expect(run.stderr).toContain("flushcheck: 1 untracked C file left out (drivers/foo/foo_new.c); 'git add -N <file>' to check it too");
+    git('add', '-N', 'drivers/foo/foo_new.c');
+    expect((await flushcheck('diff')).stderr).not.toContain('untracked');
+  });
+
+  it('refuses a tracked file replaced by a FIFO or a symlink, instead of blocking or reading elsewhere', async () => {
+    const target = path.join(repo, FOO);
+    fs.rmSync(target);
+    spawnSync('mkfifo', [target]);
+    const fifo = await flushcheck('diff');
+    expect(fifo.code).toBe(2);
+    expect(fifo.stderr).toContain(`"${FOO}" in the working tree is a FIFO, not a regular file; not read`);
+    fs.rmSync(target);
+    fs.symlinkSync('/dev/zero', target);
+    const zero = await flushcheck('diff');
+    expect(zero.code).toBe(2);
+    expect(zero.stderr).toContain('is a symlink, not a regular file; not read');
+    fs.rmSync(target);
+    const outside = path.join(os.tmpdir(), `flushcheck-outside-${process.pid}.c`);
+    fs.writeFileSync(outside, 'int secret_outside_the_tree;\n');
+    fs.symlinkSync(outside, target);
+    const out = await flushcheck('diff', '--format', 'json');
+    expect(out.code).toBe(2);
+    expect(out.stdout).not.toContain('secret_outside_the_tree');
+    fs.rmSync(outside);
   });
 });

@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parsePatchBody } from '../../src/patch/diff.js';
+import { spawnSync } from 'node:child_process';
+import { parseGitMode, parsePatchBody } from '../../src/patch/diff.js';
 import { decodeEncodedWords, splitMbox } from '../../src/patch/mbox.js';
 import { checkPatchPaths } from '../../src/patch/paths.js';
 import { parseSeriesText, parseSubject, readSeries } from '../../src/patch/series.js';
@@ -178,6 +179,7 @@ describe('series from one mbox', () => {
         newPath: 'drivers/dma/fcdemo.c',
         binary: false,
         mode: '100644',
+        statedModes: [{ line: 'index', value: '100644' }],
         hunks: [
           {
             oldStart: 10,
@@ -209,6 +211,7 @@ describe('series from one mbox', () => {
         newPath: 'drivers/dma/fcdemo-sync.h',
         binary: false,
         mode: '100644',
+        statedModes: [{ line: 'new file mode', value: '100644' }],
         hunks: [
           {
             oldStart: 0,
@@ -642,11 +645,22 @@ diff --git a/drivers/dma/fcdemo.c b/drivers/dma/fcdemo.c
 \\ No newline at end of file
 `);
     expect(parsed?.files).toEqual<PatchFile[]>([
-      { oldPath: 'docs/with space\té.txt', newPath: 'docs/with space\té.txt', binary: false, hunks: [], mode: '100755' },
+      {
+        oldPath: 'docs/with space\té.txt',
+        newPath: 'docs/with space\té.txt',
+        binary: false,
+        hunks: [],
+        mode: '100755',
+        statedModes: [
+          { line: 'old mode', value: '100644' },
+          { line: 'new mode', value: '100755' },
+        ],
+      },
       {
         oldPath: 'drivers/dma/gone.c',
         newPath: null,
         binary: false,
+        statedModes: [{ line: 'deleted file mode', value: '100644' }],
         hunks: [{ oldStart: 1, oldLines: 2, newStart: 0, newLines: 0, header: '@@ -1,2 +0,0 @@', lines: ['-int gone;', '-int also_gone;', '\\ No newline at end of file'], sourceLine: 9 }],
       },
       {
@@ -724,7 +738,7 @@ describe('patch paths', () => {
       '"drivers/a\\u0000b.c": path contains a NUL or control character; refused',
       `"lib/drivers-link/dma/fcdemo.c": 'lib/drivers-link' in the tree is a symlink; refused`,
       '"drivers/dma/fcdemo-link.c": the file in the tree is a symlink; refused',
-      '"drivers/dma/evil": the patch makes it a symlink; refused',
+      `"drivers/dma/evil": 'mode 120000' makes it a symlink; refused`,
     ]);
   });
 
@@ -732,5 +746,70 @@ describe('patch paths', () => {
     const text = mail({ subject: '[PATCH] p', id: 'p@x', body: 'B.', diff: DIFF_RENAME.replace(/fcdemo-new\.c/g, '.git/hooks/post-checkout') });
     const [patch] = parseSeriesText(text, 'p.mbox').patches;
     expect(checkPatchPaths(patch, tree)).toEqual(['"drivers/dma/.git/hooks/post-checkout": path is inside .git; refused']);
+  });
+});
+
+// Modes as git reads them: every spelling git apply turns into a symlink or a
+// submodule link must be refused, and real git decides what each spelling is.
+describe('patch modes', () => {
+  const SPELLINGS = ['120000', '0120000', '+120000', '1120000', '120000 junk', '37777720000', '0160000', '160000', '-120000', '040000', '100644', '0100755', '+100644', '100600', '99999999999999999999999'];
+
+  /** What `git apply` creates for a new file `x` with this `new file mode`: 'symlink', 'file', or 'rejected'. */
+  function gitCreates(mode: string): string {
+    const dir = tempDir();
+    const diff = `diff --git a/x b/x\nnew file mode ${mode}\n--- /dev/null\n+++ b/x\n@@ -0,0 +1 @@\n+target\n\\ No newline at end of file\n`;
+    const run = spawnSync('git', ['apply', '-'], { cwd: dir, input: diff, env: { ...process.env, GIT_CEILING_DIRECTORIES: path.dirname(dir) } });
+    if (run.status !== 0) return 'rejected';
+    const stat = fs.lstatSync(path.join(dir, 'x'), { throwIfNoEntry: false });
+    return stat?.isSymbolicLink() ? 'symlink' : stat?.isFile() ? 'file' : 'rejected';
+  }
+
+  it.each(SPELLINGS)("'new file mode %s' is read as git reads it, and refused unless git makes a regular file", (spelling) => {
+    const created = gitCreates(spelling);
+    const mode = parseGitMode(spelling);
+    const text = `diff --git a/drivers/x.c b/drivers/x.c\nnew file mode ${spelling}\n--- /dev/null\n+++ b/drivers/x.c\n@@ -0,0 +1 @@\n+int x;\n`;
+    const parsed = parsePatchBody(text.split('\n'), text.split('\n').map((_, i) => i + 1), { file: 'm', message: 1 });
+    const patch = { subject: 's', references: [], source: { file: 'm', message: 1, line: 1 }, title: 's', version: 1, index: null, total: null, body: '', diff: text, files: parsed!.files, bytes: text.length } as Patch;
+    const problems = checkPatchPaths(patch, tempDir());
+    if (created === 'symlink') expect(mode).toBe(0o120000);
+    if (mode === 0o100644 || mode === 0o100755) {
+      // Only a mode git reads as a regular file is accepted, and git does make a regular file of it.
+      expect(created).toBe('file');
+      expect(problems).toEqual([]);
+    } else {
+      // Symlinks, submodule links, folders (git writes some of those as files, but never mind): refused.
+      expect(problems.length).toBe(1);
+      expect(problems[0]).toMatch(/refused$/);
+    }
+  });
+
+  it('checks the old mode, the index line and a mode change too', () => {
+    const text = [
+      'diff --git a/drivers/y.c b/drivers/y.c',
+      'old mode 100644',
+      'new mode 0120000',
+      'diff --git a/drivers/z.c b/drivers/z.c',
+      'index 1111111..2222222 +160000',
+      '--- a/drivers/z.c',
+      '+++ b/drivers/z.c',
+      '@@ -1 +1 @@',
+      '-int z;',
+      '+int zz;',
+      '',
+    ].join('\n');
+    const parsed = parsePatchBody(text.split('\n'), text.split('\n').map((_, i) => i + 1), { file: 'm', message: 1 });
+    const patch = { subject: 's', references: [], source: { file: 'm', message: 1, line: 1 }, title: 's', version: 1, index: null, total: null, body: '', diff: text, files: parsed!.files, bytes: text.length } as Patch;
+    expect(checkPatchPaths(patch, tempDir())).toEqual([
+      `"drivers/y.c": 'new mode 0120000' makes it a symlink; refused`,
+      `"drivers/z.c": 'index +160000' makes it a submodule link; refused`,
+    ]);
+  });
+
+  it("reads '+++ b/name' followed by a date after a tab or spaces as git does", () => {
+    for (const sep of ['\t', ' ', '   ']) {
+      const text = `--- a/drivers/x.c${sep}2020-01-01 00:00:00.000000000 +0000\n+++ b/drivers/x.c${sep}2020-01-02 10:11:12\n@@ -1 +1 @@\n-int x;\n+int y;\n`;
+      const parsed = parsePatchBody(text.split('\n'), text.split('\n').map((_, i) => i + 1), { file: 'm', message: 1 });
+      expect(parsed!.files.map((f) => [f.oldPath, f.newPath])).toEqual([['drivers/x.c', 'drivers/x.c']]);
+    }
   });
 });

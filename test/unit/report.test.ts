@@ -1,8 +1,10 @@
 import type { Log } from 'sarif';
 import { describe, expect, it } from 'vitest';
-import { formatGraphDot, formatGraphText, type CallGraphView } from '../../src/report/graph.js';
+import { focusGraph, formatGraphDot, formatGraphText, type CallGraphView } from '../../src/report/graph.js';
+import { phraseCondition, simplifyCondition, summariseCondition, type Literal } from '../../src/report/conditions.js';
 import { formatJson } from '../../src/report/json.js';
-import { FINGERPRINT_KEY, formatSarif } from '../../src/report/sarif.js';
+import { FINGERPRINT_KEY, formatSarif, relativeUri } from '../../src/report/sarif.js';
+import { sarifSchemaErrors } from './support/sarif-schema.js';
 import { formatText } from '../../src/report/text.js';
 import type { LintResult, Rule } from '../../src/types.js';
 
@@ -227,8 +229,67 @@ describe('formatText', () => {
   });
 });
 
+/** formatSarif, checked against the SARIF 2.1.0 schema: every SARIF these tests make is valid. */
+function validSarif(...args: Parameters<typeof formatSarif>): string {
+  const text = formatSarif(...args);
+  expect(sarifSchemaErrors(text)).toEqual([]);
+  return text;
+}
+
 describe('formatSarif', () => {
-  const sarif = (): Log => JSON.parse(formatSarif(sampleResult(), sampleRules())) as Log;
+  const sarif = (): Log => JSON.parse(validSarif(sampleResult(), sampleRules())) as Log;
+
+  it('is valid against the SARIF 2.1.0 schema, with and without a baseline, related locations and odd file names', () => {
+    expect(sarifSchemaErrors(validSarif(sampleResult(), sampleRules()))).toEqual([]);
+    expect(sarifSchemaErrors(validSarif(sampleResult(), []))).toEqual([]);
+    const result = sampleResult();
+    result.findings[0].related = [{ file: 'kernel/dma/mapping.c', line: 443, column: 0, message: 'dma_sync_sg_for_device() returns here and hands the buffer over' }];
+    result.findings[1].file = 'drivers/we\\ird %name\n.c';
+    const compared = validSarif(result, sampleRules(), { baseline: { introduced: [result.findings[0]], absent: [{ ...result.findings[0], function: 'gone' }] } });
+    expect(sarifSchemaErrors(compared)).toEqual([]);
+    // The schema check itself can fail: a result without a message is refused.
+    const broken = JSON.parse(compared) as Log;
+    delete (broken.runs[0].results![0] as { message?: unknown }).message;
+    expect(sarifSchemaErrors(JSON.stringify(broken)).length).toBeGreaterThan(0);
+  });
+
+  it('gives each rule a distinct short and full description and help as text and markdown', () => {
+    const [flushRule] = sarif().runs[0].tool.driver.rules!;
+    expect(flushRule.shortDescription?.text).toBe('Maintenance issued by arch_sync_dma_for_device() must be completed by arch_sync_dma_flush() before a hand-off');
+    expect(flushRule.fullDescription?.text).toBe('Syncs only issue maintenance. arch_sync_dma_flush() completes it.');
+    expect(flushRule.help?.text).toContain('unflushed-return: maintenance is still pending when a function that hands the buffer over returns');
+    expect(flushRule.help?.text).toContain('How to fix: Complete the maintenance in the function that issues it: call arch_sync_dma_flush() once after the last sync');
+    expect(flushRule.help?.markdown).toContain('- `batchable`: a flush inside a loop');
+    expect(flushRule.help?.markdown).toContain('**How to fix:**');
+  });
+
+  it('marks results new, unchanged or absent against a baseline', () => {
+    const result = sampleResult();
+    const fixed = { ...result.findings[0], function: 'old_function' };
+    const log = JSON.parse(validSarif(result, sampleRules(), { baseline: { introduced: [result.findings[1]], absent: [fixed] } })) as Log;
+    expect(log.runs[0].results!.map((r) => [r.properties?.function, r.baselineState])).toEqual([
+      ['iommu_dma_sync_sg_for_device', 'unchanged'],
+      ['dma_direct_sync_single_for_cpu', 'new'],
+      ['old_function', 'absent'],
+    ]);
+    expect(sarif().runs[0].results!.every((r) => r.baselineState === undefined)).toBe(true);
+  });
+
+  it('renders related locations, and percent-encodes URIs (a backslash is %5C, never a /)', () => {
+    const result = sampleResult();
+    result.findings[0].related = [{ file: 'kernel/dma/mapping.c', line: 443, column: 5, message: 'returns here' }];
+    result.findings[1].file = 'drivers/a\\b c%d#e?é.c';
+    const [first, second] = (JSON.parse(validSarif(result, sampleRules())) as Log).runs[0].results!;
+    expect(first.relatedLocations).toEqual([
+      {
+        id: 0,
+        physicalLocation: { artifactLocation: { uri: 'kernel/dma/mapping.c', uriBaseId: '%SRCROOT%' }, region: { startLine: 443, startColumn: 5 } },
+        message: { text: 'returns here' },
+      },
+    ]);
+    expect(second.locations![0].physicalLocation!.artifactLocation!.uri).toBe('drivers/a%5Cb%20c%25d%23e%3F%C3%A9.c');
+    expect(relativeUri('x/\ud800.c')).toBe('x/%EF%BF%BD.c');
+  });
 
   it('has the fields GitHub code scanning requires', () => {
     const log = sarif();
@@ -238,11 +299,10 @@ describe('formatSarif', () => {
     const [run] = log.runs;
     expect(run.tool.driver.name).toBe('flushcheck');
     expect(run.tool.driver.version).toBe('0.1.0');
-    expect(run.tool.driver.informationUri).toBe('https://example.invalid/flushcheck');
+    // The README's anchor, relative to the repository (package.json's homepage): no made-up host.
+    expect(run.tool.driver.informationUri).toBe('README.md#flushcheck');
     expect(run.tool.driver.rules?.map((rule) => rule.id)).toEqual(['dma-sync-flush', 'dma-iova-link-sync']);
     const [flushRule] = run.tool.driver.rules!;
-    expect(flushRule.shortDescription?.text).toBe('Syncs only issue maintenance.');
-    expect(flushRule.fullDescription?.text).toBe('Syncs only issue maintenance. arch_sync_dma_flush() completes it.');
     expect(flushRule.defaultConfiguration?.level).toBe('error');
     expect(run.originalUriBaseIds?.['%SRCROOT%']?.uri).toBe('file:///src/linux/');
 
@@ -285,14 +345,14 @@ describe('formatSarif', () => {
     // Line numbers do not enter the fingerprint: moved code keeps its alert.
     const moved = sampleResult();
     moved.findings[0].line += 30;
-    const movedPrint = (JSON.parse(formatSarif(moved, sampleRules())) as Log).runs[0].results![0].partialFingerprints;
+    const movedPrint = (JSON.parse(validSarif(moved, sampleRules())) as Log).runs[0].results![0].partialFingerprints;
     expect(movedPrint?.[FINGERPRINT_KEY]).toBe(first[0]);
   });
 
   it('keeps two findings with the same key apart', () => {
     const result = sampleResult();
     result.findings = [result.findings[0], { ...result.findings[0], line: 1130 }];
-    const prints = (JSON.parse(formatSarif(result, sampleRules())) as Log).runs[0].results!.map(
+    const prints = (JSON.parse(validSarif(result, sampleRules())) as Log).runs[0].results!.map(
       (r) => r.partialFingerprints?.[FINGERPRINT_KEY],
     );
     expect(prints[0]!.replace(/:1$/, ':2')).toBe(prints[1]);
@@ -312,7 +372,7 @@ describe('formatSarif', () => {
   });
 
   it('adds a descriptor for a finding whose rule was not passed in', () => {
-    const run = (JSON.parse(formatSarif(sampleResult(), [])) as Log).runs[0];
+    const run = (JSON.parse(validSarif(sampleResult(), [])) as Log).runs[0];
     expect(run.tool.driver.rules?.map((rule) => rule.id)).toEqual(['dma-sync-flush']);
     expect(run.results![0].ruleIndex).toBe(0);
   });
@@ -350,22 +410,71 @@ describe('graph formatters', () => {
     );
   });
 
-  it('dot is a digraph with quoted ids, role styles and every endpoint declared', () => {
+  it('dot is a digraph with short labels, full tooltips, role styles, call sites on edges and a legend', () => {
     const dot = formatGraphDot(view);
     expect(dot.startsWith('digraph flushcheck {\n')).toBe(true);
     expect(dot.endsWith('}\n')).toBe(true);
     expect(dot).toContain(
-      '  "arch_sync_dma_for_device" [label="arch_sync_dma_for_device\\narch/arm64/mm/dma-mapping.c:15\\nissuing, exported", shape=box, fillcolor="#f4b6b6", peripheries=2];',
+      '  "arch_sync_dma_for_device" [label="arch_sync_dma_for_device\\ndma-mapping.c:15", tooltip="arch_sync_dma_for_device (issuing, exported)\\narch/arm64/mm/dma-mapping.c:15", shape=box, fillcolor="#f4b6b6", peripheries=2];',
     );
-    expect(dot).toContain('"dma_iova_link" [label="dma_iova_link\\ndrivers/iommu/dma-iommu.c:1800\\ndeferring, exported, defers when !dev_is_dma_coherent(dev)", shape=hexagon');
-    expect(dot).toContain('  "iommu_dma_ops" [shape=plaintext, style=""];');
-    expect(dot).toContain('  "iommu_dma_ops" -> "iommu_dma_map_sg" [label="line 1900", style=dashed];');
-    expect(dot).toContain('  "iommu_dma_map_sg" -> "arch_sync_dma_for_device" [label="line 1410"];');
-    // Every statement line is a node or an edge with balanced quotes.
-    for (const line of dot.split('\n').slice(4, -2)) {
-      expect(line).toMatch(/^ {2}"[^"]+"( -> "[^"]+")? \[.*\];$/);
+    expect(dot).toContain('"dma_iova_link" [label="dma_iova_link\\ndma-iommu.c:1800\\ndefers when\\n!dev_is_dma_coherent(dev)"');
+    expect(dot).toContain('  "iommu_dma_ops" [shape=plaintext, style="", fontsize=9];');
+    expect(dot).toContain('  "iommu_dma_ops" -> "iommu_dma_map_sg" [xlabel="line 1900", tooltip="iommu_dma_ops -> iommu_dma_map_sg (ops-table) at line 1900", style=dashed];');
+    expect(dot).toContain('  "iommu_dma_map_sg" -> "arch_sync_dma_for_device" [xlabel="line 1410"');
+    // The legend shows each role present, drawn as in the graph.
+    expect(dot).toContain('    "legend:issuing" [label="issues maintenance (sync)", shape=box, fillcolor="#f4b6b6", fontsize=9];');
+    expect(dot).toContain('    "legend:deferring" [label="returns with it pending (caller must flush)"');
+    expect(dot).not.toContain('legend:cpu-access');
+    // Every statement line has balanced quotes.
+    for (const line of dot.split('\n').filter((l) => /^ +"/.test(l))) {
       expect((line.replace(/\\"/g, '').match(/"/g) ?? []).length % 2).toBe(0);
     }
+  });
+
+  it('caps label lines, keeps the whole condition in the tooltip, and names a missing definition', () => {
+    const long = 'is_swiotlb_force_bounce(dev) && (attrs & DMA_ATTR_CC_SHARED) && !dev_is_dma_coherent(dev) && flush is false';
+    const wide: CallGraphView = {
+      nodes: [
+        { name: 'dma_direct_map_phys', file: 'kernel/dma/direct.h', line: 85, role: 'deferring', exported: false, addressTaken: false, defersWhen: long },
+        { name: 'memcpy', file: '', line: 0, role: 'cpu-access', exported: false, addressTaken: false },
+      ],
+      edges: [{ from: 'dma_direct_map_phys', to: 'memcpy', kind: 'call', file: 'kernel/dma/direct.h', line: 90 }],
+    };
+    const dot = formatGraphDot(wide);
+    const label = /"dma_direct_map_phys" \[label="([^"]*)"/.exec(dot)![1]!.split('\\n');
+    for (const line of label) expect([...line].length).toBeLessThanOrEqual(36);
+    expect(label.slice(2)).toEqual(['defers when', 'is_swiotlb_force_bounce(dev) && (at…']);
+    expect(dot).toContain(`defers when ${long}"`);
+    expect(dot).toContain('"memcpy" [label="memcpy\\nno definition in the tree"');
+    expect(dot).toContain('xlabel="direct.h:90"');
+    expect(formatGraphText(wide)).toContain('memcpy [cpu-access] (no definition in the tree)\n');
+    expect(formatGraphText(wide)).toContain('    -> memcpy (call, kernel/dma/direct.h:90)\n');
+  });
+
+  it('clusters nodes per file or per folder', () => {
+    const withFiles: CallGraphView = { ...view, edges: view.edges };
+    const byFile = formatGraphDot(withFiles, { cluster: 'file' });
+    expect(byFile).toContain('label="drivers/iommu/dma-iommu.c"');
+    expect(byFile).toContain('label="arch/arm64/mm/dma-mapping.c"');
+    const byFolder = formatGraphDot(withFiles, { cluster: 'folder' });
+    expect(byFolder).toContain('label="drivers/iommu"');
+    expect(byFolder.match(/subgraph cluster_\d+/g)).toHaveLength(3);
+  });
+
+  it('focus keeps the folder, the rule functions it calls, and only what is connected to a sync', () => {
+    const tree: CallGraphView = {
+      nodes: [
+        ...view.nodes,
+        { name: 'lonely', file: 'drivers/iommu/other.c', line: 3, role: 'caller', exported: false, addressTaken: false },
+        { name: 'elsewhere', file: 'kernel/dma/mapping.c', line: 9, role: 'handoff', exported: true, addressTaken: false },
+      ],
+      edges: [...view.edges, { from: 'elsewhere', to: 'dma_iova_link', kind: 'call', file: 'kernel/dma/mapping.c', line: 10 }],
+    };
+    const focused = focusGraph(tree, ['drivers/iommu']);
+    expect(focused.nodes.map((n) => n.name).sort()).toEqual(['arch_sync_dma_flush', 'arch_sync_dma_for_device', 'iommu_dma_map_sg']);
+    expect(focused.edges.map((e) => `${e.from}>${e.to}`).sort()).toEqual(['iommu_dma_map_sg>arch_sync_dma_flush', 'iommu_dma_map_sg>arch_sync_dma_for_device']);
+    // The whole tree: still no unconnected node.
+    expect(focusGraph(tree).nodes.map((n) => n.name)).not.toContain('lonely');
   });
 
   it('dot escapes quotes and backslashes', () => {
@@ -373,6 +482,55 @@ describe('graph formatters', () => {
       nodes: [{ name: 'a"b\\c', file: 'x.c', line: 1, role: 'caller', exported: false, addressTaken: false }],
       edges: [],
     };
-    expect(formatGraphDot(odd)).toContain('"a\\"b\\\\c" [label="a\\"b\\\\c\\nx.c:1\\ncaller"');
+    expect(formatGraphDot(odd)).toContain('"a\\"b\\\\c" [label="a\\"b\\\\c\\nx.c:1"');
+  });
+});
+
+describe('conditions for readers', () => {
+  const lit = (atom: string, value = true): Literal => ({ atom, value });
+
+  it('drops impossible conjunctions: an atom both ways, or a flag set while a mask holding it is clear', () => {
+    expect(simplifyCondition([[lit('flush'), lit('flush', false)]])).toEqual([]);
+    expect(simplifyCondition([[lit('attrs & DMA_ATTR_MMIO'), lit('attrs & (DMA_ATTR_SKIP_CPU_SYNC | DMA_ATTR_MMIO)', false)]])).toEqual([]);
+    expect(phraseCondition([[lit('attrs & DMA_ATTR_MMIO'), lit('attrs & (DMA_ATTR_SKIP_CPU_SYNC | DMA_ATTR_MMIO)', false)]])).toBe('never');
+  });
+
+  it('drops implied literals, duplicates, absorbed terms and merges complementary pairs', () => {
+    const mask = lit('attrs & (DMA_ATTR_SKIP_CPU_SYNC | DMA_ATTR_MMIO)', false);
+    expect(simplifyCondition([[lit('attrs & DMA_ATTR_MMIO', false), mask, mask]])).toEqual([[mask]]);
+    const coherent = lit('dev_is_dma_coherent(dev)', false);
+    expect(simplifyCondition([[coherent], [coherent, lit('flush', false)]])).toEqual([[coherent]]);
+    expect(simplifyCondition([[coherent, lit('x')], [coherent, lit('x', false)]])).toEqual([[coherent]]);
+    expect(phraseCondition([[coherent, lit('x')], [lit('x', false), coherent]])).toBe('!dev_is_dma_coherent(dev)');
+    expect(phraseCondition([[], [coherent]])).toBe('always');
+  });
+
+  it('reduces a negated conjunction by what the conjunction already holds', () => {
+    const coherent = lit('dev_is_dma_coherent(dev)', false);
+    const merged = lit('!dev_is_dma_coherent(dev) && (attrs & DMA_ATTR_REQUIRE_COHERENT)', false);
+    expect(phraseCondition([[merged, coherent]])).toBe('!(attrs & DMA_ATTR_REQUIRE_COHERENT) && !dev_is_dma_coherent(dev)');
+    // Every part held: !(A && B) with A and B is impossible.
+    expect(phraseCondition([[merged, coherent, lit('attrs & DMA_ATTR_REQUIRE_COHERENT')]])).toBe('never');
+    // (A || B) with B held is implied; an atom like (a) || (b) is wrapped whole when shown.
+    const either = lit('(state->__size & DMA_IOVA_USE_SWIOTLB) || (!dev_is_dma_coherent(dev))');
+    expect(phraseCondition([[either, coherent]])).toBe('!dev_is_dma_coherent(dev)');
+    const both = lit('(x & A) || (!dev_is_dma_coherent(dev) && flush)');
+    expect(phraseCondition([[both, coherent, lit('flush')]])).toBe('!dev_is_dma_coherent(dev) && flush is true');
+    expect(phraseCondition([[either, lit('flush')]])).toBe('((state->__size & DMA_IOVA_USE_SWIOTLB) || (!dev_is_dma_coherent(dev))) && flush is true');
+    // Nothing known: left as it is.
+    expect(phraseCondition([[merged]])).toBe('!(!dev_is_dma_coherent(dev) && (attrs & DMA_ATTR_REQUIRE_COHERENT))');
+  });
+
+  it('says a plain variable as words and keeps C tests as C', () => {
+    expect(phraseCondition([[lit('dev_is_dma_coherent(dev)', false), lit('flush', false), lit('dir == DMA_TO_DEVICE', false)]])).toBe(
+      '!dev_is_dma_coherent(dev) && flush is false && !(dir == DMA_TO_DEVICE)',
+    );
+    expect(phraseCondition([[lit('need_sync')]])).toBe('need_sync is true');
+  });
+
+  it('summarises several cases by what they share', () => {
+    const a = [lit('p'), lit('dev_is_dma_coherent(dev)', false), lit('flush', false)];
+    const b = [lit('p', false), lit('q'), lit('dev_is_dma_coherent(dev)', false), lit('flush', false)];
+    expect(summariseCondition([a, b])).toBe('!dev_is_dma_coherent(dev) && flush is false (2 cases)');
   });
 });

@@ -177,6 +177,8 @@ function review(): ReviewResult {
     messageId: '20250304091200.2-jane@example.org',
     inReplyTo: COVER_ID,
     references: [COVER_ID],
+    to: 'Marek Maintainer <marek@example.org>',
+    cc: '"Reviewer, Rita" <rita@review.example.net>, iommu@lists.example.org, Jörg Listreader <joerg@example.org>, Jane Developer <JANE@example.org>',
     files: [{ oldPath: DMA_FILE, newPath: DMA_FILE, binary: false, hunks: [MAP_SG_HUNK, FLUSH_RING_HUNK] }],
   });
   const p3 = patch({
@@ -219,6 +221,7 @@ function review(): ReviewResult {
     version: '0.1.0',
     tree: '/src/foo-linux',
     base: '4c1d2e3f5a6b',
+    arch: 'arm64',
     series: {
       patches: [p1, p2, p3, p4, p5],
       skipped: [
@@ -240,7 +243,12 @@ function review(): ReviewResult {
     bisectable: false,
     breaks: [{ finding: unflushedMapSg, introducedBy: 2, fixedBy: 3, text: '2/3 leaves foo_map_sg unflushed until 3/3' }],
     findings: [unflushedUnmap, batchableNote],
+    baseFindings: [batchableNote],
     batchable: [batchableNote],
+    inactiveRules: [],
+    activeRules: 1,
+    completingCalls: ['arch_sync_dma_flush'],
+    notes: [],
     ms: 1234.4,
   };
 }
@@ -260,7 +268,7 @@ describe('formatReviewJson', () => {
 
   it('has the documented keys in order, optional keys omitted', () => {
     expect(Object.keys(parsed)).toEqual([
-      'tool', 'version', 'tree', 'base', 'patches', 'bisectable', 'breaks', 'findings', 'batchable', 'skippedMessages', 'ms',
+      'tool', 'version', 'tree', 'base', 'notes', 'patches', 'bisectable', 'breaks', 'findings', 'batchable', 'inactiveRules', 'skippedMessages', 'ms',
     ]);
     expect(parsed.patches.map((p: object) => Object.keys(p))).toEqual([
       ['index', 'label', 'subject', 'applied', 'introduced', 'fixed'],
@@ -304,6 +312,7 @@ describe('formatReviewJson', () => {
       version: '0.1.0',
       tree: '/src/foo-linux',
       base: '4c1d2e3f5a6b',
+      notes: [],
       patches: [
         { index: 1, label: '1/3', subject: '[PATCH 1/3] foo: build the DMA helpers', applied: true, introduced: [], fixed: [] },
         {
@@ -322,6 +331,7 @@ describe('formatReviewJson', () => {
       breaks: [{ introducedBy: 2, fixedBy: 3, text: '2/3 leaves foo_map_sg unflushed until 3/3', finding: mapSg }],
       findings: [expect.objectContaining({ function: 'foo_unmap_sg' }), expect.objectContaining({ kind: 'batchable', line: 92 })],
       batchable: [expect.objectContaining({ kind: 'batchable', function: 'foo_unmap_all' })],
+      inactiveRules: [],
       skippedMessages: [
         { file: 'series.mbox', message: 6, line: 412, subject: 'Re: [PATCH 2/3] foo: map scatterlists for the engine', reason: 'a reply, not a patch' },
       ],
@@ -484,9 +494,13 @@ describe('formatReplies', () => {
   it('has reply headers that thread under the patch', () => {
     const mail = parseMail(replies[0]!.text);
     expect([...mail.headers.keys()]).toEqual([
-      'From', 'Date', 'Subject', 'In-Reply-To', 'References', 'Message-ID', 'MIME-Version', 'Content-Type', 'Content-Transfer-Encoding',
+      'From', 'To', 'Cc', 'Date', 'Subject', 'In-Reply-To', 'References', 'Message-ID', 'X-Mailer', 'MIME-Version', 'Content-Type', 'Content-Transfer-Encoding',
     ]);
     expect(mail.headers.get('From')).toBe(FROM);
+    // Reply-all: the author in To; the patch's To and Cc in Cc, without the reviewer (From) or the author again.
+    expect(mail.headers.get('To')).toBe('Jane Developer <jane@example.org>');
+    expect(decodeWords(mail.headers.get('Cc')!)).toBe('Marek Maintainer <marek@example.org>, iommu@lists.example.org, Jörg Listreader <joerg@example.org>');
+    expect(mail.headers.get('X-Mailer')).toBe('flushcheck 0.1.0');
     expect(mail.headers.get('Date')).toBe('Wed, 5 Mar 2025 08:30:09 +0000');
     expect(mail.headers.get('Subject')).toBe('Re: [PATCH 2/3] foo: map scatterlists for the engine');
     expect(mail.headers.get('In-Reply-To')).toBe('<20250304091200.2-jane@example.org>');
@@ -573,7 +587,7 @@ describe('formatReplies', () => {
       ].join('\n'),
     );
     expect(prose).toContain('The cache model replays this path and finds it incoherent.');
-    expect(prose.replace(/\n/g, ' ')).toContain('Suggested fix: add arch_sync_dma_flush() after the last sync and before foo_map_sg() returns at line 31.');
+    expect(prose.replace(/\n/g, ' ')).toContain('Suggested fix: call arch_sync_dma_flush() once in foo_map_sg() after its last sync (after the loop, if the syncs are in one) and before it returns at line 31.');
     expect(body.slice(resume, resume + 5)).toEqual([
       `> ${lineAt(MAP_SG_HUNK, 28)}`,
       `> ${lineAt(MAP_SG_HUNK, 29)}`,
@@ -583,24 +597,81 @@ describe('formatReplies', () => {
     ]);
   });
 
-  it('quotes the hunk that broke a finding outside the changed lines and explains it after the quote', () => {
+  it('writes a finding caused by a removed flush under the quoted - line, with the fix that restores it', () => {
     const body = parseMail(replies[0]!.text).body;
     const second = body.indexOf(`> ${FLUSH_RING_HUNK.header}`);
     expect(second).toBeGreaterThan(0);
-    // A short hunk is quoted whole.
-    expect(body.slice(second + 1, second + 1 + FLUSH_RING_HUNK.lines.length)).toEqual(FLUSH_RING_HUNK.lines.map((l) => `> ${l}`));
-    const outside = body.indexOf('Outside the lines this patch changes:');
-    expect(outside).toBeGreaterThan(second + FLUSH_RING_HUNK.lines.length);
-    expect(body[outside + 1]).toBe('');
-    const rest = body.slice(outside + 2).join('\n');
-    expect(rest).toMatch(/^Warning \(unflushed-access\) in foo_unmap_sg\(\) at drivers\/foo\/foo_dma\.c:75:/);
-    expect(rest.replace(/\n/g, ' ')).toContain('Suggested fix: add arch_sync_dma_flush() before foo_read_status() at line 77 touches the buffer.');
-    expect(rest).not.toContain('cache model');
+    // The short hunk is quoted whole; the finding is written right under the removed flush.
+    const removed = body.indexOf('> -\tarch_sync_dma_flush();');
+    expect(body.slice(second + 1, removed + 1)).toEqual(FLUSH_RING_HUNK.lines.slice(0, 4).map((l) => `> ${l}`));
+    expect(body[removed + 1]).toBe('');
+    const resume = body.indexOf('> +\tfoo_ring_ack(fd);');
+    const prose = body.slice(removed + 2, resume - 1).join('\n');
+    expect(prose.split('\n').slice(0, 3)).toEqual([
+      'This removes the arch_sync_dma_flush() that completed the maintenance issued by',
+      'arch_sync_dma_for_cpu() in foo_unmap_sg() (drivers/foo/foo_dma.c:75). Without',
+      'it, the maintenance is still pending when the buffer changes hands:',
+    ]);
+    expect(prose).toMatch(/^ {2}- Warning \(unflushed-access\) drivers\/foo\/foo_dma\.c:75 in foo_unmap_sg\(\):/m);
+    // The fix restores the removed call in the function that changed, never a flush in the untouched caller.
+    expect(prose.replace(/\n/g, ' ')).toContain('Suggested fix: keep this arch_sync_dma_flush(), so the function this patch changes completes what it issued before the buffer changes hands. Its callers need no flush of their own.');
+    expect(prose).not.toContain('Outside the lines');
+    expect(body.slice(resume, resume + 4)).toEqual(FLUSH_RING_HUNK.lines.slice(4).map((l) => `> ${l}`));
+    expect(body.join('\n')).not.toContain('Outside the lines this patch changes');
+  });
+
+  it('places a finding the same way when it points at the place to fix, with the hand-off as a related location', () => {
+    // The lead's shape: the primary location is the sync in the function that lost its flush; the exported return is related.
+    const r = review();
+    const atTheSync: Finding = {
+      ...unflushedUnmap,
+      file: DMA_FILE,
+      line: 75,
+      function: 'foo_unmap_sg',
+      related: [{ file: 'drivers/foo/foo_api.c', line: 12, column: 1, message: 'foo_unmap() returns here and hands the buffer to the CPU (exported)' }],
+    };
+    r.patches[1]!.introduced = [unflushedMapSg, atTheSync];
+    const body = parseMail(formatReplies(r, { from: FROM, date: DATE })[0]!.text).body;
+    const removed = body.indexOf('> -\tarch_sync_dma_flush();');
+    expect(body[removed + 2]).toMatch(/^This removes the arch_sync_dma_flush\(\) that completed the maintenance issued by$/);
+    const prose = body.slice(removed + 2, body.indexOf('> +\tfoo_ring_ack(fd);')).join('\n');
+    expect(prose).toContain('    see drivers/foo/foo_api.c:12: foo_unmap() returns here and hands the buffer\n      to the CPU (exported)');
+  });
+
+  it('says which later patch fixes a finding and that the series is not bisectable', () => {
+    const body = parseMail(replies[0]!.text).body.join('\n').replace(/\n(?!\n)/g, ' ');
+    expect(body).toContain('Fixed by 3/3 ("foo: flush after mapping"); the series is not bisectable between 2/3 and 3/3: a kernel built at 2/3 has this bug. Please fold the fix into this patch.');
+  });
+
+  it('ends with the 0-day conventions: base and config, a numbered excerpt marked >>, tags to paste', () => {
+    const r = review();
+    const after = Array.from({ length: 40 }, (_, i) => `line ${i + 1}`);
+    after[26] = '\t\tarch_sync_dma_for_device(sg_phys(sg), sg->length, dir);';
+    r.patches[1]!.files = new Map([[DMA_FILE, Buffer.from(after.join('\n'))]]);
+    const body = parseMail(formatReplies(r, { from: FROM, date: DATE })[0]!.text).body;
+    const base = body.indexOf('Base: 4c1d2e3f5a6b; config: arm64, #if CONFIG_* from what arch/arm64/Kconfig');
+    expect(base).toBeGreaterThan(0);
+    const vim = body.indexOf('vim +27 drivers/foo/foo_dma.c');
+    expect(body.slice(vim, vim + 9)).toEqual([
+      'vim +27 drivers/foo/foo_dma.c',
+      '',
+      '   24\tline 24',
+      '   25\tline 25',
+      '   26\tline 26',
+      '>> 27\t\t\tarch_sync_dma_for_device(sg_phys(sg), sg->length, dir);',
+      '   28\tline 28',
+      '   29\tline 29',
+      '   30\tline 30',
+    ]);
+    const tags = body.findIndex((l) => l.startsWith('| Reported-by: '));
+    expect(body[tags]).toBe(`| Reported-by: ${FROM}`);
+    expect(body[tags + 1]).toMatch(/^\| Closes: https:\/\/lore\.kernel\.org\/r\/flushcheck\.[0-9a-f]{16}@review\.example\.net\/$/);
   });
 
   it('wraps its own text at 80 columns and ends with the signature', () => {
     const body = parseMail(replies[0]!.text).body;
-    for (const line of body) if (!line.startsWith('>')) expect([...line].length, line).toBeLessThanOrEqual(80);
+    // Quoted lines and the tags to paste (a URL) are never wrapped.
+    for (const line of body) if (!line.startsWith('>') && !line.startsWith('| ')) expect([...line].length, line).toBeLessThanOrEqual(80);
     expect(replies[0]!.text.endsWith('arch_sync_dma_flush().\n\n-- \nRita\nDMA reviewer\n')).toBe(true);
     const unsigned = formatReplies(review(), { from: FROM, date: DATE })[0]!.text;
     expect(unsigned).not.toContain('\n-- \n');

@@ -1,0 +1,53 @@
+// git plumbing that reads untrusted or large input: streamed cat-file, git's
+// own refusals passed through, and trees inside other repositories.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { findRepo, findRepoAtTop, readObjects, readObjectsAsync } from '../../src/discover/git.js';
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'flushcheck-git-'));
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+const env = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' };
+const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, env }).toString('utf8');
+
+describe('git plumbing', () => {
+  const repoDir = path.join(work, 'repo');
+  fs.mkdirSync(path.join(repoDir, 'sub'), { recursive: true });
+  // Several MB with newlines and NULs: parsed across many stdout chunks.
+  const big = Buffer.concat(Array.from({ length: 3000 }, (_, i) => Buffer.from(`line ${i}\n\0${'x'.repeat(1000)}\n`)));
+  fs.writeFileSync(path.join(repoDir, 'big.c'), big);
+  fs.writeFileSync(path.join(repoDir, 'small.c'), 'int x;\n');
+  fs.writeFileSync(path.join(repoDir, 'empty.c'), '');
+  git(repoDir, 'init', '-q');
+  git(repoDir, 'add', '-A');
+  git(repoDir, 'commit', '-qm', 'base');
+
+  it('reads objects streamed, exactly as the one-shot reader does, missing ones as null', async () => {
+    const repo = findRepo(repoDir)!;
+    const specs = ['HEAD:big.c', 'HEAD:nope.c', 'HEAD:small.c', 'HEAD:empty.c', 'HEAD', 'HEAD:big.c'];
+    const streamed = await readObjectsAsync(repo, specs);
+    const oneShot = readObjects(repo, specs);
+    // Buffer.equals: a deep toEqual on megabytes is slow.
+    expect(streamed.map((b, i) => (b === null ? oneShot[i] === null : b.equals(oneShot[i]!)))).toEqual(specs.map(() => true));
+    expect(streamed[0]!.equals(big)).toBe(true);
+    expect(streamed.map((b) => (b === null ? null : b.length))).toEqual([big.length, null, 7, 0, null, big.length]);
+  });
+
+  it('takes a folder inside a repository as a plain folder for review, and passes git refusals through', () => {
+    expect(findRepoAtTop(path.join(repoDir, 'sub'))).toBeNull();
+    expect(findRepoAtTop(repoDir)?.top).toBe(fs.realpathSync(repoDir));
+    expect(findRepo(path.join(repoDir, 'sub'))?.top).toBe(fs.realpathSync(repoDir));
+    expect(findRepo(work)).toBeNull();
+  });
+
+  it.skipIf(process.getuid?.() !== 0)("reports git's dubious-ownership refusal as such, not as 'not in a git work tree'", () => {
+    // As root, a repository owned by another user is one git refuses to read.
+    const foreign = path.join(work, 'foreign');
+    fs.mkdirSync(foreign);
+    git(foreign, 'init', '-q');
+    execFileSync('chown', ['-R', '65534:65534', foreign]);
+    expect(() => findRepo(foreign)).toThrow(/git rev-parse: fatal: detected dubious ownership in repository at/);
+  });
+});
