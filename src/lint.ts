@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import { discoverFiles } from './discover/walk.js';
 import { archSelects, loadDotConfig, KNOWN_ARCHES, type ConfigEnv } from './discover/kconfig.js';
 import type { TreeSource } from './discover/source.js';
+import type { FunctionIR } from './ir/types.js';
 import { Program } from './analyze/program.js';
 import { ruleContext, ruleNames, runRule, scanNames, type RuleRun } from './analyze/rule.js';
 import type { FunctionMemo } from './analyze/memo.js';
@@ -23,7 +24,7 @@ import { formatTimeline } from './model/timeline.js';
 import { digest, type AnalysisCache } from './cache/store.js';
 import { Corpus } from './corpus.js';
 import { IncludeResolver } from './discover/includes.js';
-import { headersToRead } from './analyze/followup.js';
+import { headersToRead, seedsFromResults, seedsFromSyntax } from './analyze/followup.js';
 import type { Diagnostic, Finding, InactiveRule, LintResult, ModelStats, Rule } from './types.js';
 
 export interface LintOptions {
@@ -92,12 +93,13 @@ export async function analyzeTree(opts: LintOptions): Promise<Analysis> {
   await corpus.scanAndParse(candidates.flatMap(scanNames));
   let program = new Program([...corpus.parsed.values()], { arch });
   candidates = definedRules(candidates, program, inactive);
-
-  const memos = ruleMemos(opts.cache, candidates, envKey);
-  let runs = new Map<string, RuleRun>();
   const includes = new IncludeResolver(arch, (f) => corpus.read(f), (f) => corpus.exists(f));
   const direct = new Set(candidates.flatMap(ruleNames));
   const cpuAccess = new Set(candidates.flatMap((r) => r.cpuAccess.map((c) => c.name)));
+  if (readHeadersBeforeAnalysis(corpus, program, candidates, includes, direct, cpuAccess, trace)) program = new Program([...corpus.parsed.values()], { arch });
+
+  const memos = ruleMemos(opts.cache, candidates, envKey);
+  let runs = new Map<string, RuleRun>();
   for (let round = 0; ; round++) {
     runs = analyseRound(program, candidates, env, runs, memos);
     trace(`round ${round}: analysed ${program.functions.length} functions`);
@@ -222,11 +224,27 @@ async function readWhatTheRoundNeeds(
   // be called from that subsystem: no need to read the whole tree for them.
   let added = await corpus.scanAndParse([...privateHeaders.keys()].filter((n) => !everywhere.has(n)), [...new Set(privateHeaders.values())]);
   added += await corpus.scanAndParse([...everywhere]);
-  const headers = headersToRead(program, runs, ruleNames, cpuAccess, (file, name) => includes.definition(file, name));
+  const summaryOf = (f: FunctionIR) => [...runs.values()].flatMap((r) => r.summaries.get(f) ?? []);
+  const headers = headersToRead(program, seedsFromResults(runs), ruleNames, cpuAccess, (file, name) => includes.definition(file, name), summaryOf);
   const newHeaders = [...headers].filter((h) => !corpus.parsed.has(h));
   trace(`callee definitions under a pending invalidation: ${newHeaders.join(' ')}`);
   added += corpus.parseFiles(newHeaders);
   return added > 0;
+}
+
+/**
+ * Before the first round: the headers whose callees a sync's buffer is
+ * passed to and that can reach a CPU access (see headersToRead), found from
+ * the code alone, so the first round already analyses them. Returns whether
+ * any were read.
+ */
+function readHeadersBeforeAnalysis(corpus: Corpus, program: Program, rules: Rule[], includes: IncludeResolver, ruleNames: Set<string>, cpuAccess: Set<string>, trace: (message: string) => void): boolean {
+  const invalidating = new Map<string, number | undefined>();
+  for (const r of rules) for (const i of r.issue) if (Object.values(i.effect).some((e) => e === 'invalidate' || e === 'clean_invalidate')) invalidating.set(i.name, i.addressArg);
+  const headers = headersToRead(program, seedsFromSyntax(program, invalidating), ruleNames, cpuAccess, (file, name) => includes.definition(file, name));
+  const fresh = [...headers].filter((h) => !corpus.parsed.has(h));
+  trace(`callee definitions a sync's buffer reaches: ${fresh.join(' ')}`);
+  return corpus.parseFiles(fresh) > 0;
 }
 
 /** Functions that leave maintenance pending for their callers on a normal path, and where their callers can be. */

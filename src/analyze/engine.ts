@@ -30,6 +30,7 @@ import {
   setReturned,
   trailSteps,
   type ChainSite,
+  type Fact,
   type PendingItem,
   type State,
 } from './state.js';
@@ -87,7 +88,8 @@ class FunctionAnalysis {
   private readonly queue: [number, State][] = [];
   private readonly findings = new Map<string, RawFinding>();
   private readonly completions = new Map<number, CompletionSite>();
-  private readonly calls: CallRecord[] = [];
+  /** One record per call node, what every state reaching it had pending joined. */
+  private readonly calls = new Map<number, CallRecord>();
   private readonly exitStates: State[] = [];
   private readonly accesses = new Map<string, AccessClause>();
   private readonly ownAccesses = new Map<string, OwnAccess>();
@@ -111,7 +113,7 @@ class FunctionAnalysis {
     // Conditions on our own parameters go into our summary: keep those too.
     this.stableParams = new Set(fn.params.filter((p) => !this.cfg.assigned.includes(p)));
     const guards = completionGuards(this.cfg, ctx);
-    this.states = new StateSets(ctx.exactStates, guards.key, (f) => guards.texts.has(show(f.atom)) || this.onParams(f.atom));
+    this.states = new StateSets(ctx.exactStates, guards.key, (f) => guards.texts.has(show(f.atom)) || this.factOnParams(f));
     this.hoistRegion = options.hoist ? new Set(options.hoist.loop.region) : null;
     this.returnsZero = this.cfg.nodes.some((n) => n.op === 'return' && n.value?.k === 'num' && n.value.v === 0);
   }
@@ -119,13 +121,14 @@ class FunctionAnalysis {
   run(): FunctionResult {
     this.enqueue(-1, this.cfg.entry, this.entryState());
     let visits = 0;
-    while (this.queue.length) {
+    // A queue read by index: shift() would copy the array on every pop.
+    for (let head = 0; head < this.queue.length; head++) {
       if (++visits > MAX_VISITS || ((visits & 255) === 0 && performance.now() > this.deadline)) {
         this.truncated = true;
         this.timedOut = visits <= MAX_VISITS;
         break;
       }
-      const [id, s] = this.queue.shift()!;
+      const [id, s] = this.queue[head];
       this.visit(id, this.cfg.nodes[id], s);
     }
     return this.result();
@@ -192,10 +195,13 @@ class FunctionAnalysis {
       // The batchable check: the flush moved after the loop runs on its normal way out.
       s = this.complete(s, this.cfg.nodes[from].line, 'the flush moved after the loop completes pending maintenance');
     }
-    s = forgetDead(s, this.live[node], (e) => this.onParams(e));
+    s = forgetDead(s, this.live[node], this.factOnParams);
     const added = this.states.add(node, s);
     if (added) this.queue.push([node, added]);
   }
+
+  /** A fact about the function's (never reassigned) parameters only. */
+  private readonly factOnParams = (f: Fact): boolean => f.vars.length > 0 && f.vars.every((v) => this.stableParams.has(v));
 
   private onParams(e: Expr): boolean {
     const vars = varsOf(e);
@@ -368,7 +374,7 @@ class FunctionAnalysis {
     const targets = this.program.resolve(f.file, c);
     for (const t of targets) this.applyAccesses(id, node, s, t);
     const taintedArgs = this.taintedArgs(node, s);
-    this.calls.push({ callee: c, targets, withLocal: hasLocal(s), withInvalidation: taintedArgs.length > 0, ...(taintedArgs.length ? { taintedArgs } : {}), withCaller: s.pending.has(CALLER_TOKEN) });
+    this.recordCall(id, { callee: c, targets, withLocal: hasLocal(s), withInvalidation: taintedArgs.length > 0, ...(taintedArgs.length ? { taintedArgs } : {}), withCaller: s.pending.has(CALLER_TOKEN) });
     const withSummary = targets.map((t) => [t, this.summaryOf(t)] as const).filter(([, sm]) => sm?.outcomes);
     if (withSummary.length === 0) {
       if (isContract && targets.length === 0) {
@@ -514,6 +520,18 @@ class FunctionAnalysis {
     return { ...base, pending };
   }
 
+  private recordCall(id: number, r: CallRecord): void {
+    const old = this.calls.get(id);
+    if (!old) {
+      this.calls.set(id, r);
+      return;
+    }
+    old.withLocal ||= r.withLocal;
+    old.withInvalidation ||= r.withInvalidation;
+    old.withCaller ||= r.withCaller;
+    if (r.taintedArgs) old.taintedArgs = [...new Set([...(old.taintedArgs ?? []), ...r.taintedArgs])].sort((a, b) => a - b);
+  }
+
   /** The buffer a callee's item maintains, as this function holds it: what the arguments at `addrParams` are computed into. */
   private addressFromArgs(node: CallNode, addrParams: number[] | undefined): { addr: string[]; addrRoots: string[] } | undefined {
     if (!addrParams) return undefined;
@@ -563,7 +581,7 @@ class FunctionAnalysis {
       summary,
       findings: [...this.findings.values()],
       completions: [...this.completions.values()],
-      calls: this.calls,
+      calls: [...this.calls.values()],
       truncated: this.truncated,
       ...(this.states.merging ? { merged: true } : {}),
       syncSites,

@@ -131,15 +131,15 @@ export function subExprs(e: Expr, out: Expr[] = []): Expr[] {
   return out;
 }
 
-/** Drop facts and bindings no later decision can read. */
-export function forgetDead(s: State, live: Live, onParams: (e: Expr) => boolean): State {
+/** Drop facts and bindings no later decision can read. `onParams`: facts on the function's parameters stay (summaries speak of them). */
+export function forgetDead(s: State, live: Live, onParams: (f: Fact) => boolean): State {
   let facts: Map<string, Fact> | null = null;
+  let aliasTexts: string[] | null = null;
   for (const [k, f] of s.facts) {
-    if (live.texts.has(k) || onParams(f.atom)) continue;
+    if (live.texts.has(k) || onParams(f)) continue;
     // A fact on a bound expression is read through the variable's binding.
-    let viaBinding = false;
-    for (const [v, b] of s.bindings) if (b.kind === 'alias' && live.vars.has(v) && show(b.expr).includes(k)) viaBinding = true;
-    if (viaBinding) continue;
+    aliasTexts ??= [...s.bindings].flatMap(([v, b]) => (b.kind === 'alias' && live.vars.has(v) ? [show(b.expr)] : []));
+    if (aliasTexts.some((t) => t.includes(k))) continue;
     facts ??= new Map(s.facts);
     facts.delete(k);
   }

@@ -201,18 +201,37 @@ function containsImpureCall(e: Expr): boolean {
 }
 
 export function assign(s: State, target: string, value: Expr | null, uniq: string): State {
-  const facts = new Map(s.facts);
-  for (const [k, f] of facts) if (f.vars.includes(target)) facts.delete(k);
-  const bindings = new Map(s.bindings);
-  for (const [k, b] of bindings) if (b.kind === 'alias' && b.vars.includes(target)) bindings.delete(k);
+  // Copy the maps only when the assignment changes them: states that share
+  // a map share its key (see stateKey).
+  let facts: Map<string, Fact> | null = null;
+  for (const [k, f] of s.facts) {
+    if (!f.vars.includes(target)) continue;
+    facts ??= new Map(s.facts);
+    facts.delete(k);
+  }
+  let bindings: Map<string, Binding> | null = null;
+  for (const [k, b] of s.bindings) {
+    if (b.kind !== 'alias' || !b.vars.includes(target)) continue;
+    bindings ??= new Map(s.bindings);
+    bindings.delete(k);
+  }
   // Resolve the value through existing bindings so `coherent = x; y = coherent` chains.
   const resolved = value ? resolve(value, s.bindings) : null;
   // `err = f(...)` right after the call: the callee's summary may know the result.
   const known = value?.k === 'call' ? s.bindings.get(RET_PREFIX + show(value)) : undefined;
   const b = known ?? bindingFor(resolved, target, uniq);
-  if (b) bindings.set(target, b);
-  else bindings.delete(target);
-  return { ...s, facts, bindings };
+  const current = (bindings ?? s.bindings).get(target);
+  if (b ? !(current && sameBindingValue(current, b)) : current !== undefined) {
+    bindings ??= new Map(s.bindings);
+    if (b) bindings.set(target, b);
+    else bindings.delete(target);
+  }
+  return facts || bindings ? { ...s, facts: facts ?? s.facts, bindings: bindings ?? s.bindings } : s;
+}
+
+function sameBindingValue(a: Binding, b: Binding): boolean {
+  if (a.kind === 'const' || b.kind === 'const') return a.kind === b.kind && (a as { value: boolean }).value === (b as { value: boolean }).value;
+  return a.expr === b.expr || show(a.expr) === show(b.expr);
 }
 
 /**
