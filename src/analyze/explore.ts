@@ -16,7 +16,7 @@
 // grow, so exploration always ends, in time polynomial in the CFG: no
 // function is left unjudged for having too many paths.
 import { stateKey, type Binding, type Fact, type State } from './state.js';
-import { CALLER_TOKEN } from './state.js';
+import { CALLER_TOKEN, RET_PREFIX } from './state.js';
 
 export const DEFAULT_EXACT_STATES_PER_NODE = 48;
 /** Shrinks of a merged state before it keeps only the facts that matter (see `keep`). */
@@ -97,10 +97,17 @@ export class StateSets {
   }
 }
 
-/** What a finding depends on: which maintenance is pending (not which sync issued it), and the path's flags. */
+/**
+ * What a finding depends on: which maintenance is pending (not which sync
+ * issued it), the path's flags, and the known result of the last call (`if
+ * (f(...)) goto fail;` right after the call that left maintenance pending
+ * only when it failed; it is forgotten at the next call, so it adds little).
+ */
 function propertyKey(s: State): string {
   const local = s.pending.size > (s.pending.has(CALLER_TOKEN) ? 1 : 0);
-  return `${s.pending.has(CALLER_TOKEN) ? 'C' : ''}${local ? 'L' : ''}|${s.error ? 'E' : ''}${s.failed ? 'F' : ''}${s.ret ?? ''}`;
+  let returned = '';
+  for (const [k, b] of s.bindings) if (b.kind === 'const' && k.startsWith(RET_PREFIX)) returned += `${k}=${b.value ? 1 : 0};`;
+  return `${s.pending.has(CALLER_TOKEN) ? 'C' : ''}${local ? 'L' : ''}|${s.error ? 'E' : ''}${s.failed ? 'F' : ''}${s.ret ?? ''}|${returned}`;
 }
 
 /** `old` with the items only `s` has added, or null when `s` brings none. */

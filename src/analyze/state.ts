@@ -332,7 +332,37 @@ function isConstLike(e: Expr): boolean {
 
 /** Three-valued truth of a condition in a state. */
 export function evaluate(e: Expr, s: State, env: EvalEnv): Tri {
-  return evalResolved(resolve(e, s.bindings), s, env);
+  return evalResolved(resolve(withReturned(e, s.bindings), s.bindings), s, env);
+}
+
+/**
+ * `e` with the calls whose result the path knows (`if (f(x))` right after
+ * `f(x)` returned) replaced by that result, before variables are resolved:
+ * resolving `x` through a binding would change the call's text.
+ */
+function withReturned(e: Expr, bindings: ReadonlyMap<string, Binding>): Expr {
+  let any = false;
+  for (const k of bindings.keys()) if (k.startsWith(RET_PREFIX)) any = true;
+  if (!any) return e;
+  const walk = (x: Expr): Expr => {
+    switch (x.k) {
+      case 'call': {
+        const known = bindings.get(RET_PREFIX + show(x));
+        if (known?.kind === 'const') return { k: 'num', v: known.value ? 1 : 0 };
+        return x;
+      }
+      case 'not':
+        return { k: 'not', e: walk(x.e) };
+      case 'and':
+      case 'or':
+        return { k: x.k, a: walk(x.a), b: walk(x.b) };
+      case 'bin':
+        return { k: 'bin', op: x.op, a: walk(x.a), b: walk(x.b) };
+      default:
+        return x;
+    }
+  };
+  return walk(e);
 }
 
 function evalResolved(e: Expr, s: State, env: EvalEnv): Tri {
@@ -428,7 +458,7 @@ function neg(t: Tri): Tri {
 
 /** The state with `e == value` assumed, or null if that contradicts what the path knows. */
 export function assume(e: Expr, value: boolean, s: State, env: EvalEnv): State | null {
-  return assumeResolved(resolve(e, s.bindings), value, s, env);
+  return assumeResolved(resolve(withReturned(e, s.bindings), s.bindings), value, s, env);
 }
 
 function assumeResolved(e: Expr, value: boolean, s: State, env: EvalEnv): State | null {

@@ -31,7 +31,9 @@ export function paramLits(fn: FunctionIR, s: State): Literal[] {
  */
 export function itemPath(fn: FunctionIR, item: PendingItem, s: State): PathStep[] {
   const steps = trailSteps(s.trail);
-  const at = steps.findIndex((st) => st.line === item.line && st.file === fn.file);
+  // The step that made it pending (not a branch on the same line, which a
+  // path that joined later may have taken instead).
+  const at = steps.findIndex((st) => st.line === item.line && st.file === fn.file && (st.event.endsWith(' pending') || / issues \w+$/.test(st.event)));
   if (at >= 0) return steps.slice(at);
   const event = item.via ? `${item.via}(...) leaves ${item.callee}() (${item.effect}) pending` : `${item.callee}(...) issues ${item.effect}`;
   const op: ModelOp | undefined = item.via || item.effect === 'none' ? undefined : item.effect;
