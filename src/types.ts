@@ -144,6 +144,15 @@ export interface Finding {
   path: PathStep[];
   /** Other places the reader needs: the hand-off function's return, the exported entry point, the access. */
   related?: RelatedLocation[];
+  /**
+   * What the finding is about, with no line and no static function's name:
+   * the rule, the file to fix, the issuing call, and the way the buffer
+   * changes hands (the exported or address-taken function that returns it,
+   * or the CPU access that reads it). Renaming a helper, moving or
+   * reformatting code keeps it; diff, review and SARIF fingerprints match on
+   * it (with the kind and severity, and an ordinal among equals).
+   */
+  identity?: string;
   /** The issuing call this finding concerns (stable key for diffs). */
   sync?: { callee: string; function: string; file: string; line: number };
   /** The path reports failure to the caller (internal: decides the model's hand-off). */

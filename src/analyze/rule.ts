@@ -299,10 +299,13 @@ function finding(fn: FunctionIR, raw: RawFinding, res: FunctionResult, ctx: Rule
   if (here.file !== fn.file || here.line !== item.line) {
     related.push({ file: fn.file, line: item.line, column: item.column, message: `${fn.name}() calls ${item.via ?? item.callee}() here` });
   }
+  const access = raw.kind === 'unflushed-access' ? [...raw.path].reverse().find((st) => st.op === 'cpu_read' || st.op === 'cpu_write') : undefined;
+  const exit = raw.kind === 'unflushed-return' ? `returned by ${fn.name}()` : `read by ${access ? `${/^(\w+)\(/.exec(access.event)?.[1] ?? 'access'}@${access.file}` : raw.at.what}`;
   return {
     ruleId: ctx.rule.id,
     kind: raw.kind,
     severity: raw.error ? 'warning' : 'error',
+    identity: [ctx.rule.id, here.file, item.callee, exit].join('|'),
     file: here.file,
     line: here.line,
     column: here.column,
@@ -321,6 +324,7 @@ function notJudgedFinding(ctx: RuleContext, fn: FunctionIR, why: string, notJudg
     ruleId: ctx.rule.id,
     kind: 'not-judged',
     severity: 'note',
+    identity: [ctx.rule.id, fn.file, fn.name].join('|'),
     file: fn.file,
     line,
     column: line === fn.line ? fn.column : 1,

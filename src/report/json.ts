@@ -41,6 +41,7 @@ export function findingJson(finding: Finding) {
     // Where the buffer changes hands, the sync behind a call, the CPU access: context for the place to fix.
     related: finding.related?.length ? finding.related.map((r) => ({ file: r.file, line: r.line, column: r.column, message: r.message })) : undefined,
     // Optional fields are omitted rather than null; JSON.stringify drops `undefined`.
+    identity: finding.identity,
     sync: finding.sync && {
       callee: finding.sync.callee,
       function: finding.sync.function,

@@ -204,15 +204,15 @@ function ruleHelp(rule: Rule): { text: string; markdown: string } {
 }
 
 /**
- * Hash of what identifies a finding independently of line numbers (rule, function,
- * issuing callee, kind). Findings sharing that key get `:1`, `:2`, ... in report
+ * Hash of what identifies a finding independently of line numbers and helper
+ * names (its identity and kind). Findings sharing that key get `:1`, `:2`, ... in report
  * order, as GitHub's own primaryLocationLineHash does, so they stay distinct alerts.
  */
 function partialFingerprints(findings: Finding[]): string[] {
   const occurrences = new Map<string, number>();
   return findings.map((finding) => {
     const hash = createHash('sha256')
-      .update([finding.ruleId, finding.function, finding.sync?.callee ?? '', finding.kind].join('\0'))
+      .update(finding.identity ? [finding.identity, finding.kind].join('\0') : [finding.ruleId, finding.function, finding.sync?.callee ?? '', finding.kind].join('\0'))
       .digest('hex')
       .slice(0, 32);
     const occurrence = (occurrences.get(hash) ?? 0) + 1;

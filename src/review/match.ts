@@ -1,15 +1,16 @@
 // Which findings a change introduces and which it fixes. Findings are matched
-// by what they are about, not where: the rule, the kind, the function they are
-// reported in and the sync they concern (its callee, function and file). Line
-// numbers are left out, so code moving up or down does not make an old finding
-// look new. Several findings with the same identity in one function (two
-// syncs of the same call) are told apart by their order, which an edit
+// by what they are about, not where (Finding.identity: the rule, the file to
+// fix, the issuing call, the way the buffer changes hands), with their kind and
+// severity: a harmless note turning into an error is new. Line numbers and
+// static helpers' names are left out, so code moving, a helper renamed or a
+// file reformatted does not make an old finding look new. Several findings with
+// the same identity in one file are told apart by their order, which an edit
 // elsewhere in the file does not change.
 import type { Finding } from '../types.js';
 
 export function findingIdentity(f: Finding): string {
-  const sync = f.sync ? `${f.sync.callee}@${f.sync.function}@${f.sync.file}` : '';
-  return [f.ruleId, f.kind, f.file, f.function, sync].join('\0');
+  const about = f.identity ?? [f.ruleId, f.file, f.function, f.sync ? `${f.sync.callee}@${f.sync.file}` : ''].join('|');
+  return [about, f.kind, f.severity].join('\0');
 }
 
 /** Each finding's identity plus its rank among findings of the same identity. */

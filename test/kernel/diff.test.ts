@@ -142,6 +142,20 @@ describe.skipIf(!tree7 || !gitDir7)('flushcheck diff --cached on Linux 7.x', () 
     ]);
   }, 300_000);
 
+  it('reports nothing new nor fixed when a static helper with findings is renamed', () => {
+    const file = 'drivers/iommu/dma-iommu.c';
+    const text = fs.readFileSync(path.join(tree7!, file), 'utf8');
+    expect(text).toContain('iommu_dma_iova_unlink_range_slow(');
+    stage(text.replace(/\biommu_dma_iova_unlink_range_slow\b/g, 'iommu_dma_iova_unlink_pages_slowly'), file);
+
+    const r = spawnSync(process.execPath, [cli, 'diff', '--cached', '--tree', tree7!, '--format', 'json', '--no-cache', '--show-fixed'], { env: process.env, encoding: 'utf8', maxBuffer: 64 << 20 });
+    expect(r.status, r.stderr.slice(-2000)).toBe(0);
+    const report = JSON.parse(r.stdout) as DiffJson;
+    expect(report.changedFiles).toEqual([file]);
+    expect(report.findings).toEqual([]);
+    expect(report.fixed).toEqual([]);
+  }, 300_000);
+
   it('leaves the tree untouched', () => {
     expect(fs.readFileSync(path.join(tree7!, FILE), 'utf8')).toBe(original);
     expect(fs.statSync(path.join(tree7!, FILE)).mtimeMs).toBe(mtimeMs);

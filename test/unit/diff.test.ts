@@ -76,7 +76,7 @@ describe('flushcheck diff', () => {
     expect(report.fixed).toEqual([]);
     expect(report.changedFiles).toEqual([FOO]);
     // Same keys as lint's findings.
-    expect(Object.keys(report.findings[0])).toEqual(['ruleId', 'severity', 'kind', 'file', 'line', 'column', 'function', 'message', 'path', 'related', 'sync', 'model']);
+    expect(Object.keys(report.findings[0])).toEqual(['ruleId', 'severity', 'kind', 'file', 'line', 'column', 'function', 'message', 'path', 'related', 'identity', 'sync', 'model']);
 
     const unstaged = await flushcheck('diff', '--cached', '--format', 'json');
     expect(unstaged.code).toBe(0);
@@ -142,6 +142,20 @@ describe('flushcheck diff', () => {
     const report = JSON.parse(run.stdout);
     expect(run.code).toBe(0);
     expect(report.findings).toEqual([]);
+    expect(report.fixed).toEqual([]);
+  });
+
+  it('does not call an old finding new when the code around it is wrapped in a static helper and renamed', async () => {
+    applyFixturePatch('break-fix/0002-foo-reject-oversized-segments-in-foo_map_sg.patch');
+    git('commit', '-qam', 'break');
+    // Rename the exported function's body into a static helper it calls: the
+    // unflushed sync moves into a function with another name, same file.
+    const text = fs.readFileSync(path.join(repo, FOO), 'utf8');
+    const renamed = text.replace(/\bfoo_map_sg\(/, 'foo_map_sg_entries(').replace(/^int foo_map_sg_entries\(/m, 'static int foo_map_sg_entries(');
+    fs.writeFileSync(path.join(repo, FOO), `${renamed}\nint foo_map_sg(struct device *dev, struct scatterlist *sgl, int nents,\n\t       enum dma_data_direction dir)\n{\n\treturn foo_map_sg_entries(dev, sgl, nents, dir);\n}\n`);
+    const run = await flushcheck('diff', '--format', 'json', '--show-fixed');
+    const report = JSON.parse(run.stdout);
+    expect(report.findings.map((f: { function: string }) => f.function)).toEqual([]);
     expect(report.fixed).toEqual([]);
   });
 
