@@ -32,6 +32,10 @@ export async function buildGraph(opts: LintOptions): Promise<CallGraphView> {
   };
 
   for (const run of runs.values()) {
+    for (const u of run.unbatchable) {
+      const node = ensure(u.fn.name, u.fn.file, u.fn.line);
+      (node.keepsFlushInLoop ??= []).push({ line: u.line, loopLine: u.loopLine, why: u.why });
+    }
     for (const [fn, res] of run.results) {
       const node = ensure(fn.name, fn.file, fn.line);
       node.file ||= fn.file;

@@ -21,6 +21,13 @@ export interface CallGraphNode {
   defersWhen?: string;
   /** The same in a few words (what every case has in common), for labels; the full text goes in tooltips. */
   defersSummary?: string;
+  /**
+   * Flushes inside a loop that must stay there, and why: what in the rest of
+   * the iteration needs the maintenance complete ("swiotlb_sync_single_for_cpu()
+   * at line 431 may read the buffer ..."). A developer who wants to batch
+   * learns what must change first.
+   */
+  keepsFlushInLoop?: { line: number; loopLine: number; why: string }[];
 }
 
 export interface CallGraphEdge {
@@ -113,6 +120,7 @@ export function formatGraphText(view: CallGraphView): string {
 
   for (const node of nodes) {
     lines.push(`${node.name} [${[node.role, ...nodeFlags(node)].join(', ')}] ${location(node)}`);
+    for (const keep of node.keepsFlushInLoop ?? []) lines.push(`    flush at line ${keep.line} stays in the loop at line ${keep.loopLine}: ${keep.why}`);
     for (const edge of edgesFrom.get(node.name) ?? []) lines.push(`    -> ${edge.to} (${edge.kind}, ${edgeSite(edge)})`);
   }
 
@@ -190,7 +198,12 @@ function nodeStatement(node: CallGraphNode): string {
   // Exported and address-taken are drawn (double border, dashes: see the legend), not written.
   const label = [capLine(node.name), where];
   if (node.defersWhen) label.push(...wrapLabel(`defers ${deferPhrase(node.defersSummary ?? node.defersWhen)}`, 2));
-  const tooltip = [`${node.name} (${node.role}${flags.length ? `, ${flags.join(', ')}` : ''})`, location(node), ...(node.defersWhen ? [`defers ${deferPhrase(node.defersWhen)}`] : [])].join('\n');
+  const tooltip = [
+    `${node.name} (${node.role}${flags.length ? `, ${flags.join(', ')}` : ''})`,
+    location(node),
+    ...(node.defersWhen ? [`defers ${deferPhrase(node.defersWhen)}`] : []),
+    ...(node.keepsFlushInLoop ?? []).map((k) => `flush at line ${k.line} stays in its loop: ${k.why}`),
+  ].join('\n');
   const attributes = [
     `label=${dotLabel(label)}`,
     `tooltip=${dotString(tooltip)}`,
