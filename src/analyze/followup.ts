@@ -6,6 +6,14 @@ import type { Program } from './program.js';
 import type { RuleRun } from './rule.js';
 import type { Summary } from './types.js';
 
+/**
+ * Kernel infrastructure never followed to a CPU access: locking, tracing,
+ * printing, sanitizers, atomics, compiler builtins and the error checks.
+ * They do not copy a DMA buffer, and following their macros would read
+ * half of include/ on every run.
+ */
+const INFRASTRUCTURE = /^(__builtin_|__compiletime|WARN|BUG|likely$|unlikely$|__branch_check|READ_ONCE$|WRITE_ONCE$|(raw_)?spin_|(raw_)?read_|(raw_)?write_|rcu_|local_irq_|preempt_|lockdep_|might_|kmsan_|kasan_|kcsan_|instrument_|trace_|dev_(WARN|err|warn|info|dbg|notice)|pr_|printk|(arch_)?atomic|min(_t|_not_zero)?$|max(_t)?$|clamp|static_branch|static_key|IS_ENABLED$|barrier|smp_)/;
+
 /** Bound on the callees followed from one round (a guard, far above what a kernel needs). */
 const MAX_FOLLOWED = 5000;
 /** How deep a chain of header helpers is followed to a CPU access. */
@@ -51,6 +59,7 @@ export function headersToRead(
   /** The headers whose definitions lead from `name` (called in `file`) to a CPU access, or null when none does. */
   const reach = (file: string, name: string, depth: number): string[] | null => {
     if (cpuAccess.has(name)) return [];
+    if (INFRASTRUCTURE.test(name)) return null;
     const key = `${file}\0${name}`;
     if (reachMemo.has(key)) return reachMemo.get(key)!;
     reachMemo.set(key, null); // cycles: not reaching until shown otherwise

@@ -14,7 +14,8 @@ function includeDirs(arch: string): string[] {
 export class IncludeResolver {
   private readonly texts = new Map<string, string | null>();
   private readonly includes = new Map<string, string[]>();
-  private readonly closures = new Map<string, string[]>();
+  /** Per including file, its breadth-first walk of includes so far. */
+  private readonly closures = new Map<string, { order: string[]; queue: string[]; seen: Set<string> }>();
 
   /** `read`: a root-relative file's bytes (the analysed snapshot's), or null. */
   constructor(
@@ -24,25 +25,11 @@ export class IncludeResolver {
   ) {}
 
   /**
-   * The headers reachable from `file` by #include (directly or through other
-   * headers) that define one of `names` as a function or a function-like
-   * macro, with the names each defines.
-   */
-  definitions(file: string, names: Iterable<string>): Map<string, string[]> {
-    const wanted = [...names];
-    const out = new Map<string, string[]>();
-    for (const header of this.closure(file)) {
-      const text = this.text(header);
-      if (!text) continue;
-      const found = wanted.filter((n) => text.includes(n) && definesName(text, n));
-      if (found.length) out.set(header, found);
-    }
-    return out;
-  }
-
-  /**
    * The first header reachable from `file` that defines `name` (a function
-   * with a body, or a function-like macro), with the names its body calls.
+   * with a body, or a function-like macro), with the names its body calls;
+   * null when the first header to declare it only declares it (an extern
+   * function, defined in some .c file) or none does. Headers are read in the
+   * compiler's order and only as far as needed.
    */
   definition(file: string, name: string): { header: string; calls: string[] } | null {
     for (const header of this.closure(file)) {
@@ -56,27 +43,27 @@ export class IncludeResolver {
         for (const c of callNames(bodyAt(text, at))) calls.add(c);
       }
       if (found) return { header, calls: [...calls] };
+      if (declaresName(text, name)) return null;
     }
     return null;
   }
 
-  /** Every header `file` includes, directly or not (breadth-first, each once). */
-  private closure(file: string): string[] {
-    const known = this.closures.get(file);
-    if (known) return known;
-    const seen = new Set<string>([file]);
-    const order: string[] = [];
-    const queue = [file];
-    while (queue.length) {
-      for (const h of this.directIncludes(queue.shift()!)) {
-        if (seen.has(h)) continue;
-        seen.add(h);
-        order.push(h);
-        queue.push(h);
+  /** The headers `file` includes, directly or not, in breadth-first order, read only as far as the caller iterates. */
+  private *closure(file: string): Generator<string> {
+    let walk = this.closures.get(file);
+    if (!walk) this.closures.set(file, (walk = { order: [], queue: [file], seen: new Set([file]) }));
+    for (let i = 0; ; i++) {
+      while (i >= walk.order.length && walk.queue.length) {
+        for (const h of this.directIncludes(walk.queue.shift()!)) {
+          if (walk.seen.has(h)) continue;
+          walk.seen.add(h);
+          walk.order.push(h);
+          walk.queue.push(h);
+        }
       }
+      if (i >= walk.order.length) return;
+      yield walk.order[i];
     }
-    this.closures.set(file, order);
-    return order;
   }
 
   private directIncludes(file: string): string[] {
@@ -116,29 +103,34 @@ export function definesName(text: string, name: string): boolean {
 /** Where `text` defines `name` (the name's offset) at or after `from`, or -1. */
 function definitionAt(text: string, name: string, from: number): number {
   for (let at = text.indexOf(name, from); at >= 0; at = text.indexOf(name, at + name.length)) {
-    if (isWord(text.charCodeAt(at - 1)) || isWord(text.charCodeAt(at + name.length))) continue;
-    const lineStart = text.lastIndexOf('\n', at) + 1;
-    const before = text.slice(lineStart, at);
-    if (/^[ \t]*#[ \t]*define[ \t]+$/.test(before) && text[at + name.length] === '(') return at;
-    // A declarator: nothing but type words before it on its line, its
-    // parameters, then a body (not a `;` prototype or a call).
-    if (/[;#{}()=,]/.test(before) || /^\s/.test(before) && !/^\s*(static|inline|__always_inline)/.test(before)) continue;
-    let i = at + name.length;
-    while (text[i] === ' ' || text[i] === '\t') i++;
-    if (text[i] !== '(') continue;
-    let depth = 0;
-    for (; i < text.length; i++) {
-      const c = text[i];
-      if (c === '(') depth++;
-      else if (c === ')' && --depth === 0) break;
-      else if (c === ';' || c === '{' || c === '}') break;
-    }
-    if (text[i] !== ')') continue;
-    i++;
-    while (i < text.length && /\s/.test(text[i])) i++;
-    if (text[i] === '{') return at;
+    if (isDefinitionAt(text, name, at)) return at;
   }
   return -1;
+}
+
+/** Is the occurrence of `name` at `at` a function definition's declarator or a function-like macro's name? */
+function isDefinitionAt(text: string, name: string, at: number): boolean {
+  if (isWord(text.charCodeAt(at - 1)) || isWord(text.charCodeAt(at + name.length))) return false;
+  const lineStart = text.lastIndexOf('\n', at) + 1;
+  const before = text.slice(lineStart, at);
+  if (/^[ \t]*#[ \t]*define[ \t]+$/.test(before) && text[at + name.length] === '(') return true;
+  // A declarator: nothing but type words before it on its line, its
+  // parameters, then a body (not a `;` prototype or a call).
+  if (/[;#{}()=,]/.test(before) || (/^\s/.test(before) && !/^\s*(static|inline|__always_inline)/.test(before))) return false;
+  let i = at + name.length;
+  while (text[i] === ' ' || text[i] === '\t') i++;
+  if (text[i] !== '(') return false;
+  let depth = 0;
+  for (; i < text.length; i++) {
+    const c = text[i];
+    if (c === '(') depth++;
+    else if (c === ')' && --depth === 0) break;
+    else if (c === ';' || c === '{' || c === '}') break;
+  }
+  if (text[i] !== ')') return false;
+  i++;
+  while (i < text.length && /\s/.test(text[i])) i++;
+  return text[i] === '{';
 }
 
 /** The text of the definition at `at`: a macro's (continued) lines, or a function's braced body. */
@@ -173,4 +165,27 @@ function callNames(body: string): string[] {
 
 function isWord(code: number): boolean {
   return (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95;
+}
+
+/** Does `text` declare `name` as a function (a prototype `...name(...);` at the start of a declaration)? */
+function declaresName(text: string, name: string): boolean {
+  for (let at = text.indexOf(name); at >= 0; at = text.indexOf(name, at + name.length)) {
+    if (isWord(text.charCodeAt(at - 1)) || isWord(text.charCodeAt(at + name.length))) continue;
+    const lineStart = text.lastIndexOf('\n', at) + 1;
+    const before = text.slice(lineStart, at);
+    if (/[;#{}()=,]/.test(before) || /^\s/.test(before)) continue;
+    let i = at + name.length;
+    while (text[i] === ' ' || text[i] === '\t') i++;
+    if (text[i] !== '(') continue;
+    let depth = 0;
+    for (; i < text.length; i++) {
+      if (text[i] === '(') depth++;
+      else if (text[i] === ')' && --depth === 0) break;
+      else if (text[i] === '{' || text[i] === '}') break;
+    }
+    if (text[i] !== ')') continue;
+    const rest = /^[^;{]*/.exec(text.slice(i + 1, i + 200))![0];
+    if (text[i + 1 + rest.length] === ';') return true;
+  }
+  return false;
 }
