@@ -103,6 +103,8 @@ export async function analyzeTree(opts: LintOptions): Promise<Analysis> {
   for (let round = 0; ; round++) {
     runs = analyseRound(program, candidates, env, runs, memos);
     trace(`round ${round}: analysed ${program.functions.length} functions`);
+    // A round is synchronous work: let signal handlers (review's Ctrl-C) run between rounds.
+    await new Promise((resolve) => setImmediate(resolve));
     if (round >= MAX_FOLLOWUP_ROUNDS || !(await readWhatTheRoundNeeds(corpus, program, runs, includes, direct, cpuAccess, trace))) break;
     program = new Program([...corpus.parsed.values()], { arch });
   }
