@@ -10,7 +10,7 @@
 // its step, the way a checker gets callbacks: onReturn, onBranch, onCall
 // (which splits into onCompletion, onIssue, onCpuAccess and onCallee), and
 // summarize at the function's end.
-import { show, substitute, varsOf, type Expr } from '../ir/expr.js';
+import { isConstantName, show, substitute, varsOf, type Expr } from '../ir/expr.js';
 import { addressRoots, derivedFrom, readsAddress } from '../ir/dataflow.js';
 import type { FunctionCFG, FunctionIR, IRNode } from '../ir/types.js';
 import type { CacheEffect, IssuingCall, ModelOp, PathStep } from '../types.js';
@@ -34,7 +34,7 @@ import {
   type PendingItem,
   type State,
 } from './state.js';
-import { hasLocal, itemPath, markTop, paramLits, summarize, MAX_INNER_STEPS, MAX_OUTCOMES } from './summary.js';
+import { hasLocal, itemPath, paramLits, summarize, MAX_INNER_STEPS, MAX_OUTCOMES } from './summary.js';
 import type {
   AccessClause,
   AnalysisOptions,
@@ -282,7 +282,11 @@ class FunctionAnalysis {
       else {
         site.sawLocal = true;
         site.localOrigins.add(it.node);
-        for (const level of it.chain ?? []) if (level.function !== this.fn.name && !(site.completedVia ??= []).includes(level.function)) site.completedVia.push(level.function);
+        const chain = it.chain ?? [];
+        for (let i = 0; i + 1 < chain.length; i++) {
+          const evidence = [chain[i].function, ...chain.slice(i + 1).map((c) => c.consts ?? '')].join('|');
+          if (!(site.completedVia ??= []).includes(evidence)) site.completedVia.push(evidence);
+        }
       }
     }
     this.completions.set(id, site);
@@ -477,10 +481,10 @@ class FunctionAnalysis {
     next = setReturned(next, { k: 'call', fn: node.callee, args: node.args }, o.ret);
     if (!o.keepsCaller) next = { ...next, pending: new Map() };
     if (o.error && o.items.length) next = { ...next, error: true, ...(o.failed ? { failed: true } : {}) };
-    // A contract's deferring function may leave its maintenance to this
-    // caller: the call is a level of the item's chain that must complete it.
+    // A contract's deferring function (and all it calls) may leave its
+    // maintenance to this caller: the call is the level that must complete it.
     o.items.forEach((item, i) => {
-      const chain = isContract ? markTop(item.chain ?? []) : item.chain;
+      const chain = isContract ? (item.chain ?? []).map((c) => (c.deferOk ? c : { ...c, deferOk: true })) : item.chain;
       next = this.addItem(next, id, node, { ...item, ...(chain ? { chain } : {}) }, node.callee, i === 0);
     });
     return next;
@@ -515,7 +519,7 @@ class FunctionAnalysis {
       inner: item.inner,
       origin: item.origin,
       ...(item.uncertain ? { uncertain: true } : {}),
-      chain: via ? [...(item.chain ?? []), { file: this.fn.file, line: node.line, column: node.column, function: this.fn.name }] : (item.chain ?? []),
+      chain: via ? [...(item.chain ?? []), { file: this.fn.file, line: node.line, column: node.column, function: this.fn.name, ...constantArgs(node) }] : (item.chain ?? []),
     });
     return { ...base, pending };
   }
@@ -647,6 +651,12 @@ function completionGuards(cfg: FunctionCFG, ctx: RuleContext): { key: (s: State)
     '|' +
     varList.map((v) => { const b = s.bindings.get(v); return !b ? 'U' : b.kind === 'const' ? String(b.value) : show(b.expr); }).join(',');
   return { key, texts };
+}
+
+/** A call's constant arguments (`false`, `0`, `DMA_TO_DEVICE`), by index: what makes the callee do one thing or another. */
+function constantArgs(node: CallNode): { consts?: string } {
+  const consts = node.args.flatMap((a, i) => (a.k === 'num' || (a.k === 'id' && isConstantName(a.name)) ? [`${i}=${show(a)}`] : [])).join(',');
+  return consts ? { consts } : {};
 }
 
 function litsKey(lits: Literal[]): string {

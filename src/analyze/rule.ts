@@ -80,7 +80,7 @@ export function runRule(program: Program, ctx: RuleContext, previous?: RuleRun, 
   const { summaries, results, failed } = summariesBottomUp(program, ctx, callees, previous, memo);
   const findings: Finding[] = [];
   const notJudged = new Set<string>();
-  const meantToDefer = deferringByDesign(results, program);
+  const meantToDefer = deferringByDesign(results);
   for (const [fn, res] of results) findings.push(...oncePerPlace(findingsOf(fn, res, ctx, notJudged, meantToDefer)));
   for (const [fn, why] of failed) if (!results.has(fn)) findings.push(notJudgedFinding(ctx, fn, `not analysed (${why})`, notJudged));
   findings.push(...checkContracts(program, ctx, summaries, results));
@@ -208,15 +208,31 @@ function summaryKey(s: Summary | undefined): string {
 // ------------------------------------------------------------- findings ----
 
 /**
- * Functions some caller completes after calling them (through any depth):
- * they are meant to leave maintenance to their callers, so a caller that
- * does not complete it is the one at fault.
+ * Functions some caller completes after calling them (through any depth),
+ * with the constant arguments of the call above them: called that way, they
+ * are meant to leave maintenance to their callers, so a caller that does not
+ * complete it is the one at fault. Called with other constants (`true` where
+ * the completing caller passed `false`), they are not.
  */
-function deferringByDesign(results: Map<FunctionIR, FunctionResult>, program: Program): Set<string> {
-  const out = new Set<string>();
-  for (const res of results.values()) for (const site of res.completions) for (const name of site.completedVia ?? []) out.add(name);
-  for (const fn of program.functions) if (fn.isMacro) out.add(fn.name);
+function deferringByDesign(results: Map<FunctionIR, FunctionResult>): Map<string, string[][]> {
+  const out = new Map<string, string[][]>();
+  for (const res of results.values()) {
+    for (const site of res.completions) {
+      for (const evidence of site.completedVia ?? []) {
+        const [fn, ...calls] = evidence.split('|');
+        let list = out.get(fn);
+        if (!list) out.set(fn, (list = []));
+        list.push(calls);
+      }
+    }
+  }
   return out;
+}
+
+/** Was `chain[i]`'s function seen completed by a caller that reached it through calls with the same constants as this chain's? */
+function meantToDeferHere(chain: ChainSite[], i: number, evidence: Map<string, string[][]>): boolean {
+  const above = chain.slice(i + 1).map((c) => c.consts ?? '');
+  return (evidence.get(chain[i].function) ?? []).some((calls) => calls.every((consts, k) => k >= above.length || above[k] === consts));
 }
 
 /**
@@ -224,9 +240,9 @@ function deferringByDesign(results: Map<FunctionIR, FunctionResult>, program: Pr
  * chain (the sync, then each call passing it up) whose function was not
  * allowed to leave it pending; the call in the reporting function if all were.
  */
-function placeToFix(fn: FunctionIR, item: PendingItem, meantToDefer: Set<string>): ChainSite {
+function placeToFix(fn: FunctionIR, item: PendingItem, meantToDefer: Map<string, string[][]>): ChainSite {
   const chain = item.chain ?? [];
-  const level = chain.find((c) => !c.deferOk && !meantToDefer.has(c.function));
+  const level = chain.find((c, i) => !c.deferOk && !(i + 1 < chain.length && meantToDeferHere(chain, i, meantToDefer)));
   return level ?? chain[chain.length - 1] ?? { file: fn.file, line: item.line, column: item.column, function: fn.name };
 }
 
@@ -250,7 +266,7 @@ function severityRank(f: Finding): number {
 }
 
 /** Step 3: one function's findings, at the place the code must change. */
-function findingsOf(fn: FunctionIR, res: FunctionResult, ctx: RuleContext, notJudged: Set<string>, meantToDefer: Set<string>): Finding[] {
+function findingsOf(fn: FunctionIR, res: FunctionResult, ctx: RuleContext, notJudged: Set<string>, meantToDefer: Map<string, string[][]>): Finding[] {
   const out: Finding[] = [];
   const gap = res.truncated ? 'the exploration stopped at its safety limit' : res.cutShort;
   if (gap) out.push(notJudgedFinding(ctx, fn, gap, notJudged, res.syncSites));

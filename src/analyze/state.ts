@@ -57,6 +57,8 @@ export interface ChainSite {
   line: number;
   column: number;
   function: string;
+  /** For a call: its constant arguments (`5=0` for `f(a, b, c, d, e, false)`), which decide what the callee does. */
+  consts?: string;
   /**
    * This function may leave the item pending for its caller: a flag
    * parameter its caller chose (`f(..., false)`), a contract's deferring

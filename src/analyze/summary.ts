@@ -46,9 +46,11 @@ export function summarize(fn: FunctionIR, exits: State[], handoff: boolean): Out
   const groups = new Map<string, Outcome>();
   for (const s of exits) {
     const lits = paramLits(fn, s);
-    // A flag parameter decides this way out (`if (flush)`), or the function
-    // is a macro: leaving the maintenance pending is the caller's choice.
-    const deferOk = fn.isMacro || lits.some((l) => l.atom.k === 'id');
+    // A flag parameter that is off decides this way out (`if (flush)` not
+    // taken), or the function is a macro: leaving the maintenance pending is
+    // the caller's choice. Pending because a flag is *on* is the function's
+    // own doing (its test is the wrong way round).
+    const deferOk = fn.isMacro || lits.some((l) => l.atom.k === 'id' && !l.value);
     const items = handoff
       ? []
       : [...s.pending.values()]

@@ -99,7 +99,12 @@ export interface CompletionSite {
   sawCaller: boolean;
   /** Nodes where the local maintenance reaching it was issued. */
   localOrigins: Set<number>;
-  /** Callees whose deferred maintenance it completes: evidence they are meant to defer to their callers. */
+  /**
+   * Evidence that functions are meant to defer to their callers: for each
+   * level of the chains it completes, the function and the constant
+   * arguments of each call above it up to here
+   * (`dma_direct_map_phys|5=0`: called with flush=false by this completer).
+   */
   completedVia?: string[];
   /** One path from a sync to this flush (for the cache-model replay). */
   samplePath?: PathStep[];

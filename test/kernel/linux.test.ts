@@ -70,7 +70,7 @@ const NOTES_7 = [
   'hmm_dma_map_pfn',
   'rdma_rw_init_iova_wrs_bvec',
   'register_dma_pages',
-  'tso_dma_map_init',
+  'tso_dma_iova_try',
 ];
 
 describe.skipIf(!tree7)('Linux 7.x, arm64', () => {

@@ -15,6 +15,7 @@ export interface MutantResult {
   mutant: Mutant;
   /** Errors and warnings the mutant has and the tree does not. */
   fresh: Finding[];
+  /** detect: a fresh finding is in the mutated file; silent: any fresh finding. */
   caught: boolean;
   /** detect and caught, or silent and not caught. */
   ok: boolean;
@@ -61,12 +62,15 @@ export class MutationHarness {
 
   async run(mutant: Mutant): Promise<MutantResult> {
     const started = performance.now();
-    const source = overlaySource(this.base, new Map([[mutant.file, Buffer.from(mutant.text, 'latin1')]]), 'arm64', mutant.id);
+    const files = [{ file: mutant.file, text: mutant.text }, ...(mutant.also ?? [])];
+    const source = overlaySource(this.base, new Map(files.map((f) => [f.file, Buffer.from(f.text, 'latin1')])), 'arm64', mutant.id);
     const { result } = await analyzeTree({ root: this.root, arch: 'arm64', source, cache: this.cache });
     const counts = flagged(result.findings);
     const freshKeys = new Set([...counts].filter(([k, n]) => n > (this.baseline.get(k) ?? 0)).map(([k]) => k));
     const fresh = result.findings.filter((f) => f.severity !== 'note' && freshKeys.has(findingKey(f)));
-    const caught = fresh.length > 0;
+    // A detect-mutant is caught where the code changed: the new finding must
+    // be reported in the mutated file (the place a developer must fix).
+    const caught = mutant.label === 'detect' ? fresh.some((f) => f.file === (mutant.expectIn ?? mutant.file)) : fresh.length > 0;
     return { mutant, fresh, caught, ok: caught === (mutant.label === 'detect'), ms: performance.now() - started };
   }
 }

@@ -21,7 +21,7 @@ describe.skipIf(!tree7)('mutants of Linux 7.x', () => {
 
   it('has mutants of every operator', () => {
     const ops = new Set(results.map((r) => r.mutant.operator));
-    for (const op of ['drop-flush', 'negate-guard', 'drop-guard', 'flush-before-loop', 'flush-into-loop', 'redundant-flush', 'do-while-0', 'rename-local', 'rename-static', 'swap-declarations', 'completing-error-path', 'drop-iova-sync', 'flush-false']) {
+    for (const op of ['drop-flush', 'negate-guard', 'drop-guard', 'flush-before-loop', 'flush-into-loop', 'redundant-flush', 'do-while-0', 'rename-local', 'rename-static', 'swap-declarations', 'completing-error-path', 'drop-iova-sync', 'flush-false', 'batch-helper', 'batch-helper-no-bounce-flush']) {
       expect(ops.has(op), op).toBe(true);
     }
   });

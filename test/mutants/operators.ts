@@ -13,6 +13,10 @@ export interface Mutant {
   label: 'detect' | 'silent';
   reason: string;
   text: string;
+  /** Other files the same mutant changes (a change spanning two files). */
+  also?: { file: string; text: string }[];
+  /** Where a detect-mutant's new finding must be (default: `file`, where the code changed). */
+  expectIn?: string;
 }
 
 /** Files whose syncs and flushes the operators mutate (the batched-sync series' files). */
@@ -245,4 +249,63 @@ export function flushArgumentFalse(file: string, text: string): Mutant[] {
     out.push(mutant('flush-false', file, lines, i, 'detect', `${m[1]}(..., false) leaves its sync pending and nothing flushes after it`, next));
   });
   return out;
+}
+
+/**
+ * Batch a per-entry helper the way the series batched dma-direct: the helper
+ * `name` (a static function of `file` that flushes after its sync) gets a
+ * `bool flush` parameter, the ops table keeps calling it through a wrapper
+ * that passes true, and the sg loop `caller` passes false and flushes once
+ * after the loop. For-cpu helpers bounce after their flush (detect: the copy
+ * runs before the batched flush); for-device helpers bounce before their sync
+ * (silent: batching them is what the series did and is correct).
+ */
+export function batchHelper(file: string, text: string, name: string, caller: string, label: Mutant['label'], reason: string): Mutant[] {
+  const head = new RegExp(`^(static [\\w ]+?\\*?\\s*)\\n?${name}\\(`, 'm');
+  const m = head.exec(text) ?? new RegExp(`^(static [\\w ]+?\\*?\\s*)${name}\\(`, 'm').exec(text);
+  if (!m) return [];
+  const start = m.index;
+  const open = text.indexOf('{', start);
+  const close = text.indexOf('\n}\n', open);
+  const params = text.slice(text.indexOf('(', start) + 1, text.lastIndexOf(')', open));
+  if (open < 0 || close < 0) return [];
+  const body = text.slice(open, close + 2);
+  if (!/arch_sync_dma_flush\(\);/.test(body)) return [];
+  const argNames = params.split(',').map((p) => /(\w+)\s*$/.exec(p.trim())?.[1] ?? '');
+  const returnType = m[1].replace(/^static\s+/, '').trim();
+  const helper = `static ${returnType} __${name}(${params}, bool flush)\n${body.replace('arch_sync_dma_flush();', 'if (flush)\n\t\t\t\tarch_sync_dma_flush();')}\n`;
+  const wrapper = `static ${returnType} ${name}(${params})\n{\n\t${returnType === 'void' ? '' : 'return '}__${name}(${argNames.join(', ')}, true);\n}\n`;
+  let out = text.slice(0, start) + helper + '\n' + wrapper + text.slice(close + 3);
+  // The sg loop: call the helper without flushing, flush once after the loop.
+  const callerAt = out.search(new RegExp(`^${caller}\\(`, 'm'));
+  if (callerAt < 0) return [];
+  const loop = out.indexOf('for_each_sg(', callerAt);
+  const call = out.indexOf(`${name}(`, loop);
+  const end = out.indexOf(');', call);
+  if (loop < 0 || call < 0 || end < 0) return [];
+  out = `${out.slice(0, call)}__${name}(${out.slice(call + name.length + 1, end)}, false);${out.slice(end + 2)}`;
+  const afterLoop = statementEnd(out, out.indexOf(')', out.indexOf('(', loop)) + 1);
+  const dev = /struct device \*(\w+)/.exec(out.slice(callerAt, loop))?.[1] ?? 'dev';
+  out = `${out.slice(0, afterLoop)}\n\tif (!dev_is_dma_coherent(${dev}))\n\t\tarch_sync_dma_flush();${out.slice(afterLoop)}`;
+  const line = text.slice(0, start).split('\n').length;
+  return [{ id: `batch-helper:${file}:${line}`, operator: 'batch-helper', file, line, label, reason: `${caller}(): ${reason}`, text: out }];
+}
+
+/** Where the statement starting at `from` ends (after its `;` or its braced block). */
+function statementEnd(text: string, from: number): number {
+  let i = from;
+  while (/\s/.test(text[i])) i++;
+  if (text[i] === '{') {
+    for (let depth = 0; i < text.length; i++) {
+      if (text[i] === '{') depth++;
+      else if (text[i] === '}' && --depth === 0) return i + 1;
+    }
+    return text.length;
+  }
+  for (let depth = 0; i < text.length; i++) {
+    if (text[i] === '(') depth++;
+    else if (text[i] === ')') depth--;
+    else if (text[i] === ';' && depth === 0) return i + 1;
+  }
+  return text.length;
 }
