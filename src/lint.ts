@@ -10,7 +10,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { discoverFiles } from './discover/walk.js';
-import { archSelects, loadDotConfig, KNOWN_ARCHES, type ConfigEnv } from './discover/kconfig.js';
+import { archSelects, loadKernelConfig, KNOWN_ARCHES, type ConfigEnv } from './discover/kconfig.js';
+import type { ReportScope } from './discover/scope.js';
+import { restrictToScope } from './scope.js';
 import type { TreeSource } from './discover/source.js';
 import type { FunctionIR } from './ir/types.js';
 import { Program } from './analyze/program.js';
@@ -32,6 +34,10 @@ export interface LintOptions {
   root: string;
   /** Files or folders under root to analyse (default: root itself). */
   paths?: string[];
+  /** Report only findings under these paths; the rest of the tree is read as context (lint PATH... in a kernel tree). */
+  scope?: ReportScope;
+  /** Path budget: exact abstract states per CFG node before states merge by property (default 48, explore.ts). */
+  maxStates?: number;
   /** Target architecture (default arm64). */
   arch?: string;
   /** Kernel .config to evaluate #if CONFIG_* with. */
@@ -98,10 +104,10 @@ export async function analyzeTree(opts: LintOptions): Promise<Analysis> {
   const cpuAccess = new Set(candidates.flatMap((r) => r.cpuAccess.map((c) => c.name)));
   if (readHeadersBeforeAnalysis(corpus, program, candidates, includes, direct, cpuAccess, trace)) program = new Program([...corpus.parsed.values()], { arch });
 
-  const memos = ruleMemos(opts.cache, candidates, envKey);
+  const memos = ruleMemos(opts.cache, candidates, envKey, opts.maxStates);
   let runs = new Map<string, RuleRun>();
   for (let round = 0; ; round++) {
-    runs = analyseRound(program, candidates, env, runs, memos);
+    runs = analyseRound(program, candidates, env, runs, memos, opts.maxStates);
     trace(`round ${round}: analysed ${program.functions.length} functions`);
     // A round is synchronous work: let signal handlers (review's Ctrl-C) run between rounds.
     await new Promise((resolve) => setImmediate(resolve));
@@ -111,23 +117,27 @@ export async function analyzeTree(opts: LintOptions): Promise<Analysis> {
 
   const { findings, syncSites, syncSitesNotJudged } = collectFindings(runs);
   const model = replayOnCacheModel(findings, runs);
+  const unique = uniqueDiagnostics(diagnostics);
+  const scoped = opts.scope ? restrictToScope(opts.scope, findings, runs.values(), files, unique) : undefined;
   if (opts.cache) for (const memo of memos.values()) countMemo(opts.cache, memo);
   const result: LintResult = {
     tool: 'flushcheck',
     version: VERSION,
     root,
     arch,
-    findings,
+    findings: scoped?.findings ?? findings,
     inactiveRules: inactive,
     stats: {
       files: files.length,
+      unreadable: countUnreadable(unique, files),
       parsed: corpus.parsed.size,
       functions: program.functions.length,
       syncSites,
       syncSitesNotJudged,
       ms: Math.round(performance.now() - started),
       model,
-      diagnostics: uniqueDiagnostics(diagnostics),
+      diagnostics: unique,
+      ...(scoped ? { scope: scoped.stats } : {}),
     },
   };
   return { result, program, rules, runs, env };
@@ -140,12 +150,12 @@ function configure(opts: LintOptions): { root: string; arch: string; env: Config
   const root = path.resolve(opts.root);
   let env: ConfigEnv;
   try {
-    env = opts.kconfigFile ? loadDotConfig(opts.kconfigFile, arch) : archSelects(root, arch);
+    env = opts.kconfigFile ? loadKernelConfig(opts.kconfigFile, root, arch) : archSelects(root, arch);
   } catch (e) {
     const message = (e as Error).message;
     throw new UsageError(
       opts.kconfigFile
-        ? `--kconfig: ${message}; pass the .config of a configured kernel build (make defconfig writes one), or leave --kconfig out to decide #if from arch/${arch}/Kconfig`
+        ? `--kconfig: ${message}${/; (run|pass) /.test(message) ? '' : `; pass the .config of a configured kernel build (make defconfig writes one), or leave --kconfig out to decide #if from arch/${arch}/Kconfig`}`
         : message,
     );
   }
@@ -193,14 +203,14 @@ async function discover(opts: LintOptions, root: string, arch: string, diagnosti
   return discovered.files;
 }
 
-function ruleMemos(cache: AnalysisCache | undefined, rules: Rule[], envKey: string): Map<string, FunctionMemo> {
+function ruleMemos(cache: AnalysisCache | undefined, rules: Rule[], envKey: string, maxStates: number | undefined): Map<string, FunctionMemo> {
   if (!cache) return new Map();
-  return new Map(rules.map((r) => [r.id, { store: cache.results, scope: digest(envKey, JSON.stringify({ ...r, source: '' }), process.env.FLUSHCHECK_MAX_STATES ?? ''), hits: 0, misses: 0 }]));
+  return new Map(rules.map((r) => [r.id, { store: cache.results, scope: digest(envKey, JSON.stringify({ ...r, source: '' }), String(maxStates ?? '')), hits: 0, misses: 0 }]));
 }
 
 /** Every rule over the program; functions whose inputs did not change since the last round keep their results. */
-function analyseRound(program: Program, rules: Rule[], env: ConfigEnv, previous: Map<string, RuleRun>, memos: Map<string, FunctionMemo>): Map<string, RuleRun> {
-  return new Map(rules.map((r) => [r.id, runRule(program, ruleContext(r, env), previous.get(r.id), memos.get(r.id))]));
+function analyseRound(program: Program, rules: Rule[], env: ConfigEnv, previous: Map<string, RuleRun>, memos: Map<string, FunctionMemo>, maxStates: number | undefined): Map<string, RuleRun> {
+  return new Map(rules.map((r) => [r.id, runRule(program, { ...ruleContext(r, env), exactStates: maxStates }, previous.get(r.id), memos.get(r.id))]));
 }
 
 /**
@@ -292,6 +302,12 @@ function replayOnCacheModel(findings: Finding[], runs: Map<string, RuleRun>): Mo
 function countMemo(cache: AnalysisCache, memo: FunctionMemo): void {
   cache.stats.resultHits += memo.hits;
   cache.stats.resultMisses += memo.misses;
+}
+
+/** Discovered files the scan could not read (the run checked nothing when that is all of them). */
+function countUnreadable(diagnostics: Diagnostic[], files: string[]): number {
+  const known = new Set(files);
+  return new Set(diagnostics.filter((d) => known.has(d.file) && /^(unreadable|cannot read)/.test(d.reason)).map((d) => d.file)).size;
 }
 
 /** The same problem seen in several scan rounds is one diagnostic. */
