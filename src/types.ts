@@ -54,7 +54,7 @@ export interface HandoffPolicy {
   addressTaken: boolean;
   /** EXPORT_SYMBOL*'d function hands over on return (unless a contract covers it). */
   exported: boolean;
-  /** A function with no caller in the analysed tree hands over on return. */
+  /** A function with no caller among the functions analysed hands over on return. */
   noCaller: boolean;
 }
 
