@@ -15,6 +15,7 @@ import { lowerFile } from './ir/lower.js';
 import type { FileIR } from './ir/types.js';
 import { isStoredFile, restoreFile, storeFile } from './ir/stored.js';
 import { digest, type AnalysisCache } from './cache/store.js';
+import { blobId } from './discover/git.js';
 import type { Diagnostic } from './types.js';
 
 const MAX_SCAN_BYTES = 256 * 1024 * 1024;
@@ -126,12 +127,12 @@ export class Corpus {
       opts.onProgress?.('parse', ++i, files.length);
       const content = contents.get(file)!;
       const lower = (sink: Diagnostic[]) => lowerSource(file, content, opts.env, this.interesting, sink, opts.fileTimeoutMs ?? DEFAULT_FILE_TIMEOUT_MS);
-      const contentKey = opts.source?.keys.get(file);
-      if (!opts.cache || !contentKey) {
+      if (!opts.cache) {
         this.parsed.set(file, lower(opts.diagnostics));
         continue;
       }
-      const { ir, problems } = lowerThroughCache(opts.cache, digest(file, contentKey, interestingKey), file, lower);
+      // Keyed by the bytes analysed, never by what git says the file holds.
+      const { ir, problems } = lowerThroughCache(opts.cache, digest(file, blobId(content), interestingKey), file, lower);
       opts.diagnostics.push(...problems.map((reason) => ({ file, reason })));
       this.parsed.set(file, ir);
     }
@@ -151,7 +152,7 @@ function lowerThroughCache(cache: AnalysisCache, key: string, file: string, lowe
     cache.stats.parseHits++;
     return memoized;
   }
-  const stored = cache.files.get(key);
+  const stored = cache.files.get(key, isStoredFile);
   let entry: { ir: FileIR; problems: string[] };
   if (isStoredFile(stored)) {
     cache.stats.storedFiles++;

@@ -17,8 +17,9 @@ import type { TreeSource } from './discover/source.js';
 import type { FunctionIR } from './ir/types.js';
 import { Program } from './analyze/program.js';
 import { ruleContext, ruleNames, runRule, scanNames, type RuleRun } from './analyze/rule.js';
-import type { FunctionMemo } from './analyze/memo.js';
-import { loadRules } from './rules/load.js';
+import { isStoredResult, type FunctionMemo } from './analyze/memo.js';
+import { loadRules, RuleError } from './rules/load.js';
+import { BudgetedPattern } from './rules/label-matcher.js';
 import { UsageError } from './errors.js';
 import { replayFindings } from './model/replay.js';
 import { checkScenario } from './model/check.js';
@@ -105,9 +106,11 @@ export async function analyzeTree(opts: LintOptions): Promise<Analysis> {
   if (readHeadersBeforeAnalysis(corpus, program, candidates, includes, direct, cpuAccess, trace)) program = new Program([...corpus.parsed.values()], { arch });
 
   const memos = ruleMemos(opts.cache, candidates, envKey, opts.maxStates);
+  // errorLabels come from rule files: matched under a time budget (a pattern that exhausts it is a usage error below).
+  const labelPatterns = new Map(candidates.map((r) => [r.id, new BudgetedPattern(r.errorLabels, r.source)]));
   let runs = new Map<string, RuleRun>();
   for (let round = 0; ; round++) {
-    runs = analyseRound(program, candidates, env, runs, memos, opts.maxStates);
+    runs = analyseRound(program, candidates, env, runs, memos, { maxStates: opts.maxStates, labelPatterns });
     trace(`round ${round}: analysed ${program.functions.length} functions`);
     // A round is synchronous work: let signal handlers (review's Ctrl-C) run between rounds.
     await new Promise((resolve) => setImmediate(resolve));
@@ -115,6 +118,8 @@ export async function analyzeTree(opts: LintOptions): Promise<Analysis> {
     program = new Program([...corpus.parsed.values()], { arch });
   }
 
+  const slowPatterns = [...labelPatterns.values()].flatMap((p) => (p.problem ? [p.problem] : []));
+  if (slowPatterns.length) throw new RuleError(slowPatterns);
   const { findings, syncSites, syncSitesNotJudged } = collectFindings(runs);
   const model = replayOnCacheModel(findings, runs);
   const unique = uniqueDiagnostics(diagnostics);
@@ -205,12 +210,20 @@ async function discover(opts: LintOptions, root: string, arch: string, diagnosti
 
 function ruleMemos(cache: AnalysisCache | undefined, rules: Rule[], envKey: string, maxStates: number | undefined): Map<string, FunctionMemo> {
   if (!cache) return new Map();
-  return new Map(rules.map((r) => [r.id, { store: cache.results, scope: digest(envKey, JSON.stringify({ ...r, source: '' }), String(maxStates ?? '')), hits: 0, misses: 0 }]));
+  return new Map(rules.map((r) => [r.id, { store: cache.results.checked(isStoredResult), scope: digest(envKey, JSON.stringify({ ...r, source: '' }), String(maxStates ?? '')), hits: 0, misses: 0 }]));
 }
 
 /** Every rule over the program; functions whose inputs did not change since the last round keep their results. */
-function analyseRound(program: Program, rules: Rule[], env: ConfigEnv, previous: Map<string, RuleRun>, memos: Map<string, FunctionMemo>, maxStates: number | undefined): Map<string, RuleRun> {
-  return new Map(rules.map((r) => [r.id, runRule(program, { ...ruleContext(r, env), exactStates: maxStates }, previous.get(r.id), memos.get(r.id))]));
+function analyseRound(
+  program: Program,
+  rules: Rule[],
+  env: ConfigEnv,
+  previous: Map<string, RuleRun>,
+  memos: Map<string, FunctionMemo>,
+  budgets: { maxStates: number | undefined; labelPatterns: Map<string, BudgetedPattern> },
+): Map<string, RuleRun> {
+  const context = (r: Rule) => ({ ...ruleContext(r, env), errorLabel: budgets.labelPatterns.get(r.id)!, exactStates: budgets.maxStates });
+  return new Map(rules.map((r) => [r.id, runRule(program, context(r), previous.get(r.id), memos.get(r.id))]));
 }
 
 /**
