@@ -93,9 +93,9 @@ export async function analyzeTree(opts: LintOptions): Promise<Analysis> {
   const trace = tracer(started);
   const { root, arch, env, rules, diagnostics, inactive } = configure(opts);
   let candidates = applicableRules(rules, arch, env, inactive);
-  const files = await discover(opts, root, arch, diagnostics);
+  const { files, rawPaths } = await discover(opts, root, arch, diagnostics);
   const envKey = configFingerprint(env, opts.kconfigFile ?? path.join(root, 'arch', arch, 'Kconfig'));
-  const corpus = new Corpus({ root, files, env, envKey, source: opts.source, cache: opts.cache, jobs: opts.jobs, fileTimeoutMs: opts.fileTimeoutMs, diagnostics, trace, onProgress: opts.onProgress });
+  const corpus = new Corpus({ root, files, rawPaths, env, envKey, source: opts.source, cache: opts.cache, jobs: opts.jobs, fileTimeoutMs: opts.fileTimeoutMs, diagnostics, trace, onProgress: opts.onProgress });
   corpus.markInteresting(candidates.flatMap(ruleNames));
   await corpus.scanAndParse(candidates.flatMap(scanNames));
   let program = new Program([...corpus.parsed.values()], { arch });
@@ -135,7 +135,8 @@ export async function analyzeTree(opts: LintOptions): Promise<Analysis> {
     stats: {
       files: files.length,
       unreadable: countUnreadable(unique, files),
-      parsed: corpus.parsed.size,
+      parsed: corpus.parsed.size - corpus.parseBudget.refused,
+      ...(corpus.parseBudget.refused ? { notParsed: corpus.parseBudget.refused } : {}),
       functions: program.functions.length,
       syncSites,
       syncSitesNotJudged,
@@ -199,13 +200,16 @@ function definedRules(rules: Rule[], program: Program, inactive: InactiveRule[])
   });
 }
 
-/** The source files of the arch's build: the snapshot's list, or a walk of the given paths. */
-async function discover(opts: LintOptions, root: string, arch: string, diagnostics: Diagnostic[]): Promise<string[]> {
-  if (opts.source) return opts.source.files;
+/**
+ * The source files of the arch's build: the snapshot's list, or a walk of the
+ * given paths; and the real bytes of the paths that are not valid UTF-8.
+ */
+async function discover(opts: LintOptions, root: string, arch: string, diagnostics: Diagnostic[]): Promise<{ files: string[]; rawPaths: Map<string, Buffer> }> {
+  if (opts.source) return { files: opts.source.files, rawPaths: new Map() };
   const paths = (opts.paths?.length ? opts.paths : ['.']).map((p) => path.resolve(root, p));
   const discovered = await discoverFiles({ root, paths, arch });
   diagnostics.push(...discovered.diagnostics);
-  return discovered.files;
+  return { files: discovered.files, rawPaths: discovered.rawPaths };
 }
 
 function ruleMemos(cache: AnalysisCache | undefined, rules: Rule[], envKey: string, maxStates: number | undefined): Map<string, FunctionMemo> {

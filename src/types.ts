@@ -186,6 +186,8 @@ export interface LintStats {
   unreadable?: number;
   /** Files parsed with tree-sitter (the prefilter kept them). */
   parsed: number;
+  /** Files that name a rule function but were not parsed (over the parse limits, see parse/budget.ts): their sync sites are not judged. */
+  notParsed?: number;
   /** Function definitions analysed. */
   functions: number;
   /** Issuing call sites analysed. */

@@ -119,7 +119,8 @@ function summaryLines(stats: LintStats, findings: Finding[], terse: boolean): st
   const count = (severity: Severity) => findings.filter((f) => f.severity === severity).length;
   const found = `${plural(count('error'), 'error')}, ${plural(count('warning'), 'warning')}, ${plural(count('note'), 'note')}`;
   const notJudged = stats.syncSitesNotJudged ? `, ${stats.syncSitesNotJudged} not judged` : '';
-  const analysed = `${plural(stats.files, 'file')} (${stats.parsed} parsed, ${plural(stats.functions, 'function')}, ${plural(stats.syncSites, 'sync site')}${notJudged})`;
+  const notParsed = stats.notParsed ? `, ${stats.notParsed} too large to parse` : '';
+  const analysed = `${plural(stats.files, 'file')} (${stats.parsed} parsed${notParsed}, ${plural(stats.functions, 'function')}, ${plural(stats.syncSites, 'sync site')}${notJudged})`;
   const lines: string[] = [];
   const scope = stats.scope;
   if (scope) {
