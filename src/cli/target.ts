@@ -26,8 +26,9 @@ interface NamedPath {
  * outside a kernel tree) and the report's scope.
  * - `--root DIR`: DIR is the tree; PATHs (relative to it) are the scope.
  * - PATHs in a kernel tree: its top is the root; the PATHs are the scope.
- * - PATHs in no kernel tree: as `resolveScanTarget` (the current folder, or
- *   the single folder given, is the root; only the PATHs are read).
+ * - PATHs in no kernel tree: a single folder is the root (the tree);
+ *   otherwise as `resolveScanTarget` (the current folder is the root, only the
+ *   PATHs are read).
  * `exclude`: root-relative globs left out of the report.
  */
 export async function resolveLintTarget(cwd: string, rootOption: string | undefined, args: string[], exclude: string[] = []): Promise<LintTarget> {
@@ -37,7 +38,11 @@ export async function resolveLintTarget(cwd: string, rootOption: string | undefi
   const top = rootOption !== undefined ? base : treeTop(named);
 
   if (top === null) {
-    // No kernel tree: globs name the files to read, like paths.
+    // No kernel tree: a single folder is the tree; otherwise globs name files to read, like paths.
+    const [only] = named;
+    if (named.length === 1 && !only.glob && isDirectory(only.anchor)) {
+      return exclude.length ? { root: only.anchor, scope: { given: [], include: [], exclude } } : { root: only.anchor };
+    }
     const files = await expandGlobs(base, named, isGitWorkTreeTop(base));
     const target = resolveScanTarget(cwd, rootOption, [...named.filter((p) => !p.glob).map((p) => p.anchor), ...files]);
     const include = (target.paths ?? []).map((p) => toPosix(relative(target.root, p)));

@@ -128,7 +128,7 @@ function summaryLines(stats: LintStats, findings: Finding[], terse: boolean): st
     const excluded = scope.exclude.length ? ` without ${scope.exclude.map((p) => quoteFileName(p)).join(', ')}` : '';
     const outside = scope.findingsOutside ? `; ${plural(scope.findingsOutside, 'finding')} elsewhere in the tree not shown` : '';
     lines.push(`${found} under ${paths}${excluded} (${plural(scope.files, 'file')}, ${plural(scope.functions, 'function')} judged, ${plural(scope.syncSites, 'sync site')})${outside}`);
-    if (!terse) lines.push(`context: the whole tree, ${analysed}, analysed in ${Math.round(stats.ms)} ms`);
+    if (!terse) lines.push(`context: ${analysed} analysed in ${Math.round(stats.ms)} ms`);
   } else {
     lines.push(`${found} in ${analysed} in ${Math.round(stats.ms)} ms`);
   }

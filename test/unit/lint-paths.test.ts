@@ -113,7 +113,8 @@ describe('resolveLintTarget', () => {
     fs.mkdirSync(path.join(plain, 'src'), { recursive: true });
     fs.writeFileSync(path.join(plain, 'src', 'a.c'), 'void a(void) {}\n');
     expect(await resolveLintTarget(MINI, undefined, [plain])).toEqual({ root: plain });
-    expect(await resolveLintTarget(plain, undefined, ['src'])).toEqual({ root: plain, paths: [path.join(plain, 'src')], scope: { given: ['src'], include: ['src'], exclude: [] } });
+    expect(await resolveLintTarget(plain, undefined, ['src'])).toEqual({ root: path.join(plain, 'src') });
+    expect(await resolveLintTarget(plain, undefined, ['src/a.c'])).toEqual({ root: plain, paths: [path.join(plain, 'src', 'a.c')], scope: { given: ['src/a.c'], include: ['src/a.c'], exclude: [] } });
     expect(await resolveLintTarget(os.tmpdir(), plain, ['src'])).toEqual({ root: plain, scope: { given: ['src'], include: ['src'], exclude: [] } });
   });
 });

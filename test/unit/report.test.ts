@@ -305,7 +305,7 @@ describe('formatText', () => {
     expect(lines.slice(-4)).toEqual([
       'flushcheck: 1 file or function not fully analysed (0 under the paths) (-v lists them)',
       '1 error, 0 warnings, 0 notes under drivers/iommu without drivers/iommu/arm (132 files, 24 functions judged, 8 sync sites); 7 findings elsewhere in the tree not shown',
-      'context: the whole tree, 50113 files (3 parsed, 57 functions, 4 sync sites), analysed in 42 ms',
+      'context: 50113 files (3 parsed, 57 functions, 4 sync sites) analysed in 42 ms',
       '',
     ]);
   });
