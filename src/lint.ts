@@ -226,7 +226,7 @@ function analyseRound(
   memos: Map<string, FunctionMemo>,
   budgets: { maxStates: number | undefined; labelPatterns: Map<string, BudgetedPattern> },
 ): Map<string, RuleRun> {
-  const context = (r: Rule) => ({ ...ruleContext(r, env), errorLabel: budgets.labelPatterns.get(r.id)!, exactStates: budgets.maxStates });
+  const context = (r: Rule) => ({ ...ruleContext(r, env, budgets.maxStates), errorLabel: budgets.labelPatterns.get(r.id)! });
   return new Map(rules.map((r) => [r.id, runRule(program, context(r), previous.get(r.id), memos.get(r.id))]));
 }
 

@@ -42,10 +42,10 @@ describe.skipIf(!tree7)('linux-7.2: paths, parent folder, defconfig', () => {
     expect(code).toBe(1);
     // A finding's headline ends with its rule; the note lines after it carry the path.
     const headlines = stdout.split('\n').filter((l) => /^\S+:\d+:\d+: (error|warning|note): .*\[[\w-]+\]$/.test(l));
-    expect(headlines.map((l) => l.replace(/:\d+:\d+:/, ':L:C:'))).toEqual([
-      'drivers/iommu/dma-iommu.c:L:C: warning: invalidation issued by arch_sync_dma_for_cpu() is still pending when dma_iova_unlink() returns [dma-sync-flush]',
-      'drivers/iommu/dma-iommu.c:L:C: warning: invalidation issued by arch_sync_dma_for_cpu() is still pending when dma_iova_destroy() returns [dma-sync-flush]',
-    ]);
+    // The WARN_ON(!phys) early return in the iova unlink loop (docs/linux-7.2-findings.md), reported in dma-iommu.c.
+    expect(headlines).toHaveLength(2);
+    expect(headlines.every((l) => /^drivers\/iommu\/dma-iommu\.c:\d+:\d+: warning: .*arch_sync_dma_for_cpu\(\).* \[dma-sync-flush\]$/.test(l))).toBe(true);
+    expect(headlines.map((l) => /(dma_iova_\w+)\(\) returns/.exec(l)?.[1]).sort()).toEqual(['dma_iova_destroy', 'dma_iova_unlink']);
     expect(headlines.every((l) => l.length <= 200)).toBe(true);
     expect(stdout).toMatch(/^0 errors, 2 warnings, 0 notes under drivers\/iommu \(\d+ files, \d+ functions judged, \d+ sync sites\); \d+ findings elsewhere in the tree not shown$/m);
   }, 300_000);
