@@ -85,21 +85,34 @@ export function formatFinding(finding: Finding, paint: Paint, opts: Omit<TextOpt
 }
 
 /**
- * The message shortened to `max` characters for a headline. The places it
- * names (`at drivers/x.c:12`, `at line 40`, `(through f() at line 9)`) are on
- * the note lines that follow, so they go first; then trailing clauses (after
- * `; `); then words, ending in `…`.
+ * Ways to shorten a message for a headline, mildest first. The places it
+ * names are also on the note lines that follow, so they shrink and go first;
+ * the place a function returns at stays longest (two findings can differ
+ * only by it).
  */
+const SHORTENINGS: ((text: string, max: number) => string)[] = [
+  // `at kernel/dma/mapping.c:299` -> `at mapping.c:299`
+  (t) => t.replace(/ at [^\s:;()]+\/([^\s/:;()]+:\d+)/g, ' at $1'),
+  // Trailing clauses (`; no flush on this path`, the model's verdict), one at a time.
+  (t, max) => {
+    const clauses = t.split('; ');
+    while (clauses.join('; ').length > max && clauses.length > 1) clauses.pop();
+    return clauses.join('; ');
+  },
+  (t) => t.replace(/ \(through [^()]*\(\) at line \d+\)/g, ''),
+  // Why the function hands the buffer over: a note line says it.
+  (t) => t.replace(/ and hands the buffer over \([^()]*\)/g, '').replace(/ \((?:it is exported|its address is taken|it has no caller[^()]*)\)/g, ''),
+  // The first place (the sync's, on a note line), then every place.
+  (t) => t.replace(/ at (?:line \d+|[^\s:;()]+:\d+)/, ''),
+  (t) => t.replace(/ at (?:line \d+|[^\s:;()]+:\d+)/g, ''),
+];
+
+/** The message shortened to `max` characters for a headline (see SHORTENINGS); at worst cut at a word, ending in `…`. */
 export function headline(message: string, max: number): string {
-  if (message.length <= max) return message;
-  let text = message
-    .replace(/ \(through [^()]*\(\) at line \d+\)/g, '')
-    .replace(/ at (?:line \d+|[^\s:;()]+:\d+)/g, '')
-    .replace(/ and hands the buffer over \([^()]*\)/g, '');
-  const clauses = text.split('; ');
-  while (text.length > max && clauses.length > 1) {
-    clauses.pop();
-    text = clauses.join('; ');
+  let text = message;
+  for (const shorten of SHORTENINGS) {
+    if (text.length <= max) return text;
+    text = shorten(text, max);
   }
   if (text.length <= max) return text;
   const cut = text.lastIndexOf(' ', max - 1);
