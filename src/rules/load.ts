@@ -141,9 +141,9 @@ function parseSingleDocument(source: string, text: string): unknown {
     const position = error.linePos?.[0];
     const where = position ? `${source}:${position.line}:${position.col}` : source;
     // yaml appends " at line N, column M:" and a source excerpt; the position is already in front.
-    const reason = error.message.split(' at line ')[0];
+    const reason = error.message.split(' at line ')[0].replace(/\s+/g, ' ');
     const more = syntaxErrors.length > 1 ? ` (and ${syntaxErrors.length - 1} more; is it a YAML rule file?)` : '';
-    throw new RuleError([`${where}: YAML syntax error: ${reason}${more}`]);
+    throw new RuleError([`${where}: YAML syntax error: ${reason.length > 120 ? `${reason.slice(0, 119)}…` : reason}${more}`]);
   }
   if (documents.length > 1) {
     throw new RuleError([
