@@ -64,6 +64,20 @@ export function readKconfigTree(root: string, arch: string): KconfigTree {
   return tree;
 }
 
+const ENTRY_KEYWORDS = new Set(['config', 'menuconfig', 'if', 'endif', 'menu', 'endmenu', 'choice', 'endchoice', 'source', 'osource', 'rsource', 'orsource', 'comment', 'mainmenu']);
+
+/** Where reading one Kconfig file is: the open blocks and the definition being read. */
+interface FileState {
+  file: string;
+  /** Conditions of the blocks around the `source` that brought this file in. */
+  context: Expr[];
+  inChoice: boolean;
+  blocks: { kind: 'if' | 'menu' | 'choice'; cond: Expr }[];
+  current: { name: string; def: SymbolDef; deps: Expr[]; lines: string[] } | null;
+  /** The last entry was `menu`: a `depends on` now belongs to the menu. */
+  menuHeader: boolean;
+}
+
 class KconfigReader {
   private readonly seen = new Set<string>();
 
@@ -84,73 +98,64 @@ class KconfigReader {
       return;
     }
     this.seen.add(file);
-    const blocks: { kind: 'if' | 'menu' | 'choice'; cond: Expr }[] = [];
-    let current: { name: string; def: SymbolDef; deps: Expr[]; lines: string[] } | null = null;
-    let menu: { cond: Expr } | null = null;
-    const conditions = () => [...context, ...blocks.map((b) => b.cond)];
-    const inAChoice = () => inChoice || blocks.some((b) => b.kind === 'choice');
-    const finish = () => {
-      if (current) this.finishDefinition(current.name, current.def, current.deps, current.lines);
-      current = null;
-    };
-
+    const state: FileState = { file, context, inChoice, blocks: [], current: null, menuHeader: false };
     for (const line of logicalLines(text)) {
       const [keyword, ...rest] = line.split(/\s+/);
-      const arg = rest.join(' ');
-      switch (keyword) {
-        case 'config':
-        case 'menuconfig': {
-          finish();
-          menu = null;
-          current = { name: arg, def: this.define(arg, inAChoice()), deps: conditions(), lines: [] };
-          current.def.defined = true;
-          continue;
-        }
-        case 'if':
-          finish();
-          menu = null;
-          blocks.push({ kind: 'if', cond: parseExpr(arg) });
-          continue;
-        case 'menu':
-          finish();
-          menu = { cond: TRUE };
-          blocks.push({ kind: 'menu', cond: TRUE });
-          continue;
-        case 'choice':
-          finish();
-          menu = null;
-          blocks.push({ kind: 'choice', cond: TRUE });
-          continue;
-        case 'endif':
-        case 'endmenu':
-        case 'endchoice': {
-          finish();
-          menu = null;
-          const at = blocks.map((b) => b.kind as string).lastIndexOf(keyword.slice(3));
-          if (at >= 0) blocks.splice(at);
-          continue;
-        }
-        case 'source':
-        case 'osource':
-        case 'rsource':
-        case 'orsource': {
-          finish();
-          this.source(file, keyword, arg, conditions(), inAChoice());
-          continue;
-        }
-        case 'comment':
-        case 'mainmenu':
-          finish();
-          continue;
-      }
-      if (current) current.lines.push(line);
-      else if (menu && keyword === 'depends') {
+      if (ENTRY_KEYWORDS.has(keyword)) {
+        this.finish(state);
+        this.entry(state, keyword, rest.join(' '));
+      } else if (state.current) {
+        state.current.lines.push(line);
+      } else if (state.menuHeader && keyword === 'depends') {
         // `menu ... depends on X`: the whole menu depends on X.
-        const block = blocks[blocks.length - 1];
-        block.cond = and(block.cond, parseExpr(line.replace(/^depends\s+on\s+/, '')));
+        const menu = state.blocks[state.blocks.length - 1];
+        menu.cond = and(menu.cond, parseExpr(line.replace(/^depends\s+on\s+/, '')));
       }
     }
-    finish();
+    this.finish(state);
+  }
+
+  /** A line that starts an entry: a definition, a block, a source. */
+  private entry(state: FileState, keyword: string, arg: string): void {
+    const conditions = [...state.context, ...state.blocks.map((b) => b.cond)];
+    const inChoice = state.inChoice || state.blocks.some((b) => b.kind === 'choice');
+    state.menuHeader = keyword === 'menu';
+    switch (keyword) {
+      case 'config':
+      case 'menuconfig':
+        state.current = { name: arg, def: this.define(arg, inChoice), deps: conditions, lines: [] };
+        state.current.def.defined = true;
+        return;
+      case 'if':
+        state.blocks.push({ kind: 'if', cond: parseExpr(arg) });
+        return;
+      case 'menu':
+      case 'choice':
+        state.blocks.push({ kind: keyword, cond: TRUE });
+        return;
+      case 'endif':
+      case 'endmenu':
+      case 'endchoice': {
+        const at = state.blocks.map((b) => b.kind as string).lastIndexOf(keyword.slice(3));
+        if (at >= 0) state.blocks.splice(at);
+        return;
+      }
+      case 'source':
+      case 'osource':
+      case 'rsource':
+      case 'orsource':
+        this.source(state.file, keyword, arg, conditions, inChoice);
+        return;
+      default:
+        // comment, mainmenu: their own attributes (a comment's `depends on`) are skipped.
+        return;
+    }
+  }
+
+  private finish(state: FileState): void {
+    const { current } = state;
+    if (current) this.finishDefinition(current.name, current.def, current.deps, current.lines);
+    state.current = null;
   }
 
   private source(from: string, keyword: string, arg: string, context: Expr[], inChoice: boolean): void {

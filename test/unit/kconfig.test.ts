@@ -376,3 +376,10 @@ describe('defconfigValues', () => {
     expect(defconfigValues(tree, new Map(), new Map())('INNER')).toEqual([0, 0]);
   });
 });
+
+describe('defconfigValues: entries between definitions', () => {
+  it("gives a comment's `depends on` to the comment, not to the menu around it", () => {
+    const root = path.dirname(tempFile('menu/Kconfig', ['menu "m"', 'comment "needs GATE"', '\tdepends on GATE', 'config INSIDE', '\tdef_bool y', 'endmenu', 'config GATE', '\tbool "gate"', ''].join('\n')));
+    expect(defconfigValues(readKconfigTree(root, 'arm64'), new Map(), new Map())('INSIDE')).toEqual([2, 2]);
+  });
+});
