@@ -34,7 +34,7 @@ export function registerGraph(program: Command, ctx: CommandContext): void {
     .allowExcessArguments(false)
     .action(async (path: string | undefined, opts: GraphCommandOptions) => {
       // The tree holding PATH (its kernel tree's top) is analysed: a folder's callers and the rule's definitions are elsewhere; only PATH is shown.
-      const target = await resolveLintTarget(ctx.cwd, opts.root, path === undefined ? [] : [path]);
+      const target = await resolveLintTarget(ctx.cwd, opts.root, path === undefined ? [] : [path], [], { currentFolderAsTree: true });
       const kconfigFile = existingFile(ctx.cwd, opts.kconfig, '--kconfig');
       checkOutputPath(ctx.cwd, opts.output);
       const view = await ctx.deps.buildGraph({ root: target.root, paths: target.paths, arch: opts.arch, kconfigFile, rulesDirs: rulesDirsOf(ctx, opts.rules) });

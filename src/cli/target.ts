@@ -31,11 +31,18 @@ interface NamedPath {
  *   PATHs are read).
  * `exclude`: root-relative globs left out of the report.
  */
-export async function resolveLintTarget(cwd: string, rootOption: string | undefined, args: string[], exclude: string[] = []): Promise<LintTarget> {
+export async function resolveLintTarget(
+  cwd: string,
+  rootOption: string | undefined,
+  args: string[],
+  exclude: string[] = [],
+  opts: { currentFolderAsTree?: boolean } = {},
+): Promise<LintTarget> {
   const base = rootOption === undefined ? cwd : resolve(cwd, rootOption);
   if (rootOption !== undefined && !isDirectory(base)) throw new UsageError(`--root ${rootOption}: not a folder; pass the top of the tree to check`);
   const named = (args.length ? args : ['.']).map((arg) => namePath(base, arg));
-  const top = rootOption !== undefined ? base : treeTop(named);
+  // Outside a kernel tree `graph` takes the current folder as the tree (PATH is what it shows).
+  const top = rootOption !== undefined ? base : (treeTop(named) ?? (opts.currentFolderAsTree && named.every((p) => isInside(cwd, p.anchor)) ? cwd : null));
 
   if (top === null) {
     // No kernel tree: a single folder is the tree; otherwise globs name files to read, like paths.
