@@ -11,21 +11,24 @@ import { scanSnapshot } from './discover/scan.js';
 import type { TreeSource } from './discover/source.js';
 import { preprocess } from './parse/preprocess.js';
 import { ParseTimeout } from './parse/tree.js';
+import { ParseBudget } from './parse/budget.js';
+import { sourceText } from './parse/source-text.js';
 import { lowerFile } from './ir/lower.js';
 import type { FileIR } from './ir/types.js';
 import { isStoredFile, restoreFile, storeFile } from './ir/stored.js';
 import { digest, type AnalysisCache } from './cache/store.js';
+import { blobId } from './discover/git.js';
 import type { Diagnostic } from './types.js';
 
 const MAX_SCAN_BYTES = 256 * 1024 * 1024;
-/** tree-sitter on a multi-megabyte generated file costs seconds and finds no DMA code. */
-const MAX_PARSE_BYTES = 8 * 1024 * 1024;
 const DEFAULT_FILE_TIMEOUT_MS = 20_000;
 
 export interface CorpusOptions {
   root: string;
   /** Root-relative files of the tree (the walk's or the snapshot's). */
   files: string[];
+  /** Files whose path is not valid UTF-8: shown name -> real path bytes (discover/walk.ts). */
+  rawPaths?: Map<string, Buffer>;
   env: ConfigEnv;
   /** Fingerprint of the configuration, for cache keys. */
   envKey: string;
@@ -41,6 +44,8 @@ export interface CorpusOptions {
 export class Corpus {
   /** Lowered files by root-relative path. */
   readonly parsed = new Map<string, FileIR>();
+  /** How much this run parses (parse/budget.ts); `refused` files are in `parsed`, empty. */
+  readonly parseBudget = new ParseBudget();
   /** Names some scan looked for. */
   private readonly scannedFor = new Set<string>();
   /** Names whose macros are worth lowering (rule names, deferring names). */
@@ -74,7 +79,7 @@ export class Corpus {
     };
     const scan = opts.source
       ? await scanSnapshot(opts.source, unparsed, fresh, opts.cache?.scan, scanOptions)
-      : await prefilter(opts.root, unparsed, fresh, scanOptions);
+      : await prefilter(opts.root, unparsed, fresh, { ...scanOptions, rawPaths: opts.rawPaths });
     opts.diagnostics.push(...scan.diagnostics);
     if (opts.cache && 'fromIndex' in scan) {
       opts.cache.stats.scanHits += scan.fromIndex;
@@ -110,7 +115,7 @@ export class Corpus {
     const overlaid = this.opts.source?.overlay.get(file);
     if (overlaid) return overlaid;
     try {
-      return fs.readFileSync(path.join(this.opts.root, file));
+      return fs.readFileSync(this.opts.rawPaths?.get(file) ?? path.join(this.opts.root, file));
     } catch {
       return null;
     }
@@ -125,13 +130,19 @@ export class Corpus {
     for (const file of files) {
       opts.onProgress?.('parse', ++i, files.length);
       const content = contents.get(file)!;
+      const refused = this.parseBudget.admit(content);
+      if (refused) {
+        opts.diagnostics.push({ file, reason: refused });
+        this.parsed.set(file, emptyFile(file, 0));
+        continue;
+      }
       const lower = (sink: Diagnostic[]) => lowerSource(file, content, opts.env, this.interesting, sink, opts.fileTimeoutMs ?? DEFAULT_FILE_TIMEOUT_MS);
-      const contentKey = opts.source?.keys.get(file);
-      if (!opts.cache || !contentKey) {
+      if (!opts.cache) {
         this.parsed.set(file, lower(opts.diagnostics));
         continue;
       }
-      const { ir, problems } = lowerThroughCache(opts.cache, digest(file, contentKey, interestingKey), file, lower);
+      // Keyed by the bytes analysed, never by what git says the file holds.
+      const { ir, problems } = lowerThroughCache(opts.cache, digest(file, blobId(content), interestingKey), file, lower);
       opts.diagnostics.push(...problems.map((reason) => ({ file, reason })));
       this.parsed.set(file, ir);
     }
@@ -151,7 +162,7 @@ function lowerThroughCache(cache: AnalysisCache, key: string, file: string, lowe
     cache.stats.parseHits++;
     return memoized;
   }
-  const stored = cache.files.get(key);
+  const stored = cache.files.get(key, isStoredFile);
   let entry: { ir: FileIR; problems: string[] };
   if (isStoredFile(stored)) {
     cache.stats.storedFiles++;
@@ -172,12 +183,8 @@ function emptyFile(file: string, parseErrors: number): FileIR {
 }
 
 function lowerSource(file: string, buf: Buffer, env: ConfigEnv, interesting: Set<string>, diagnostics: Diagnostic[], timeoutMs: number): FileIR {
-  if (buf.length > MAX_PARSE_BYTES) {
-    diagnostics.push({ file, reason: `${buf.length} bytes, over the ${MAX_PARSE_BYTES}-byte parse limit; not analysed` });
-    return emptyFile(file, 0);
-  }
   // latin1 keeps one char per byte: non-UTF-8 input never throws and columns stay byte columns.
-  const source = buf.toString('latin1');
+  const source = sourceText(buf.toString('latin1'));
   try {
     const deadline = performance.now() + timeoutMs;
     const pre = preprocess(source, env);

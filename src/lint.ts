@@ -10,13 +10,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { discoverFiles } from './discover/walk.js';
-import { archSelects, loadDotConfig, KNOWN_ARCHES, type ConfigEnv } from './discover/kconfig.js';
+import { archSelects, loadKernelConfig, KNOWN_ARCHES, type ConfigEnv } from './discover/kconfig.js';
+import type { ReportScope } from './discover/scope.js';
+import { restrictToScope } from './scope.js';
 import type { TreeSource } from './discover/source.js';
 import type { FunctionIR } from './ir/types.js';
 import { Program } from './analyze/program.js';
 import { ruleContext, ruleNames, runRule, scanNames, type RuleRun } from './analyze/rule.js';
-import type { FunctionMemo } from './analyze/memo.js';
-import { loadRules } from './rules/load.js';
+import { isStoredResult, type FunctionMemo } from './analyze/memo.js';
+import { loadRules, RuleError } from './rules/load.js';
+import { BudgetedPattern } from './rules/label-matcher.js';
 import { UsageError } from './errors.js';
 import { replayFindings } from './model/replay.js';
 import { checkScenario } from './model/check.js';
@@ -32,6 +35,10 @@ export interface LintOptions {
   root: string;
   /** Files or folders under root to analyse (default: root itself). */
   paths?: string[];
+  /** Report only findings under these paths; the rest of the tree is read as context (lint PATH... in a kernel tree). */
+  scope?: ReportScope;
+  /** Path budget: exact abstract states per CFG node before states merge by property (default 48, explore.ts). */
+  maxStates?: number;
   /** Target architecture (default arm64). */
   arch?: string;
   /** Kernel .config to evaluate #if CONFIG_* with. */
@@ -86,9 +93,9 @@ export async function analyzeTree(opts: LintOptions): Promise<Analysis> {
   const trace = tracer(started);
   const { root, arch, env, rules, diagnostics, inactive } = configure(opts);
   let candidates = applicableRules(rules, arch, env, inactive);
-  const files = await discover(opts, root, arch, diagnostics);
+  const { files, rawPaths } = await discover(opts, root, arch, diagnostics);
   const envKey = configFingerprint(env, opts.kconfigFile ?? path.join(root, 'arch', arch, 'Kconfig'));
-  const corpus = new Corpus({ root, files, env, envKey, source: opts.source, cache: opts.cache, jobs: opts.jobs, fileTimeoutMs: opts.fileTimeoutMs, diagnostics, trace, onProgress: opts.onProgress });
+  const corpus = new Corpus({ root, files, rawPaths, env, envKey, source: opts.source, cache: opts.cache, jobs: opts.jobs, fileTimeoutMs: opts.fileTimeoutMs, diagnostics, trace, onProgress: opts.onProgress });
   corpus.markInteresting(candidates.flatMap(ruleNames));
   await corpus.scanAndParse(candidates.flatMap(scanNames));
   let program = new Program([...corpus.parsed.values()], { arch });
@@ -98,10 +105,12 @@ export async function analyzeTree(opts: LintOptions): Promise<Analysis> {
   const cpuAccess = new Set(candidates.flatMap((r) => r.cpuAccess.map((c) => c.name)));
   if (readHeadersBeforeAnalysis(corpus, program, candidates, includes, direct, cpuAccess, trace)) program = new Program([...corpus.parsed.values()], { arch });
 
-  const memos = ruleMemos(opts.cache, candidates, envKey);
+  const memos = ruleMemos(opts.cache, candidates, envKey, opts.maxStates);
+  // errorLabels come from rule files: matched under a time budget (a pattern that exhausts it is a usage error below).
+  const labelPatterns = new Map(candidates.map((r) => [r.id, new BudgetedPattern(r.errorLabels, r.source)]));
   let runs = new Map<string, RuleRun>();
   for (let round = 0; ; round++) {
-    runs = analyseRound(program, candidates, env, runs, memos);
+    runs = analyseRound(program, candidates, env, runs, memos, { maxStates: opts.maxStates, labelPatterns });
     trace(`round ${round}: analysed ${program.functions.length} functions`);
     // A round is synchronous work: let signal handlers (review's Ctrl-C) run between rounds.
     await new Promise((resolve) => setImmediate(resolve));
@@ -109,25 +118,32 @@ export async function analyzeTree(opts: LintOptions): Promise<Analysis> {
     program = new Program([...corpus.parsed.values()], { arch });
   }
 
+  const slowPatterns = [...labelPatterns.values()].flatMap((p) => (p.problem ? [p.problem] : []));
+  if (slowPatterns.length) throw new RuleError(slowPatterns);
   const { findings, syncSites, syncSitesNotJudged } = collectFindings(runs);
   const model = replayOnCacheModel(findings, runs);
+  const unique = uniqueDiagnostics(diagnostics);
+  const scoped = opts.scope ? restrictToScope(opts.scope, findings, runs.values(), files, unique) : undefined;
   if (opts.cache) for (const memo of memos.values()) countMemo(opts.cache, memo);
   const result: LintResult = {
     tool: 'flushcheck',
     version: VERSION,
     root,
     arch,
-    findings,
+    findings: scoped?.findings ?? findings,
     inactiveRules: inactive,
     stats: {
       files: files.length,
-      parsed: corpus.parsed.size,
+      unreadable: countUnreadable(unique, files),
+      parsed: corpus.parsed.size - corpus.parseBudget.refused,
+      ...(corpus.parseBudget.refused ? { notParsed: corpus.parseBudget.refused } : {}),
       functions: program.functions.length,
       syncSites,
       syncSitesNotJudged,
       ms: Math.round(performance.now() - started),
       model,
-      diagnostics: uniqueDiagnostics(diagnostics),
+      diagnostics: unique,
+      ...(scoped ? { scope: scoped.stats } : {}),
     },
   };
   return { result, program, rules, runs, env };
@@ -140,12 +156,12 @@ function configure(opts: LintOptions): { root: string; arch: string; env: Config
   const root = path.resolve(opts.root);
   let env: ConfigEnv;
   try {
-    env = opts.kconfigFile ? loadDotConfig(opts.kconfigFile, arch) : archSelects(root, arch);
+    env = opts.kconfigFile ? loadKernelConfig(opts.kconfigFile, root, arch) : archSelects(root, arch);
   } catch (e) {
     const message = (e as Error).message;
     throw new UsageError(
       opts.kconfigFile
-        ? `--kconfig: ${message}; pass the .config of a configured kernel build (make defconfig writes one), or leave --kconfig out to decide #if from arch/${arch}/Kconfig`
+        ? `--kconfig: ${message}${/; (run|pass) /.test(message) ? '' : `; pass the .config of a configured kernel build (make defconfig writes one), or leave --kconfig out to decide #if from arch/${arch}/Kconfig`}`
         : message,
     );
   }
@@ -184,23 +200,34 @@ function definedRules(rules: Rule[], program: Program, inactive: InactiveRule[])
   });
 }
 
-/** The source files of the arch's build: the snapshot's list, or a walk of the given paths. */
-async function discover(opts: LintOptions, root: string, arch: string, diagnostics: Diagnostic[]): Promise<string[]> {
-  if (opts.source) return opts.source.files;
+/**
+ * The source files of the arch's build: the snapshot's list, or a walk of the
+ * given paths; and the real bytes of the paths that are not valid UTF-8.
+ */
+async function discover(opts: LintOptions, root: string, arch: string, diagnostics: Diagnostic[]): Promise<{ files: string[]; rawPaths: Map<string, Buffer> }> {
+  if (opts.source) return { files: opts.source.files, rawPaths: new Map() };
   const paths = (opts.paths?.length ? opts.paths : ['.']).map((p) => path.resolve(root, p));
   const discovered = await discoverFiles({ root, paths, arch });
   diagnostics.push(...discovered.diagnostics);
-  return discovered.files;
+  return { files: discovered.files, rawPaths: discovered.rawPaths };
 }
 
-function ruleMemos(cache: AnalysisCache | undefined, rules: Rule[], envKey: string): Map<string, FunctionMemo> {
+function ruleMemos(cache: AnalysisCache | undefined, rules: Rule[], envKey: string, maxStates: number | undefined): Map<string, FunctionMemo> {
   if (!cache) return new Map();
-  return new Map(rules.map((r) => [r.id, { store: cache.results, scope: digest(envKey, JSON.stringify({ ...r, source: '' }), process.env.FLUSHCHECK_MAX_STATES ?? ''), hits: 0, misses: 0 }]));
+  return new Map(rules.map((r) => [r.id, { store: cache.results.checked(isStoredResult), scope: digest(envKey, JSON.stringify({ ...r, source: '' }), String(maxStates ?? '')), hits: 0, misses: 0 }]));
 }
 
 /** Every rule over the program; functions whose inputs did not change since the last round keep their results. */
-function analyseRound(program: Program, rules: Rule[], env: ConfigEnv, previous: Map<string, RuleRun>, memos: Map<string, FunctionMemo>): Map<string, RuleRun> {
-  return new Map(rules.map((r) => [r.id, runRule(program, ruleContext(r, env), previous.get(r.id), memos.get(r.id))]));
+function analyseRound(
+  program: Program,
+  rules: Rule[],
+  env: ConfigEnv,
+  previous: Map<string, RuleRun>,
+  memos: Map<string, FunctionMemo>,
+  budgets: { maxStates: number | undefined; labelPatterns: Map<string, BudgetedPattern> },
+): Map<string, RuleRun> {
+  const context = (r: Rule) => ({ ...ruleContext(r, env, budgets.maxStates), errorLabel: budgets.labelPatterns.get(r.id)! });
+  return new Map(rules.map((r) => [r.id, runRule(program, context(r), previous.get(r.id), memos.get(r.id))]));
 }
 
 /**
@@ -292,6 +319,12 @@ function replayOnCacheModel(findings: Finding[], runs: Map<string, RuleRun>): Mo
 function countMemo(cache: AnalysisCache, memo: FunctionMemo): void {
   cache.stats.resultHits += memo.hits;
   cache.stats.resultMisses += memo.misses;
+}
+
+/** Discovered files the scan could not read (the run checked nothing when that is all of them). */
+function countUnreadable(diagnostics: Diagnostic[], files: string[]): number {
+  const known = new Set(files);
+  return new Set(diagnostics.filter((d) => known.has(d.file) && /^(unreadable|cannot read)/.test(d.reason)).map((d) => d.file)).size;
 }
 
 /** The same problem seen in several scan rounds is one diagnostic. */

@@ -54,7 +54,7 @@ export interface HandoffPolicy {
   addressTaken: boolean;
   /** EXPORT_SYMBOL*'d function hands over on return (unless a contract covers it). */
   exported: boolean;
-  /** A function with no caller in the analysed tree hands over on return. */
+  /** A function with no caller among the functions analysed hands over on return. */
   noCaller: boolean;
 }
 
@@ -110,6 +110,8 @@ export type FindingKind =
 export interface PathStep {
   file: string;
   line: number;
+  /** 1-based column of the call or statement, where the IR has one (text notes print 1 without it). */
+  column?: number;
   event: string;
   /** What the step does on the cache model (internal: drives the replay, not serialized). */
   op?: ModelOp;
@@ -180,8 +182,12 @@ export interface ModelStats {
 export interface LintStats {
   /** Source files seen by discovery. */
   files: number;
+  /** Of those, files that could not be read (each also a diagnostic). */
+  unreadable?: number;
   /** Files parsed with tree-sitter (the prefilter kept them). */
   parsed: number;
+  /** Files that name a rule function but were not parsed (over the parse limits, see parse/budget.ts): their sync sites are not judged. */
+  notParsed?: number;
   /** Function definitions analysed. */
   functions: number;
   /** Issuing call sites analysed. */
@@ -191,6 +197,26 @@ export interface LintStats {
   ms: number;
   model?: ModelStats;
   diagnostics: Diagnostic[];
+  /** Set when the report covers part of the tree (lint PATH...): `files` above were read as context. */
+  scope?: ScopeStats;
+}
+
+/** What the part of the tree a report covers holds; the rest of the tree was analysed as context. */
+export interface ScopeStats {
+  /** The paths (or globs) the report covers, as given. */
+  paths: string[];
+  /** Root-relative globs left out of the report (--exclude). */
+  exclude: string[];
+  /** Source files under the paths. */
+  files: number;
+  /** Functions under the paths the rules judged (they issue, defer or complete maintenance, or call what does). */
+  functions: number;
+  /** Issuing call sites in those functions. */
+  syncSites: number;
+  /** Findings elsewhere in the tree, left out of the report. */
+  findingsOutside: number;
+  /** Of `diagnostics`, those about files under the paths. */
+  diagnostics: number;
 }
 
 export interface LintResult {

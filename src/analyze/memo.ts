@@ -5,13 +5,15 @@
 // of these differs, the function is analysed again; so is everything above it
 // whose callee summaries change as a result.
 import type { FunctionIR } from '../ir/types.js';
-import type { ResultStore } from '../cache/store.js';
+import type { EntryStore } from '../cache/store.js';
 import { digest } from '../cache/store.js';
 import type { CallRecord, CompletionSite, FunctionResult, RawFinding, Summary } from './engine.js';
 import type { Program } from './program.js';
+import { bool, int, list, open, record, schemaCheck, str } from '../cache/schema-check.js';
 
 export interface FunctionMemo {
-  store: ResultStore;
+  /** Checked with isStoredResult: what it returns fits StoredResult. */
+  store: EntryStore;
   /** Rule and configuration fingerprint. */
   scope: string;
   hits: number;
@@ -68,10 +70,56 @@ export function storeResult(res: FunctionResult): StoredResult {
   };
 }
 
-/** A stored result back in the shapes the rule runner uses; null when it does not look like one. */
+// The JSON Schema of StoredResult, beside it: keep them in step (the cache
+// test, which expects a warm run to reuse every result, fails otherwise).
+// StoredResult's own fields and the elements of its lists are typed; what
+// lies deeper (conditions, chains, dataflow) is typed where a reader depends
+// on it and otherwise left open, and the digest every entry carries covers it.
+const pathStep = open({ file: str, line: int, event: str }, { column: int, op: str });
+const lits = list(open({ atom: open({ k: str }), value: bool }));
+const origin = open({ file: str, line: int, function: str });
+const effect = { enum: ['clean', 'invalidate', 'clean_invalidate', 'none'] } as const;
+const deferredItem = open({ callee: str, effect, inner: list(pathStep), origin }, { uncertain: bool });
+const outcome = open({ lits, keepsCaller: bool, error: bool, ret: { enum: ['T', 'F', 'U'] }, failed: bool, items: list(deferredItem) });
+const summary = open(
+  { outcomes: { anyOf: [{ type: 'null' }, list(outcome)] }, accesses: list(open({ lits, steps: list(pathStep) })), handoff: bool, handoffWhy: str },
+  { ownAccesses: list(open({ lits, callee: str, effect, origin, steps: list(pathStep) })) },
+);
+const pendingItem = open({ key: str, callee: str, effect, node: int, line: int, column: int, inner: list(pathStep), origin }, { via: str, uncertain: bool });
+
+export const storedResultSchema = record(
+  {
+    summary,
+    findings: list(
+      open({
+        kind: { enum: ['unflushed-return', 'unflushed-access'] },
+        item: pendingItem,
+        at: open({ line: int, column: int, what: str }),
+        error: bool,
+        failed: bool,
+        path: list(pathStep),
+      }),
+    ),
+    completions: list(
+      open(
+        { node: int, line: int, column: int, sawLocal: bool, sawCaller: bool, localOrigins: { type: 'array', items: int } },
+        { samplePath: list(pathStep), loop: { anyOf: [{ type: 'null' }, open({ line: int, issuedInside: bool })] } },
+      ),
+    ),
+    calls: list(open({ callee: str, withLocal: bool, withCaller: bool })),
+    truncated: bool,
+    syncSites: int,
+  },
+  { cutShort: str },
+);
+
+/** Whether a value read from the cache is a StoredResult. */
+export const isStoredResult = schemaCheck(storedResultSchema);
+
+/** A stored result back in the shapes the rule runner uses; null when it does not fit StoredResult. */
 export function loadResult(raw: unknown, fn: FunctionIR, program: Program): FunctionResult | null {
+  if (!isStoredResult(raw)) return null;
   const stored = raw as StoredResult;
-  if (!stored || typeof stored !== 'object' || !stored.summary || !Array.isArray(stored.findings) || !Array.isArray(stored.completions) || !Array.isArray(stored.calls)) return null;
   return {
     summary: stored.summary,
     findings: stored.findings.map((f) => ({ ...f, fn })),

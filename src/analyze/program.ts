@@ -76,7 +76,7 @@ export class Program {
     if (contractDefers.has(fn.name)) return { handoff: false, why: 'contract' };
     if (policy.addressTaken && this.addressTaken.has(fn.name)) return { handoff: true, why: 'its address is taken' };
     if (policy.exported && this.exported.has(fn.name)) return { handoff: true, why: 'it is exported' };
-    if (policy.noCaller && !this.called.has(fn.name)) return { handoff: true, why: 'it has no caller in the analysed tree' };
+    if (policy.noCaller && !this.called.has(fn.name)) return { handoff: true, why: 'it has no caller among the functions analysed' };
     return { handoff: false, why: '' };
   }
 }

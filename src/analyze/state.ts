@@ -5,6 +5,7 @@
 // condition, none of its variables assigned in between" means.
 import { isConstantName, show, substitute, varsOf, type Expr } from '../ir/expr.js';
 import type { CacheEffect, PathStep } from '../types.js';
+import { configTest } from '../discover/kconfig.js';
 
 export type Tri = 'T' | 'F' | 'U';
 
@@ -143,8 +144,10 @@ export function trailSteps(t: Trail | null): PathStep[] {
 
 /** Environment hooks for constants the checker knows (IS_ENABLED(CONFIG_X)). */
 export interface EvalEnv {
-  /** Value of CONFIG_<name> (name without the prefix); a ConfigEnv is one. */
+  /** Whether CONFIG_<name> is enabled (name without the prefix); a ConfigEnv is one. */
   symbol(name: string): 'y' | 'n' | 'unknown';
+  /** Its tristate value, when known (IS_BUILTIN/IS_MODULE need it). */
+  tristate?(name: string): 'y' | 'm' | 'n' | 'unknown';
 }
 
 const PREDICATE_CALL = /(^|_)(is|has|can|needs?|should|use|uses)(_|$)|capable|coherent|enabled/;
@@ -392,9 +395,9 @@ function evalResolved(e: Expr, s: State, env: EvalEnv): Tri {
     case 'call': {
       const returned = s.bindings.get(RET_PREFIX + show(e));
       if (returned?.kind === 'const') return returned.value ? 'T' : 'F';
-      if (['IS_ENABLED', 'IS_BUILTIN', 'IS_REACHABLE'].includes(e.fn) && e.args[0]?.k === 'id') {
-        const v = env.symbol(e.args[0].name.replace(/^CONFIG_/, ''));
-        if (v !== 'unknown') return v === 'y' ? 'T' : 'F';
+      if (e.args.length === 1 && e.args[0].k === 'id' && e.args[0].name.startsWith('CONFIG_')) {
+        const v = configTest(e.fn, e.args[0].name, env);
+        if (v !== null && v !== 'unknown') return v === 'y' ? 'T' : 'F';
       }
       return lookup(e, s);
     }

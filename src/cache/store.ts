@@ -11,15 +11,22 @@
 //   snapshots of one tree; a file with the same content is parsed once.
 //
 // On disk under the repository's git dir (`.git/flushcheck/`), never in the
-// work tree. A cache written by another version is ignored, and a damaged one
-// is treated as empty: the cache can only cost time, never change a result.
+// work tree, in a folder per flushcheck build: two installs used on one
+// repository keep their own caches (a folder unused for 30 days is removed).
+// The cache can only cost time, never change a result: keys are computed
+// from the bytes analysed, every stored entry carries a digest of itself and
+// is checked against its schema (beside its type: ir/stored.ts,
+// analyze/memo.ts, rules/load.ts) when read, and dropped when either fails.
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FileIR } from '../ir/types.js';
 
-const FORMAT = 1;
+/** 2: entries sealed with their digest, scan.txt with a checksum line. */
+const FORMAT = 2;
+/** Another build's cache folder unused this long is removed. */
+const STALE_CACHE_MS = 30 * 24 * 3600 * 1000;
 /** Names one scan index tracks (bits of a 32-bit mask). */
 const MAX_VOCABULARY = 31;
 /** Function results kept on disk: several kernel-sized runs' worth. */
@@ -91,14 +98,20 @@ export class ScanIndex {
     this.changed = true;
   }
 
+  /** A checksum line, the vocabulary, then one `key scanned found` line per content. */
   serialize(): string {
     const lines = [this.vocab.join(' ')];
     for (const [key, scanned] of this.scanned) lines.push(`${key} ${scanned.toString(16)} ${(this.found.get(key) ?? 0).toString(16)}`);
-    return lines.join('\n') + '\n';
+    const body = lines.join('\n') + '\n';
+    return `# ${digest(body)}\n${body}`;
   }
 
-  static parse(text: string): ScanIndex {
+  /** An index read back; empty when its checksum does not match (a damaged index only costs a scan). */
+  static parse(sealed: string): ScanIndex {
     const index = new ScanIndex();
+    const first = sealed.indexOf('\n');
+    const text = sealed.slice(first + 1);
+    if (first < 0 || sealed.slice(0, first) !== `# ${digest(text)}`) return index;
     let eol = text.indexOf('\n');
     if (eol < 0) return index;
     for (const name of text.slice(0, eol).split(' ').filter(Boolean)) index.bitOf(name);
@@ -121,24 +134,64 @@ export class ScanIndex {
   }
 }
 
-/** JSON values by key (function results, stored files), remembering which this run used. */
+/** Values by key whose reads are checked (see ResultStore.checked). */
+export interface EntryStore {
+  get(key: string): unknown;
+  put(key: string, value: unknown): void;
+}
+
+/** A stored value with the digest of its JSON: an entry edited or damaged on disk no longer matches. */
+interface Sealed {
+  d: string;
+  v: unknown;
+}
+
+function seal(value: unknown): Sealed {
+  return { d: digest(JSON.stringify(value)), v: value };
+}
+
+function isIntact(entry: unknown): entry is Sealed {
+  const sealed = entry as Sealed;
+  return !!sealed && typeof sealed === 'object' && typeof sealed.d === 'string' && 'v' in sealed && sealed.d === digest(JSON.stringify(sealed.v));
+}
+
+/**
+ * JSON values by key (function results, stored files), remembering which this
+ * run used. `get` returns a value only when it is intact and passes the
+ * caller's schema check; otherwise the entry is dropped.
+ */
 export class ResultStore {
   private readonly entries: Map<string, unknown>;
   private readonly used = new Set<string>();
   changed = false;
+  /** Entries dropped this run because they were damaged or did not fit their schema. */
+  dropped = 0;
 
   constructor(entries?: Map<string, unknown>) {
     this.entries = entries ?? new Map();
   }
 
-  get(key: string): unknown {
-    const value = this.entries.get(key);
-    if (value !== undefined) this.used.add(key);
-    return value;
+  get(key: string, isValid: (value: unknown) => boolean = () => true): unknown {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return undefined;
+    if (!isIntact(entry) || !isValid(entry.v)) {
+      this.entries.delete(key);
+      this.used.delete(key);
+      this.dropped++;
+      this.changed = true;
+      return undefined;
+    }
+    this.used.add(key);
+    return entry.v;
+  }
+
+  /** This store seen through a schema check: what its consumer reads back always fits. */
+  checked(isValid: (value: unknown) => boolean): EntryStore {
+    return { get: (key) => this.get(key, isValid), put: (key, value) => this.put(key, value) };
   }
 
   put(key: string, value: unknown): void {
-    this.entries.set(key, value);
+    this.entries.set(key, seal(value));
     this.used.add(key);
     this.changed = true;
   }
@@ -152,7 +205,9 @@ export class ResultStore {
   }
 
   static parse(text: string): ResultStore {
-    const raw = JSON.parse(text) as Record<string, unknown>;
+    const raw = JSON.parse(text) as unknown;
+    // Anything but an object of entries is a damaged file: start empty.
+    if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return new ResultStore();
     return new ResultStore(new Map(Object.entries(raw)));
   }
 }
@@ -222,7 +277,9 @@ export class AnalysisCache {
       if (this.scanIndex?.changed) writeAtomic(path.join(this.dir, 'scan.txt'), this.scanIndex.serialize());
       if (this.resultStore?.changed) writeAtomic(path.join(this.dir, 'functions.json'), this.resultStore.serialize());
       if (this.fileStore?.changed) writeAtomic(path.join(this.dir, 'files.json'), this.fileStore.serialize());
-      removeOtherVersions(path.dirname(this.dir), path.basename(this.dir));
+      const now = new Date();
+      fs.utimesSync(this.dir, now, now);
+      removeStaleVersions(path.dirname(this.dir), path.basename(this.dir), now.getTime());
       return null;
     } catch (e) {
       return `cache not saved in ${this.dir}: ${(e as Error).message}`;
@@ -260,9 +317,19 @@ function writeAtomic(file: string, text: string): void {
   fs.renameSync(tmp, file);
 }
 
-/** Caches of other flushcheck versions are never read again. */
-function removeOtherVersions(parent: string, current: string): void {
+/**
+ * Caches of other flushcheck builds stay while they are in use (two installs
+ * on one repository must not delete each other's cache on every run); one
+ * not written for STALE_CACHE_MS is removed.
+ */
+function removeStaleVersions(parent: string, current: string, now: number): void {
   for (const entry of fs.readdirSync(parent)) {
-    if (entry !== current && /^v\d+-[0-9a-f]+$/.test(entry)) fs.rmSync(path.join(parent, entry), { recursive: true, force: true });
+    if (entry === current || !/^v\d+-[0-9a-f]+$/.test(entry)) continue;
+    const folder = path.join(parent, entry);
+    try {
+      if (now - fs.statSync(folder).mtimeMs > STALE_CACHE_MS) fs.rmSync(folder, { recursive: true, force: true });
+    } catch {
+      // Removed by the other install meanwhile: nothing to do.
+    }
   }
 }

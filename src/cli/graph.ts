@@ -1,13 +1,15 @@
 // `flushcheck graph [PATH]`: the call graph of syncs, flushes and the functions that defer them.
 import { spawnSync } from 'node:child_process';
-import { relative } from 'node:path';
 import { Command, Option } from 'commander';
 import { focusGraph, formatGraphDot, formatGraphText, type GraphCluster } from '../report/graph.js';
+import { escapeControl } from '../report/escape.js';
 import { UsageError } from '../errors.js';
-import { EXIT_OK, archOption, emit, existingFile, kconfigOption, resolveScanTarget, rulesDirsOf, rulesOption, type CommandContext } from './shared.js';
+import { EXIT_OK, EXIT_USAGE, archOption, checkOutputPath, emit, existingFile, kconfigOption, rulesDirsOf, rulesOption, type CommandContext } from './shared.js';
+import { resolveLintTarget } from './target.js';
 
 interface GraphCommandOptions {
   root?: string;
+  allowEmpty?: boolean;
   arch: string;
   kconfig?: string;
   rules?: string[];
@@ -20,8 +22,9 @@ export function registerGraph(program: Command, ctx: CommandContext): void {
   program
     .command('graph')
     .description("print the call graph around the rules' calls")
-    .argument('[path]', 'file or folder to show, relative to --root (the whole tree is analysed)')
-    .option('--root <dir>', 'root of the tree (default: the current folder, or the folder given)')
+    .argument('[path]', 'file, folder or glob to show (inside a kernel tree, the whole tree is analysed)')
+    .option('--root <dir>', 'top of the tree (default: the kernel tree holding the path, else the current folder or the folder given)')
+    .option('--allow-empty', 'exit 0 even when the path holds no function of the graph')
     .addOption(archOption())
     .addOption(kconfigOption())
     .addOption(rulesOption())
@@ -30,17 +33,20 @@ export function registerGraph(program: Command, ctx: CommandContext): void {
     .option('-o, --output <file>', 'write the graph to a file instead of stdout')
     .allowExcessArguments(false)
     .action(async (path: string | undefined, opts: GraphCommandOptions) => {
-      const target = resolveScanTarget(ctx.cwd, opts.root, [path ?? '.']);
-      // The whole tree is analysed (a folder's callers and the rule's definitions are elsewhere); only PATH is shown.
-      const view = await ctx.deps.buildGraph({
-        root: target.root,
-        arch: opts.arch,
-        kconfigFile: existingFile(ctx.cwd, opts.kconfig, '--kconfig'),
-        rulesDirs: rulesDirsOf(ctx, opts.rules),
-      });
-      const focused = focusGraph(view, target.paths?.map((p) => relative(target.root, p).split('\\').join('/')));
+      // The tree holding PATH (its kernel tree's top) is analysed: a folder's callers and the rule's definitions are elsewhere; only PATH is shown.
+      const target = await resolveLintTarget(ctx.cwd, opts.root, path === undefined ? [] : [path], [], { currentFolderAsTree: true });
+      const kconfigFile = existingFile(ctx.cwd, opts.kconfig, '--kconfig');
+      checkOutputPath(ctx.cwd, opts.output);
+      const view = await ctx.deps.buildGraph({ root: target.root, paths: target.paths, arch: opts.arch, kconfigFile, rulesDirs: rulesDirsOf(ctx, opts.rules) });
+      const focused = focusGraph(view, target.scope?.include.length ? target.scope.include : undefined);
       const dot = () => formatGraphDot(focused, { cluster: opts.cluster });
       emit(ctx, opts.format === 'svg' ? renderSvg(dot()) : opts.format === 'dot' ? dot() : formatGraphText(focused), opts.output);
+      if (focused.nodes.length === 0 && !opts.allowEmpty) {
+        const where = path === undefined ? 'the tree' : escapeControl(path);
+        ctx.io.stderr.write(`flushcheck: error: the graph of ${where} is empty: no function there issues, defers or completes DMA cache maintenance; pass --allow-empty to accept that\n`);
+        ctx.setExit(EXIT_USAGE);
+        return;
+      }
       ctx.setExit(EXIT_OK);
     });
 }

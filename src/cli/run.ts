@@ -15,7 +15,8 @@ import { registerReview } from './review.js';
 import { EXIT_OK, EXIT_USAGE, type CliIO, type CommandContext } from './shared.js';
 
 export type { CliDeps } from './deps.js';
-export { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, resolveScanTarget, type CliIO, type TextSink } from './shared.js';
+export { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, type CliIO, type TextSink } from './shared.js';
+export { resolveLintTarget, resolveScanTarget } from './target.js';
 
 export async function main(argv: string[], io: CliIO, deps: CliDeps = defaultDeps): Promise<number> {
   const env = io.env ?? process.env;

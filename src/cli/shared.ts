@@ -1,13 +1,15 @@
 // What every command shares: the process's streams and environment, the
 // options that decide what is analysed, report output and exit codes.
-import { existsSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, resolve } from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
 import { InvalidArgumentError, Option } from 'commander';
 import type { LintOptions } from '../lint.js';
 import type { Finding, LintResult, Severity } from '../types.js';
 import type { CliDeps } from './deps.js';
 import { UsageError } from '../errors.js';
+import { escapeControl, quoteFileName } from '../report/escape.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FINDINGS = 1;
@@ -54,14 +56,58 @@ export function noColorRequested(env: Record<string, string | undefined>): boole
   return env.NO_COLOR !== undefined && env.NO_COLOR !== '';
 }
 
-/** Colour only for a terminal on stdout, without -o, and when neither --no-color nor NO_COLOR asks otherwise. */
+/** Colour only for a terminal on stdout that can show it (not TERM=dumb), without -o, and when neither --no-color nor NO_COLOR asks otherwise. */
 export function useColor(ctx: CommandContext, opts: { color: boolean; output?: string }): boolean {
-  return opts.color && ctx.io.isTTY.stdout && !opts.output && !noColorRequested(ctx.env);
+  return opts.color && ctx.io.isTTY.stdout && !opts.output && !noColorRequested(ctx.env) && ctx.env.TERM !== 'dumb';
 }
 
-/** One line per file that could not be analysed, on stderr: the report on stdout stays parsable. */
-export function writeDiagnostics(ctx: CommandContext, result: LintResult): void {
-  for (const diagnostic of result.stats.diagnostics) ctx.io.stderr.write(`flushcheck: ${diagnostic.file}: ${diagnostic.reason}\n`);
+/**
+ * Files that could not be analysed, for reports that are not text (JSON and
+ * SARIF carry them too): a count on stderr, or with -v one line each. The
+ * text report prints them itself, once.
+ */
+export function writeDiagnostics(ctx: CommandContext, result: LintResult, verbose: boolean): void {
+  const { diagnostics } = result.stats;
+  if (verbose) {
+    for (const diagnostic of diagnostics) ctx.io.stderr.write(`flushcheck: ${quoteFileName(diagnostic.file)}: ${escapeControl(diagnostic.reason)}\n`);
+  } else if (diagnostics.length) {
+    ctx.io.stderr.write(`flushcheck: ${diagnostics.length} file${diagnostics.length === 1 ? ' or function' : 's or functions'} not fully analysed (-v lists them)\n`);
+  }
+}
+
+/**
+ * Fails before any analysis when the -o file cannot be written: its folder
+ * must exist and be writable, and the file must not be a folder.
+ */
+export function checkOutputPath(cwd: string, outputFile: string | undefined): void {
+  if (outputFile === undefined) return;
+  const target = resolve(cwd, outputFile);
+  const folder = dirname(target);
+  const problem = !isDirectory(folder)
+    ? `folder ${folder} does not exist`
+    : isDirectory(target)
+      ? 'it is a folder'
+      : !isWritable(existsSync(target) ? target : folder)
+        ? `${existsSync(target) ? 'the file' : `folder ${folder}`} is not writable`
+        : null;
+  if (problem) throw new UsageError(`cannot write ${outputFile}: ${problem}; pass an -o path in a writable folder`);
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function isWritable(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The report to stdout, or to the -o file. */
@@ -80,56 +126,6 @@ export function emit(ctx: CommandContext, text: string, outputFile: string | und
 
 export function rulesDirsOf(ctx: CommandContext, rules: string[] | undefined): string[] {
   return (rules ?? []).map((dir) => resolve(ctx.cwd, dir));
-}
-
-/**
- * Decides the scanned root and the paths under it.
- * - `--root` given: paths are relative to it and must stay inside it.
- * - no `--root`: the current folder is the root when every path is inside it
- *   (`flushcheck lint drivers/iommu` in a kernel tree); a single path outside it
- *   becomes the root itself (`flushcheck lint /some/tree`), so findings are
- *   relative to the scanned folder.
- * `paths` is omitted when the only path is the root; otherwise paths are absolute.
- */
-export function resolveScanTarget(cwd: string, rootOption: string | undefined, paths: string[]): Pick<LintOptions, 'root' | 'paths'> {
-  const base = rootOption === undefined ? cwd : resolve(cwd, rootOption);
-  if (rootOption !== undefined && !isDirectory(base)) {
-    throw new UsageError(`--root ${rootOption}: not a folder; pass the top of the tree to check`);
-  }
-  const absolute = paths.map((path) => {
-    const full = resolve(base, path);
-    if (!existsSync(full)) {
-      throw new UsageError(`${path}: no such file or folder${isAbsolute(path) ? '' : ` in ${base}`}`);
-    }
-    return full;
-  });
-
-  let root = base;
-  if (rootOption === undefined && !absolute.every((path) => isInside(cwd, path))) {
-    if (absolute.length !== 1) {
-      throw new UsageError('paths lie outside the current folder; pass --root DIR with a folder that holds them all');
-    }
-    root = isDirectory(absolute[0]) ? absolute[0] : dirname(absolute[0]);
-  }
-  for (const [i, path] of absolute.entries()) {
-    if (!isInside(root, path)) {
-      throw new UsageError(`${paths[i]} is outside the root ${root}; pass a --root that contains it`);
-    }
-  }
-  return absolute.length === 1 && absolute[0] === root ? { root } : { root, paths: absolute };
-}
-
-function isInside(dir: string, path: string): boolean {
-  const fromDir = relative(dir, path);
-  return fromDir === '' || (!fromDir.startsWith('..') && !isAbsolute(fromDir));
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
 }
 
 export function existingFile(cwd: string, file: string | undefined, option: string): string | undefined {
@@ -157,11 +153,16 @@ export function noColorOption(): Option {
 }
 
 export function verboseOption(): Option {
-  return new Option('-v, --verbose', 'list every diagnostic in the text report');
+  return new Option('-v, --verbose', 'full messages, the cache-model timeline and every diagnostic');
 }
 
 export function outputOption(): Option {
   return new Option('-o, --output <file>', 'write the report to a file instead of stdout');
+}
+
+/** The path budget (abstract states per CFG node) before an analysis merges conditions. */
+export function maxStatesOption(): Option {
+  return new Option('--max-states <n>', 'path budget per CFG node before conditions are merged (default 48)').argParser(positiveInteger);
 }
 
 export function failOnOption(description: string): Option {
@@ -169,11 +170,16 @@ export function failOnOption(description: string): Option {
 }
 
 export function jobsOption(): Option {
-  return new Option('--jobs <n>', 'worker threads for the scan').argParser(positiveInteger);
+  return new Option('--jobs <n>', `worker threads for the scan (at most the ${availableParallelism()} cores)`).argParser(jobsCount);
+}
+
+/** More threads than cores only cost memory (each worker holds a scratch buffer). */
+function jobsCount(value: string): number {
+  return Math.min(positiveInteger(value), availableParallelism());
 }
 
 /** Repeatable option; no commander default, so help does not print `(default: [])`. */
-function collect(value: string, previous: string[] | undefined): string[] {
+export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
 

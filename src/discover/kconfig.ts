@@ -1,22 +1,74 @@
 // Kernel configuration: which CONFIG_ symbols are known enabled/disabled.
 //
-// Two sources: a real .config (complete: every symbol it does not set is off),
-// or, without one, what the architecture's own Kconfig forces on (`select`s of
-// the arch symbol) -- enough to decide the arch-level #ifs that matter here
-// (ARCH_HAS_SYNC_DMA_FOR_DEVICE, ARCH_HAS_BATCHED_DMA_SYNC, ...).
+// Three sources: a full .config (every symbol it does not set is off); a
+// defconfig (only what differs from the defaults: the rest is resolved from the
+// tree's Kconfig, see kconfig-tree.ts); or, without either, what the
+// architecture's own Kconfig forces on (`select`s of the arch symbol) -- enough
+// to decide the arch-level #ifs that matter here (ARCH_HAS_SYNC_DMA_FOR_DEVICE,
+// ARCH_HAS_BATCHED_DMA_SYNC, ...).
 import fs from 'node:fs';
 import path from 'node:path';
+import { defconfigValues, readKconfigTree, type ExplicitValue, type Interval } from './kconfig-tree.js';
 
 export type Tri = 'y' | 'n' | 'unknown';
 
+/** A Kconfig symbol's value: built in, a module, off, or not known. */
+export type Tristate = 'y' | 'm' | 'n' | 'unknown';
+
 export interface ConfigEnv {
   arch: string;
-  /** value of CONFIG_<name> (pass the name without the CONFIG_ prefix) */
+  /** Whether CONFIG_<name> is enabled (y, m, or a value; pass the name without the CONFIG_ prefix). */
   symbol(name: string): Tri;
-  /** Source of truth, for messages: 'kconfig-file' | 'arch-selects' */
+  /** The symbol's tristate value; without it, `symbol` is all that is known (a module counts as y). */
+  tristate?(name: string): Tristate;
+  /** Source of truth, for messages: 'kconfig-file' | 'defconfig' | 'arch-selects' */
   origin: string;
   /** Why this environment knows less than its origin normally gives, if it does. */
   note?: string;
+}
+
+type SymbolEnv = Pick<ConfigEnv, 'symbol' | 'tristate'>;
+
+/** The symbol's tristate value; an environment without tristates cannot tell y from m. */
+function tristateOf(env: SymbolEnv, name: string): Tristate {
+  return env.tristate ? env.tristate(name) : env.symbol(name);
+}
+
+/** Whether a 'y' from this environment may really be a module. */
+function mayBeModule(env: SymbolEnv, value: Tristate): boolean {
+  return value === 'y' && !env.tristate;
+}
+
+/**
+ * Whether the macro CONFIG_<name> is defined, as include/generated/autoconf.h
+ * has it: FOO=y defines CONFIG_FOO, FOO=m defines CONFIG_FOO_MODULE only.
+ */
+export function configMacro(name: string, env: SymbolEnv): Tri {
+  const bare = stripPrefix(name);
+  const value = tristateOf(env, bare);
+  if (value === 'y') return 'y';
+  if (!bare.endsWith('_MODULE')) return value === 'm' ? 'n' : value;
+  // No Kconfig symbol is called FOO_MODULE: it is what FOO=m defines.
+  const base = tristateOf(env, bare.slice(0, -'_MODULE'.length));
+  return base === 'm' ? 'y' : base === 'unknown' || mayBeModule(env, base) ? 'unknown' : 'n';
+}
+
+/** The <linux/kconfig.h> tests on CONFIG_<name>; null for any other macro. */
+export function configTest(test: string, name: string, env: SymbolEnv): Tri | null {
+  const value = tristateOf(env, stripPrefix(name));
+  switch (test) {
+    case 'IS_ENABLED':
+      return value === 'm' ? 'y' : value;
+    case 'IS_BUILTIN':
+      return value === 'm' ? 'n' : value;
+    case 'IS_MODULE':
+      return value === 'm' ? 'y' : value === 'n' || (value === 'y' && !mayBeModule(env, value)) ? 'n' : 'unknown';
+    case 'IS_REACHABLE':
+      // A module is reachable only from code built into it or into another module: not known here.
+      return value === 'm' ? 'unknown' : value;
+    default:
+      return null;
+  }
 }
 
 /** The arch/ folder names of mainline. */
@@ -70,27 +122,46 @@ const DOT_CONFIG_SET = /^CONFIG_([A-Za-z0-9_]+)=(.*)$/;
 const DOT_CONFIG_UNSET = /^#\s*CONFIG_([A-Za-z0-9_]+) is not set\s*$/;
 
 /**
- * Read a kernel .config. `=y` and `=m` count as built (a module is code that
- * exists), strings and numbers as set; `# CONFIG_X is not set`, `=n` and any
- * symbol the file does not mention are off, since a .config lists every
- * visible symbol.
+ * Read a full kernel .config. `=y` is built in, `=m` a module (CONFIG_X_MODULE
+ * is defined, CONFIG_X is not), strings and numbers are set; `# CONFIG_X is
+ * not set`, `=n` and any symbol the file does not mention are off, since a
+ * .config lists every visible symbol.
  */
 export function loadDotConfig(file: string, arch: string): ConfigEnv {
   checkArch(arch);
+  const values = readConfigFile(file).values;
+  return {
+    arch,
+    origin: 'kconfig-file',
+    symbol: (name) => enabled(values.get(stripPrefix(name)) ?? 'n'),
+    tristate: (name) => tristateValue(values.get(stripPrefix(name)) ?? 'n'),
+  };
+}
+
+function enabled(value: ExplicitValue): Tri {
+  return value === 'n' ? 'n' : 'y';
+}
+
+function tristateValue(value: ExplicitValue): Tristate {
+  return value === 'value' ? 'y' : value;
+}
+
+/** The CONFIG_ lines of a .config or defconfig, and whether it has the header `make` writes. */
+function readConfigFile(file: string): { values: Map<string, ExplicitValue>; generated: boolean } {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
     throw new Error(`cannot read kernel config ${file}: ${(err as Error).message}`);
   }
-  const values = new Map<string, Tri>();
+  const values = new Map<string, ExplicitValue>();
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i].trim();
     const set = DOT_CONFIG_SET.exec(line);
     if (set) {
       const value = set[2].trim();
-      values.set(set[1], value === 'n' || value === '' ? 'n' : 'y');
+      values.set(set[1], value === 'n' || value === '' ? 'n' : value === 'y' || value === 'm' ? value : 'value');
       continue;
     }
     const unset = DOT_CONFIG_UNSET.exec(line);
@@ -102,10 +173,52 @@ export function loadDotConfig(file: string, arch: string): ConfigEnv {
     throw new Error(`${file}:${i + 1}: not a kernel .config line: ${JSON.stringify(line.slice(0, 80))}`);
   }
   if (values.size === 0) throw new Error(`${file}: no CONFIG_ entries, so not a kernel .config`);
+  const generated = /^# Automatically generated file; DO NOT EDIT\./m.test(lines.slice(0, 8).join('\n'));
+  return { values, generated };
+}
+
+/**
+ * The configuration `--kconfig FILE` gives, read as make reads it: a full
+ * .config (make's header, and everything the arch always selects present) as
+ * it is; a defconfig (arch/<arch>/configs/*, savedefconfig's output: only what
+ * differs from the defaults) resolved against the tree's Kconfig files.
+ * Throws a message that says how to make a full .config when it cannot be read
+ * either way.
+ */
+export function loadKernelConfig(file: string, root: string, arch: string): ConfigEnv {
+  checkArch(arch);
+  const { values, generated } = readConfigFile(file);
+  const own = archSymbol(arch);
+  const otherArch = KNOWN_ARCHES.find((a) => a !== arch && values.get(archSymbol(a)) === 'y');
+  if (values.get(own) !== 'y' && otherArch && generated) {
+    throw new Error(`${file} is a .config for ${otherArch} (CONFIG_${archSymbol(otherArch)}=y); pass --arch ${otherArch}, or a .config made for ${arch}`);
+  }
+  const alwaysOn = archSelects(root, arch).alwaysOn;
+  const missing = [own, ...alwaysOn].filter((sym) => values.get(sym) !== 'y' && values.get(sym) !== 'm');
+  if (generated && missing.length === 0) return loadDotConfig(file, arch);
+
+  const tree = readKconfigTree(root, arch);
+  if (tree.symbols.size === 0) {
+    throw new Error(
+      `${file} is a defconfig (${generated ? `it lacks ${missing.slice(0, 3).map((s) => `CONFIG_${s}`).join(', ')}, which ${arch} always selects` : "no '# Automatically generated file' header"}) and ${root} has no Kconfig to resolve it with; ` +
+        `run 'make ARCH=${arch} olddefconfig' with it as .config in a kernel tree and pass the .config that writes`,
+    );
+  }
+  const fixed = new Map<string, Interval>([...archIdentity(arch)].map(([sym, v]) => [sym, v === 'y' ? [2, 2] : [0, 0]]));
+  for (const sym of alwaysOn) fixed.set(sym, [2, 2]);
+  const value = defconfigValues(tree, values, fixed);
   return {
     arch,
-    origin: 'kconfig-file',
-    symbol: (name) => values.get(stripPrefix(name)) ?? 'n',
+    origin: 'defconfig',
+    note: `${file} read as a defconfig: symbols it does not set take their Kconfig defaults and selects`,
+    symbol: (name) => {
+      const [lo, hi] = value(stripPrefix(name));
+      return lo > 0 ? 'y' : hi === 0 ? 'n' : 'unknown';
+    },
+    tristate: (name) => {
+      const [lo, hi] = value(stripPrefix(name));
+      return lo !== hi ? 'unknown' : lo === 2 ? 'y' : lo === 1 ? 'm' : 'n';
+    },
   };
 }
 
@@ -268,7 +381,7 @@ function isAlwaysOn(block: ConfigBlock): boolean {
  * `config 64BIT def_bool y`) are y, as are those always-on bools; symbols
  * selected only `if` something are unknown, like everything else.
  */
-export function archSelects(root: string, arch: string): ConfigEnv {
+export function archSelects(root: string, arch: string): ConfigEnv & { alwaysOn: string[] } {
   checkArch(arch);
   const known = archIdentity(arch);
   const kconfigFile = path.join(root, 'arch', arch, 'Kconfig');
@@ -281,6 +394,8 @@ export function archSelects(root: string, arch: string): ConfigEnv {
       origin: 'arch-selects',
       note: `cannot read ${kconfigFile} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); only the arch symbols are known`,
       symbol: (name) => known.get(stripPrefix(name)) ?? 'unknown',
+      tristate: (name) => known.get(stripPrefix(name)) ?? 'unknown',
+      alwaysOn: [],
     };
   }
 
@@ -298,12 +413,16 @@ export function archSelects(root: string, arch: string): ConfigEnv {
       else if (!selected.has(select[1])) selected.set(select[1], 'unknown');
     }
   }
+  // A selected symbol is built in (select forces the selector's value: the arch's is y).
+  const value = (name: string): Tri => {
+    const bare = stripPrefix(name);
+    return known.get(bare) ?? selected.get(bare) ?? 'unknown';
+  };
   return {
     arch,
     origin: 'arch-selects',
-    symbol: (name) => {
-      const bare = stripPrefix(name);
-      return known.get(bare) ?? selected.get(bare) ?? 'unknown';
-    },
+    symbol: value,
+    tristate: value,
+    alwaysOn: [...selected].filter(([, v]) => v === 'y').map(([name]) => name),
   };
 }

@@ -13,6 +13,7 @@
 // these new names?"): the second pass over the same files hits the page cache,
 // so it costs about as much as the first warm pass, and for small file lists
 // it runs inline without starting workers at all.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,16 +21,25 @@ import { Worker } from 'node:worker_threads';
 import type { Diagnostic } from '../types.js';
 
 export interface PrefilterOptions {
-  /** Worker threads (default os.availableParallelism()); 0 scans on the calling thread. */
+  /** Worker threads (default, and at most, os.availableParallelism()); 0 scans on the calling thread. */
   jobs?: number;
   onProgress?: (done: number, total: number) => void;
   /** Larger files are skipped with a diagnostic (default 8 MB). */
   maxFileBytes?: number;
+  /** Work out each read file's git blob id from the bytes read (caches key on what was analysed). */
+  contentKeys?: boolean;
+  /**
+   * Files whose names are not valid UTF-8: the displayed (escaped) relative
+   * name -> the real path's bytes (see walk.ts). Opened by those bytes.
+   */
+  rawPaths?: Map<string, Buffer>;
 }
 
 export interface PrefilterResult {
   /** rel path -> content, only files containing >= 1 identifier as a whole word */
   matched: Map<string, Buffer>;
+  /** rel path -> git blob id of the bytes read, for every file read (with `contentKeys`). */
+  keys: Map<string, string>;
   bytesRead: number;
   filesRead: number;
   diagnostics: Diagnostic[];
@@ -50,6 +60,7 @@ const CRASH_TEST_ENV = 'FLUSHCHECK_TEST_PREFILTER_CRASH_ON';
 
 interface BatchOutput {
   matched: { file: string; content: Uint8Array }[];
+  keys: [string, string][];
   bytesRead: number;
   filesRead: number;
   diagnostics: Diagnostic[];
@@ -134,14 +145,16 @@ function scanBatch(
   root: string,
   files: string[],
   matches: (text: Buffer) => boolean,
-  maxFileBytes: number,
   scratch: { buf: Buffer },
+  opts: { maxFileBytes: number; rawPaths: Record<string, Uint8Array>; contentKey: ((text: Buffer) => string) | null },
 ): BatchOutput {
-  const out: BatchOutput = { matched: [], bytesRead: 0, filesRead: 0, diagnostics: [] };
+  const out: BatchOutput = { matched: [], keys: [], bytesRead: 0, filesRead: 0, diagnostics: [] };
+  const maxFileBytes = opts.maxFileBytes;
   for (const file of files) {
     let fd = -1;
     try {
-      fd = fsModule.openSync(root + '/' + file, 'r');
+      const raw = opts.rawPaths[file];
+      fd = fsModule.openSync(raw ? Buffer.from(raw) : root + '/' + file, 'r');
       const stat = fsModule.fstatSync(fd);
       if (!stat.isFile()) {
         out.diagnostics.push({ file, reason: 'not a regular file; skipped' });
@@ -163,10 +176,9 @@ function scanBatch(
       out.filesRead += 1;
       // The scratch buffer holds stale bytes of earlier files past `len`.
       const text = scratch.buf.subarray(0, len);
-      if (text.subarray(0, 8192).indexOf(0) !== -1) {
-        out.diagnostics.push({ file, reason: 'binary file (NUL byte in the first 8 KB); skipped' });
-        continue;
-      }
+      if (opts.contentKey) out.keys.push([file, opts.contentKey(text)]);
+      // NUL bytes do not make a file binary here: a source that names a rule
+      // function is analysed whatever else it holds (lowering blanks them).
       if (matches(text)) {
         const content = new Uint8Array(new ArrayBuffer(len));
         content.set(text);
@@ -199,17 +211,29 @@ function scanBatch(
  */
 const WORKER_SOURCE = `
 const fs = require('node:fs');
+const { createHash } = require('node:crypto');
 const { parentPort, workerData } = require('node:worker_threads');
 const buildWholeWordMatcher = ${buildWholeWordMatcher.toString()};
 const scanBatch = ${scanBatch.toString()};
+const gitBlobId = ${gitBlobId.toString()};
 const matches = buildWholeWordMatcher(workerData.identifiers);
 const scratch = { buf: Buffer.allocUnsafeSlow(1 << 20) };
+const batchOptions = {
+  maxFileBytes: workerData.maxFileBytes,
+  rawPaths: workerData.rawPaths,
+  contentKey: workerData.contentKeys ? (text) => gitBlobId(createHash, text) : null,
+};
 parentPort.on('message', (batch) => {
   if (workerData.crashOn && batch.files.includes(workerData.crashOn)) process.exit(70);
-  const out = scanBatch(fs, workerData.root, batch.files, matches, workerData.maxFileBytes, scratch);
+  const out = scanBatch(fs, workerData.root, batch.files, matches, scratch, batchOptions);
   parentPort.postMessage({ id: batch.id, out }, out.matched.map((m) => m.content.buffer));
 });
 `;
+
+/** git's blob id of a content (what `git hash-object` prints). Self-contained: it runs in the workers too. */
+function gitBlobId(createHashFn: typeof createHash, text: Buffer): string {
+  return createHashFn('sha1').update(`blob ${text.length}\0`).update(text).digest('hex');
+}
 
 interface Batch {
   id: number;
@@ -226,7 +250,9 @@ export async function prefilter(
 ): Promise<PrefilterResult> {
   const absRoot = path.resolve(root);
   const maxFileBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
-  const result: PrefilterResult = { matched: new Map(), bytesRead: 0, filesRead: 0, diagnostics: [] };
+  const result: PrefilterResult = { matched: new Map(), keys: new Map(), bytesRead: 0, filesRead: 0, diagnostics: [] };
+  const rawPaths: Record<string, Uint8Array> = Object.fromEntries(opts.rawPaths ?? []);
+  const batchOptions = { maxFileBytes, rawPaths, contentKey: opts.contentKeys ? (text: Buffer) => gitBlobId(createHash, text) : null };
   const total = files.length;
   let done = 0;
 
@@ -238,6 +264,7 @@ export async function prefilter(
     for (const m of out.matched) {
       result.matched.set(m.file, Buffer.from(m.content.buffer, m.content.byteOffset, m.content.byteLength));
     }
+    for (const [file, key] of out.keys) result.keys.set(file, key);
     result.bytesRead += out.bytesRead;
     result.filesRead += out.filesRead;
     result.diagnostics.push(...out.diagnostics);
@@ -248,10 +275,11 @@ export async function prefilter(
   let inlineMatcher: ((text: Buffer) => boolean) | undefined;
   const scanInline = (batchFiles: string[], scratch: { buf: Buffer }): void => {
     inlineMatcher ??= buildWholeWordMatcher(wanted);
-    absorb(scanBatch(fs, absRoot, batchFiles, inlineMatcher, maxFileBytes, scratch), batchFiles.length);
+    absorb(scanBatch(fs, absRoot, batchFiles, inlineMatcher, scratch, batchOptions), batchFiles.length);
   };
 
-  const jobs = Math.max(0, Math.floor(opts.jobs ?? os.availableParallelism()));
+  // More threads than cores only cost memory: each holds a scratch buffer as large as its largest file.
+  const jobs = Math.min(os.availableParallelism(), Math.max(0, Math.floor(opts.jobs ?? os.availableParallelism())));
   if (jobs === 0 || total < INLINE_MAX_FILES) {
     scanInline(files, { buf: Buffer.allocUnsafeSlow(1 << 20) });
   } else {
@@ -269,7 +297,7 @@ export async function prefilter(
     await runWorkers(
       workerCount,
       queue,
-      { root: absRoot, identifiers: wanted, maxFileBytes, crashOn: process.env[CRASH_TEST_ENV] ?? '' },
+      { root: absRoot, identifiers: wanted, maxFileBytes, rawPaths, contentKeys: !!opts.contentKeys, crashOn: process.env[CRASH_TEST_ENV] ?? '' },
       absorb,
       (batchFiles) => scanInline(batchFiles, inlineScratch),
       result.diagnostics,
@@ -287,7 +315,7 @@ export async function prefilter(
 function runWorkers(
   workerCount: number,
   queue: Batch[],
-  workerData: { root: string; identifiers: string[]; maxFileBytes: number; crashOn: string },
+  workerData: { root: string; identifiers: string[]; maxFileBytes: number; rawPaths: Record<string, Uint8Array>; contentKeys: boolean; crashOn: string },
   absorb: (out: BatchOutput, batchSize: number) => void,
   scanInline: (files: string[]) => void,
   diagnostics: Diagnostic[],
@@ -345,7 +373,7 @@ function runWorkers(
           for (const batch of lost) {
             if (batch.retried) {
               diagnostics.push({ file: batch.files[0], reason: `scan worker crashed on this file (${reason}); skipped` });
-              absorb({ matched: [], bytesRead: 0, filesRead: 0, diagnostics: [] }, 1);
+              absorb({ matched: [], keys: [], bytesRead: 0, filesRead: 0, diagnostics: [] }, 1);
             } else {
               for (const file of batch.files) queue.unshift({ id: nextBatchId++, files: [file], retried: true });
             }

@@ -57,14 +57,15 @@ export async function scanSnapshot(
   // Scanning for the whole vocabulary costs the same single pass and answers
   // the next run's questions about these files too.
   const vocab = index ? [...new Set([...index.vocab, ...names])] : names;
-  const scan = await prefilter(source.root, toRead, vocab, opts);
+  const scan = await prefilter(source.root, toRead, vocab, { ...opts, contentKeys: !!index });
   diagnostics.push(...scan.diagnostics);
   if (index) {
-    const unread = new Set(scan.diagnostics.map((d) => d.file));
     const single = new Map(vocab.map((n) => [n, buildWholeWordMatcher([n])]));
     for (const file of toRead) {
-      const key = source.keys.get(file);
-      if (key === undefined || unread.has(file)) continue;
+      // Recorded under the blob id of the bytes read, not the one git lists:
+      // a file git is told not to look at (assume-unchanged) may differ on disk.
+      const key = scan.keys.get(file);
+      if (key === undefined) continue;
       const content = scan.matched.get(file);
       index.record(key, vocab, content ? vocab.filter((n) => single.get(n)!(content)) : []);
     }

@@ -20,6 +20,42 @@ export interface DiscoverResult {
   /** root-relative, '/'-separated, sorted */
   files: string[];
   diagnostics: Diagnostic[];
+  /**
+   * Files whose path is not valid UTF-8 (paths are bytes): the name in
+   * `files` shows each such byte as `\xNN`; this maps it to the real path.
+   */
+  rawPaths: Map<string, Buffer>;
+}
+
+/** A directory entry's name as bytes and as shown (invalid UTF-8 bytes as `\xNN`). */
+interface EntryName {
+  shown: string;
+  raw: Buffer;
+  valid: boolean;
+}
+
+function entryName(raw: Buffer): EntryName {
+  const decoded = raw.toString('utf8');
+  if (Buffer.from(decoded, 'utf8').equals(raw)) return { shown: decoded, raw, valid: true };
+  let shown = '';
+  for (const byte of raw) shown += byte < 0x80 ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, '0')}`;
+  return { shown, raw, valid: false };
+}
+
+/** The entries of a folder; names that are not valid UTF-8 keep their bytes. */
+function readFolder(absDir: string | Buffer): { entry: fs.Dirent; name: EntryName }[] {
+  const entries = fs.readdirSync(absDir, { withFileTypes: true });
+  // Decoding replaced invalid bytes by U+FFFD: read the names again as bytes.
+  if (typeof absDir === 'string' && !entries.some((e) => e.name.includes('\ufffd'))) {
+    return entries.map((entry) => ({ entry, name: { shown: entry.name, raw: Buffer.from(entry.name), valid: true } }));
+  }
+  const raw = fs.readdirSync(absDir, { withFileTypes: true, encoding: 'buffer' }) as unknown as (fs.Dirent & { name: Buffer })[];
+  return raw.map((entry) => ({ entry: entry as unknown as fs.Dirent, name: entryName(entry.name) }));
+}
+
+function childPath(absDir: string | Buffer, name: EntryName): string | Buffer {
+  if (typeof absDir === 'string' && name.valid) return `${absDir}/${name.shown}`;
+  return Buffer.concat([typeof absDir === 'string' ? Buffer.from(absDir) : absDir, Buffer.from('/'), name.raw]);
 }
 
 /** Top-level folders that never hold kernel build sources. */
@@ -80,7 +116,7 @@ export async function discoverFiles(opts: DiscoverOptions): Promise<DiscoverResu
     realRoot = fs.realpathSync(lexicalRoot);
   } catch (err) {
     diagnostics.push({ file: opts.root, reason: `cannot read root: ${errorReason(err)}` });
-    return { files: [], diagnostics };
+    return { files: [], diagnostics, rawPaths: new Map() };
   }
 
   const isExcludedByUser = opts.exclude && opts.exclude.length > 0
@@ -89,33 +125,40 @@ export async function discoverFiles(opts: DiscoverOptions): Promise<DiscoverResu
 
   const skipReason = (rel: string): string | null => buildSkipReason(rel, opts.arch) ?? (isExcludedByUser(rel) ? 'matches an exclude pattern' : null);
 
-  const walkDir = (absDir: string, relDir: string): void => {
-    let entries: fs.Dirent[];
+  const rawPaths = new Map<string, Buffer>();
+  const addFile = (abs: string | Buffer, rel: string): void => {
+    found.add(rel);
+    if (typeof abs !== 'string') rawPaths.set(rel, abs);
+  };
+
+  const walkDir = (absDir: string | Buffer, relDir: string): void => {
+    let entries: { entry: fs.Dirent; name: EntryName }[];
     try {
-      entries = fs.readdirSync(absDir, { withFileTypes: true });
+      entries = readFolder(absDir);
     } catch (err) {
       diagnostics.push({ file: relDir || '.', reason: `unreadable folder: ${errorReason(err)}` });
       return;
     }
-    for (const entry of entries) {
-      const rel = relDir ? `${relDir}/${entry.name}` : entry.name;
+    for (const { entry, name } of entries) {
+      const rel = relDir ? `${relDir}/${name.shown}` : name.shown;
+      const abs = childPath(absDir, name);
       if (entry.isDirectory()) {
-        if (skipReason(rel) === null) walkDir(`${absDir}/${entry.name}`, rel);
+        if (skipReason(rel) === null) walkDir(abs, rel);
       } else if (entry.isFile()) {
-        if (isSourceName(entry.name) && !isExcludedByUser(rel)) found.add(rel);
+        if (isSourceName(name.shown) && !isExcludedByUser(rel)) addFile(abs, rel);
       } else if (entry.isSymbolicLink()) {
         // Symlinked folders are never followed (no loops, no escapes). A
         // symlinked source file is kept under its link name when its target
         // is a regular file inside the root: the compiler sees it there.
-        if (isSourceName(entry.name) && !isExcludedByUser(rel)) addSymlinkedFile(`${absDir}/${entry.name}`, rel);
+        if (isSourceName(name.shown) && !isExcludedByUser(rel)) addSymlinkedFile(abs, rel);
       }
     }
   };
 
-  const addSymlinkedFile = (absLink: string, rel: string): void => {
+  const addSymlinkedFile = (absLink: string | Buffer, rel: string): void => {
     let target: string;
     try {
-      target = fs.realpathSync(absLink);
+      target = fs.realpathSync(absLink).toString();
     } catch (err) {
       diagnostics.push({ file: rel, reason: `broken symlink: ${errorReason(err)}` });
       return;
@@ -125,7 +168,7 @@ export async function discoverFiles(opts: DiscoverOptions): Promise<DiscoverResu
       return;
     }
     try {
-      if (fs.statSync(target).isFile()) found.add(rel);
+      if (fs.statSync(absLink).isFile()) addFile(absLink, rel);
     } catch (err) {
       diagnostics.push({ file: rel, reason: `cannot stat symlink target: ${errorReason(err)}` });
     }
@@ -169,5 +212,5 @@ export async function discoverFiles(opts: DiscoverOptions): Promise<DiscoverResu
     }
   }
 
-  return { files: [...found].sort(), diagnostics };
+  return { files: [...found].sort(), diagnostics, rawPaths };
 }

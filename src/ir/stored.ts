@@ -3,6 +3,7 @@
 // a warm run does not parse files whose functions' results it already has.
 // The CFG of a stored function is built on first use by parsing the file then.
 import type { FileIR, FunctionCFG, FunctionIR } from './types.js';
+import { bool, int, list, record, schemaCheck, str, strings } from '../cache/schema-check.js';
 
 export interface StoredFile {
   functions: { name: string; line: number; column: number; params: string[]; isStatic: boolean; isMacro: boolean; calls: string[]; digest: string }[];
@@ -58,7 +59,20 @@ export function restoreFile(file: string, stored: StoredFile, lower: () => FileI
   return { file, functions, exports: stored.exports, ops: stored.ops, valueRefs: stored.valueRefs, macroNames: stored.macroNames, prototypes: stored.prototypes, parseErrors: stored.parseErrors };
 }
 
+/** The JSON Schema of StoredFile: keep it in step with the interface (the cache test fails on a mismatch). */
+export const storedFileSchema = record({
+  functions: list(record({ name: str, line: int, column: int, params: strings, isStatic: bool, isMacro: bool, calls: strings, digest: str })),
+  exports: strings,
+  ops: list(record({ struct: str, field: str, target: str, line: int })),
+  valueRefs: strings,
+  macroNames: strings,
+  prototypes: strings,
+  parseErrors: int,
+  problems: strings,
+});
+
+const fitsStoredFile = schemaCheck(storedFileSchema);
+
 export function isStoredFile(value: unknown): value is StoredFile {
-  const v = value as StoredFile;
-  return !!v && Array.isArray(v.functions) && Array.isArray(v.exports) && Array.isArray(v.valueRefs) && Array.isArray(v.problems);
+  return fitsStoredFile(value);
 }

@@ -5,7 +5,7 @@
 // rewritten: their directive lines and dead branches become blanks, so
 // tree-sitter sees the code that is really built, with every line and column
 // where it was. Everything else is left untouched for tree-sitter to see.
-import type { ConfigEnv, Tri } from '../discover/kconfig.js';
+import { configMacro, configTest, type ConfigEnv, type Tri } from '../discover/kconfig.js';
 
 export interface PreprocessResult {
   /**
@@ -418,10 +418,8 @@ class ConditionEvaluator {
     }
     if (this.isPunct('(')) {
       const args = this.skipArguments();
-      const configTest = CONFIG_TESTS[t.text];
-      if (configTest && args.length === 1 && args[0].kind === 'ident' && isConfigName(args[0].text)) {
-        return booleanValue(configTest(configSymbol(args[0].text, this.env)));
-      }
+      const tested = args.length === 1 && args[0].kind === 'ident' && isConfigName(args[0].text) ? configTest(t.text, args[0].text, this.env) : null;
+      if (tested !== null) return booleanValue(tested);
       return UNKNOWN; // some other function-like macro (KERNEL_VERSION, __has_include, ...)
     }
     if (isConfigName(t.text)) {
@@ -445,33 +443,13 @@ class ConditionEvaluator {
   }
 }
 
-/**
- * The <linux/kconfig.h> tests. A ConfigEnv has no 'm': modules count as
- * built (y), so IS_BUILTIN reads like IS_ENABLED and IS_MODULE is only
- * decided when the option is off.
- */
-const CONFIG_TESTS: Record<string, (symbol: Tri) => Tri> = {
-  IS_ENABLED: (s) => s,
-  IS_BUILTIN: (s) => s,
-  IS_REACHABLE: (s) => s,
-  IS_MODULE: (s) => (s === 'n' ? 'n' : 'unknown'),
-};
-
 function isConfigName(name: string): boolean {
   return name.startsWith('CONFIG_') && name.length > 'CONFIG_'.length;
 }
 
-/**
- * Value of a CONFIG_ macro. CONFIG_FOO_MODULE is what autoconf.h defines for
- * FOO=m; it is certainly undefined when FOO is off, otherwise unknown (the
- * environment does not tell m from y) -- unless FOO_MODULE is itself a set
- * symbol.
- */
+/** Whether the CONFIG_ macro is defined (FOO=m defines CONFIG_FOO_MODULE, not CONFIG_FOO). */
 function configSymbol(name: string, env: ConfigEnv): Tri {
-  const bare = name.slice('CONFIG_'.length);
-  const direct = env.symbol(bare);
-  if (!bare.endsWith('_MODULE') || direct === 'y') return direct;
-  return env.symbol(bare.slice(0, -'_MODULE'.length)) === 'n' ? 'n' : 'unknown';
+  return configMacro(name, env);
 }
 
 function applyBinary(op: string, left: Value, right: Value): Value {

@@ -20,9 +20,20 @@ export function lintReport(result: LintResult) {
       functions: result.stats.functions,
       syncSites: result.stats.syncSites,
       syncSitesNotJudged: result.stats.syncSitesNotJudged ?? 0,
+      unreadable: result.stats.unreadable || undefined,
+      notParsed: result.stats.notParsed,
       ms: Math.round(result.stats.ms),
       diagnostics: result.stats.diagnostics.map((diagnostic) => ({ file: diagnostic.file, reason: diagnostic.reason })),
       model: result.stats.model && { pathsReplayed: result.stats.model.pathsReplayed, coherent: result.stats.model.coherent, incoherent: result.stats.model.incoherent },
+      scope: result.stats.scope && {
+        paths: result.stats.scope.paths,
+        exclude: result.stats.scope.exclude,
+        files: result.stats.scope.files,
+        functions: result.stats.scope.functions,
+        syncSites: result.stats.scope.syncSites,
+        findingsOutside: result.stats.scope.findingsOutside,
+        diagnostics: result.stats.scope.diagnostics,
+      },
     },
   };
 }
@@ -37,7 +48,7 @@ export function findingJson(finding: Finding) {
     column: finding.column,
     function: finding.function,
     message: finding.message,
-    path: finding.path.map((step) => ({ file: step.file, line: step.line, event: step.event })),
+    path: finding.path.map((step) => ({ file: step.file, line: step.line, column: step.column, event: step.event })),
     // Where the buffer changes hands, the sync behind a call, the CPU access: context for the place to fix.
     related: finding.related?.length ? finding.related.map((r) => ({ file: r.file, line: r.line, column: r.column, message: r.message })) : undefined,
     // Optional fields are omitted rather than null; JSON.stringify drops `undefined`.

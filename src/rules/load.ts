@@ -22,7 +22,8 @@ const parseAllDocuments = (text: string): ReturnType<typeof import('yaml').parse
 
 /** Rules already validated, by file name and text (the analysis cache provides one). */
 export interface RuleMemo {
-  get(key: string): unknown;
+  /** The value stored under `key`, if it passes `isValid` (a failing one is dropped). */
+  get(key: string, isValid?: (value: unknown) => boolean): unknown;
   put(key: string, value: unknown): void;
 }
 
@@ -46,8 +47,8 @@ export function loadRules(dirs: string[], memo?: RuleMemo): Rule[] {
     const text = readRuleFile(file);
     if (!memo) return parseRuleFile(source, text);
     const key = `rule:${createHash('sha1').update(source).update('\0').update(text).digest('hex')}`;
-    const known = memo.get(key) as Rule | undefined;
-    if (known && typeof known === 'object' && known.id && known.source === source) return known;
+    const known = memo.get(key, (value) => isRuleFrom(value, source)) as Rule | undefined;
+    if (known) return known;
     const rule = parseRuleFile(source, text);
     memo.put(key, rule);
     return rule;
@@ -72,6 +73,14 @@ export function parseRuleFile(source: string, text: string): Rule {
   return rule;
 }
 
+/** A rule read back from the cache: it came from `source` and still fits the rule schema. */
+function isRuleFrom(value: unknown, source: string): boolean {
+  if (!value || typeof value !== 'object' || (value as Rule).source !== source) return false;
+  const { source: _source, ...rule } = value as Rule;
+  // The validator fills in defaults: check a copy.
+  return ruleValidator()(structuredClone(rule)) === true;
+}
+
 function ruleFilesIn(path: string): string[] {
   let stat;
   try {
@@ -79,7 +88,12 @@ function ruleFilesIn(path: string): string[] {
   } catch {
     throw new RuleError([`${displayPath(path)}: rules folder not found; pass --rules a folder (or file) of rule .yaml files`]);
   }
-  if (stat.isFile()) return [path];
+  if (stat.isFile()) {
+    if (!RULE_FILE_EXTENSIONS.has(extname(path).toLowerCase())) {
+      throw new RuleError([`${displayPath(path)}: not a rule file (rule files end in .yaml, .yml or .json); pass --rules a folder of rule files or one such file`]);
+    }
+    return [path];
+  }
   let names: string[];
   try {
     names = readdirSync(path);
@@ -122,22 +136,26 @@ function parseSingleDocument(source: string, text: string): unknown {
   }
   const syntaxErrors = documents.flatMap((document) => document.errors);
   if (syntaxErrors.length > 0) {
-    throw new RuleError(
-      syntaxErrors.map((error) => {
-        const position = error.linePos?.[0];
-        const where = position ? `${source}:${position.line}:${position.col}` : source;
-        // yaml appends " at line N, column M:" and a source excerpt; the position is already in front.
-        const reason = error.message.split(' at line ')[0];
-        return `${where}: YAML syntax error: ${reason}`;
-      }),
-    );
+    // One line: a file that is not YAML at all has an error on every line.
+    const [error] = syntaxErrors;
+    const position = error.linePos?.[0];
+    const where = position ? `${source}:${position.line}:${position.col}` : source;
+    // yaml appends " at line N, column M:" and a source excerpt; the position is already in front.
+    const reason = error.message.split(' at line ')[0].replace(/\s+/g, ' ');
+    const more = syntaxErrors.length > 1 ? ` (and ${syntaxErrors.length - 1} more; is it a YAML rule file?)` : '';
+    throw new RuleError([`${where}: YAML syntax error: ${reason.length > 120 ? `${reason.slice(0, 119)}…` : reason}${more}`]);
   }
   if (documents.length > 1) {
     throw new RuleError([
       `${source}: holds ${documents.length} YAML documents; put each rule in its own file`,
     ]);
   }
-  return documents[0].toJS();
+  try {
+    // maxAliasCount (yaml's default, 100) stops a billion-laughs document.
+    return documents[0].toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    throw new RuleError([`${source}: cannot expand the YAML (${(error as Error).message}); write the rule without anchors and aliases`]);
+  }
 }
 
 let compiledValidator: ValidateFunction | undefined;
@@ -220,6 +238,10 @@ function semanticProblems(rule: Rule): string[] {
 
   try {
     new RegExp(rule.errorLabels);
+    const safeRegex = lazyRequire('safe-regex2') as (re: string) => boolean;
+    if (!safeRegex(rule.errorLabels)) {
+      problems.push('errorLabels: the pattern can take exponential time (nested repetition such as (a+)+); simplify it');
+    }
   } catch (error) {
     problems.push(`errorLabels: not a valid regular expression (${(error as Error).message})`);
   }

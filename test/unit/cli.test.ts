@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sarifSchemaErrors } from './support/sarif-schema.js';
@@ -19,6 +19,8 @@ beforeAll(() => {
   mkdirSync(join(tree, 'drivers', 'iommu'), { recursive: true });
   writeFileSync(join(tree, 'drivers', 'iommu', 'dma-iommu.c'), 'void f(void) {}\n');
   writeFileSync(join(tree, '.config'), 'CONFIG_ARM64=y\n');
+  mkdirSync(join(tree, 'my-rules'));
+  mkdirSync(join(tree, 'more-rules'));
 });
 
 afterAll(() => {
@@ -234,7 +236,7 @@ describe('lint', () => {
       'lint',
       '--arch', 'arm64',
       '--kconfig', '.config',
-      '--jobs', '3',
+      '--jobs', '1',
       '--rules', 'my-rules',
       '--rules', 'more-rules',
     ]);
@@ -244,10 +246,57 @@ describe('lint', () => {
     expect(opts.root).toBe(tree);
     expect(opts.paths).toBeUndefined();
     expect(opts.kconfigFile).toBe(join(tree, '.config'));
-    expect(opts.jobs).toBe(3);
+    expect(opts.jobs).toBe(1);
     expect(opts.rulesDirs).toEqual([join(tree, 'my-rules'), join(tree, 'more-rules')]);
     // No progress bar when stderr is not a terminal.
     expect(opts.onProgress).toBeUndefined();
+  });
+
+  it('caps --jobs at the core count and passes --max-states and --terse through', async () => {
+    const { lintCalls, stdout } = await run(['lint', '--jobs', '99999999999', '--max-states', '7', '--terse'], { findings: [finding('error')] });
+    expect(lintCalls[0].jobs).toBe(availableParallelism());
+    expect(lintCalls[0].maxStates).toBe(7);
+    expect(stdout.split('\n')[0]).toBe('drivers/iommu/dma-iommu.c:10:2: error: arch_sync_dma_for_device() is not flushed before return [dma-sync-flush]');
+    expect(stdout).not.toContain('note:');
+    expect((await run(['lint', '--max-states', '0'])).code).toBe(2);
+  });
+
+  it('never colours for TERM=dumb', async () => {
+    const { stdout } = await run(['lint'], { findings: [finding('error')], io: { isTTY: { stdout: true, stderr: false }, env: { TERM: 'dumb' } } });
+    expect(stdout).not.toContain('\x1b[');
+  });
+
+  it('prints diagnostics once: in the text report, or counted on stderr beside JSON (-v lists them)', async () => {
+    const withDiagnostics: CliDeps['runLint'] = async () => ({ ...lintResult([]), stats: { ...lintResult([]).stats, diagnostics: [{ file: 'a.c', reason: 'could not parse' }] } });
+    const text = await run(['lint'], { runLint: withDiagnostics });
+    expect(text.stderr).toBe('');
+    expect(text.stdout).toContain('flushcheck: 1 file or function not fully analysed (-v lists them)\n');
+    const verbose = await run(['lint', '-v'], { runLint: withDiagnostics });
+    expect(verbose.stderr).toBe('');
+    expect(verbose.stdout.match(/a\.c: could not parse/g)).toHaveLength(1);
+    const json = await run(['lint', '--format', 'json'], { runLint: withDiagnostics });
+    expect(json.stderr).toBe('flushcheck: 1 file or function not fully analysed (-v lists them)\n');
+  });
+
+  it('fails on an unwritable -o, or a rules path that is not a rule file, before analysing', async () => {
+    const output = await run(['lint', '-o', '/nonexistent/x']);
+    expect(output.code).toBe(2);
+    expect(output.stderr).toBe('flushcheck: error: cannot write /nonexistent/x: folder /nonexistent does not exist; pass an -o path in a writable folder\n');
+    expect(output.lintCalls).toHaveLength(0);
+    const folder = await run(['lint', '-o', 'drivers']);
+    expect(folder.stderr).toMatch(/cannot write drivers: it is a folder/);
+    const rules = await run(['lint', '--rules', '.config']);
+    expect(rules.code).toBe(2);
+    expect(rules.stderr.split('\n')).toHaveLength(2);
+    expect(rules.lintCalls).toHaveLength(0);
+    expect(existsSync(join(tree, 'x'))).toBe(false);
+  });
+
+  it('exits 2 when nothing could be read', async () => {
+    const unreadable: CliDeps['runLint'] = async () => ({ ...lintResult([]), stats: { ...lintResult([]).stats, files: 3, unreadable: 3 } });
+    const { code, stderr } = await run(['lint', '--allow-empty'], { runLint: unreadable });
+    expect(code).toBe(2);
+    expect(stderr).toBe('flushcheck: error: nothing checked: none of the 3 files could be read\n');
   });
 
   it('-o writes the report to a file', async () => {

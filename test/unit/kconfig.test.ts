@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { archSelects, archSymbol, KNOWN_ARCHES, loadDotConfig } from '../../src/discover/kconfig.js';
+import { archSelects, archSymbol, configMacro, configTest, KNOWN_ARCHES, loadDotConfig, loadKernelConfig } from '../../src/discover/kconfig.js';
+import { defconfigValues, readKconfigTree, type ExplicitValue } from '../../src/discover/kconfig-tree.js';
 
 const tempDirs: string[] = [];
 afterAll(() => {
@@ -258,5 +259,127 @@ describe('archSelects', () => {
     expect(env.symbol('ARCH_HAS_BATCHED_DMA_SYNC')).toBe('unknown');
     expect(env.symbol('ARCH_HAS_SYNC_DMA_FOR_DEVICE')).toBe('y');
     expect(env.symbol('ARCH_HAS_SYNC_DMA_FOR_CPU')).toBe('y');
+  });
+});
+
+describe('=m: a module defines CONFIG_X_MODULE, not CONFIG_X', () => {
+  const env = () =>
+    loadDotConfig(
+      tempFile('.config', ['#', '# Automatically generated file; DO NOT EDIT.', '#', 'CONFIG_ARM64=y', 'CONFIG_BUILTIN=y', 'CONFIG_MOD=m', '# CONFIG_OFF is not set', ''].join('\n')),
+      'arm64',
+    );
+
+  it('keeps the tristate value', () => {
+    const e = env();
+    expect([e.tristate!('BUILTIN'), e.tristate!('MOD'), e.tristate!('OFF'), e.tristate!('ABSENT')]).toEqual(['y', 'm', 'n', 'n']);
+    expect(e.symbol('MOD')).toBe('y'); // enabled
+  });
+
+  it('decides #ifdef and the <linux/kconfig.h> tests as autoconf.h does', () => {
+    const e = env();
+    expect([configMacro('CONFIG_MOD', e), configMacro('CONFIG_MOD_MODULE', e), configMacro('CONFIG_BUILTIN_MODULE', e), configMacro('CONFIG_BUILTIN', e)]).toEqual(['n', 'y', 'n', 'y']);
+    const tests = (name: string) => ['IS_ENABLED', 'IS_BUILTIN', 'IS_MODULE', 'IS_REACHABLE'].map((t) => configTest(t, name, e));
+    expect(tests('CONFIG_BUILTIN')).toEqual(['y', 'y', 'n', 'y']);
+    expect(tests('CONFIG_MOD')).toEqual(['y', 'n', 'y', 'unknown']);
+    expect(tests('CONFIG_OFF')).toEqual(['n', 'n', 'n', 'n']);
+    expect(configTest('KERNEL_VERSION', 'CONFIG_MOD', e)).toBeNull();
+  });
+});
+
+describe('loadKernelConfig: a full .config as it is, a defconfig resolved like make olddefconfig', () => {
+  const MINI = path.resolve(__dirname, '../../fixtures/trees/mini-kernel');
+  const header = ['#', '# Automatically generated file; DO NOT EDIT.', '#'];
+
+  it('reads a .config with make\'s header that has what the arch always selects as a full .config', () => {
+    const env = loadKernelConfig(tempFile('.config', [...header, 'CONFIG_ARM64=y', 'CONFIG_ARCH_HAS_BATCHED_DMA_SYNC=y', 'CONFIG_FOO_CORE=y', ''].join('\n')), MINI, 'arm64');
+    expect(env.origin).toBe('kconfig-file');
+    expect(env.symbol('FOO_FLUSH')).toBe('n');
+  });
+
+  it('resolves a defconfig: defaults under their dependencies, the arch selects, prompts', () => {
+    const env = loadKernelConfig(path.join(MINI, 'arch/arm64/configs/foo_defconfig'), MINI, 'arm64');
+    expect(env.origin).toBe('defconfig');
+    expect(env.note).toMatch(/read as a defconfig/);
+    expect([env.tristate!('ARM64'), env.tristate!('ARCH_HAS_BATCHED_DMA_SYNC'), env.tristate!('FOO_CORE'), env.tristate!('FOO_DMA'), env.tristate!('FOO_FLUSH')]).toEqual(['y', 'y', 'y', 'y', 'y']);
+    expect(env.tristate!('ARM')).toBe('n');
+    expect(env.tristate!('NO_SUCH_SYMBOL')).toBe('n');
+    // A module: the bool that depends on it can still be y.
+    const modular = loadKernelConfig(tempFile('defconfig', 'CONFIG_FOO_DMA=m\n'), MINI, 'arm64');
+    expect([modular.tristate!('FOO_DMA'), modular.tristate!('FOO_FLUSH')]).toEqual(['m', 'y']);
+    // Left out: FOO_DMA's default is n, so FOO_FLUSH's dependency fails.
+    const bare = loadKernelConfig(tempFile('defconfig', 'CONFIG_FOO_CORE=y\n'), MINI, 'arm64');
+    expect([bare.tristate!('FOO_DMA'), bare.tristate!('FOO_FLUSH')]).toEqual(['n', 'n']);
+  });
+
+  it('resolves a .config that lacks what the arch always selects (a hand-trimmed one) the same way', () => {
+    const env = loadKernelConfig(tempFile('.config', [...header, 'CONFIG_ARM64=y', 'CONFIG_FOO_DMA=y', ''].join('\n')), MINI, 'arm64');
+    expect(env.origin).toBe('defconfig');
+    expect(env.symbol('ARCH_HAS_BATCHED_DMA_SYNC')).toBe('y');
+  });
+
+  it('refuses another arch\'s .config, and a defconfig without a Kconfig to resolve it with, saying how to make a .config', () => {
+    expect(() => loadKernelConfig(tempFile('.config', [...header, 'CONFIG_X86=y', 'CONFIG_X86_64=y', ''].join('\n')), MINI, 'arm64')).toThrow(
+      /is a \.config for x86 \(CONFIG_X86=y\); pass --arch x86, or a \.config made for arm64/,
+    );
+    const bare = path.dirname(tempFile('x/defconfig', 'CONFIG_FOO=y\n'));
+    expect(() => loadKernelConfig(path.join(bare, 'defconfig'), bare, 'arm64')).toThrow(
+      /is a defconfig \(no '# Automatically generated file' header\) and .* has no Kconfig to resolve it with; run 'make ARCH=arm64 olddefconfig' with it as \.config in a kernel tree and pass the \.config that writes/,
+    );
+  });
+});
+
+describe('defconfigValues', () => {
+  function resolve(kconfig: string, defconfig: Record<string, ExplicitValue> = {}) {
+    const root = path.dirname(tempFile('Kconfig', kconfig));
+    return defconfigValues(readKconfigTree(root, 'arm64'), new Map(Object.entries(defconfig)), new Map());
+  }
+
+  it('ignores what the file sets for a symbol without a prompt; a select forces it on', () => {
+    const value = resolve(['config HIDDEN', '\tbool', '', 'config SHOWN', '\tbool "shown"', '\tselect FORCED', '', 'config FORCED', '\tbool', ''].join('\n'), { HIDDEN: 'y', SHOWN: 'y' });
+    expect([value('HIDDEN'), value('SHOWN'), value('FORCED')]).toEqual([[0, 0], [2, 2], [2, 2]]);
+  });
+
+  it('does not turn on a selected symbol no Kconfig defines', () => {
+    const value = resolve(['config A', '\tdef_bool y', '\tselect OTHER_ARCH_ONLY', ''].join('\n'));
+    expect(value('OTHER_ARCH_ONLY')).toEqual([0, 0]);
+  });
+
+  it('leaves what it cannot decide unknown: choices, $(shell) defaults, if blocks on them', () => {
+    const value = resolve(
+      [
+        'choice',
+        '\tprompt "page size"',
+        'config PAGES_4K',
+        '\tbool "4K"',
+        'config PAGES_64K',
+        '\tbool "64K"',
+        'endchoice',
+        'config CC_HAS_X',
+        '\tdef_bool $(cc-option,-mx)',
+        'if PAGES_4K',
+        'config SMALL',
+        '\tdef_bool y',
+        'endif',
+        '',
+      ].join('\n'),
+    );
+    expect([value('PAGES_4K'), value('CC_HAS_X'), value('SMALL')]).toEqual([[0, 2], [0, 2], [0, 2]]);
+  });
+
+  it('follows source, rsource and menu dependencies', () => {
+    const root = path.dirname(tempFile('tree/Kconfig', 'menu "m"\n\tdepends on GATE\nsource "sub/Kconfig"\nendmenu\nconfig GATE\n\tbool "gate"\n'));
+    fs.mkdirSync(path.join(root, 'sub'));
+    fs.writeFileSync(path.join(root, 'sub', 'Kconfig'), 'rsource "more.kconfig"\n');
+    fs.writeFileSync(path.join(root, 'sub', 'more.kconfig'), 'config INNER\n\tdef_bool y\n');
+    const tree = readKconfigTree(root, 'arm64');
+    expect(defconfigValues(tree, new Map([['GATE', 'y']]), new Map())('INNER')).toEqual([2, 2]);
+    expect(defconfigValues(tree, new Map(), new Map())('INNER')).toEqual([0, 0]);
+  });
+});
+
+describe('defconfigValues: entries between definitions', () => {
+  it("gives a comment's `depends on` to the comment, not to the menu around it", () => {
+    const root = path.dirname(tempFile('menu/Kconfig', ['menu "m"', 'comment "needs GATE"', '\tdepends on GATE', 'config INSIDE', '\tdef_bool y', 'endmenu', 'config GATE', '\tbool "gate"', ''].join('\n')));
+    expect(defconfigValues(readKconfigTree(root, 'arm64'), new Map(), new Map())('INSIDE')).toEqual([2, 2]);
   });
 });

@@ -189,27 +189,89 @@ describe('formatJson', () => {
 });
 
 describe('formatText', () => {
-  it('prints gcc-style lines, the path, the model verdict, inactive rules once and a summary', () => {
+  it('prints a gcc-style headline, one note line per path step, the model verdict, inactive rules once and a summary', () => {
     const text = formatText(sampleResult(), { color: false });
     expect(text).not.toContain(ESC);
     expect(text.split('\n')).toEqual([
       'drivers/iommu/dma-iommu.c:1120:2: error: arch_sync_dma_for_device() is not flushed before return [dma-sync-flush]',
-      '    drivers/iommu/dma-iommu.c:1110: arch_sync_dma_for_device() issues clean',
-      '    drivers/iommu/dma-iommu.c:1114: takes the loop exit',
-      '    drivers/iommu/dma-iommu.c:1120: returns with the clean pending',
-      '    model: incoherent — device reads before the clean completes',
+      'drivers/iommu/dma-iommu.c:1110:1: note: arch_sync_dma_for_device() issues clean',
+      'drivers/iommu/dma-iommu.c:1114:1: note: takes the loop exit',
+      'drivers/iommu/dma-iommu.c:1120:1: note: returns with the clean pending',
+      '  model: incoherent — device reads before the clean completes',
       'kernel/dma/direct.c:40:3: note: arch_sync_dma_flush() with nothing pending [dma-sync-flush]',
       'flushcheck: rule dma-iova-link-sync inactive: the tree defines no dma_iova_sync',
-      'flushcheck: 1 diagnostic (--verbose lists them)',
+      'flushcheck: 1 file or function not fully analysed (-v lists them)',
       '1 error, 0 warnings, 1 note in 12 files (3 parsed, 57 functions, 4 sync sites) in 42 ms',
       '',
     ]);
   });
 
-  it('lists diagnostics when verbose', () => {
+  it('prints related locations and step columns as note lines', () => {
+    const result = sampleResult();
+    result.findings[0].related = [{ file: 'drivers/iommu/dma-iommu.c', line: 1125, column: 1, message: 'iommu_dma_sync_sg_for_device() hands the buffer over here' }];
+    result.findings[0].path[0].column = 3;
+    const lines = formatText(result, { color: false }).split('\n');
+    expect(lines.slice(1, 3)).toEqual([
+      'drivers/iommu/dma-iommu.c:1125:1: note: iommu_dma_sync_sg_for_device() hands the buffer over here',
+      'drivers/iommu/dma-iommu.c:1110:3: note: arch_sync_dma_for_device() issues clean',
+    ]);
+  });
+
+  it('--terse prints one line per finding, inactive rules and one summary line', () => {
+    expect(formatText(sampleResult(), { color: false, terse: true }).split('\n')).toEqual([
+      'drivers/iommu/dma-iommu.c:1120:2: error: arch_sync_dma_for_device() is not flushed before return [dma-sync-flush]',
+      'kernel/dma/direct.c:40:3: note: arch_sync_dma_flush() with nothing pending [dma-sync-flush]',
+      'flushcheck: rule dma-iova-link-sync inactive: the tree defines no dma_iova_sync',
+      '1 error, 0 warnings, 1 note in 12 files (3 parsed, 57 functions, 4 sync sites) in 42 ms',
+      '',
+    ]);
+  });
+
+  it('keeps headlines within 200 characters: folders, trailing clauses, then places go; -v prints the whole message', () => {
+    const result = sampleResult();
+    const message =
+      'invalidation issued by arch_sync_dma_for_cpu() at drivers/iommu/dma-iommu.c:2062 (through __iommu_dma_iova_unlink() at line 2121) is still pending when dma_iova_unlink() returns at line 2122 and hands the buffer over (it is exported); no arch_sync_dma_flush() on this path (error path)';
+    result.findings = [{ ...result.findings[0], file: 'drivers/iommu/dma-iommu.c', line: 2121, column: 3, severity: 'warning', message, model: undefined }];
+    const [first] = formatText(result, { color: false }).split('\n');
+    // Folders and the trailing clause go; the places stay while they fit (two findings may differ only by where the function returns).
+    expect(first).toBe('drivers/iommu/dma-iommu.c:2121:3: warning: invalidation issued by arch_sync_dma_for_cpu() at dma-iommu.c:2062 is still pending when dma_iova_unlink() returns at line 2122 [dma-sync-flush]');
+    expect(first.length).toBeLessThanOrEqual(200);
+    const verbose = formatText(result, { color: false, verbose: true }).split('\n');
+    expect(verbose[0]).toBe(first);
+    expect(verbose[1]).toBe(`drivers/iommu/dma-iommu.c:2121:3: note: ${message}`);
+
+    // With no place or clause to drop, words are cut.
+    result.findings[0].message = 'word '.repeat(80).trim();
+    const [cut] = formatText(result, { color: false }).split('\n');
+    expect(cut.length).toBeLessThanOrEqual(200);
+    expect(cut).toMatch(/word… \[dma-sync-flush\]$/);
+  });
+
+  it('shows the cache timeline only with -v', () => {
+    const result = sampleResult();
+    result.findings[0].model!.timeline = '# | step | CPU\n1 | 0    | cpu_write v1';
+    expect(formatText(result, { color: false })).not.toContain('cpu_write v1');
+    expect(formatText(result, { color: false, verbose: true })).toContain('    1 | 0    | cpu_write v1\n');
+  });
+
+  it('escapes control characters from the tree and quotes odd file names', () => {
+    const result = sampleResult();
+    result.findings[0].file = 'drivers/evil\nfake.c:1:1: error: forged';
+    result.findings[0].path[1].event = 'true: if (x) /* \x1b[1A\x1b[2K */';
+    result.stats.diagnostics = [{ file: 'a\\b.c', reason: 'title \x1b]0;pwned\x07' }];
+    const text = formatText(result, { color: false, verbose: true });
+    expect(text).not.toMatch(/\x1b|\x07/);
+    expect(text).toContain('"drivers/evil\\x0afake.c:1:1: error: forged":1120:2: error:');
+    expect(text).toContain('note: true: if (x) /* \\x1b[1A\\x1b[2K */');
+    expect(text).toContain('flushcheck: "a\\\\b.c": title \\x1b]0;pwned\\x07');
+    // Every line that starts like a location is one the report meant to print.
+    expect(text.split('\n').filter((l) => l.startsWith('drivers/evil'))).toEqual([]);
+  });
+
+  it('lists diagnostics once, when verbose', () => {
     const text = formatText(sampleResult(), { color: false, verbose: true });
     expect(text).toContain('flushcheck: drivers/foo.c: parse error at line 3\n');
-    expect(text).not.toContain('--verbose lists them');
+    expect(text).not.toContain('-v lists them');
   });
 
   it('colours only when asked', () => {
@@ -220,12 +282,34 @@ describe('formatText', () => {
     expect(text.replace(/\x1b\[[0-9;]*m/g, '')).toBe(formatText(sampleResult(), { color: false }));
   });
 
-  it('summarises a clean run', () => {
+  it('summarises a clean run, and counts sync sites not judged instead of claiming all were checked', () => {
     const result = sampleResult();
     result.findings = [];
     result.inactiveRules = [];
     result.stats = { files: 1, parsed: 1, functions: 1, syncSites: 1, ms: 3, diagnostics: [] };
     expect(formatText(result, { color: false })).toBe('0 errors, 0 warnings, 0 notes in 1 file (1 parsed, 1 function, 1 sync site) in 3 ms\n');
+    result.stats = { files: 9, parsed: 2, functions: 7, syncSites: 20, syncSitesNotJudged: 6, ms: 3, diagnostics: [], model: { pathsReplayed: 4, coherent: 3, incoherent: 1 } };
+    const text = formatText(result, { color: false });
+    expect(text).toBe('0 errors, 0 warnings, 0 notes in 9 files (2 parsed, 7 functions, 20 sync sites, 6 not judged) in 3 ms\ncache model: 4 paths replayed: 3 coherent, 1 incoherent\n');
+    expect(text).not.toContain('checked');
+  });
+
+  it('says what part of the tree the report covers and what lies elsewhere', () => {
+    const result = sampleResult();
+    result.findings = [result.findings[0]];
+    result.inactiveRules = [];
+    result.stats = {
+      ...result.stats,
+      files: 50113,
+      scope: { paths: ['drivers/iommu'], exclude: ['drivers/iommu/arm'], files: 132, functions: 24, syncSites: 8, findingsOutside: 7, diagnostics: 0 },
+    };
+    const lines = formatText(result, { color: false }).split('\n');
+    expect(lines.slice(-4)).toEqual([
+      'flushcheck: 1 file or function not fully analysed (0 under the paths) (-v lists them)',
+      '1 error, 0 warnings, 0 notes under drivers/iommu without drivers/iommu/arm (132 files, 24 functions judged, 8 sync sites); 7 findings elsewhere in the tree not shown',
+      'context: 50113 files (3 parsed, 57 functions, 4 sync sites) analysed in 42 ms',
+      '',
+    ]);
   });
 });
 

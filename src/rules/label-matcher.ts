@@ -1,0 +1,47 @@
+// A rule's `errorLabels` pattern, matched under a time budget. Rules are user
+// input: a pattern with nested or overlapping quantifiers (`(a+)+$`, `(a|a)*$`)
+// can take exponential time on a long goto label and hang the run. Loading
+// rejects the obvious shapes (safe-regex2, see load.ts); this catches the rest:
+// each distinct label is matched once, in a vm context whose timeout
+// interrupts the regular expression engine.
+import vm from 'node:vm';
+
+/** A label taking longer than this to match means catastrophic backtracking; kernel labels take microseconds. */
+const MATCH_BUDGET_MS = 200;
+
+const TEST = new vm.Script('pattern.test(label)');
+
+/**
+ * A RegExp whose `test` runs under the budget. A label that exhausts it counts
+ * as no error label, every later test answers false at once, and `problem`
+ * says which rule file to fix (lint turns it into a usage error).
+ */
+export class BudgetedPattern extends RegExp {
+  problem: string | null = null;
+  private readonly answers = new Map<string, boolean>();
+  private readonly context: vm.Context;
+
+  constructor(
+    source: string,
+    private readonly ruleFile: string,
+    private readonly budgetMs = MATCH_BUDGET_MS,
+  ) {
+    super(source);
+    this.context = vm.createContext({ pattern: new RegExp(source), label: '' });
+  }
+
+  override test(label: string): boolean {
+    const known = this.answers.get(label);
+    if (known !== undefined) return known;
+    if (this.problem) return false;
+    this.context.label = label;
+    let answer = false;
+    try {
+      answer = TEST.runInContext(this.context, { timeout: this.budgetMs }) === true;
+    } catch {
+      this.problem = `${this.ruleFile}: errorLabels: matching the label '${label.slice(0, 60)}' took over ${this.budgetMs} ms (catastrophic backtracking); simplify the pattern (no nested or overlapping repetition)`;
+    }
+    this.answers.set(label, answer);
+    return answer;
+  }
+}
