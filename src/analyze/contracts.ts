@@ -8,7 +8,7 @@
 //   caller at once: one finding here says so);
 // - the `defer` function must defer something: one that completes all it
 //   issues makes its partner's calls pointless (a stale contract).
-import { show, type Expr } from '../ir/expr.js';
+import { show, varsOf } from '../ir/expr.js';
 import type { FunctionIR } from '../ir/types.js';
 import type { DeferralContract, Finding } from '../types.js';
 import { analyzeFunction } from './engine.js';
@@ -107,35 +107,9 @@ function staleContract(defer: FunctionIR, contract: DeferralContract, ctx: RuleC
 /** The defer function's conditions with its parameters renamed to the complete function's; the others are dropped (unknown). */
 function mapByName(lits: Literal[], from: string[], to: string[]): Literal[] {
   const shared = new Set(from.filter((p) => to.includes(p)));
-  return lits.filter((l) => [...varsIn(l.atom)].every((v) => shared.has(v)));
+  return lits.filter((l) => [...varsOf(l.atom)].every((v) => shared.has(v)));
 }
 
-function varsIn(e: Expr, out = new Set<string>()): Set<string> {
-  switch (e.k) {
-    case 'id':
-      out.add(e.name);
-      break;
-    case 'call':
-      e.args.forEach((a) => varsIn(a, out));
-      break;
-    case 'not':
-      varsIn(e.e, out);
-      break;
-    case 'and':
-    case 'or':
-    case 'bin':
-      varsIn(e.a, out);
-      varsIn(e.b, out);
-      break;
-    case 'field':
-      varsIn(e.base, out);
-      break;
-    case 'opaque':
-      e.vars.forEach((v) => out.add(v));
-      break;
-  }
-  return out;
-}
 
 function consistent(a: Literal[], b: Literal[], ctx: RuleContext): boolean {
   let s: State | null = { pending: new Map(), facts: new Map(), bindings: new Map(), error: false, trail: null };

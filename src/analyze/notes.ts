@@ -87,21 +87,23 @@ export function notes(program: Program, ctx: RuleContext, results: Map<FunctionI
   const unbatchable: { fn: FunctionIR; line: number; loopLine: number; why: string }[] = [];
   const mayEnterPending = entryWithPending(program, ctx, results);
   const flushName = [...ctx.completing][0];
+  const note = (kind: 'redundant-flush' | 'batchable', fn: FunctionIR, site: CompletionSite, message: string, path: Finding['path']): Finding => ({
+    ruleId: ctx.rule.id,
+    kind,
+    severity: 'note',
+    identity: [ctx.rule.id, fn.file, flushName].join('|'),
+    file: fn.file,
+    line: site.line,
+    column: site.column,
+    function: fn.name,
+    message,
+    path,
+  });
   for (const [fn, res] of results) {
     for (const site of res.completions) {
       if (!site.sawLocal && !(site.sawCaller && mayEnterPending(fn))) {
-        out.push({
-          ruleId: ctx.rule.id,
-          kind: 'redundant-flush',
-          severity: 'note',
-          identity: [ctx.rule.id, fn.file, flushName].join('|'),
-          file: fn.file,
-          line: site.line,
-          column: site.column,
-          function: fn.name,
-          message: `${flushName}() here has nothing to complete: no maintenance is pending on any path that reaches it`,
-          path: [{ file: fn.file, line: site.line, event: `${flushName}() with nothing pending` }],
-        });
+        const message = `${flushName}() here has nothing to complete: no maintenance is pending on any path that reaches it`;
+        out.push(note('redundant-flush', fn, site, message, [{ file: fn.file, line: site.line, event: `${flushName}() with nothing pending` }]));
         continue;
       }
       if (!site.loop?.issuedInside || !site.batch) continue;
@@ -109,21 +111,13 @@ export function notes(program: Program, ctx: RuleContext, results: Map<FunctionI
         unbatchable.push({ fn, line: site.line, loopLine: site.loop.line, why: site.batch.why ?? '' });
         continue;
       }
-      out.push({
-        ruleId: ctx.rule.id,
-        kind: 'batchable',
-        severity: 'note',
-        identity: [ctx.rule.id, fn.file, flushName].join('|'),
-        file: fn.file,
-        line: site.line,
-        column: site.column,
-        function: fn.name,
-        message: `${flushName}() runs once per iteration of the loop at line ${site.loop.line}: N entries cost N DSBs; nothing later in the iteration needs the maintenance complete, so one ${flushName}() after the loop costs 1`,
-        path: [
+      const message = `${flushName}() runs once per iteration of the loop at line ${site.loop.line}: N entries cost N DSBs; nothing later in the iteration needs the maintenance complete, so one ${flushName}() after the loop costs 1`;
+      out.push(
+        note('batchable', fn, site, message, [
           { file: fn.file, line: site.loop.line, event: 'loop issues maintenance per entry' },
           { file: fn.file, line: site.line, event: `${flushName}() inside the loop` },
-        ],
-      });
+        ]),
+      );
     }
   }
   return { notes: out, unbatchable };

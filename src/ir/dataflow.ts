@@ -16,28 +16,30 @@
 import { show, type Expr } from './expr.js';
 import type { FunctionCFG } from './types.js';
 
-const cache = new WeakMap<FunctionCFG, Map<string, Set<string>>>();
+const derived = new WeakMap<FunctionCFG, Map<string, Set<string>>>();
+const sources = new WeakMap<FunctionCFG, Map<string, Set<string>>>();
 
-/** `seeds` and every variable assigned (at any depth) from an expression reading one of them. */
-export function derivedFrom(cfg: FunctionCFG, seeds: Iterable<string>): Set<string> {
-  const seedList = [...new Set(seeds)].sort();
-  const key = seedList.join(',');
-  let byKey = cache.get(cfg);
-  if (!byKey) cache.set(cfg, (byKey = new Map()));
+/** A closure over the function's assignments, computed once per (function, starting set). */
+function closure(memo: WeakMap<FunctionCFG, Map<string, Set<string>>>, cfg: FunctionCFG, start: Iterable<string>, grow: (a: { target: string; value: Expr }, out: Set<string>) => string[]): Set<string> {
+  const list = [...new Set(start)].sort();
+  const key = list.join(',');
+  let byKey = memo.get(cfg);
+  if (!byKey) memo.set(cfg, (byKey = new Map()));
   const known = byKey.get(key);
   if (known) return known;
-  const out = new Set(seedList);
+  const out = new Set(list);
   const assigns = assignments(cfg);
   for (let changed = true; changed; ) {
     changed = false;
-    for (const a of assigns) {
-      if (out.has(a.target) || !readsAddress(a.value, out)) continue;
-      out.add(a.target);
-      changed = true;
-    }
+    for (const a of assigns) for (const v of grow(a, out)) if (!out.has(v)) (out.add(v), (changed = true));
   }
   byKey.set(key, out);
   return out;
+}
+
+/** `seeds` and every variable assigned (at any depth) an address computed from one of them. */
+export function derivedFrom(cfg: FunctionCFG, seeds: Iterable<string>): Set<string> {
+  return closure(derived, cfg, seeds, (a, out) => (readsAddress(a.value, out) ? [a.target] : []));
 }
 
 function assignments(cfg: FunctionCFG): { target: string; value: Expr }[] {
@@ -66,30 +68,13 @@ export function readsAddress(e: Expr, vars: ReadonlySet<string>): boolean {
   }
 }
 
-const sourceCache = new WeakMap<FunctionCFG, Map<string, Set<string>>>();
-
 /**
  * `vars` and every variable their values were computed from (at any depth);
  * a field (`sg->phys`) counts as its base variable (`sg`).
  */
 export function sourcesOf(cfg: FunctionCFG, vars: Iterable<string>): Set<string> {
-  const list = [...new Set([...vars].map((v) => /^[A-Za-z_]\w*/.exec(v)?.[0] ?? v))].sort();
-  const key = list.join(',');
-  let byKey = sourceCache.get(cfg);
-  if (!byKey) sourceCache.set(cfg, (byKey = new Map()));
-  const known = byKey.get(key);
-  if (known) return known;
-  const out = new Set(list);
-  const assigns = assignments(cfg);
-  for (let changed = true; changed; ) {
-    changed = false;
-    for (const a of assigns) {
-      if (!out.has(a.target)) continue;
-      for (const v of addressRoots(a.value)) if (!out.has(v)) (out.add(v), (changed = true));
-    }
-  }
-  byKey.set(key, out);
-  return out;
+  const base = (v: string) => /^[A-Za-z_]\w*/.exec(v)?.[0] ?? v;
+  return closure(sources, cfg, [...vars].map(base), (a, out) => (out.has(a.target) ? addressRoots(a.value).map(base) : []));
 }
 
 /**
