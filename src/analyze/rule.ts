@@ -305,7 +305,9 @@ function finding(fn: FunctionIR, raw: RawFinding, res: FunctionResult, ctx: Rule
     message = `${issued} when ${fn.name}() returns at ${fn.file}:${raw.at.line} (${res.summary.handoffWhy}); no ${flush}() on this path${owed}${raw.error ? ' (error path)' : ''}`;
     related.push({ file: fn.file, line: raw.at.line, column: raw.at.column, message: `${fn.name}() returns here and hands the buffer over (${res.summary.handoffWhy})` });
   } else {
-    message = `${issued} when ${raw.at.what}; no ${flush}() before it${raw.error ? ' (error path)' : ''}`;
+    // `f() leaves ... pending when f() at line N reaches memcpy()` says f twice.
+    const what = calledHere ? raw.at.what.replace(new RegExp(`^${calledHere}\\(\\) at line \\d+ reaches`), 'it reaches') : raw.at.what;
+    message = `${issued} when ${what}; no ${flush}() before it${raw.error ? ' (error path)' : ''}`;
     const access = [...raw.path].reverse().find((st) => st.op === 'cpu_read' || st.op === 'cpu_write');
     if (access) related.push({ file: access.file, line: access.line, column: 1, message: access.event });
   }
