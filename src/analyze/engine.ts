@@ -258,7 +258,8 @@ class FunctionAnalysis {
 
   private onCall(id: number, node: CallNode, s: State): State[] {
     const c = node.callee;
-    if (node.viaPointer) return [s];
+    // Through a function pointer: what the analysed ops tables assign to the field.
+    if (node.viaPointer) return this.program.resolve(this.fn.file, `->${c}`).length ? this.onCallee(id, node, s, false, `->${c}`) : [s];
     if (this.ctx.completing.has(c)) return [this.onCompletion(id, node, s)];
     const issuing = this.ctx.issuing.get(c);
     if (issuing) return this.onIssue(id, node, s, issuing);
@@ -372,10 +373,10 @@ class FunctionAnalysis {
   }
 
   /** A call to a function with a definition: its summary says what it does to what is pending. */
-  private onCallee(id: number, node: CallNode, s: State, isContract: boolean): State[] {
+  private onCallee(id: number, node: CallNode, s: State, isContract: boolean, name = node.callee): State[] {
     const f = this.fn;
     const c = node.callee;
-    const targets = this.program.resolve(f.file, c);
+    const targets = this.program.resolve(f.file, name);
     for (const t of targets) this.applyAccesses(id, node, s, t);
     const taintedArgs = this.taintedArgs(node, s);
     this.recordCall(id, { callee: c, targets, withLocal: hasLocal(s), withInvalidation: taintedArgs.length > 0, ...(taintedArgs.length ? { taintedArgs } : {}), withCaller: s.pending.has(CALLER_TOKEN) });
@@ -412,7 +413,7 @@ class FunctionAnalysis {
       if (!at) continue;
       const last = a.steps[a.steps.length - 1];
       const carriers = (a.params ?? t.params.map((_, i) => i)).flatMap((i) => (i < node.args.length ? [node.args[i]] : []));
-      this.onCpuAccess(id, node, at, `${t.name}() at line ${node.line} reaches ${accessName(last)} at ${last?.file}:${last?.line}`, [{ file: this.fn.file, line: node.line, event: `${node.callee}(...) reaches a CPU access to the buffer` }, ...a.steps], carriers);
+      this.onCpuAccess(id, node, at, `${t.name}() at line ${node.line} reaches ${accessName(last)} at ${last?.file}:${last?.line}`, [{ file: this.fn.file, line: node.line, event: `${callDescription(node, t)} reaches a CPU access to the buffer` }, ...a.steps], carriers);
     }
     for (const a of sm.ownAccesses) this.applyOwnAccess(id, node, s, t, a, map);
   }
@@ -665,4 +666,11 @@ function litsKey(lits: Literal[]): string {
 
 function modelOp(effect: CacheEffect): ModelOp | undefined {
   return effect === 'none' ? undefined : effect;
+}
+
+/** How a path step names a call: through a pointer, the expression called and the function it reaches. */
+function callDescription(node: CallNode, target: FunctionIR): string {
+  if (!node.viaPointer) return `${node.callee}(...)`;
+  const called = node.text.slice(0, Math.max(0, node.text.indexOf('('))).trim() || node.callee;
+  return `${called}() calls ${target.name}(), which`;
 }

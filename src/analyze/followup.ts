@@ -59,7 +59,7 @@ export function headersToRead(
   /** The headers whose definitions lead from `name` (called in `file`) to a CPU access, or null when none does. */
   const reach = (file: string, name: string, depth: number): string[] | null => {
     if (cpuAccess.has(name)) return [];
-    if (INFRASTRUCTURE.test(name)) return null;
+    if (INFRASTRUCTURE.test(name) || (name.startsWith('->') && !program.resolve(file, name).length)) return null;
     const key = `${file}\0${name}`;
     if (reachMemo.has(key)) return reachMemo.get(key)!;
     reachMemo.set(key, null); // cycles: not reaching until shown otherwise

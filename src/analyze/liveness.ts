@@ -38,8 +38,8 @@ export function liveConditions(fn: FunctionIR, cfg: FunctionCFG, program: Progra
     if (n.op === 'branch') addExpr(n.cond);
     else if (n.op === 'return' && n.value) addExpr(n.value);
     else if (n.op === 'assign' && n.value?.k === 'call') t.add(bitOf(textBit, texts, show(n.value)));
-    else if (n.op === 'call' && !n.viaPointer) {
-      for (const target of program.resolve(fn.file, n.callee)) {
+    else if (n.op === 'call') {
+      for (const target of program.resolve(fn.file, n.viaPointer ? `->${n.callee}` : n.callee)) {
         const sm = summaryOf(target);
         if (!sm) continue;
         const map = paramMap(target, n);

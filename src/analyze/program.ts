@@ -56,6 +56,7 @@ export class Program {
    * function-like macro shadows functions of the same name.
    */
   resolve(callerFile: string, name: string): FunctionIR[] {
+    if (name.startsWith('->')) return this.resolveField(name.slice(2));
     const cands = this.byName.get(name);
     if (!cands) return [];
     const macros = cands.filter((c) => c.isMacro);
@@ -70,6 +71,23 @@ export class Program {
     const archOwn = visible.filter((c) => c.file.startsWith(archPrefix));
     return archOwn.length ? archOwn : visible;
   }
+
+  /**
+   * The functions a call through a `field` pointer may reach: those the
+   * analysed ops tables assign to that field (`.map_phys = xen_swiotlb_map_phys`).
+   * Tables in files not analysed are not known: such a call may reach more.
+   */
+  private resolveField(field: string): FunctionIR[] {
+    const known = this.fieldTargets.get(field);
+    if (known) return known;
+    const out = new Set<FunctionIR>();
+    for (const t of this.opsTargets.get(field) ?? []) for (const f of this.resolve(t.file, t.target)) out.add(f);
+    const list = [...out];
+    this.fieldTargets.set(field, list);
+    return list;
+  }
+
+  private readonly fieldTargets = new Map<string, FunctionIR[]>();
 
   isHandoff(fn: FunctionIR, policy: HandoffPolicy, contractDefers: Set<string>): { handoff: boolean; why: string } {
     if (fn.isMacro) return { handoff: false, why: 'macro' };

@@ -512,9 +512,18 @@ const NOT_CALLS = new Set(['if', 'for', 'while', 'switch', 'return', 'sizeof', '
 const VALUE_REF = /(?:[=,(&]|\breturn)\s*(?:&\s*)?([A-Za-z_]\w*)\s*(?=[,;)}])/g;
 const EXPORT = /\bEXPORT_SYMBOL\w*\s*\(\s*(\w+)/g;
 
+/** A call through a structure's function pointer: `ops->map_phys(` or `ops.map_phys(`. */
+const FIELD_CALL = /(?:->|\.)\s*([A-Za-z_]\w*)\s*\(/g;
+
+/**
+ * The names a body calls, and its calls through function pointers as
+ * `->field` (resolved to the functions ops tables assign to that field, see
+ * Program.resolve).
+ */
 function callNames(text: string): string[] {
   const out = new Set<string>();
   for (const m of text.matchAll(CALL_NAME)) if (!NOT_CALLS.has(m[1])) out.add(m[1]);
+  for (const m of text.matchAll(FIELD_CALL)) out.add(`->${m[1]}`);
   return [...out];
 }
 

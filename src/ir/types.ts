@@ -68,8 +68,9 @@ export interface FunctionIR {
   /** A function-like macro lowered as a function: it is inlined at its uses, never a hand-off. */
   isMacro: boolean;
   /**
-   * Names this function calls directly (read off the body text). Enough for
-   * the call graph; the CFG is only built for functions that matter.
+   * Names this function calls (read off the body text), and `->field` for
+   * each call through a function pointer. Enough for the call graph; the CFG
+   * is only built for functions that matter.
    */
   calls: string[];
   cfg(): FunctionCFG;
