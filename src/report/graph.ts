@@ -66,6 +66,8 @@ const ROLE_STYLE: Record<GraphNodeRole, { shape: string; fill: string; legend: s
 
 /** Rule functions are the edges of the picture: kept when a focused function calls them. */
 const RULE_ROLES = new Set<GraphNodeRole>(['issuing', 'completing', 'cpu-access']);
+/** Functions between PATH and the syncs: what they leave pending is what PATH's functions must complete (a callee that completes its own work is not followed). */
+const CARRIES_MAINTENANCE = new Set<GraphNodeRole>(['deferring']);
 
 /** Longest line of a node label; the whole text is in the tooltip. */
 const LABEL_LINE_MAX = 36;
@@ -86,9 +88,16 @@ export function focusGraph(view: CallGraphView, folders?: string[]): CallGraphVi
   let keep = new Set(view.nodes.filter((n) => !folders || under(n.file, folders)).map((n) => n.name));
   // Ops tables are not function nodes: an entry is kept when its table's file is in focus.
   const opsSources = new Set(view.edges.filter((e) => e.kind === 'ops-table' && (!folders || under(e.file ?? '', folders))).map((e) => e.from));
-  for (const e of view.edges) {
-    const target = byName.get(e.to);
-    if ((keep.has(e.from) || opsSources.has(e.from)) && target && RULE_ROLES.has(target.role)) keep.add(e.to);
+  // With the rule functions they reach, however deep (a hand-off in PATH reaches the sync through deferring helpers elsewhere).
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const e of view.edges) {
+      const target = byName.get(e.to);
+      if (!keep.has(e.to) && (keep.has(e.from) || opsSources.has(e.from)) && target && (RULE_ROLES.has(target.role) || CARRIES_MAINTENANCE.has(target.role))) {
+        keep.add(e.to);
+        grew = true;
+      }
+    }
   }
   let edges = view.edges.filter((e) => (keep.has(e.from) || opsSources.has(e.from)) && keep.has(e.to));
   // Only what is connected (either way) to an issuing function.

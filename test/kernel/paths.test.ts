@@ -64,6 +64,14 @@ describe.skipIf(!tree7)('linux-7.2: paths, parent folder, defconfig', () => {
     expect(judged(defconfig.report)).toEqual(judged(whole.report));
   }, 300_000);
 
+  it('graph kernel/dma/mapping.c shows its hand-offs down to the syncs through dma-direct, exit 0', async () => {
+    const { code, stdout } = await flushcheck(tree7!, 'graph', 'kernel/dma/mapping.c');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^dma_map_phys \[handoff, exported\] kernel\/dma\/mapping\.c:\d+\n(?: {4}-> .*\n)* {4}-> dma_direct_map_phys \(call/m);
+    expect(stdout).toMatch(/^dma_direct_map_phys \[deferring[^\n]*\n(?: {4}-> .*\n)* {4}-> arch_sync_dma_for_device \(call/m);
+    expect(stdout).not.toMatch(/^drm_gpusvm_get_pages \[/m);
+  }, 300_000);
+
   it('graph kernel/dma holds the dma-direct functions and their neighbours, exit 0', async () => {
     const { code, stdout } = await flushcheck(tree7!, 'graph', 'kernel/dma');
     expect(code).toBe(0);

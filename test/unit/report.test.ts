@@ -561,6 +561,31 @@ describe('graph formatters', () => {
     expect(focusGraph(tree).nodes.map((n) => n.name)).not.toContain('lonely');
   });
 
+  it('focus on a file of hand-offs follows the helpers that defer down to the sync, not one that completes its own work', () => {
+    const node = (name: string, file: string, role: CallGraphView['nodes'][number]['role']) => ({ name, file, line: 1, role, exported: false, addressTaken: false });
+    const chain: CallGraphView = {
+      nodes: [
+        node('dma_map_phys', 'kernel/dma/mapping.c', 'handoff'),
+        node('dma_direct_map_phys', 'kernel/dma/direct.h', 'deferring'),
+        node('dma_direct_sync_one', 'kernel/dma/direct.h', 'deferring'),
+        node('unrelated_handoff', 'drivers/x/x.c', 'handoff'),
+        node('dma_direct_sync_sg', 'kernel/dma/direct.c', 'completes'),
+        node('arch_sync_dma_for_device', 'arch/arm64/mm/dma-mapping.c', 'issuing'),
+      ],
+      edges: [
+        { from: 'dma_map_phys', to: 'dma_direct_map_phys', kind: 'call', file: 'kernel/dma/mapping.c', line: 2 },
+        { from: 'dma_direct_map_phys', to: 'dma_direct_sync_one', kind: 'call', file: 'kernel/dma/direct.h', line: 3 },
+        { from: 'dma_direct_sync_one', to: 'arch_sync_dma_for_device', kind: 'call', file: 'kernel/dma/direct.h', line: 4 },
+        { from: 'unrelated_handoff', to: 'arch_sync_dma_for_device', kind: 'call', file: 'drivers/x/x.c', line: 5 },
+        { from: 'dma_map_phys', to: 'dma_direct_sync_sg', kind: 'call', file: 'kernel/dma/mapping.c', line: 6 },
+        { from: 'dma_direct_sync_sg', to: 'arch_sync_dma_for_device', kind: 'call', file: 'kernel/dma/direct.c', line: 7 },
+      ],
+    };
+    const focused = focusGraph(chain, ['kernel/dma/mapping.c']);
+    expect(focused.nodes.map((n) => n.name).sort()).toEqual(['arch_sync_dma_for_device', 'dma_direct_map_phys', 'dma_direct_sync_one', 'dma_map_phys']);
+    expect(focused.edges).toHaveLength(3);
+  });
+
   it('dot escapes quotes and backslashes', () => {
     const odd: CallGraphView = {
       nodes: [{ name: 'a"b\\c', file: 'x.c', line: 1, role: 'caller', exported: false, addressTaken: false }],
