@@ -27,10 +27,10 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { batchedCleanScenario, benchModel, type ModelBenchEntry } from '../model/bench.js';
-import { bruteForce, StateBudgetExceeded } from '../model/brute-force.js';
-import { checkScenario } from '../model/check.js';
-import type { Severity } from '../types.js';
+import { batchedCleanScenario, benchModel, type ModelBenchEntry } from './model.js';
+import { bruteForce, StateBudgetExceeded } from '../src/model/brute-force.js';
+import { checkScenario } from '../src/model/check.js';
+import type { Severity } from '../src/types.js';
 
 // ------------------------------------------------------------ constants ----
 
@@ -47,7 +47,8 @@ const FLUSH_RULE_ID = 'dma-sync-flush';
 const BRUTE_FORCE_STATE_BUDGET = 100_000;
 const BRUTE_FORCE_MAX_LINES = 12;
 
-const CLI_PATH = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+/** The product as built by `npm run build` (this file runs from build/bench/). */
+const CLI_PATH = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const TIME_BIN = '/usr/bin/time';
 
 // -------------------------------------------------------------- options ----
