@@ -12,4 +12,6 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 const run = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, stdio: ['ignore', 2, 2] });
-process.exit(run.status ?? 1);
+if (run.status !== 0) process.exit(run.status ?? 1);
+const validators = spawnSync(process.execPath, [fileURLToPath(new URL('precompile-validators.mjs', import.meta.url))], { cwd: root, stdio: ['ignore', 2, 2] });
+process.exit(validators.status ?? 1);

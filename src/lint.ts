@@ -9,11 +9,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { discoverFiles } from './discover/walk.js';
 import { archSelects, loadKernelConfig, KNOWN_ARCHES, type ConfigEnv } from './discover/kconfig.js';
 import type { ReportScope } from './discover/scope.js';
 import { restrictToScope } from './scope.js';
-import type { TreeSource } from './discover/source.js';
+import { folderSnapshot } from './discover/source.js';
+import type { Snapshot } from './discover/snapshot.js';
+import { isStoredSnapshot, type StoredSnapshot } from './discover/record.js';
 import type { FunctionIR } from './ir/types.js';
 import { Program } from './analyze/program.js';
 import { ruleContext, ruleNames, runRule, scanNames, type RuleRun } from './analyze/rule.js';
@@ -55,10 +56,10 @@ export interface LintOptions {
   fileTimeoutMs?: number;
   /**
    * Analyse this snapshot (a commit, the index, a patched tree) instead of
-   * walking `root`: its file list (`paths` is then not used), and its contents
-   * where they differ from disk.
+   * walking `root` (`paths` is then not used). What the analysis learns about
+   * its files is kept in it (Snapshot.record), for a changed snapshot to start from.
    */
-  source?: TreeSource;
+  source?: Snapshot;
   /** Reuse scans, parses and function results keyed by content (diff, review). */
   cache?: AnalysisCache;
   /** Called as files are scanned/parsed (for a progress bar). */
@@ -88,19 +89,20 @@ export async function runLint(opts: LintOptions): Promise<LintResult> {
   return (await analyzeTree(opts)).result;
 }
 
-export async function analyzeTree(opts: LintOptions): Promise<Analysis> {
+export async function analyzeTree(opts: LintOptions, configured: Configuration = configure(opts)): Promise<Analysis> {
   const started = performance.now();
   const trace = tracer(started);
-  const { root, arch, env, rules, diagnostics, inactive } = configure(opts);
+  const { root, arch, env, rules, diagnostics, inactive } = configured;
   let candidates = applicableRules(rules, arch, env, inactive);
-  const { files, rawPaths } = await discover(opts, root, arch, diagnostics);
-  const envKey = configFingerprint(env, opts.kconfigFile ?? path.join(root, 'arch', arch, 'Kconfig'));
-  const corpus = new Corpus({ root, files, rawPaths, env, envKey, source: opts.source, cache: opts.cache, jobs: opts.jobs, fileTimeoutMs: opts.fileTimeoutMs, diagnostics, trace, onProgress: opts.onProgress });
+  const snapshot = opts.source ?? (await folderSnapshot({ root, paths: opts.paths, arch }));
+  diagnostics.push(...snapshot.backing.listingDiagnostics());
+  const envKey = configured.envKey;
+  const corpus = new Corpus({ snapshot, env, envKey, cache: opts.cache, jobs: opts.jobs, fileTimeoutMs: opts.fileTimeoutMs, diagnostics, trace, onProgress: opts.onProgress });
   corpus.markInteresting(candidates.flatMap(ruleNames));
   await corpus.scanAndParse(candidates.flatMap(scanNames));
   let program = new Program([...corpus.parsed.values()], { arch });
   candidates = definedRules(candidates, program, inactive);
-  const includes = new IncludeResolver(arch, (f) => corpus.read(f), (f) => corpus.exists(f));
+  const includes = new IncludeResolver(arch, (f) => corpus.read(f), (f) => corpus.exists(f), snapshot.knownIncludes());
   const direct = new Set(candidates.flatMap(ruleNames));
   const cpuAccess = new Set(candidates.flatMap((r) => r.cpuAccess.map((c) => c.name)));
   if (readHeadersBeforeAnalysis(corpus, program, candidates, includes, direct, cpuAccess, trace)) program = new Program([...corpus.parsed.values()], { arch });
@@ -118,12 +120,13 @@ export async function analyzeTree(opts: LintOptions): Promise<Analysis> {
     program = new Program([...corpus.parsed.values()], { arch });
   }
 
+  snapshot.recordIncludes(includes.record());
   const slowPatterns = [...labelPatterns.values()].flatMap((p) => (p.problem ? [p.problem] : []));
   if (slowPatterns.length) throw new RuleError(slowPatterns);
   const { findings, syncSites, syncSitesNotJudged } = collectFindings(runs);
   const model = replayOnCacheModel(findings, runs);
   const unique = uniqueDiagnostics(diagnostics);
-  const scoped = opts.scope ? restrictToScope(opts.scope, findings, runs.values(), files, unique) : undefined;
+  const scoped = opts.scope ? restrictToScope(opts.scope, findings, runs.values(), snapshot.files(), unique) : undefined;
   if (opts.cache) for (const memo of memos.values()) countMemo(opts.cache, memo);
   const result: LintResult = {
     tool: 'flushcheck',
@@ -133,8 +136,8 @@ export async function analyzeTree(opts: LintOptions): Promise<Analysis> {
     findings: scoped?.findings ?? findings,
     inactiveRules: inactive,
     stats: {
-      files: files.length,
-      unreadable: countUnreadable(unique, files),
+      files: snapshot.fileCount(),
+      unreadable: countUnreadable(unique, snapshot),
       parsed: corpus.parsed.size - corpus.parseBudget.refused,
       ...(corpus.parseBudget.refused ? { notParsed: corpus.parseBudget.refused } : {}),
       functions: program.functions.length,
@@ -149,8 +152,52 @@ export async function analyzeTree(opts: LintOptions): Promise<Analysis> {
   return { result, program, rules, runs, env };
 }
 
+/**
+ * A snapshot's analysis from the cache when the same content was analysed
+ * with the same configuration and rules (the base of every `diff --cached`),
+ * else analysed and stored. Either way the snapshot holds its record after,
+ * for a changed snapshot to start from. The stored result is what the
+ * analysis returned, so a recalled one is the same report.
+ */
+export async function analyzeSnapshot(opts: LintOptions & { source: Snapshot; cache: AnalysisCache }, configured: Configuration = configure(opts)): Promise<{ result: LintResult; rules: Rule[] }> {
+  const started = performance.now();
+  const names = opts.source.identities.map((identity) => snapshotEntryName(identity, configured, opts));
+  for (const name of names) {
+    const stored = opts.cache.snapshots.get(name, isStoredSnapshot) as StoredSnapshot | undefined;
+    if (!stored) continue;
+    opts.cache.stats.snapshotHits++;
+    opts.source.adopt(stored.record);
+    // Stored under its other names too (a tree reached from its parent's with changes is also the tree).
+    for (const other of names) if (other !== name && !opts.cache.snapshots.has(other)) opts.cache.snapshots.put(other, stored);
+    const result = stored.result as LintResult;
+    return { result: { ...result, stats: { ...result.stats, ms: Math.round(performance.now() - started) } }, rules: configured.rules };
+  }
+  // analyzeTree adds to the configuration's diagnostics and inactive rules: its own lists.
+  const { result, rules } = await analyzeTree(opts, { ...configured, diagnostics: [], inactive: [] });
+  opts.cache.stats.snapshotMisses++;
+  const entry: StoredSnapshot = { result, record: opts.source.record() };
+  for (const name of names) opts.cache.snapshots.put(name, entry);
+  return { result, rules };
+}
+
+/**
+ * Where the analysis of the snapshot named `identity` is stored: its tree
+ * (so `diff` can find a recent tree to start from), then a digest of the
+ * identity and of all the analysis depends on besides the files.
+ */
+export function snapshotEntryName(identity: string, configured: Configuration, opts: LintOptions): string {
+  const tree = /^tree:([0-9a-f]+)/.exec(identity)?.[1] ?? 'x';
+  const envKey = configured.envKey;
+  const rules = JSON.stringify(configured.rules.map((r) => ({ ...r, source: '' })));
+  const what = digest(identity, configured.root, configured.arch, envKey, rules, String(opts.maxStates ?? ''), String(opts.fileTimeoutMs ?? ''), VERSION);
+  return `${tree}${identity.includes('+') ? '+' : '-'}${what.slice(0, 24)}`;
+}
+
+/** What a run is about; `envKey` fingerprints the configuration for cache keys. */
+export type Configuration = { root: string; arch: string; env: ConfigEnv; envKey: string; rules: Rule[]; diagnostics: Diagnostic[]; inactive: InactiveRule[] };
+
 /** The arch, the configuration #if is decided from, and the rules: what the run is about. */
-function configure(opts: LintOptions): { root: string; arch: string; env: ConfigEnv; rules: Rule[]; diagnostics: Diagnostic[]; inactive: InactiveRule[] } {
+export function configure(opts: LintOptions): Configuration {
   const arch = opts.arch ?? 'arm64';
   if (!KNOWN_ARCHES.includes(arch)) throw new UsageError(`unknown --arch '${arch}'; use one of: ${KNOWN_ARCHES.join(', ')}`);
   const root = path.resolve(opts.root);
@@ -166,7 +213,8 @@ function configure(opts: LintOptions): { root: string; arch: string; env: Config
     );
   }
   const rules = loadRules(opts.rulesDirs ?? [], opts.cache?.files);
-  return { root, arch, env, rules, diagnostics: [], inactive: [] };
+  const envKey = configFingerprint(env, opts.kconfigFile ?? path.join(root, 'arch', arch, 'Kconfig'));
+  return { root, arch, env, envKey, rules, diagnostics: [], inactive: [] };
 }
 
 function tracer(started: number): (message: string) => void {
@@ -198,18 +246,6 @@ function definedRules(rules: Rule[], program: Program, inactive: InactiveRule[])
     }
     return true;
   });
-}
-
-/**
- * The source files of the arch's build: the snapshot's list, or a walk of the
- * given paths; and the real bytes of the paths that are not valid UTF-8.
- */
-async function discover(opts: LintOptions, root: string, arch: string, diagnostics: Diagnostic[]): Promise<{ files: string[]; rawPaths: Map<string, Buffer> }> {
-  if (opts.source) return { files: opts.source.files, rawPaths: new Map() };
-  const paths = (opts.paths?.length ? opts.paths : ['.']).map((p) => path.resolve(root, p));
-  const discovered = await discoverFiles({ root, paths, arch });
-  diagnostics.push(...discovered.diagnostics);
-  return { files: discovered.files, rawPaths: discovered.rawPaths };
 }
 
 function ruleMemos(cache: AnalysisCache | undefined, rules: Rule[], envKey: string, maxStates: number | undefined): Map<string, FunctionMemo> {
@@ -321,10 +357,9 @@ function countMemo(cache: AnalysisCache, memo: FunctionMemo): void {
   cache.stats.resultMisses += memo.misses;
 }
 
-/** Discovered files the scan could not read (the run checked nothing when that is all of them). */
-function countUnreadable(diagnostics: Diagnostic[], files: string[]): number {
-  const known = new Set(files);
-  return new Set(diagnostics.filter((d) => known.has(d.file) && /^(unreadable|cannot read)/.test(d.reason)).map((d) => d.file)).size;
+/** Source files the scan could not read (the run checked nothing when that is all of them). */
+function countUnreadable(diagnostics: Diagnostic[], snapshot: Snapshot): number {
+  return new Set(diagnostics.filter((d) => /^(unreadable|cannot read)/.test(d.reason) && snapshot.exists(d.file)).map((d) => d.file)).size;
 }
 
 /** The same problem seen in several scan rounds is one diagnostic. */

@@ -31,6 +31,8 @@ const STALE_CACHE_MS = 30 * 24 * 3600 * 1000;
 const MAX_VOCABULARY = 31;
 /** Function results kept on disk: several kernel-sized runs' worth. */
 const MAX_STORED_RESULTS = 20_000;
+/** Whole snapshot analyses kept on disk (the most recently used): a few branches' worth. */
+const MAX_STORED_SNAPSHOTS = 24;
 
 export function digest(...parts: string[]): string {
   const h = createHash('sha1');
@@ -212,6 +214,89 @@ export class ResultStore {
   }
 }
 
+/**
+ * Whole analyses of snapshots (discover/snapshot.ts), one sealed file each
+ * under `snapshots/`, named by the snapshot's tree and a digest of its
+ * identity and the analysis configuration. A tree analysed before (the base
+ * of every `diff --cached`) costs reading one file. The most recently used
+ * are kept.
+ */
+export class SnapshotStore {
+  private readonly pending = new Map<string, Sealed>();
+  private readonly memory = new Map<string, Sealed>();
+  private readonly used = new Set<string>();
+  dropped = 0;
+
+  constructor(private readonly dir: string | null) {}
+
+  /** The value stored under `name` if intact and valid; a damaged entry is removed. */
+  get(name: string, isValid: (value: unknown) => boolean): unknown {
+    const entry = this.pending.get(name) ?? this.memory.get(name) ?? this.readEntry(name);
+    if (entry === undefined) return undefined;
+    if (!isIntact(entry) || !isValid(entry.v)) {
+      this.dropped++;
+      this.memory.delete(name);
+      if (this.dir) fs.rmSync(this.file(name), { force: true });
+      return undefined;
+    }
+    this.used.add(name);
+    return entry.v;
+  }
+
+  has(name: string): boolean {
+    return this.pending.has(name) || this.memory.has(name) || (!!this.dir && fs.existsSync(this.file(name)));
+  }
+
+  put(name: string, value: unknown): void {
+    const sealed = seal(value);
+    this.pending.set(name, sealed);
+    this.memory.set(name, sealed);
+  }
+
+  /** Stored names, most recently used first. */
+  names(): string[] {
+    const inMemory = [...this.memory.keys()].reverse();
+    if (!this.dir) return inMemory;
+    let onDisk: { name: string; at: number }[] = [];
+    try {
+      onDisk = fs
+        .readdirSync(this.dir)
+        .filter((f) => f.endsWith('.json'))
+        .map((f) => ({ name: f.slice(0, -5), at: fs.statSync(path.join(this.dir!, f)).mtimeMs }))
+        .sort((a, b) => b.at - a.at);
+    } catch {
+      // No folder yet.
+    }
+    return [...new Set([...inMemory, ...onDisk.map((e) => e.name)])];
+  }
+
+  private readEntry(name: string): Sealed | undefined {
+    if (!this.dir) return undefined;
+    try {
+      const entry = JSON.parse(fs.readFileSync(this.file(name), 'utf8')) as Sealed;
+      this.memory.set(name, entry);
+      return entry;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private file(name: string): string {
+    return path.join(this.dir!, `${name}.json`);
+  }
+
+  /** Writes new entries, marks used ones as recent, and keeps the most recent MAX_STORED_SNAPSHOTS. */
+  save(): void {
+    if (!this.dir || (!this.pending.size && !this.used.size)) return;
+    fs.mkdirSync(this.dir, { recursive: true });
+    for (const [name, entry] of this.pending) writeAtomic(this.file(name), JSON.stringify(entry));
+    const now = new Date();
+    for (const name of this.used) if (!this.pending.has(name)) fs.utimesSync(this.file(name), now, now);
+    this.pending.clear();
+    for (const name of this.names().slice(MAX_STORED_SNAPSHOTS)) fs.rmSync(this.file(name), { force: true });
+  }
+}
+
 export interface CacheStats {
   scanHits: number;
   scanMisses: number;
@@ -220,17 +305,26 @@ export interface CacheStats {
   parseHits: number;
   /** Files whose stored form made parsing unnecessary (until a CFG was needed). */
   storedFiles: number;
+  /** Function CFGs read back instead of parsing their file again. */
+  storedCfgs: number;
+  /** Snapshots whose whole analysis came from the cache, and snapshots analysed. */
+  snapshotHits: number;
+  snapshotMisses: number;
 }
 
 export class AnalysisCache {
   readonly parses = new Map<string, { ir: FileIR; problems: string[] }>();
-  readonly stats: CacheStats = { scanHits: 0, scanMisses: 0, resultHits: 0, resultMisses: 0, parseHits: 0, storedFiles: 0 };
+  readonly stats: CacheStats = { scanHits: 0, scanMisses: 0, resultHits: 0, resultMisses: 0, parseHits: 0, storedFiles: 0, storedCfgs: 0, snapshotHits: 0, snapshotMisses: 0 };
+  readonly snapshots: SnapshotStore;
   private scanIndex?: ScanIndex;
   private resultStore?: ResultStore;
   private fileStore?: ResultStore;
+  private cfgStore?: ResultStore;
 
   /** `dir` null: kept in memory for this process only. */
-  constructor(readonly dir: string | null) {}
+  constructor(readonly dir: string | null) {
+    this.snapshots = new SnapshotStore(dir ? path.join(dir, 'snapshots') : null);
+  }
 
   /** The cache of a git repository: `<git common dir>/flushcheck/`. */
   static forGitDir(commonDir: string): AnalysisCache {
@@ -246,6 +340,12 @@ export class AnalysisCache {
   get files(): ResultStore {
     this.fileStore ??= this.load('files.json', ResultStore.parse) ?? new ResultStore();
     return this.fileStore;
+  }
+
+  /** Functions' CFGs (ir/stored.ts), by file content, lowering options and position. */
+  get cfgs(): ResultStore {
+    this.cfgStore ??= this.load('cfgs.json', ResultStore.parse) ?? new ResultStore();
+    return this.cfgStore;
   }
 
   get results(): ResultStore {
@@ -277,6 +377,8 @@ export class AnalysisCache {
       if (this.scanIndex?.changed) writeAtomic(path.join(this.dir, 'scan.txt'), this.scanIndex.serialize());
       if (this.resultStore?.changed) writeAtomic(path.join(this.dir, 'functions.json'), this.resultStore.serialize());
       if (this.fileStore?.changed) writeAtomic(path.join(this.dir, 'files.json'), this.fileStore.serialize());
+      if (this.cfgStore?.changed) writeAtomic(path.join(this.dir, 'cfgs.json'), this.cfgStore.serialize());
+      this.snapshots.save();
       const now = new Date();
       fs.utimesSync(this.dir, now, now);
       removeStaleVersions(path.dirname(this.dir), path.basename(this.dir), now.getTime());
