@@ -5,9 +5,11 @@
 // a warm pre-commit check cannot afford it. src/cache/schema-check.ts finds
 // a validator by the digest of its schema and options, so one compiled from
 // another schema is never used (it compiles at run time then, as under vitest).
-// The bundled rule files are parsed here too (dist/rules/bundled.json).
+// The bundled rule files are parsed here too (dist/rules/bundled.json), and
+// the digest of the built code is written (dist/code-digest.txt).
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 const { Ajv } = require('ajv');
@@ -46,3 +48,7 @@ for (const name of readdirSync(rulesDir).filter((n) => /\.(ya?ml|json)$/.test(n)
   bundled[ruleTextKey(text)] = rule;
 }
 writeFileSync(new URL('rules/bundled.json', dist), JSON.stringify(bundled));
+
+// Last: the digest of the built code that names the cache folder (src/cache/store.ts toolDigest).
+const { codeDigestOf } = await import(new URL('cache/store.js', dist));
+writeFileSync(new URL('code-digest.txt', dist), `${codeDigestOf(fileURLToPath(dist))}\n`);

@@ -165,6 +165,7 @@ function isIntact(entry: unknown): entry is Sealed {
 export class ResultStore {
   private readonly entries: Map<string, unknown>;
   private readonly used = new Set<string>();
+  private readonly checkedEntries = new WeakMap<object, (value: unknown) => boolean>();
   changed = false;
   /** Entries dropped this run because they were damaged or did not fit their schema. */
   dropped = 0;
@@ -176,6 +177,11 @@ export class ResultStore {
   get(key: string, isValid: (value: unknown) => boolean = () => true): unknown {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
+    // An entry checked once this run is not checked again (the rounds of one analysis read the same results).
+    if (typeof entry === 'object' && entry !== null && this.checkedEntries.get(entry) === isValid) {
+      this.used.add(key);
+      return (entry as Sealed).v;
+    }
     if (!isIntact(entry) || !isValid(entry.v)) {
       this.entries.delete(key);
       this.used.delete(key);
@@ -184,6 +190,7 @@ export class ResultStore {
       return undefined;
     }
     this.used.add(key);
+    this.checkedEntries.set(entry as object, isValid);
     return entry.v;
   }
 
@@ -394,11 +401,25 @@ let codeDigest: string | undefined;
 /**
  * A digest of flushcheck's own code: results computed by another build of the
  * analysis (an upgrade, a local change) are never reused, even when the
- * version number did not change.
+ * version number did not change. The build writes it (dist/code-digest.txt,
+ * scripts/precompile-validators.mjs) so a run does not hash its own code;
+ * run from the sources (tests), it is computed.
  */
 export function toolDigest(): string {
   if (codeDigest) return codeDigest;
   const top = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+  try {
+    const built = fs.readFileSync(path.join(top, 'code-digest.txt'), 'utf8').trim();
+    if (/^[0-9a-f]{40}$/.test(built)) return (codeDigest = built);
+  } catch {
+    // Not built: computed below.
+  }
+  codeDigest = codeDigestOf(top);
+  return codeDigest;
+}
+
+/** The digest of every .js/.ts file under `top`, in a fixed order. */
+export function codeDigestOf(top: string): string {
   const h = createHash('sha1');
   const walk = (dir: string) => {
     for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
@@ -408,8 +429,7 @@ export function toolDigest(): string {
     }
   };
   walk(top);
-  codeDigest = h.digest('hex');
-  return codeDigest;
+  return h.digest('hex');
 }
 
 /** Another process reading meanwhile sees the old file or the new one, never half of one. */
