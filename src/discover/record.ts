@@ -14,7 +14,7 @@ export type { IncludeRecord } from './includes.js';
 export interface SnapshotRecord {
   /** How many source files the snapshot has; -1 until known. */
   files: number;
-  /** The content key (git blob id) of every file read or matched. */
+  /** The content key (git blob id) of every file read or matched; '' when the backing has no keys (a folder). */
   keys: Record<string, string>;
   /** Per name scanned for: every file naming it (under `within` when the scan was limited to those folders). */
   names: Record<string, { within: string[] | null; files: string[] }>;
@@ -33,7 +33,7 @@ export function emptyRecord(): SnapshotRecord {
  * applied (null: the file is deleted). `existed`: whether a path was in the
  * parent snapshot.
  */
-export function adjustRecord(parent: SnapshotRecord, delta: Changes, existed: (file: string) => boolean): SnapshotRecord {
+export function adjustRecord(parent: SnapshotRecord, delta: Changes, existed: (file: string) => boolean): { record: SnapshotRecord; unseen: boolean } {
   const keys = { ...parent.keys };
   const exists = { ...parent.exists };
   let files = parent.files;
@@ -62,7 +62,22 @@ export function adjustRecord(parent: SnapshotRecord, delta: Changes, existed: (f
   }
   // A path that appears or disappears can change where any #include resolves.
   const includes = parent.includes && !pathsChanged ? adjustIncludes(parent.includes, delta) : undefined;
-  return { files, keys, names, exists, ...(includes ? { includes } : {}) };
+  return { record: { files, keys, names, exists, ...(includes ? { includes } : {}) }, unseen: !pathsChanged && unseenBy(parent, delta, naming.length > 0) };
+}
+
+/**
+ * Whether the analysis the record describes never looked at the changed
+ * files: none was read, matched a scan, or asked about, and none names what
+ * a scan looked for. That analysis then reads the same bytes in the changed
+ * snapshot, so its result is the changed snapshot's result.
+ */
+function unseenBy(parent: SnapshotRecord, delta: Changes, someNamesAName: boolean): boolean {
+  if (someNamesAName) return false;
+  const seen = new Set(Object.values(parent.names).flatMap((a) => a.files));
+  for (const file of delta.keys()) {
+    if (file in parent.keys || file in parent.exists || seen.has(file)) return false;
+  }
+  return true;
 }
 
 /**

@@ -54,8 +54,9 @@ export type Changes = Map<string, Buffer | null>;
 export class Snapshot {
   /** What this snapshot's analysis learned (and what it inherited): see discover/record.ts. */
   private readonly rec: SnapshotRecord;
-  /** Names whose answer was inherited and is still valid, and how far (a folder list or the whole tree). */
   private listed?: Map<string, string | null>;
+  /** The analysis result of this snapshot, once known (configuration.ts analyzeSnapshot). */
+  analysed?: unknown;
 
   /**
    * `changes`: every file that differs from the backing; `known`: a record
@@ -69,6 +70,8 @@ export class Snapshot {
     readonly label: string,
     readonly identities: string[],
     known?: SnapshotRecord,
+    /** The result of an analysis that looked at none of the files this snapshot changes (adjustRecord). */
+    readonly inherited?: unknown,
   ) {
     this.rec = known ?? emptyRecord();
     if (backing.keyed) for (const [file, content] of changes) if (content) this.rec.keys[file] = blobId(content);
@@ -92,7 +95,9 @@ export class Snapshot {
     const changes = new Map(this.changes);
     for (const [file, content] of delta) changes.set(file, content);
     const existed = (file: string) => (added ? !added.has(file) : this.exists(file));
-    return new Snapshot(this.backing, changes, label, identities, adjustRecord(this.record(), delta, existed));
+    const { record, unseen } = adjustRecord(this.record(), delta, existed);
+    const inherited = unseen && !diagnosesAny(this.analysed, delta) ? this.analysed : undefined;
+    return new Snapshot(this.backing, changes, label, identities, record, inherited);
   }
 
   /** Every source file, sorted. Lists the backing (a walk, or git's listing) the first time. */
@@ -112,7 +117,7 @@ export class Snapshot {
 
   exists(file: string): boolean {
     if (this.changes.has(file)) return this.changes.get(file) !== null;
-    const known = this.rec.exists[file] ?? (this.rec.keys[file] !== undefined ? true : undefined);
+    const known = this.rec.exists[file] ?? (this.rec.keys[file] ? true : undefined);
     if (known !== undefined) return known;
     const answer = this.listing().has(file);
     this.rec.exists[file] = answer;
@@ -124,14 +129,14 @@ export class Snapshot {
     if (this.changes.has(file)) return this.changes.get(file)!;
     const key = this.keyOf(file);
     const content = this.backing.read(file, key);
-    // A keyed backing returns only the content it was asked for.
-    if (content && this.backing.keyed) this.rec.keys[file] = key ?? blobId(content);
+    // A keyed backing returns only the content it was asked for. Every read is recorded (a change to it must be seen).
+    this.rec.keys[file] = content && this.backing.keyed ? (key ?? blobId(content)) : '';
     return content;
   }
 
   private keyOf(file: string): string | undefined {
     if (!this.backing.keyed) return undefined;
-    return this.rec.keys[file] ?? this.listing().get(file) ?? undefined;
+    return this.rec.keys[file] || this.listing().get(file) || undefined;
   }
 
   private listing(): Map<string, string | null> {
@@ -157,7 +162,7 @@ export class Snapshot {
     for (const [file, content] of this.changes) {
       if (content && inside(file) && !parsed.has(file) && test(content)) matched.set(file, content);
     }
-    if (this.backing.keyed) for (const [file, content] of matched) this.rec.keys[file] ??= blobId(content);
+    for (const [file, content] of matched) this.rec.keys[file] ||= this.backing.keyed ? blobId(content) : '';
     this.recordNames(names, within, matched, parsed, inside);
     if (this.rec.files < 0 && !within) this.rec.files = this.files().length;
     return { ...scan, matched, replayed: false };
@@ -207,6 +212,16 @@ export class Snapshot {
   adopt(record: SnapshotRecord): void {
     Object.assign(this.rec, record);
   }
+}
+
+/**
+ * Whether a result's diagnostics name a changed file: a file the scan could
+ * not read (too large, unreadable) is in no record, yet its diagnostic is in
+ * the result, so a result that names one is not the changed snapshot's.
+ */
+function diagnosesAny(result: unknown, delta: Changes): boolean {
+  const diagnostics = (result as { stats?: { diagnostics?: { file: string }[] } } | undefined)?.stats?.diagnostics ?? [];
+  return diagnostics.some((d) => delta.has(d.file));
 }
 
 function sameFolders(a: string[], b: string[] | undefined): boolean {

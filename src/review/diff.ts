@@ -9,7 +9,8 @@ import { UsageError } from '../errors.js';
 import { diffIndex, diffTrees, findRepoWithHead, gitAsync, resolveCommit, treeOf, type GitRepo, type RawChange } from '../discover/git.js';
 import { changesFromGit, isBuildSource, treeIdentity, treeSnapshot } from '../discover/source.js';
 import type { Snapshot } from '../discover/snapshot.js';
-import { analyzeSnapshot, configure, snapshotEntryName, VERSION, type Configuration, type LintOptions } from '../lint.js';
+import { analyzeSnapshot, configure, snapshotEntryName, VERSION, type Configuration } from '../configuration.js';
+import type { LintOptions } from '../lint.js';
 import type { Finding, LintResult } from '../types.js';
 import { compareFindings } from './match.js';
 
