@@ -560,7 +560,7 @@ const DIFF_CASE_LABELS: Record<DiffCase, string> = {
 };
 
 /** What each case must report: exit code, new findings (kind/severity/function/file), changed file. */
-const EXPECTED_FLUSH_FINDING = 'unflushed-return error __dma_sync_sg_for_device kernel/dma/mapping.c';
+const EXPECTED_FLUSH_FINDING = 'unflushed-return error dma_direct_sync_sg_for_device kernel/dma/direct.c';
 function expectedOf(kind: DiffCase): { exitCode: number; newFindings: string[]; changedFiles: string[] } {
   if (kind === 'flush') return { exitCode: 1, newFindings: [EXPECTED_FLUSH_FINDING], changedFiles: [DIFF_FILE] };
   return { exitCode: 0, newFindings: [], changedFiles: [kind === 'unread' ? UNREAD_FILE : DIFF_FILE] };
