@@ -12,11 +12,10 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 if (!existsSync(new URL('../src', import.meta.url))) process.exit(0);
-let tsc;
 try {
-  tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  createRequire(import.meta.url).resolve('typescript/bin/tsc');
 } catch {
   process.exit(0); // installed without dev dependencies: nothing to build with
 }
-const run = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, stdio: ['ignore', 2, 2] });
+const run = spawnSync(process.execPath, [fileURLToPath(new URL('build.mjs', import.meta.url))], { cwd: root, stdio: ['ignore', 2, 2] });
 process.exit(run.status ?? 1);

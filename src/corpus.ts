@@ -3,19 +3,15 @@
 // can matter are parsed: the first scan keeps the files naming a rule
 // function; later rounds add the callers of deferring functions and the
 // definitions of callees the analysis needs to see into.
-import fs from 'node:fs';
-import path from 'node:path';
 import type { ConfigEnv } from './discover/kconfig.js';
-import { prefilter } from './discover/prefilter.js';
-import { scanSnapshot } from './discover/scan.js';
-import type { TreeSource } from './discover/source.js';
+import type { Snapshot } from './discover/snapshot.js';
 import { preprocess } from './parse/preprocess.js';
 import { ParseTimeout } from './parse/tree.js';
 import { ParseBudget } from './parse/budget.js';
 import { sourceText } from './parse/source-text.js';
 import { lowerFile } from './ir/lower.js';
-import type { FileIR } from './ir/types.js';
-import { isStoredFile, restoreFile, storeFile } from './ir/stored.js';
+import type { FileIR, FunctionCFG, FunctionIR } from './ir/types.js';
+import { isStoredCfg, isStoredFile, restoreFile, storeFile } from './ir/stored.js';
 import { digest, type AnalysisCache } from './cache/store.js';
 import { blobId } from './discover/git.js';
 import type { Diagnostic } from './types.js';
@@ -24,15 +20,11 @@ const MAX_SCAN_BYTES = 256 * 1024 * 1024;
 const DEFAULT_FILE_TIMEOUT_MS = 20_000;
 
 export interface CorpusOptions {
-  root: string;
-  /** Root-relative files of the tree (the walk's or the snapshot's). */
-  files: string[];
-  /** Files whose path is not valid UTF-8: shown name -> real path bytes (discover/walk.ts). */
-  rawPaths?: Map<string, Buffer>;
+  /** The tree as analysed: its files, read only as asked. */
+  snapshot: Snapshot;
   env: ConfigEnv;
   /** Fingerprint of the configuration, for cache keys. */
   envKey: string;
-  source?: TreeSource;
   cache?: AnalysisCache;
   jobs?: number;
   fileTimeoutMs?: number;
@@ -50,6 +42,8 @@ export class Corpus {
   private readonly scannedFor = new Set<string>();
   /** Names whose macros are worth lowering (rule names, deferring names). */
   private readonly interesting = new Set<string>();
+  /** The bytes of every parsed file (later scans search them too, for the snapshot's record). */
+  private readonly contents = new Map<string, Buffer>();
 
   constructor(private readonly opts: CorpusOptions) {}
 
@@ -69,23 +63,19 @@ export class Corpus {
     if (!fresh.length) return 0;
     for (const n of fresh) this.scannedFor.add(n);
     this.markInteresting(fresh);
-    const unparsed = opts.files.filter((f) => !this.parsed.has(f) && (!within || within.some((dir) => f.startsWith(dir))));
-    const scanOptions = {
+    const scan = await opts.snapshot.scan(fresh, within, this.contents, {
       jobs: opts.jobs,
       // Scanning is cheap even for 24 MB generated register headers; only
       // parsing has a size limit (below).
       maxFileBytes: MAX_SCAN_BYTES,
       onProgress: opts.onProgress ? (d: number, t: number) => opts.onProgress!('scan', d, t) : undefined,
-    };
-    const scan = opts.source
-      ? await scanSnapshot(opts.source, unparsed, fresh, opts.cache?.scan, scanOptions)
-      : await prefilter(opts.root, unparsed, fresh, { ...scanOptions, rawPaths: opts.rawPaths });
+    });
     opts.diagnostics.push(...scan.diagnostics);
-    if (opts.cache && 'fromIndex' in scan) {
+    if (opts.cache) {
       opts.cache.stats.scanHits += scan.fromIndex;
       opts.cache.stats.scanMisses += scan.read;
     }
-    opts.trace(`scanned ${unparsed.length} files for ${fresh.length} names: ${scan.matched.size} match`);
+    opts.trace(`scanned ${scan.replayed ? 'the record' : `${scan.read + scan.fromIndex} files`} for ${fresh.length} names: ${scan.matched.size} match`);
     this.parseAll(scan.matched);
     return scan.matched.size;
   }
@@ -104,21 +94,12 @@ export class Corpus {
 
   /** Is `file` a source file of the analysed tree? */
   exists(file: string): boolean {
-    this.fileSet ??= new Set(this.opts.files);
-    return this.fileSet.has(file);
+    return this.opts.snapshot.exists(file);
   }
-
-  private fileSet?: Set<string>;
 
   /** A file's bytes as the analysed snapshot has them, or null when it cannot be read. */
   read(file: string): Buffer | null {
-    const overlaid = this.opts.source?.overlay.get(file);
-    if (overlaid) return overlaid;
-    try {
-      return fs.readFileSync(this.opts.rawPaths?.get(file) ?? path.join(this.opts.root, file));
-    } catch {
-      return null;
-    }
+    return this.opts.snapshot.read(file);
   }
 
   private parseAll(contents: Map<string, Buffer>): void {
@@ -130,6 +111,7 @@ export class Corpus {
     for (const file of files) {
       opts.onProgress?.('parse', ++i, files.length);
       const content = contents.get(file)!;
+      this.contents.set(file, content);
       const refused = this.parseBudget.admit(content);
       if (refused) {
         opts.diagnostics.push({ file, reason: refused });
@@ -174,8 +156,39 @@ function lowerThroughCache(cache: AnalysisCache, key: string, file: string, lowe
     // A file over the time budget is tried again next time rather than remembered as empty.
     if (!entry.problems.some((p) => p.includes('time budget'))) cache.files.put(key, storeFile(ir, entry.problems));
   }
+  if (!entry.problems.some((p) => p.includes('time budget'))) entry = { ...entry, ir: withStoredCfgs(cache, key, entry.ir) };
   cache.parses.set(key, entry);
   return entry;
+}
+
+/**
+ * The file's functions with their CFGs kept in the cache: a CFG built once
+ * (the analysis asks for those of functions that call something relevant)
+ * is read back by later runs instead of parsing the file again, so a warm
+ * run parses only the files that changed.
+ */
+function withStoredCfgs(cache: AnalysisCache, fileKey: string, ir: FileIR): FileIR {
+  const store = cache.cfgs.checked(isStoredCfg);
+  const functions = ir.functions.map((fn): FunctionIR => {
+    let cfg: FunctionCFG | undefined;
+    const key = digest(fileKey, fn.name, String(fn.line), String(fn.column));
+    return {
+      ...fn,
+      digest: () => fn.digest(),
+      cfg() {
+        if (cfg) return cfg;
+        const stored = store.get(key) as FunctionCFG | undefined;
+        if (stored) {
+          cache.stats.storedCfgs++;
+          return (cfg = stored);
+        }
+        cfg = fn.cfg();
+        store.put(key, cfg);
+        return cfg;
+      },
+    };
+  });
+  return { ...ir, functions };
 }
 
 function emptyFile(file: string, parseErrors: number): FileIR {

@@ -6,25 +6,23 @@
 // round showed to matter are read too (callers of functions that defer
 // maintenance to them), until nothing new appears (a handful of rounds on a
 // kernel).
-import fs from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
-import { discoverFiles } from './discover/walk.js';
-import { archSelects, loadKernelConfig, KNOWN_ARCHES, type ConfigEnv } from './discover/kconfig.js';
+import type { ConfigEnv } from './discover/kconfig.js';
 import type { ReportScope } from './discover/scope.js';
 import { restrictToScope } from './scope.js';
-import type { TreeSource } from './discover/source.js';
+import { folderSnapshot } from './discover/source.js';
+import type { Snapshot } from './discover/snapshot.js';
 import type { FunctionIR } from './ir/types.js';
 import { Program } from './analyze/program.js';
 import { ruleContext, ruleNames, runRule, scanNames, type RuleRun } from './analyze/rule.js';
 import { isStoredResult, type FunctionMemo } from './analyze/memo.js';
-import { loadRules, RuleError } from './rules/load.js';
+import { RuleError } from './rules/load.js';
 import { BudgetedPattern } from './rules/label-matcher.js';
-import { UsageError } from './errors.js';
 import { replayFindings } from './model/replay.js';
 import { checkScenario } from './model/check.js';
 import { formatTimeline } from './model/timeline.js';
 import { digest, type AnalysisCache } from './cache/store.js';
+import { configure, VERSION, type Configuration } from './configuration.js';
 import { Corpus } from './corpus.js';
 import { IncludeResolver } from './discover/includes.js';
 import { headersToRead, seedsFromResults, seedsFromSyntax } from './analyze/followup.js';
@@ -55,10 +53,10 @@ export interface LintOptions {
   fileTimeoutMs?: number;
   /**
    * Analyse this snapshot (a commit, the index, a patched tree) instead of
-   * walking `root`: its file list (`paths` is then not used), and its contents
-   * where they differ from disk.
+   * walking `root` (`paths` is then not used). What the analysis learns about
+   * its files is kept in it (Snapshot.record), for a changed snapshot to start from.
    */
-  source?: TreeSource;
+  source?: Snapshot;
   /** Reuse scans, parses and function results keyed by content (diff, review). */
   cache?: AnalysisCache;
   /** Called as files are scanned/parsed (for a progress bar). */
@@ -76,31 +74,27 @@ export interface Analysis {
 
 const MAX_FOLLOWUP_ROUNDS = 4;
 
-export const VERSION: string = (() => {
-  try {
-    return (createRequire(import.meta.url)('../package.json') as { version: string }).version;
-  } catch {
-    return '0.0.0';
-  }
-})();
+export { VERSION, configure, type Configuration } from './configuration.js';
+export { analyzeSnapshot } from './configuration.js';
 
 export async function runLint(opts: LintOptions): Promise<LintResult> {
   return (await analyzeTree(opts)).result;
 }
 
-export async function analyzeTree(opts: LintOptions): Promise<Analysis> {
+export async function analyzeTree(opts: LintOptions, configured: Configuration = configure(opts)): Promise<Analysis> {
   const started = performance.now();
   const trace = tracer(started);
-  const { root, arch, env, rules, diagnostics, inactive } = configure(opts);
+  const { root, arch, env, rules, diagnostics, inactive } = configured;
   let candidates = applicableRules(rules, arch, env, inactive);
-  const { files, rawPaths } = await discover(opts, root, arch, diagnostics);
-  const envKey = configFingerprint(env, opts.kconfigFile ?? path.join(root, 'arch', arch, 'Kconfig'));
-  const corpus = new Corpus({ root, files, rawPaths, env, envKey, source: opts.source, cache: opts.cache, jobs: opts.jobs, fileTimeoutMs: opts.fileTimeoutMs, diagnostics, trace, onProgress: opts.onProgress });
+  const snapshot = opts.source ?? (await folderSnapshot({ root, paths: opts.paths, arch }));
+  diagnostics.push(...snapshot.backing.listingDiagnostics());
+  const envKey = configured.envKey;
+  const corpus = new Corpus({ snapshot, env, envKey, cache: opts.cache, jobs: opts.jobs, fileTimeoutMs: opts.fileTimeoutMs, diagnostics, trace, onProgress: opts.onProgress });
   corpus.markInteresting(candidates.flatMap(ruleNames));
   await corpus.scanAndParse(candidates.flatMap(scanNames));
   let program = new Program([...corpus.parsed.values()], { arch });
   candidates = definedRules(candidates, program, inactive);
-  const includes = new IncludeResolver(arch, (f) => corpus.read(f), (f) => corpus.exists(f));
+  const includes = new IncludeResolver(arch, (f) => corpus.read(f), (f) => corpus.exists(f), snapshot.knownIncludes());
   const direct = new Set(candidates.flatMap(ruleNames));
   const cpuAccess = new Set(candidates.flatMap((r) => r.cpuAccess.map((c) => c.name)));
   if (readHeadersBeforeAnalysis(corpus, program, candidates, includes, direct, cpuAccess, trace)) program = new Program([...corpus.parsed.values()], { arch });
@@ -118,12 +112,13 @@ export async function analyzeTree(opts: LintOptions): Promise<Analysis> {
     program = new Program([...corpus.parsed.values()], { arch });
   }
 
+  snapshot.recordIncludes(includes.record());
   const slowPatterns = [...labelPatterns.values()].flatMap((p) => (p.problem ? [p.problem] : []));
   if (slowPatterns.length) throw new RuleError(slowPatterns);
   const { findings, syncSites, syncSitesNotJudged } = collectFindings(runs);
   const model = replayOnCacheModel(findings, runs);
   const unique = uniqueDiagnostics(diagnostics);
-  const scoped = opts.scope ? restrictToScope(opts.scope, findings, runs.values(), files, unique) : undefined;
+  const scoped = opts.scope ? restrictToScope(opts.scope, findings, runs.values(), snapshot.files(), unique) : undefined;
   if (opts.cache) for (const memo of memos.values()) countMemo(opts.cache, memo);
   const result: LintResult = {
     tool: 'flushcheck',
@@ -133,8 +128,8 @@ export async function analyzeTree(opts: LintOptions): Promise<Analysis> {
     findings: scoped?.findings ?? findings,
     inactiveRules: inactive,
     stats: {
-      files: files.length,
-      unreadable: countUnreadable(unique, files),
+      files: snapshot.fileCount(),
+      unreadable: countUnreadable(unique, snapshot),
       parsed: corpus.parsed.size - corpus.parseBudget.refused,
       ...(corpus.parseBudget.refused ? { notParsed: corpus.parseBudget.refused } : {}),
       functions: program.functions.length,
@@ -147,26 +142,6 @@ export async function analyzeTree(opts: LintOptions): Promise<Analysis> {
     },
   };
   return { result, program, rules, runs, env };
-}
-
-/** The arch, the configuration #if is decided from, and the rules: what the run is about. */
-function configure(opts: LintOptions): { root: string; arch: string; env: ConfigEnv; rules: Rule[]; diagnostics: Diagnostic[]; inactive: InactiveRule[] } {
-  const arch = opts.arch ?? 'arm64';
-  if (!KNOWN_ARCHES.includes(arch)) throw new UsageError(`unknown --arch '${arch}'; use one of: ${KNOWN_ARCHES.join(', ')}`);
-  const root = path.resolve(opts.root);
-  let env: ConfigEnv;
-  try {
-    env = opts.kconfigFile ? loadKernelConfig(opts.kconfigFile, root, arch) : archSelects(root, arch);
-  } catch (e) {
-    const message = (e as Error).message;
-    throw new UsageError(
-      opts.kconfigFile
-        ? `--kconfig: ${message}${/; (run|pass) /.test(message) ? '' : `; pass the .config of a configured kernel build (make defconfig writes one), or leave --kconfig out to decide #if from arch/${arch}/Kconfig`}`
-        : message,
-    );
-  }
-  const rules = loadRules(opts.rulesDirs ?? [], opts.cache?.files);
-  return { root, arch, env, rules, diagnostics: [], inactive: [] };
 }
 
 function tracer(started: number): (message: string) => void {
@@ -198,18 +173,6 @@ function definedRules(rules: Rule[], program: Program, inactive: InactiveRule[])
     }
     return true;
   });
-}
-
-/**
- * The source files of the arch's build: the snapshot's list, or a walk of the
- * given paths; and the real bytes of the paths that are not valid UTF-8.
- */
-async function discover(opts: LintOptions, root: string, arch: string, diagnostics: Diagnostic[]): Promise<{ files: string[]; rawPaths: Map<string, Buffer> }> {
-  if (opts.source) return { files: opts.source.files, rawPaths: new Map() };
-  const paths = (opts.paths?.length ? opts.paths : ['.']).map((p) => path.resolve(root, p));
-  const discovered = await discoverFiles({ root, paths, arch });
-  diagnostics.push(...discovered.diagnostics);
-  return { files: discovered.files, rawPaths: discovered.rawPaths };
 }
 
 function ruleMemos(cache: AnalysisCache | undefined, rules: Rule[], envKey: string, maxStates: number | undefined): Map<string, FunctionMemo> {
@@ -321,26 +284,14 @@ function countMemo(cache: AnalysisCache, memo: FunctionMemo): void {
   cache.stats.resultMisses += memo.misses;
 }
 
-/** Discovered files the scan could not read (the run checked nothing when that is all of them). */
-function countUnreadable(diagnostics: Diagnostic[], files: string[]): number {
-  const known = new Set(files);
-  return new Set(diagnostics.filter((d) => known.has(d.file) && /^(unreadable|cannot read)/.test(d.reason)).map((d) => d.file)).size;
+/** Source files the scan could not read (the run checked nothing when that is all of them). */
+function countUnreadable(diagnostics: Diagnostic[], snapshot: Snapshot): number {
+  return new Set(diagnostics.filter((d) => /^(unreadable|cannot read)/.test(d.reason) && snapshot.exists(d.file)).map((d) => d.file)).size;
 }
 
 /** The same problem seen in several scan rounds is one diagnostic. */
 function uniqueDiagnostics(diagnostics: Diagnostic[]): Diagnostic[] {
   return [...new Map(diagnostics.map((d) => [`${d.file}\0${d.reason}`, d])).values()];
-}
-
-/** What the configuration decides, for cache keys: the arch, where #if answers come from, and that file's text. */
-function configFingerprint(env: ConfigEnv, file: string): string {
-  let text = '';
-  try {
-    text = fs.readFileSync(file, 'latin1');
-  } catch {
-    // No file: the origin and note say so.
-  }
-  return digest(env.arch, env.origin, env.note ?? '', text);
 }
 
 /**

@@ -1,20 +1,48 @@
 // Checks for entries read back from the cache: every entry must fit the JSON
 // Schema of what was stored (the schema sits beside the stored type), or it is
-// dropped. Compiled on first use, so a run that reads no cache never loads ajv.
+// dropped. The build compiles each validator ahead of time
+// (scripts/precompile-validators.mjs writes dist/validators/<key>.cjs): ajv's
+// code generation costs more than a warm run's whole analysis. A validator is
+// found by the digest of its schema and options, so one generated from another
+// version of a schema is never used; without one (tests run from src/), the
+// schema is compiled on first use, and a run that reads no cache never loads ajv.
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import type { Ajv as AjvClass, SchemaObject, ValidateFunction } from 'ajv';
+import type { Ajv as AjvClass, Options, SchemaObject, ValidateFunction } from 'ajv';
 
 const lazyRequire = createRequire(import.meta.url);
 let ajv: AjvClass | undefined;
+
+/** How the cache's entries are checked: the first error is enough to drop one. */
+export const STORED_ENTRY_OPTIONS: Options = { strict: true, allErrors: false };
+
+/** The name of the validator the build generates for a schema and options (dist/validators/<key>.cjs). */
+export function precompiledKey(schema: SchemaObject, options: Options): string {
+  return createHash('sha1').update(JSON.stringify({ options, schema })).digest('hex').slice(0, 20);
+}
+
+/** The build's validator for this schema and options, or undefined when there is none (or it is damaged). */
+export function precompiledValidator(schema: SchemaObject, options: Options): ValidateFunction | undefined {
+  try {
+    const loaded = lazyRequire(`../validators/${precompiledKey(schema, options)}.cjs`) as { default?: ValidateFunction } | ValidateFunction;
+    const validate = typeof loaded === 'function' ? loaded : loaded.default;
+    return typeof validate === 'function' ? validate : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** `value` fits `schema`. */
 export function schemaCheck(schema: SchemaObject): (value: unknown) => boolean {
   let validate: ValidateFunction | undefined;
   return (value) => {
     if (!validate) {
-      const { Ajv } = lazyRequire('ajv') as typeof import('ajv');
-      ajv ??= new Ajv({ strict: true, allErrors: false });
-      validate = ajv.compile(schema);
+      validate = precompiledValidator(schema, STORED_ENTRY_OPTIONS);
+      if (!validate) {
+        const { Ajv } = lazyRequire('ajv') as typeof import('ajv');
+        ajv ??= new Ajv(STORED_ENTRY_OPTIONS);
+        validate = ajv.compile(schema);
+      }
     }
     return validate(value) === true;
   };

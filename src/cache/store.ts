@@ -31,6 +31,8 @@ const STALE_CACHE_MS = 30 * 24 * 3600 * 1000;
 const MAX_VOCABULARY = 31;
 /** Function results kept on disk: several kernel-sized runs' worth. */
 const MAX_STORED_RESULTS = 20_000;
+/** Whole snapshot analyses kept on disk (the most recently used): a few branches' worth. */
+const MAX_STORED_SNAPSHOTS = 24;
 
 export function digest(...parts: string[]): string {
   const h = createHash('sha1');
@@ -163,6 +165,7 @@ function isIntact(entry: unknown): entry is Sealed {
 export class ResultStore {
   private readonly entries: Map<string, unknown>;
   private readonly used = new Set<string>();
+  private readonly checkedEntries = new WeakMap<object, (value: unknown) => boolean>();
   changed = false;
   /** Entries dropped this run because they were damaged or did not fit their schema. */
   dropped = 0;
@@ -174,6 +177,11 @@ export class ResultStore {
   get(key: string, isValid: (value: unknown) => boolean = () => true): unknown {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
+    // An entry checked once this run is not checked again (the rounds of one analysis read the same results).
+    if (typeof entry === 'object' && entry !== null && this.checkedEntries.get(entry) === isValid) {
+      this.used.add(key);
+      return (entry as Sealed).v;
+    }
     if (!isIntact(entry) || !isValid(entry.v)) {
       this.entries.delete(key);
       this.used.delete(key);
@@ -182,6 +190,7 @@ export class ResultStore {
       return undefined;
     }
     this.used.add(key);
+    this.checkedEntries.set(entry as object, isValid);
     return entry.v;
   }
 
@@ -212,6 +221,89 @@ export class ResultStore {
   }
 }
 
+/**
+ * Whole analyses of snapshots (discover/snapshot.ts), one sealed file each
+ * under `snapshots/`, named by the snapshot's tree and a digest of its
+ * identity and the analysis configuration. A tree analysed before (the base
+ * of every `diff --cached`) costs reading one file. The most recently used
+ * are kept.
+ */
+export class SnapshotStore {
+  private readonly pending = new Map<string, Sealed>();
+  private readonly memory = new Map<string, Sealed>();
+  private readonly used = new Set<string>();
+  dropped = 0;
+
+  constructor(private readonly dir: string | null) {}
+
+  /** The value stored under `name` if intact and valid; a damaged entry is removed. */
+  get(name: string, isValid: (value: unknown) => boolean): unknown {
+    const entry = this.pending.get(name) ?? this.memory.get(name) ?? this.readEntry(name);
+    if (entry === undefined) return undefined;
+    if (!isIntact(entry) || !isValid(entry.v)) {
+      this.dropped++;
+      this.memory.delete(name);
+      if (this.dir) fs.rmSync(this.file(name), { force: true });
+      return undefined;
+    }
+    this.used.add(name);
+    return entry.v;
+  }
+
+  has(name: string): boolean {
+    return this.pending.has(name) || this.memory.has(name) || (!!this.dir && fs.existsSync(this.file(name)));
+  }
+
+  put(name: string, value: unknown): void {
+    const sealed = seal(value);
+    this.pending.set(name, sealed);
+    this.memory.set(name, sealed);
+  }
+
+  /** Stored names, most recently used first. */
+  names(): string[] {
+    const inMemory = [...this.memory.keys()].reverse();
+    if (!this.dir) return inMemory;
+    let onDisk: { name: string; at: number }[] = [];
+    try {
+      onDisk = fs
+        .readdirSync(this.dir)
+        .filter((f) => f.endsWith('.json'))
+        .map((f) => ({ name: f.slice(0, -5), at: fs.statSync(path.join(this.dir!, f)).mtimeMs }))
+        .sort((a, b) => b.at - a.at);
+    } catch {
+      // No folder yet.
+    }
+    return [...new Set([...inMemory, ...onDisk.map((e) => e.name)])];
+  }
+
+  private readEntry(name: string): Sealed | undefined {
+    if (!this.dir) return undefined;
+    try {
+      const entry = JSON.parse(fs.readFileSync(this.file(name), 'utf8')) as Sealed;
+      this.memory.set(name, entry);
+      return entry;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private file(name: string): string {
+    return path.join(this.dir!, `${name}.json`);
+  }
+
+  /** Writes new entries, marks used ones as recent, and keeps the most recent MAX_STORED_SNAPSHOTS. */
+  save(): void {
+    if (!this.dir || (!this.pending.size && !this.used.size)) return;
+    fs.mkdirSync(this.dir, { recursive: true });
+    for (const [name, entry] of this.pending) writeAtomic(this.file(name), JSON.stringify(entry));
+    const now = new Date();
+    for (const name of this.used) if (!this.pending.has(name)) fs.utimesSync(this.file(name), now, now);
+    this.pending.clear();
+    for (const name of this.names().slice(MAX_STORED_SNAPSHOTS)) fs.rmSync(this.file(name), { force: true });
+  }
+}
+
 export interface CacheStats {
   scanHits: number;
   scanMisses: number;
@@ -220,17 +312,26 @@ export interface CacheStats {
   parseHits: number;
   /** Files whose stored form made parsing unnecessary (until a CFG was needed). */
   storedFiles: number;
+  /** Function CFGs read back instead of parsing their file again. */
+  storedCfgs: number;
+  /** Snapshots whose whole analysis came from the cache, and snapshots analysed. */
+  snapshotHits: number;
+  snapshotMisses: number;
 }
 
 export class AnalysisCache {
   readonly parses = new Map<string, { ir: FileIR; problems: string[] }>();
-  readonly stats: CacheStats = { scanHits: 0, scanMisses: 0, resultHits: 0, resultMisses: 0, parseHits: 0, storedFiles: 0 };
+  readonly stats: CacheStats = { scanHits: 0, scanMisses: 0, resultHits: 0, resultMisses: 0, parseHits: 0, storedFiles: 0, storedCfgs: 0, snapshotHits: 0, snapshotMisses: 0 };
+  readonly snapshots: SnapshotStore;
   private scanIndex?: ScanIndex;
   private resultStore?: ResultStore;
   private fileStore?: ResultStore;
+  private cfgStore?: ResultStore;
 
   /** `dir` null: kept in memory for this process only. */
-  constructor(readonly dir: string | null) {}
+  constructor(readonly dir: string | null) {
+    this.snapshots = new SnapshotStore(dir ? path.join(dir, 'snapshots') : null);
+  }
 
   /** The cache of a git repository: `<git common dir>/flushcheck/`. */
   static forGitDir(commonDir: string): AnalysisCache {
@@ -246,6 +347,12 @@ export class AnalysisCache {
   get files(): ResultStore {
     this.fileStore ??= this.load('files.json', ResultStore.parse) ?? new ResultStore();
     return this.fileStore;
+  }
+
+  /** Functions' CFGs (ir/stored.ts), by file content, lowering options and position. */
+  get cfgs(): ResultStore {
+    this.cfgStore ??= this.load('cfgs.json', ResultStore.parse) ?? new ResultStore();
+    return this.cfgStore;
   }
 
   get results(): ResultStore {
@@ -277,6 +384,8 @@ export class AnalysisCache {
       if (this.scanIndex?.changed) writeAtomic(path.join(this.dir, 'scan.txt'), this.scanIndex.serialize());
       if (this.resultStore?.changed) writeAtomic(path.join(this.dir, 'functions.json'), this.resultStore.serialize());
       if (this.fileStore?.changed) writeAtomic(path.join(this.dir, 'files.json'), this.fileStore.serialize());
+      if (this.cfgStore?.changed) writeAtomic(path.join(this.dir, 'cfgs.json'), this.cfgStore.serialize());
+      this.snapshots.save();
       const now = new Date();
       fs.utimesSync(this.dir, now, now);
       removeStaleVersions(path.dirname(this.dir), path.basename(this.dir), now.getTime());
@@ -292,11 +401,25 @@ let codeDigest: string | undefined;
 /**
  * A digest of flushcheck's own code: results computed by another build of the
  * analysis (an upgrade, a local change) are never reused, even when the
- * version number did not change.
+ * version number did not change. The build writes it (dist/code-digest.txt,
+ * scripts/precompile-validators.mjs) so a run does not hash its own code;
+ * run from the sources (tests), it is computed.
  */
 export function toolDigest(): string {
   if (codeDigest) return codeDigest;
   const top = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+  try {
+    const built = fs.readFileSync(path.join(top, 'code-digest.txt'), 'utf8').trim();
+    if (/^[0-9a-f]{40}$/.test(built)) return (codeDigest = built);
+  } catch {
+    // Not built: computed below.
+  }
+  codeDigest = codeDigestOf(top);
+  return codeDigest;
+}
+
+/** The digest of every .js/.ts file under `top`, in a fixed order. */
+export function codeDigestOf(top: string): string {
   const h = createHash('sha1');
   const walk = (dir: string) => {
     for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
@@ -306,8 +429,7 @@ export function toolDigest(): string {
     }
   };
   walk(top);
-  codeDigest = h.digest('hex');
-  return codeDigest;
+  return h.digest('hex');
 }
 
 /** Another process reading meanwhile sees the old file or the new one, never half of one. */

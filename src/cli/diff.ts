@@ -1,10 +1,8 @@
 // `flushcheck diff [REV | A..B] [--cached]`: the findings a change introduces (and fixes).
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { formatDiffJson, formatDiffText, formatHookText } from '../report/diff.js';
 import { quoteFileName } from '../report/escape.js';
-import { formatSarif } from '../report/sarif.js';
-import { parseDiffTarget, runDiff, type DiffResult } from '../review/diff.js';
+import type { DiffResult } from '../review/diff.js';
 import {
   EXIT_FINDINGS,
   EXIT_OK,
@@ -70,6 +68,8 @@ export function registerDiff(program: Command, ctx: CommandContext): void {
 }
 
 async function diffCommand(ctx: CommandContext, rev: string | undefined, opts: DiffCommandOptions): Promise<number> {
+  // Loaded here, not at start-up: a pre-commit hook must not pay for the other commands.
+  const { parseDiffTarget, runDiff } = await import('../review/diff.js');
   const rulesDirs = rulesDirsOf(ctx, opts.rules);
   const rules = opts.format === 'sarif' ? ctx.deps.loadRules(rulesDirs) : [];
   const progress = startProgress(ctx.io);
@@ -101,6 +101,7 @@ async function diffCommand(ctx: CommandContext, rev: string | undefined, opts: D
     ctx.io.stderr.write(`flushcheck: ${diff.untracked.length} untracked C file${diff.untracked.length === 1 ? '' : 's'} left out (${shown}); 'git add -N <file>' to check ${diff.untracked.length === 1 ? 'it' : 'them'} too\n`);
   }
   const blocked = diff.result.findings.some((finding) => failsOn(finding, opts.failOn));
+  const { formatDiffJson, formatDiffText, formatHookText } = await import('../report/diff.js');
   if (opts.hook && opts.format === 'text') {
     emit(ctx, formatHookText(diff, { color: useColor(ctx, opts), blocked }), opts.output);
     return blocked ? EXIT_FINDINGS : EXIT_OK;
@@ -110,7 +111,7 @@ async function diffCommand(ctx: CommandContext, rev: string | undefined, opts: D
       ? formatDiffJson(diff)
       : opts.format === 'sarif'
         ? // Every finding of the changed tree, marked new or unchanged, and the fixed ones as absent.
-          formatSarif({ ...diff.result, findings: [...diff.result.findings, ...diff.unchanged] }, rules, { baseline: { introduced: diff.result.findings, absent: diff.fixed } })
+          (await import('../report/sarif.js')).formatSarif({ ...diff.result, findings: [...diff.result.findings, ...diff.unchanged] }, rules, { baseline: { introduced: diff.result.findings, absent: diff.fixed } })
         : formatDiffText(diff, { color: useColor(ctx, opts), verbose: opts.verbose, showFixed: !!opts.showFixed });
   emit(ctx, report, opts.output);
   return blocked ? EXIT_FINDINGS : EXIT_OK;

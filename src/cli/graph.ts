@@ -1,11 +1,10 @@
 // `flushcheck graph [PATH]`: the call graph of syncs, flushes and the functions that defer them.
 import { spawnSync } from 'node:child_process';
 import { Command, Option } from 'commander';
-import { focusGraph, formatGraphDot, formatGraphText, type GraphCluster } from '../report/graph.js';
+import type { GraphCluster } from '../report/graph.js';
 import { escapeControl } from '../report/escape.js';
 import { UsageError } from '../errors.js';
 import { EXIT_OK, EXIT_USAGE, archOption, checkOutputPath, emit, existingFile, kconfigOption, rulesDirsOf, rulesOption, type CommandContext } from './shared.js';
-import { resolveLintTarget } from './target.js';
 
 interface GraphCommandOptions {
   root?: string;
@@ -34,6 +33,8 @@ export function registerGraph(program: Command, ctx: CommandContext): void {
     .allowExcessArguments(false)
     .action(async (path: string | undefined, opts: GraphCommandOptions) => {
       // The tree holding PATH (its kernel tree's top) is analysed: a folder's callers and the rule's definitions are elsewhere; only PATH is shown.
+      const { resolveLintTarget } = await import('./target.js');
+      const { focusGraph, formatGraphDot, formatGraphText } = await import('../report/graph.js');
       const target = await resolveLintTarget(ctx.cwd, opts.root, path === undefined ? [] : [path], [], { currentFolderAsTree: true });
       const kconfigFile = existingFile(ctx.cwd, opts.kconfig, '--kconfig');
       checkOutputPath(ctx.cwd, opts.output);

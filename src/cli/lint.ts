@@ -1,9 +1,6 @@
 // `flushcheck lint [PATH...]`: check a tree and report unflushed DMA cache syncs.
 import { Command, Option } from 'commander';
 import type { LintResult } from '../types.js';
-import { formatJson } from '../report/json.js';
-import { formatSarif } from '../report/sarif.js';
-import { formatText } from '../report/text.js';
 import { escapeControl } from '../report/escape.js';
 import {
   EXIT_FINDINGS,
@@ -31,7 +28,6 @@ import {
   type FailOn,
   type ReportFormat,
 } from './shared.js';
-import { resolveLintTarget } from './target.js';
 
 interface LintCommandOptions {
   root?: string;
@@ -76,6 +72,7 @@ export function registerLint(program: Command, ctx: CommandContext): void {
 
 async function lintCommand(ctx: CommandContext, paths: string[], opts: LintCommandOptions): Promise<number> {
   // Everything that can be wrong with the command line fails before the analysis.
+  const { resolveLintTarget } = await import('./target.js');
   const target = await resolveLintTarget(ctx.cwd, opts.root, paths, opts.exclude ?? []);
   const rulesDirs = rulesDirsOf(ctx, opts.rules);
   const rules = ctx.deps.loadRules(rulesDirs);
@@ -98,12 +95,13 @@ async function lintCommand(ctx: CommandContext, paths: string[], opts: LintComma
     progress.stop();
   }
   if (opts.format !== 'text') writeDiagnostics(ctx, result, !!opts.verbose);
+  // Each command loads only the report it prints.
   const report =
     opts.format === 'json'
-      ? formatJson(result)
+      ? (await import('../report/json.js')).formatJson(result)
       : opts.format === 'sarif'
-        ? formatSarif(result, rules)
-        : formatText(result, { color: useColor(ctx, opts), verbose: opts.verbose, terse: opts.terse });
+        ? (await import('../report/sarif.js')).formatSarif(result, rules)
+        : (await import('../report/text.js')).formatText(result, { color: useColor(ctx, opts), verbose: opts.verbose, terse: opts.terse });
   emit(ctx, report, opts.output);
 
   const problem = nothingRead(result) ?? (opts.allowEmpty ? null : nothingSelected(result));

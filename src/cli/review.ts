@@ -2,10 +2,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { formatReviewJson, formatReviewMarkdown, formatReviewSarif, formatReviewText } from '../report/review.js';
-import { formatReplies } from '../report/reply.js';
-import { gitIdentity, writeReplies } from '../review/replies.js';
-import { runReview } from '../review/review.js';
 import type { ReviewResult } from '../review/types.js';
 import { MAX_INPUT_BYTES } from '../patch/mbox.js';
 import { escapeControl, quoteFileName } from '../report/escape.js';
@@ -76,6 +72,13 @@ export function registerReview(program: Command, ctx: CommandContext): void {
 
 async function reviewCommand(ctx: CommandContext, seriesInput: string, opts: ReviewCommandOptions): Promise<number> {
   const { io, cwd } = ctx;
+  // Loaded here, not at start-up: the other commands do not pay for them.
+  const [{ formatReviewJson, formatReviewMarkdown, formatReviewSarif, formatReviewText }, { formatReplies }, { gitIdentity, writeReplies }, { runReview }] = await Promise.all([
+    import('../report/review.js'),
+    import('../report/reply.js'),
+    import('../review/replies.js'),
+    import('../review/review.js'),
+  ]);
   const tree = resolve(cwd, opts.tree);
   // The reply's From is settled before the (long) review, so a missing identity fails fast.
   const from = opts.reply !== undefined ? (opts.from ?? gitIdentity(tree)) : undefined;

@@ -3,7 +3,7 @@
 import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { Presets, SingleBar } from 'cli-progress';
+import { createRequire } from 'node:module';
 import { InvalidArgumentError, Option } from 'commander';
 import type { LintOptions } from '../lint.js';
 import type { Finding, LintResult, Severity } from '../types.js';
@@ -197,6 +197,7 @@ interface Progress {
 /** A progress bar on stderr, only when stderr is a terminal (never in logs or pipes). */
 export function startProgress(io: CliIO): Progress {
   if (!io.isTTY.stderr) return { stop() {} };
+  const { Presets, SingleBar } = createRequire(import.meta.url)('cli-progress') as typeof import('cli-progress');
   const bar = new SingleBar(
     {
       stream: io.stderr as NodeJS.WritableStream,

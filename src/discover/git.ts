@@ -311,3 +311,69 @@ export function readObjectsAsync(repo: GitRepo, specs: string[]): Promise<(Buffe
 export function blobId(content: Buffer): string {
   return createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
 }
+
+/** The repository and its HEAD in one git call: the commit and its tree, or null before the first commit. */
+export function findRepoWithHead(dir: string): { repo: GitRepo; head: { commit: string; tree: string } | null } | null {
+  const run = spawnSync('git', ['rev-parse', '--show-toplevel', '--git-common-dir', 'HEAD^{commit}', 'HEAD^{tree}', '--'], { cwd: dir, env: gitEnv(), ...OWN_PROCESS_GROUP });
+  if (run.error) throw spawnFailure(['rev-parse'], run.error as NodeJS.ErrnoException);
+  const [top, common, commit, tree] = run.stdout.toString('utf8').split('\n');
+  // No HEAD yet (or not a repository, or a refusal): the general lookup says which, in git's words.
+  if (run.status !== 0 || !top || !common || !/^[0-9a-f]{40,64}$/.test(commit ?? '') || !/^[0-9a-f]{40,64}$/.test(tree ?? '')) {
+    const repo = findRepo(dir);
+    return repo ? { repo, head: null } : null;
+  }
+  return { repo: { top, commonDir: path.resolve(dir, common) }, head: { commit, tree } };
+}
+
+/** The tree id of a commit (or of a tree). */
+export function treeOf(repo: GitRepo, rev: string): string {
+  return git(repo.top, ['rev-parse', '--verify', '--end-of-options', `${rev}^{tree}`]).toString('utf8').trim();
+}
+
+/** One path's change between two states, as git's raw diff format gives it. */
+export interface RawChange {
+  path: string;
+  /** A = added, D = deleted, M = modified, T = type changed (file to symlink...). */
+  status: string;
+  /** Mode and blob id after the change ('000000' and all zeros when deleted; id all zeros when git did not hash a working-tree file). */
+  mode: string;
+  id: string;
+}
+
+export const NULL_ID = '0000000000000000000000000000000000000000';
+
+/** `:<srcmode> <dstmode> <srcid> <dstid> <status>\0<path>\0` records. */
+function parseRawDiff(out: Buffer): RawChange[] {
+  const fields = out.toString('utf8').split('\0');
+  const changes: RawChange[] = [];
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const head = fields[i];
+    if (!head.startsWith(':')) break;
+    const [, mode, , id, status] = head.slice(1).split(' ');
+    changes.push({ path: fields[i + 1], status: status.charAt(0), mode, id });
+  }
+  return changes;
+}
+
+/**
+ * What differs from `commit`: the index (`cached`), or the working tree
+ * (tracked files; a file changed on disk but not staged has the null id).
+ * The index is compared without reading the working tree.
+ */
+export async function diffIndex(repo: GitRepo, commit: string, cached: boolean): Promise<RawChange[]> {
+  return parseRawDiff(await gitAsync(repo.top, ['diff-index', '--raw', '-z', '--no-renames', ...(cached ? ['--cached'] : []), '--end-of-options', commit, '--']));
+}
+
+/** What differs between two trees (or commits), with the blob ids of the second. */
+export async function diffTrees(repo: GitRepo, from: string, to: string): Promise<RawChange[]> {
+  return parseRawDiff(await gitAsync(repo.top, ['diff-tree', '-r', '--raw', '-z', '--no-renames', '--end-of-options', from, to, '--']));
+}
+
+/** A blob by id, read synchronously (a single file the analysis asks for that the disk does not hold as the snapshot has it). */
+export function readBlob(repo: GitRepo, id: string): Buffer | null {
+  try {
+    return git(repo.top, ['cat-file', 'blob', id]);
+  } catch {
+    return null;
+  }
+}

@@ -4,6 +4,7 @@
 // swiotlb_sync_single_for_cpu() reaches the bounce copy); the text scan never
 // reads those, so the analysis asks for them by following the calling file's
 // includes. Only headers are read here, and each once per run.
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 
 /** The folders `#include <x>` searches for an arch, in the kernel's order (see the top Makefile's LINUXINCLUDE). */
@@ -11,18 +12,49 @@ function includeDirs(arch: string): string[] {
   return [`arch/${arch}/include`, `arch/${arch}/include/uapi`, 'include', 'include/uapi'];
 }
 
+/**
+ * What a resolver learned about a snapshot's includes, kept with the
+ * snapshot's record (discover/record.ts) so that a changed snapshot reuses
+ * what the change cannot have altered: the walks of files whose #include
+ * lines and walked headers are unchanged, and the answers that looked only
+ * at unchanged headers.
+ */
+export interface IncludeRecord {
+  /** Every header the walks name; `order` and `header` are indices into it. */
+  headers: string[];
+  /** Per walked file: a digest of its #include lines, the headers in breadth-first order so far, how many of [file, ...order] were expanded. */
+  walks: Record<string, { directives: string; order: number[]; expanded: number }>;
+  /** Per file and name: the answer, and how many headers of the walk it looked at (`k`). */
+  answers: Record<string, Record<string, { k: number; header: number | null; calls: string[] }>>;
+}
+
+interface Walk {
+  order: string[];
+  queue: string[];
+  seen: Set<string>;
+  expanded: number;
+}
+
+type Answer = { header: string; calls: string[] } | null;
+
 export class IncludeResolver {
   private readonly texts = new Map<string, string | null>();
   private readonly includes = new Map<string, string[]>();
   /** Per including file, its breadth-first walk of includes so far. */
-  private readonly closures = new Map<string, { order: string[]; queue: string[]; seen: Set<string> }>();
+  private readonly closures = new Map<string, Walk>();
+  private readonly directiveDigests = new Map<string, string>();
+  /** Per file and name, the answer and how many headers of the walk it read. */
+  private readonly answers = new Map<string, Map<string, { k: number; answer: Answer }>>();
 
-  /** `read`: a root-relative file's bytes (the analysed snapshot's), or null. */
+  /** `read`: a root-relative file's bytes (the analysed snapshot's), or null. `known`: what a resolver of this snapshot learned before. */
   constructor(
     private readonly arch: string,
     private readonly read: (file: string) => Buffer | null,
     private readonly isFile: (file: string) => boolean,
-  ) {}
+    known?: IncludeRecord,
+  ) {
+    if (known) this.restore(known);
+  }
 
   /**
    * The first header reachable from `file` that defines `name` (a function
@@ -31,29 +63,67 @@ export class IncludeResolver {
    * function, defined in some .c file) or none does. Headers are read in the
    * compiler's order and only as far as needed.
    */
-  definition(file: string, name: string): { header: string; calls: string[] } | null {
+  definition(file: string, name: string): Answer {
+    let perFile = this.answers.get(file);
+    const known = perFile?.get(name);
+    if (known) return known.answer;
+    let k = 0;
+    let answer: Answer = null;
     for (const header of this.closure(file)) {
-      const text = this.text(header);
-      if (!text || !text.includes(name)) continue;
-      // Every definition there: `#ifdef CONFIG_X` variants and their stubs.
-      const calls = new Set<string>();
-      let found = false;
-      for (let at = definitionAt(text, name, 0); at >= 0; at = definitionAt(text, name, at + name.length)) {
-        found = true;
-        for (const c of callNames(bodyAt(text, at))) calls.add(c);
+      k++;
+      const found = lookUp(this.text(header), name);
+      if (found === 'declared') break;
+      if (found) {
+        answer = { header, calls: found };
+        break;
       }
-      if (found) return { header, calls: [...calls] };
-      if (declaresName(text, name)) return null;
     }
-    return null;
+    if (!perFile) this.answers.set(file, (perFile = new Map()));
+    perFile.set(name, { k, answer });
+    return answer;
+  }
+
+  /** What this resolver learned, for the snapshot's record. */
+  record(): IncludeRecord {
+    const headers: string[] = [];
+    const index = new Map<string, number>();
+    const at = (header: string) => {
+      let i = index.get(header);
+      if (i === undefined) index.set(header, (i = headers.push(header) - 1));
+      return i;
+    };
+    const walks: IncludeRecord['walks'] = {};
+    for (const [file, walk] of this.closures) {
+      walks[file] = { directives: this.directivesOf(file), order: walk.order.map(at), expanded: walk.expanded };
+    }
+    const answers: IncludeRecord['answers'] = {};
+    for (const [file, perFile] of this.answers) {
+      answers[file] = {};
+      for (const [name, { k, answer }] of perFile) answers[file][name] = { k, header: answer ? at(answer.header) : null, calls: answer?.calls ?? [] };
+    }
+    return { headers, walks, answers };
+  }
+
+  private restore(known: IncludeRecord): void {
+    for (const [file, walk] of Object.entries(known.walks)) {
+      const order = walk.order.map((i) => known.headers[i]);
+      this.closures.set(file, { order, queue: [file, ...order].slice(walk.expanded), seen: new Set([file, ...order]), expanded: walk.expanded });
+      this.directiveDigests.set(file, walk.directives);
+    }
+    for (const [file, perFile] of Object.entries(known.answers)) {
+      const map = new Map<string, { k: number; answer: Answer }>();
+      for (const [name, a] of Object.entries(perFile)) map.set(name, { k: a.k, answer: a.header === null ? null : { header: known.headers[a.header], calls: a.calls } });
+      this.answers.set(file, map);
+    }
   }
 
   /** The headers `file` includes, directly or not, in breadth-first order, read only as far as the caller iterates. */
   private *closure(file: string): Generator<string> {
     let walk = this.closures.get(file);
-    if (!walk) this.closures.set(file, (walk = { order: [], queue: [file], seen: new Set([file]) }));
+    if (!walk) this.closures.set(file, (walk = { order: [], queue: [file], seen: new Set([file]), expanded: 0 }));
     for (let i = 0; ; i++) {
       while (i >= walk.order.length && walk.queue.length) {
+        walk.expanded++;
         for (const h of this.directIncludes(walk.queue.shift()!)) {
           if (walk.seen.has(h)) continue;
           walk.seen.add(h);
@@ -70,13 +140,18 @@ export class IncludeResolver {
     const known = this.includes.get(file);
     if (known) return known;
     const out: string[] = [];
-    const text = this.text(file) ?? '';
-    for (const m of text.matchAll(/^[ \t]*#[ \t]*include[ \t]*([<"])([^>"\n]+)[>"]/gm)) {
-      const target = this.locate(file, m[1] === '"', m[2].trim());
+    for (const [quoted, name] of includeDirectives(this.text(file) ?? '')) {
+      const target = this.locate(file, quoted, name);
       if (target) out.push(target);
     }
     this.includes.set(file, out);
     return out;
+  }
+
+  private directivesOf(file: string): string {
+    let d = this.directiveDigests.get(file);
+    if (d === undefined) this.directiveDigests.set(file, (d = directivesDigest(this.text(file) ?? '')));
+    return d;
   }
 
   private locate(from: string, quoted: boolean, name: string): string | null {
@@ -93,6 +168,30 @@ export class IncludeResolver {
     if (!this.texts.has(file)) this.texts.set(file, this.read(file)?.toString('latin1') ?? null);
     return this.texts.get(file)!;
   }
+}
+
+/** What a header says about `name`: its definitions' calls, 'declared' (a prototype comes first), or null (neither). */
+function lookUp(text: string | null, name: string): string[] | 'declared' | null {
+  if (!text || !text.includes(name)) return null;
+  // Every definition there: `#ifdef CONFIG_X` variants and their stubs.
+  const calls = new Set<string>();
+  let found = false;
+  for (let at = definitionAt(text, name, 0); at >= 0; at = definitionAt(text, name, at + name.length)) {
+    found = true;
+    for (const c of callNames(bodyAt(text, at))) calls.add(c);
+  }
+  if (found) return [...calls];
+  return declaresName(text, name) ? 'declared' : null;
+}
+
+/** A file's #include lines: whether the name is quoted, and the name. */
+function includeDirectives(text: string): [boolean, string][] {
+  return [...text.matchAll(/^[ \t]*#[ \t]*include[ \t]*([<"])([^>"\n]+)[>"]/gm)].map((m) => [m[1] === '"', m[2].trim()]);
+}
+
+/** A digest of a file's #include lines: a change that keeps them keeps the file's walk. */
+export function directivesDigest(text: string): string {
+  return createHash('sha1').update(JSON.stringify(includeDirectives(text))).digest('hex');
 }
 
 /** Does `text` define `name` as a function (with a body) or a function-like macro? */

@@ -33,6 +33,8 @@ export interface PrefilterOptions {
    * name -> the real path's bytes (see walk.ts). Opened by those bytes.
    */
   rawPaths?: Map<string, Buffer>;
+  /** Do not follow a symlink in the file's place (files listed by git rather than found by a walk). */
+  noFollow?: boolean;
 }
 
 export interface PrefilterResult {
@@ -146,7 +148,7 @@ function scanBatch(
   files: string[],
   matches: (text: Buffer) => boolean,
   scratch: { buf: Buffer },
-  opts: { maxFileBytes: number; rawPaths: Record<string, Uint8Array>; contentKey: ((text: Buffer) => string) | null },
+  opts: { maxFileBytes: number; rawPaths: Record<string, Uint8Array>; contentKey: ((text: Buffer) => string) | null; openFlags: number },
 ): BatchOutput {
   const out: BatchOutput = { matched: [], keys: [], bytesRead: 0, filesRead: 0, diagnostics: [] };
   const maxFileBytes = opts.maxFileBytes;
@@ -154,7 +156,8 @@ function scanBatch(
     let fd = -1;
     try {
       const raw = opts.rawPaths[file];
-      fd = fsModule.openSync(raw ? Buffer.from(raw) : root + '/' + file, 'r');
+      // Never blocks: a FIFO in a file's place is opened, seen by fstat, and skipped.
+      fd = fsModule.openSync(raw ? Buffer.from(raw) : root + '/' + file, opts.openFlags);
       const stat = fsModule.fstatSync(fd);
       if (!stat.isFile()) {
         out.diagnostics.push({ file, reason: 'not a regular file; skipped' });
@@ -222,6 +225,7 @@ const batchOptions = {
   maxFileBytes: workerData.maxFileBytes,
   rawPaths: workerData.rawPaths,
   contentKey: workerData.contentKeys ? (text) => gitBlobId(createHash, text) : null,
+  openFlags: workerData.openFlags,
 };
 parentPort.on('message', (batch) => {
   if (workerData.crashOn && batch.files.includes(workerData.crashOn)) process.exit(70);
@@ -252,7 +256,8 @@ export async function prefilter(
   const maxFileBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
   const result: PrefilterResult = { matched: new Map(), keys: new Map(), bytesRead: 0, filesRead: 0, diagnostics: [] };
   const rawPaths: Record<string, Uint8Array> = Object.fromEntries(opts.rawPaths ?? []);
-  const batchOptions = { maxFileBytes, rawPaths, contentKey: opts.contentKeys ? (text: Buffer) => gitBlobId(createHash, text) : null };
+  const openFlags = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | (opts.noFollow ? fs.constants.O_NOFOLLOW : 0);
+  const batchOptions = { maxFileBytes, rawPaths, contentKey: opts.contentKeys ? (text: Buffer) => gitBlobId(createHash, text) : null, openFlags };
   const total = files.length;
   let done = 0;
 
@@ -297,7 +302,7 @@ export async function prefilter(
     await runWorkers(
       workerCount,
       queue,
-      { root: absRoot, identifiers: wanted, maxFileBytes, rawPaths, contentKeys: !!opts.contentKeys, crashOn: process.env[CRASH_TEST_ENV] ?? '' },
+      { root: absRoot, identifiers: wanted, maxFileBytes, rawPaths, contentKeys: !!opts.contentKeys, openFlags, crashOn: process.env[CRASH_TEST_ENV] ?? '' },
       absorb,
       (batchFiles) => scanInline(batchFiles, inlineScratch),
       result.diagnostics,
@@ -315,7 +320,7 @@ export async function prefilter(
 function runWorkers(
   workerCount: number,
   queue: Batch[],
-  workerData: { root: string; identifiers: string[]; maxFileBytes: number; rawPaths: Record<string, Uint8Array>; contentKeys: boolean; crashOn: string },
+  workerData: { root: string; identifiers: string[]; maxFileBytes: number; rawPaths: Record<string, Uint8Array>; contentKeys: boolean; openFlags: number; crashOn: string },
   absorb: (out: BatchOutput, batchSize: number) => void,
   scanInline: (files: string[]) => void,
   diagnostics: Diagnostic[],

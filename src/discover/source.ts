@@ -1,149 +1,100 @@
-// A snapshot of a tree to analyse without checking it out: the files of a
-// commit, of the index or of the working tree, read from disk where they match
-// it and from git (or from a patched copy) where they do not. `diff` and
-// `review` analyse two or more snapshots of one tree this way; only the files
-// that differ between them are ever read from anywhere but the disk, and
-// nothing is written to the tree.
+// The snapshots `lint`, `diff` and `review` analyse (discover/snapshot.ts):
+// a folder as it is on disk, a git tree, and either with some files changed
+// (the index or the working tree over a commit, a patch over the tree before
+// it). Nothing is checked out and nothing is written to the tree.
 import fs from 'node:fs';
 import path from 'node:path';
-import { blobId, changedPathsAsync, listCommit, listIndex, readObjectsAsync, type GitRepo } from './git.js';
-import { buildSkipReason, isSourceName } from './walk.js';
-import { readRegularFileInside, UnsafeFileError } from './safe-read.js';
+import type { ScanIndex } from '../cache/store.js';
 import { UsageError } from '../errors.js';
+import { FolderBacking, GitTreeBacking, isBuildSource } from './backing.js';
+import { blobId, NULL_ID, readObjectsAsync, type GitRepo, type RawChange } from './git.js';
+import { readRegularFileInside, UnsafeFileError } from './safe-read.js';
+import { Snapshot, type Changes } from './snapshot.js';
+import { discoverFiles } from './walk.js';
+
+export { isBuildSource } from './backing.js';
 
 /** A working-tree file larger than this is not a source anyone changed by hand. */
 const MAX_WORKTREE_FILE_BYTES = 64 * 1024 * 1024;
 
-export interface TreeSource {
-  /** Where files not in `overlay` are read from. */
-  root: string;
-  /** Root-relative source files of the snapshot ('/' separated, sorted). */
-  files: string[];
-  /** Contents that differ from the disk (another revision, the index, a patch). */
-  overlay: Map<string, Buffer>;
-  /** A content key per file (the git blob id) when known without reading it; caches key on it. */
-  keys: Map<string, string>;
-  /** For messages: 'HEAD (1a2b3c4d)', 'index', 'working tree', 'after 2/3'. */
-  label: string;
+/**
+ * A folder's sources as they are on disk (`paths`: only these, when the root
+ * is not a kernel tree). `keyed`: hash every file now, so the scan index can
+ * answer later runs (tests of the cache).
+ */
+export async function folderSnapshot(opts: { root: string; paths?: string[]; arch: string; label?: string; keyed?: boolean; index?: () => ScanIndex }): Promise<Snapshot> {
+  const paths = (opts.paths?.length ? opts.paths : ['.']).map((p) => path.resolve(opts.root, p));
+  const walked = await discoverFiles({ root: opts.root, paths, arch: opts.arch });
+  let keys: Map<string, string> | undefined;
+  if (opts.keyed) {
+    keys = new Map();
+    for (const f of walked.files) {
+      const content = fs.readFileSync(walked.rawPaths.get(f) ?? path.join(opts.root, f));
+      keys.set(f, blobId(content));
+    }
+  }
+  const backing = new FolderBacking(path.resolve(opts.root), walked.files, walked.rawPaths, walked.diagnostics, keys, opts.index);
+  return new Snapshot(backing, new Map(), opts.label ?? 'the folder', []);
 }
 
-
-function isBuildSource(rel: string, arch: string): boolean {
-  return isSourceName(rel) && buildSkipReason(rel, arch) === null;
-}
-
-/** The build's sources among git's entries (paths are relative to the work tree's top, which is the root). */
-function keyed(entries: Map<string, string>, arch: string): Map<string, string> {
-  const keys = new Map<string, string>();
-  for (const [rel, id] of entries) if (isBuildSource(rel, arch)) keys.set(rel, id);
-  return keys;
+/** A git tree (a commit's): `identity` names its content for the snapshot cache. */
+export function treeSnapshot(repo: GitRepo, tree: string, arch: string, label: string, index?: () => ScanIndex): Snapshot {
+  return new Snapshot(new GitTreeBacking(repo, tree, arch, index), new Map(), label, [treeIdentity(tree, [])]);
 }
 
 /**
- * Tracked files as they are on disk now (untracked files are not part of any
- * change). `unstaged`: the paths whose working tree differs from the index, if
- * already known (from `git status`).
+ * What names a snapshot's content: the tree it stands on and the content
+ * keys of the build sources it changes. The same tree with the same changes
+ * has the same identity however it was reached (the index before a commit,
+ * the commit's tree over its parent after).
  */
-export async function worktreeSource(repo: GitRepo, root: string, arch: string, unstaged?: Promise<string[]>): Promise<TreeSource> {
-  const differing = unstaged ?? changedPathsAsync(repo, 'index', 'worktree');
-  const keys = keyed(listIndex(repo), arch);
-  const overlay = new Map<string, Buffer>();
-  for (const rel of await differing) {
-    if (!isBuildSource(rel, arch)) continue;
-    // A tracked file replaced by a FIFO, or by a symlink to /dev/zero or out
-    // of the tree, is refused with the reason rather than read.
-    let content: Buffer | null;
-    try {
-      content = readRegularFileInside(repo.top, rel, MAX_WORKTREE_FILE_BYTES);
-    } catch (error) {
-      if (error instanceof UnsafeFileError) throw new UsageError(`${JSON.stringify(error.file)} in the working tree ${error.reason}; restore it (git checkout -- FILE) or check the index with --cached`);
-      throw error;
-    }
-    if (content === null) {
-      keys.delete(rel); // deleted in the working tree
+export function treeIdentity(tree: string, changes: { path: string; key: string | null }[]): string {
+  if (!changes.length) return `tree:${tree}`;
+  const sorted = [...changes].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return `tree:${tree}+${sorted.map((c) => `${c.path}\0${c.key ?? '-'}`).join('\0')}`;
+}
+
+/**
+ * The build sources among git's raw changes, with their contents: blobs from
+ * git, and working-tree files (git gives no id for those) read from disk. A
+ * file that is no longer a regular file (a symlink, a FIFO) is refused with
+ * the reason: it is never read through.
+ */
+export async function changesFromGit(repo: GitRepo, raw: RawChange[], arch: string): Promise<{ changes: Changes; keys: { path: string; key: string | null }[]; added: Set<string> }> {
+  const sources = raw.filter((c) => isBuildSource(c.path, arch));
+  const changes: Changes = new Map();
+  const added = new Set<string>();
+  const fromGit = sources.filter((c) => isRegular(c.mode) && c.id !== NULL_ID);
+  const contents = await readObjectsAsync(repo, fromGit.map((c) => c.id));
+  fromGit.forEach((c, i) => changes.set(c.path, contents[i] ?? Buffer.alloc(0)));
+  for (const c of sources) {
+    if (c.status === 'A') added.add(c.path);
+    if (changes.has(c.path)) continue;
+    if (c.mode === '000000') {
+      changes.set(c.path, null);
       continue;
     }
-    overlay.set(rel, content);
-    keys.set(rel, blobId(content));
-  }
-  return { root, files: [...keys.keys()].sort(), overlay, keys, label: 'working tree' };
-}
-
-/** The contents (from git, by blob id) of the snapshot's files that differ on disk. */
-async function gitContents(repo: GitRepo, keys: Map<string, string>, differing: string[]): Promise<Map<string, Buffer>> {
-  const differ = differing.filter((rel) => keys.has(rel));
-  const contents = await readObjectsAsync(repo, differ.map((rel) => keys.get(rel)!));
-  return new Map(differ.map((rel, i) => [rel, contents[i] ?? Buffer.alloc(0)]));
-}
-
-/** The index (what `git commit` would record), whatever the working tree holds. */
-export async function indexSource(repo: GitRepo, root: string, arch: string): Promise<TreeSource> {
-  // The working tree is compared (a stat of every file) while the index is listed.
-  const differing = changedPathsAsync(repo, 'index', 'worktree');
-  const keys = keyed(listIndex(repo), arch);
-  const overlay = await gitContents(repo, keys, await differing);
-  return { root, files: [...keys.keys()].sort(), overlay, keys, label: 'index' };
-}
-
-/** A commit, read from disk where the working tree matches it. */
-export async function commitSource(repo: GitRepo, root: string, arch: string, commit: string, label: string): Promise<TreeSource> {
-  const differing = changedPathsAsync(repo, commit, 'worktree');
-  const keys = keyed(listCommit(repo, commit), arch);
-  const overlay = await gitContents(repo, keys, await differing);
-  return { root, files: [...keys.keys()].sort(), overlay, keys, label };
-}
-
-/**
- * `from` with the given paths as they are in `commit`: the base
- * of a diff, built from the changed tree plus the few files the change touched.
- */
-export async function withPathsFromCommit(repo: GitRepo, from: TreeSource, changed: string[], commit: string, arch: string, label: string): Promise<TreeSource> {
-  const keys = new Map(from.keys);
-  const overlay = new Map(from.overlay);
-  const rels = changed.filter((rel) => isBuildSource(rel, arch));
-  const ids = listCommitPaths(repo, commit, rels);
-  const present = rels.filter((rel) => ids.has(rel));
-  const contents = await readObjectsAsync(repo, present.map((rel) => ids.get(rel)!));
-  for (const rel of rels) {
-    keys.delete(rel);
-    overlay.delete(rel);
-  }
-  present.forEach((rel, i) => {
-    keys.set(rel, ids.get(rel)!);
-    overlay.set(rel, contents[i] ?? Buffer.alloc(0));
-  });
-  return { root: from.root, files: [...keys.keys()].sort(), overlay, keys, label };
-}
-
-/** Blob ids of some paths in a commit (absent paths are left out). */
-function listCommitPaths(repo: GitRepo, commit: string, fromTop: string[]): Map<string, string> {
-  const ids = new Map<string, string>();
-  // Batched so a large change does not exceed the argument-size limit.
-  for (let i = 0; i < fromTop.length; i += 500) {
-    for (const [p, id] of listCommit(repo, commit, fromTop.slice(i, i + 500))) ids.set(p, id);
-  }
-  return ids;
-}
-
-/**
- * A source from an explicit file set: a tree that is not a git repository, or
- * a patched copy. `overlay` replaces disk contents; `removed` files are gone.
- */
-export function overlaySource(base: TreeSource, overlay: Map<string, Buffer | null>, arch: string, label: string): TreeSource {
-  const keys = new Map(base.keys);
-  const merged = new Map(base.overlay);
-  const files = new Set(base.files);
-  for (const [rel, content] of overlay) {
-    if (!isBuildSource(rel, arch)) continue;
-    if (content === null) {
-      files.delete(rel);
-      keys.delete(rel);
-      merged.delete(rel);
+    if (!isRegular(c.mode) && c.id !== NULL_ID) {
+      // Now a symlink or a submodule: not a source of the build.
+      changes.set(c.path, null);
       continue;
     }
-    files.add(rel);
-    merged.set(rel, content);
-    keys.set(rel, blobId(content));
+    changes.set(c.path, readWorkingFile(repo, c.path));
   }
-  return { root: base.root, files: [...files].sort(), overlay: merged, keys, label };
+  const keys = [...changes].map(([p, content]) => ({ path: p, key: content ? blobId(content) : null }));
+  return { changes, keys, added };
+}
+
+function isRegular(mode: string): boolean {
+  return mode === '100644' || mode === '100755';
+}
+
+/** A tracked file as the working tree has it; refused when it is a FIFO, a symlink or out of the tree. */
+function readWorkingFile(repo: GitRepo, rel: string): Buffer | null {
+  try {
+    return readRegularFileInside(repo.top, rel, MAX_WORKTREE_FILE_BYTES);
+  } catch (error) {
+    if (error instanceof UnsafeFileError) throw new UsageError(`${JSON.stringify(error.file)} in the working tree ${error.reason}; restore it (git checkout -- FILE) or check the index with --cached`);
+    throw error;
+  }
 }

@@ -3,7 +3,7 @@
 // a warm run does not parse files whose functions' results it already has.
 // The CFG of a stored function is built on first use by parsing the file then.
 import type { FileIR, FunctionCFG, FunctionIR } from './types.js';
-import { bool, int, list, record, schemaCheck, str, strings } from '../cache/schema-check.js';
+import { bool, int, list, open, record, schemaCheck, str, strings } from '../cache/schema-check.js';
 
 export interface StoredFile {
   functions: { name: string; line: number; column: number; params: string[]; isStatic: boolean; isMacro: boolean; calls: string[]; digest: string }[];
@@ -76,3 +76,23 @@ const fitsStoredFile = schemaCheck(storedFileSchema);
 export function isStoredFile(value: unknown): value is StoredFile {
   return fitsStoredFile(value);
 }
+
+// A function's CFG as stored (corpus.ts keeps those the analysis built): plain
+// data, checked down to each node's shape; expressions inside are covered by
+// the entry's digest.
+const cfgNode = open({ op: { enum: ['nop', 'call', 'assign', 'branch', 'choice', 'goto', 'havoc', 'clobber', 'return', 'exit'] }, next: { type: 'array', items: int }, line: int, column: int });
+const ints = { type: 'array', items: int } as const;
+
+export const storedCfgSchema = record(
+  {
+    nodes: list(cfgNode),
+    entry: int,
+    exit: int,
+    loops: list(record({ id: int, head: int, body: ints, region: ints, exit: int, line: int })),
+    assigned: strings,
+    hadErrors: bool,
+  },
+  { cutShort: str },
+);
+
+export const isStoredCfg = schemaCheck(storedCfgSchema);

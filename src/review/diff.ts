@@ -6,10 +6,11 @@
 import path from 'node:path';
 import { AnalysisCache } from '../cache/store.js';
 import { UsageError } from '../errors.js';
-import { changedPaths, changedPathsAsync, findRepo, gitAsync, resolveCommit, statusChanges, type GitRepo } from '../discover/git.js';
-import { commitSource, indexSource, withPathsFromCommit, worktreeSource, type TreeSource } from '../discover/source.js';
-import { buildSkipReason, isSourceName } from '../discover/walk.js';
-import { analyzeTree, VERSION, type LintOptions } from '../lint.js';
+import { diffIndex, diffTrees, findRepoWithHead, gitAsync, resolveCommit, treeOf, type GitRepo, type RawChange } from '../discover/git.js';
+import { changesFromGit, isBuildSource, treeIdentity, treeSnapshot } from '../discover/source.js';
+import type { Snapshot } from '../discover/snapshot.js';
+import { analyzeSnapshot, configure, snapshotEntryName, VERSION, type Configuration } from '../configuration.js';
+import type { LintOptions } from '../lint.js';
 import type { Finding, LintResult } from '../types.js';
 import { compareFindings } from './match.js';
 
@@ -64,27 +65,33 @@ export function parseDiffTarget(rev: string | undefined, cached: boolean): DiffT
 
 export async function runDiff(opts: DiffOptions): Promise<DiffResult> {
   const dir = path.resolve(opts.tree);
-  const repo = findRepo(dir);
-  if (!repo) throw new UsageError(`${dir} is not in a git work tree; diff compares git revisions (use 'flushcheck lint' for a plain folder)`);
+  const found = findRepoWithHead(dir);
+  if (!found) throw new UsageError(`${dir} is not in a git work tree; diff compares git revisions (use 'flushcheck lint' for a plain folder)`);
+  const { repo, head: headCommit } = found;
   // The whole work tree, as `git diff` shows it from any subfolder: a change's
   // callers and the rule's definitions can be anywhere in it.
   const root = repo.top;
   const arch = opts.arch ?? 'arm64';
   const cache = opts.noCache ? new AnalysisCache(null) : AnalysisCache.forGitDir(repo.commonDir);
-  const { base, head, changed } = await snapshots(repo, root, arch, opts.target, () => cache.preload());
+  const sides = await comparedStates(repo, headCommit, opts.target);
   // In the background: listing untracked files walks the work tree.
   const pendingUntracked = opts.target.kind === 'worktree' ? untrackedSources(repo, arch) : Promise.resolve([]);
   // Sources of this arch's build only: a change under arch/arm/ cannot change an arm64 finding.
-  const changedSources = [...new Set(changed.filter((p) => isSourceName(p) && buildSkipReason(p, arch) === null))].sort();
+  const changedSources = [...new Set(sides.changes.map((c) => c.path).filter((p) => isBuildSource(p, arch)))].sort();
 
   if (changedSources.length === 0) {
     // Nothing the analysis reads changed: nothing can be new or fixed.
     const untracked = await pendingUntracked;
-    return { result: emptyResult(root, arch, head.files.length), fixed: [], unchanged: [], base: base.label, head: head.label, changedSources, cache: cache.stats, untracked };
+    return { result: emptyResult(root, arch), fixed: [], unchanged: [], base: sides.baseLabel, head: sides.headLabel, changedSources, cache: cache.stats, untracked };
   }
   const common = { ...opts, root, cache };
-  const after = await analyzeTree({ ...common, source: head });
-  const before = await analyzeTree({ ...common, source: base });
+  const configured = configure(common);
+  const { changes, keys, added } = await changesFromGit(repo, sides.changes, arch);
+  const base = await baseSnapshot(repo, cache, { commit: sides.baseCommit, tree: sides.baseTree }, arch, sides.baseLabel, common, configured);
+  // The base first: the head starts from what its analysis learned about the files.
+  const before = await analyzeSnapshot({ ...common, source: base }, configured);
+  const head = base.withChanges(changes, sides.headLabel, [treeIdentity(sides.baseTree, keys)], added);
+  const after = await analyzeSnapshot({ ...common, source: head }, configured);
   const { introduced, fixed } = compareFindings(before.result.findings, after.result.findings);
   const cacheNote = cache.save() ?? undefined;
   const untracked = await pendingUntracked;
@@ -92,8 +99,8 @@ export async function runDiff(opts: DiffOptions): Promise<DiffResult> {
     result: { ...after.result, findings: introduced },
     fixed,
     unchanged: after.result.findings.filter((f) => !introduced.includes(f)),
-    base: base.label,
-    head: head.label,
+    base: sides.baseLabel,
+    head: sides.headLabel,
     changedSources,
     cache: cache.stats,
     ...(cacheNote ? { cacheNote } : {}),
@@ -101,57 +108,87 @@ export async function runDiff(opts: DiffOptions): Promise<DiffResult> {
   };
 }
 
-/** Untracked, not ignored .c/.h files of the arch's build: a new file not yet `git add`ed. */
-async function untrackedSources(repo: GitRepo, arch: string): Promise<string[]> {
-  const out = (await gitAsync(repo.top, ['ls-files', '--others', '--exclude-standard', '-z', '--', '*.c', '*.h'])).toString('utf8');
-  return out.split('\0').filter((rel) => rel !== '' && isSourceName(rel) && buildSkipReason(rel, arch) === null).sort();
+/** What is compared: the base's tree, and what git says differs from it (with the blob ids it knows). */
+interface ComparedStates {
+  baseCommit: string | null;
+  baseTree: string;
+  baseLabel: string;
+  headLabel: string;
+  changes: RawChange[];
 }
 
-function emptyResult(root: string, arch: string, files: number): LintResult {
-  return { tool: 'flushcheck', version: VERSION, root, arch, findings: [], inactiveRules: [], stats: { files, parsed: 0, functions: 0, syncSites: 0, ms: 0, diagnostics: [] } };
-}
-
-/**
- * The two snapshots. The git calls that stat every file of the working tree
- * run in the background; `meanwhile` (loading the cache) runs alongside.
- */
-async function snapshots(repo: GitRepo, root: string, arch: string, target: DiffTarget, meanwhile: () => void): Promise<{ base: TreeSource; head: TreeSource; changed: string[] }> {
+async function comparedStates(repo: GitRepo, head: { commit: string; tree: string } | null, target: DiffTarget): Promise<ComparedStates> {
   const short = (id: string) => id.slice(0, 12);
   if (target.kind === 'cached') {
-    const pendingHead = indexSource(repo, root, arch);
-    let commit: string | null = null;
-    try {
-      commit = resolveCommit(repo, 'HEAD');
-    } catch {
-      // No commit yet: everything staged is new.
-    }
-    const changedSinceHead = commit ? changedPaths(repo, commit, 'index') : null;
-    meanwhile();
-    const head = await pendingHead;
-    const changed = changedSinceHead ?? head.files;
-    return { base: await withPathsFromCommit(repo, head, changed, commit ?? EMPTY_TREE, arch, commit ? `HEAD (${short(commit)})` : 'empty tree'), head, changed };
+    // Before the first commit, everything staged is new.
+    if (!head) return { baseCommit: null, baseTree: EMPTY_TREE, baseLabel: 'empty tree', headLabel: 'index', changes: await diffIndex(repo, EMPTY_TREE, true) };
+    return { baseCommit: head.commit, baseTree: head.tree, baseLabel: `HEAD (${short(head.commit)})`, headLabel: 'index', changes: await diffIndex(repo, head.commit, true) };
   }
   if (target.kind === 'worktree') {
-    const commit = resolveCommit(repo, target.base);
-    if (commit === resolveCommit(repo, 'HEAD')) {
-      const status = statusChanges(repo);
-      const pendingHead = worktreeSource(repo, root, arch, status.then((s) => s.unstaged));
-      meanwhile();
-      const head = await pendingHead;
-      const changed = (await status).sinceHead;
-      return { base: await withPathsFromCommit(repo, head, changed, commit, arch, `${target.base} (${short(commit)})`), head, changed };
-    }
-    const pendingChanged = changedPathsAsync(repo, commit, 'worktree');
-    const pendingHead = worktreeSource(repo, root, arch);
-    meanwhile();
-    const [head, changed] = await Promise.all([pendingHead, pendingChanged]);
-    return { base: await withPathsFromCommit(repo, head, changed, commit, arch, `${target.base} (${short(commit)})`), head, changed };
+    const commit = target.base === 'HEAD' && head ? head.commit : resolveCommit(repo, target.base);
+    const tree = head && commit === head.commit ? head.tree : treeOf(repo, commit);
+    return { baseCommit: commit, baseTree: tree, baseLabel: `${target.base} (${short(commit)})`, headLabel: 'working tree', changes: await diffIndex(repo, commit, false) };
   }
   const from = resolveCommit(repo, target.from);
   const to = resolveCommit(repo, target.to);
-  const pendingHead = commitSource(repo, root, arch, to, `${target.to} (${short(to)})`);
-  const changed = changedPaths(repo, from, to);
-  meanwhile();
-  const head = await pendingHead;
-  return { base: await withPathsFromCommit(repo, head, changed, from, arch, `${target.from} (${short(from)})`), head, changed };
+  return { baseCommit: from, baseTree: treeOf(repo, from), baseLabel: `${target.from} (${short(from)})`, headLabel: `${target.to} (${short(to)})`, changes: await diffTrees(repo, from, to) };
+}
+
+/** How far (in changed build sources) a stored tree may be from the base for its analysis to be the starting point. */
+const MAX_DERIVED_CHANGES = 2000;
+/** Stored trees tried as a starting point (most recently used first), besides the parent commit's. */
+const MAX_CANDIDATE_TREES = 4;
+
+/**
+ * The base tree's snapshot. When its analysis is not stored but that of a
+ * tree near it is (the parent commit's: the base moved by a commit; the tree
+ * of the branch last checked: a branch switch), the base is that tree with
+ * the files git says differ, so only they are analysed again. The snapshot
+ * keeps the base tree's own identity, so the next run finds it directly.
+ */
+async function baseSnapshot(repo: GitRepo, cache: AnalysisCache, base: { commit: string | null; tree: string }, arch: string, label: string, opts: LintOptions, configured: Configuration): Promise<Snapshot> {
+  const direct = treeSnapshot(repo, base.tree, arch, label, () => cache.scan);
+  if (base.tree === EMPTY_TREE) return direct;
+  const stored = (identity: string) => cache.snapshots.has(snapshotEntryName(identity, configured, opts));
+  if (stored(direct.identity!)) return direct;
+  for (const candidate of candidateTrees(repo, cache, base)) {
+    if (!stored(treeIdentity(candidate, []))) continue;
+    const raw = (await diffTrees(repo, candidate, base.tree)).filter((c) => isBuildSource(c.path, arch));
+    if (raw.length > MAX_DERIVED_CHANGES) continue;
+    const start = treeSnapshot(repo, candidate, arch, label, () => cache.scan);
+    const { changes, keys, added } = await changesFromGit(repo, raw, arch);
+    const equivalent = treeIdentity(candidate, keys);
+    // The candidate with these changes is the base tree: stored as such (the
+    // head of the last `diff --cached` before a commit), nothing is analysed.
+    if (!stored(equivalent)) await analyzeSnapshot({ ...opts, cache, source: start }, configured);
+    return start.withChanges(changes, label, [direct.identity!, equivalent], added);
+  }
+  return direct;
+}
+
+/** Trees whose analysis may be stored, nearest first: the base commit's parent's, then the most recently used. */
+function candidateTrees(repo: GitRepo, cache: AnalysisCache, base: { commit: string | null; tree: string }): string[] {
+  const trees: string[] = [];
+  if (base.commit) {
+    try {
+      trees.push(treeOf(repo, `${base.commit}^1`));
+    } catch {
+      // A root commit has no parent.
+    }
+  }
+  for (const name of cache.snapshots.names()) {
+    const m = /^([0-9a-f]{40,64})-/.exec(name);
+    if (m && !trees.includes(m[1]) && m[1] !== base.tree) trees.push(m[1]);
+    if (trees.length > MAX_CANDIDATE_TREES) break;
+  }
+  return trees;
+}
+/** Untracked, not ignored .c/.h files of the arch's build: a new file not yet `git add`ed. */
+async function untrackedSources(repo: GitRepo, arch: string): Promise<string[]> {
+  const out = (await gitAsync(repo.top, ['ls-files', '--others', '--exclude-standard', '-z', '--', '*.c', '*.h'])).toString('utf8');
+  return out.split('\0').filter((rel) => rel !== '' && isBuildSource(rel, arch)).sort();
+}
+
+function emptyResult(root: string, arch: string): LintResult {
+  return { tool: 'flushcheck', version: VERSION, root, arch, findings: [], inactiveRules: [], stats: { files: 0, parsed: 0, functions: 0, syncSites: 0, ms: 0, diagnostics: [] } };
 }

@@ -14,9 +14,11 @@ import { UsageError } from '../errors.js';
 import { findRepoAtTop, git, OWN_PROCESS_GROUP, readObjects, resolveCommit, type GitRepo } from '../discover/git.js';
 import { readRegularFileInside, UnsafeFileError } from '../discover/safe-read.js';
 import { escapeControl } from '../report/escape.js';
-import { commitSource, overlaySource, type TreeSource } from '../discover/source.js';
-import { discoverFiles } from '../discover/walk.js';
-import { analyzeTree, VERSION, type LintOptions } from '../lint.js';
+import { folderSnapshot, isBuildSource, treeIdentity, treeSnapshot } from '../discover/source.js';
+import type { Snapshot } from '../discover/snapshot.js';
+import { blobId, treeOf } from '../discover/git.js';
+import { analyzeSnapshot, configure, VERSION } from '../configuration.js';
+import type { LintOptions } from '../lint.js';
 import { checkPatchPaths } from '../patch/paths.js';
 import { parseSeriesText, readSeries } from '../patch/series.js';
 import type { Patch, Series } from '../patch/types.js';
@@ -58,7 +60,9 @@ export async function runReview(opts: ReviewOptions): Promise<ReviewResult> {
   const notes: string[] = [];
   const { commit, baseLabel } = chooseBase(repo, rangeStart, series, notes);
   const cache = repo && !opts.noCache ? AnalysisCache.forGitDir(repo.commonDir) : new AnalysisCache(null);
-  const base = repo && commit ? await commitSource(repo, root, arch, commit, 'base') : await plainSource(root, arch);
+  // A git base has an identity (its tree, then the series' changes): a review run again costs reading the cache.
+  const baseTree = repo && commit ? treeOf(repo, commit) : null;
+  const base = repo && baseTree ? treeSnapshot(repo, baseTree, arch, 'base', () => cache.scan) : await folderSnapshot({ root, arch, label: 'base' });
   // Every file the series has touched so far, as the applied patches left it (null: deleted).
   const patched = new Map<string, Buffer | null>();
   const contentsOf = (rels: string[]): Map<string, Buffer | null> => {
@@ -94,7 +98,8 @@ export async function runReview(opts: ReviewOptions): Promise<ReviewResult> {
   process.once('exit', cleanup);
   try {
     let current = base;
-    const first = await analyzeTree({ ...common, source: current });
+    const configured = configure(common);
+    const first = await analyzeSnapshot({ ...common, source: current }, configured);
     let analysis = first.result;
     const activeRules = first.rules.length - first.result.inactiveRules.length;
     await yieldToSignals();
@@ -124,8 +129,10 @@ export async function runReview(opts: ReviewOptions): Promise<ReviewResult> {
       review.applied = true;
       for (const [rel, content] of outcome.files) patched.set(rel, content);
       review.files = new Map(outcome.files);
-      const next = overlaySource(current, outcome.files, arch, `after ${label}`);
-      const after = (await analyzeTree({ ...common, source: next })).result;
+      const sources = (files: Map<string, Buffer | null>) => new Map([...files].filter(([rel]) => isBuildSource(rel, arch)));
+      const identities = baseTree ? [treeIdentity(baseTree, [...sources(patched)].map(([p, content]) => ({ path: p, key: content ? blobId(content) : null })))] : [];
+      const next = current.withChanges(sources(outcome.files), `after ${label}`, identities, addedBy(patch));
+      const after = (await analyzeSnapshot({ ...common, source: next }, configured)).result;
       ({ introduced: review.introduced, fixed: review.fixed } = compareFindings(analysis.findings, after.findings));
       current = next;
       analysis = after;
@@ -259,12 +266,9 @@ function processAlive(pid: number): boolean {
   }
 }
 
-/** A tree that is not a git repository: its files as they are, keyed per path for this process only. */
-async function plainSource(root: string, arch: string): Promise<TreeSource> {
-  const walked = await discoverFiles({ root, paths: [root], arch });
-  // Keys valid only while this process runs (the disk content does not change
-  // under a review); the in-memory cache never outlives it.
-  return { root, files: walked.files, overlay: new Map(), keys: new Map(walked.files.map((f) => [f, `disk:${f}`])), label: 'base' };
+/** The files a patch creates (renamed and copied files' new names too): the tree before it does not have them. */
+function addedBy(patch: Patch): Set<string> {
+  return new Set(patch.files.flatMap((f) => (f.newPath && f.newPath !== f.oldPath ? [f.newPath] : [])));
 }
 
 type ApplyOutcome = { files: Map<string, Buffer | null> } | { error: string };

@@ -6,7 +6,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import type { ErrorObject, ValidateFunction } from 'ajv';
+import type { ErrorObject, Options, ValidateFunction } from 'ajv';
+import { precompiledValidator } from '../cache/schema-check.js';
 import type { Rule } from '../types.js';
 import { bundledRulesDir } from './paths.js';
 import { ruleFileSchema } from './schema.js';
@@ -45,6 +46,8 @@ export function loadRules(dirs: string[], memo?: RuleMemo): Rule[] {
   const rules = files.map((file) => {
     const source = displayPath(file);
     const text = readRuleFile(file);
+    const built = builtRule(text);
+    if (built) return { ...built, source };
     if (!memo) return parseRuleFile(source, text);
     const key = `rule:${createHash('sha1').update(source).update('\0').update(text).digest('hex')}`;
     const known = memo.get(key, (value) => isRuleFrom(value, source)) as Rule | undefined;
@@ -55,6 +58,33 @@ export function loadRules(dirs: string[], memo?: RuleMemo): Rule[] {
   });
   rejectDuplicateIds(rules);
   return rules;
+}
+
+let builtRules: Map<string, Omit<Rule, 'source'>> | undefined;
+
+/**
+ * The bundled rules as the build parsed and validated them
+ * (scripts/precompile-validators.mjs writes dist/rules/bundled.json), found by
+ * the digest of the file's text: a rule file edited since is parsed again.
+ * Saves loading the YAML parser on every run.
+ */
+function builtRule(text: string): Omit<Rule, 'source'> | undefined {
+  if (!builtRules) {
+    builtRules = new Map();
+    try {
+      const parsed = lazyRequire('./bundled.json') as Record<string, Omit<Rule, 'source'>>;
+      for (const [key, rule] of Object.entries(parsed)) builtRules.set(key, rule);
+    } catch {
+      // Run from src/ (tests): every rule is parsed.
+    }
+  }
+  const rule = builtRules.get(ruleTextKey(text));
+  return rule ? structuredClone(rule) : undefined;
+}
+
+/** What bundled.json keys a rule by. */
+export function ruleTextKey(text: string): string {
+  return createHash('sha1').update(text).digest('hex');
 }
 
 /**
@@ -160,12 +190,19 @@ function parseSingleDocument(source: string, text: string): unknown {
 
 let compiledValidator: ValidateFunction | undefined;
 
+/** verbose: errors carry their schema node, which holds the `hint` and the allowed field names. */
+export const RULE_VALIDATOR_OPTIONS: Options = { allErrors: true, useDefaults: true, verbose: true, strict: true };
+/** Keywords of ours in the rule schema (annotations for messages). */
+export const RULE_VOCABULARY = ['hint'];
+
+/** The rule schema's validator: the one the build compiled (scripts/precompile-validators.mjs), else compiled now. */
 function ruleValidator(): ValidateFunction {
   if (compiledValidator) return compiledValidator;
-  // verbose: errors carry their schema node, which holds the `hint` and the allowed field names.
+  compiledValidator = precompiledValidator(ruleFileSchema, RULE_VALIDATOR_OPTIONS);
+  if (compiledValidator) return compiledValidator;
   const { Ajv } = lazyRequire('ajv') as typeof import('ajv');
-  const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true });
-  ajv.addVocabulary(['hint']);
+  const ajv = new Ajv(RULE_VALIDATOR_OPTIONS);
+  ajv.addVocabulary(RULE_VOCABULARY);
   compiledValidator = ajv.compile(ruleFileSchema);
   return compiledValidator;
 }

@@ -6,8 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { analyzeTree } from '../../src/lint.js';
 import { AnalysisCache } from '../../src/cache/store.js';
-import { discoverFiles } from '../../src/discover/walk.js';
-import { overlaySource, type TreeSource } from '../../src/discover/source.js';
+import { folderSnapshot } from '../../src/discover/source.js';
+import type { Snapshot } from '../../src/discover/snapshot.js';
 import type { Finding } from '../../src/types.js';
 import type { Mutant } from './operators.js';
 
@@ -37,21 +37,15 @@ function flagged(findings: Finding[]): Map<string, number> {
 
 export class MutationHarness {
   private readonly cache = new AnalysisCache(null);
-  private base!: TreeSource;
+  private base!: Snapshot;
   private baseline = new Map<string, number>();
   baselineFindings: Finding[] = [];
 
   constructor(readonly root: string) {}
 
-  /** The tree as it is: its files, keyed by size and mtime (the cache's content keys), and its findings. */
+  /** The tree as it is, and its findings; each mutant starts from what this analysis learned about the files. */
   async start(): Promise<void> {
-    const { files } = await discoverFiles({ root: this.root, paths: [this.root], arch: 'arm64' });
-    const keys = new Map<string, string>();
-    for (const f of files) {
-      const st = fs.statSync(path.join(this.root, f));
-      keys.set(f, `${st.size}-${st.mtimeMs}-${st.ino}`);
-    }
-    this.base = { root: this.root, files, overlay: new Map(), keys, label: 'linux' };
+    this.base = await folderSnapshot({ root: this.root, arch: 'arm64', label: 'linux' });
     this.baselineFindings = (await analyzeTree({ root: this.root, arch: 'arm64', source: this.base, cache: this.cache })).result.findings;
     this.baseline = flagged(this.baselineFindings);
   }
@@ -63,7 +57,7 @@ export class MutationHarness {
   async run(mutant: Mutant): Promise<MutantResult> {
     const started = performance.now();
     const files = [{ file: mutant.file, text: mutant.text }, ...(mutant.also ?? [])];
-    const source = overlaySource(this.base, new Map(files.map((f) => [f.file, Buffer.from(f.text, 'latin1')])), 'arm64', mutant.id);
+    const source = this.base.withChanges(new Map(files.map((f) => [f.file, Buffer.from(f.text, 'latin1')])), mutant.id, []);
     const { result } = await analyzeTree({ root: this.root, arch: 'arm64', source, cache: this.cache });
     const counts = flagged(result.findings);
     const freshKeys = new Set([...counts].filter(([k, n]) => n > (this.baseline.get(k) ?? 0)).map(([k]) => k));

@@ -10,9 +10,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AnalysisCache, digest } from '../../src/cache/store.js';
-import { blobId, findRepo } from '../../src/discover/git.js';
-import { worktreeSource, type TreeSource } from '../../src/discover/source.js';
-import { discoverFiles } from '../../src/discover/walk.js';
+import { diffIndex, findRepoWithHead } from '../../src/discover/git.js';
+import { changesFromGit, folderSnapshot, treeIdentity, treeSnapshot } from '../../src/discover/source.js';
+import type { Snapshot } from '../../src/discover/snapshot.js';
 import { analyzeTree, runLint } from '../../src/lint.js';
 import { formatJson } from '../../src/report/json.js';
 import type { LintResult } from '../../src/types.js';
@@ -27,9 +27,9 @@ function report(result: LintResult): unknown {
   return json;
 }
 
-async function folderSource(root: string): Promise<TreeSource> {
-  const { files } = await discoverFiles({ root, paths: [root], arch: 'arm64' });
-  return { root, files, overlay: new Map(), keys: new Map(files.map((f) => [f, blobId(fs.readFileSync(path.join(root, f)))])), label: 'fixture' };
+/** The folder with content keys, read through `cache`'s scan index (as a git tree would be). */
+function folderSource(root: string, cache: AnalysisCache): Promise<Snapshot> {
+  return folderSnapshot({ root, arch: 'arm64', keyed: true, index: () => cache.scan, label: 'fixture' });
 }
 
 /** A value of another JSON type than `value` (what a damaged or foreign entry could hold). */
@@ -80,21 +80,23 @@ describe('a corrupted cache entry never changes a result', () => {
   it.each(['01-export-missing-flush', '15-goto-error-label', '32-iova-contract', '47-deferral-chain-path'])('%s', async (name) => {
     const root = path.join(FIXTURES, name);
     const plain = report(await runLint({ root, arch: 'arm64', jobs: 0 }));
-    const source = await folderSource(root);
     const dir = path.join(scratch, name);
     const cold = new AnalysisCache(dir);
-    await analyzeTree({ root, arch: 'arm64', jobs: 0, source, cache: cold });
+    await analyzeTree({ root, arch: 'arm64', jobs: 0, source: await folderSource(root, cold), cache: cold });
     expect(cold.save()).toBeNull();
 
     let tried = 0;
-    for (const store of ['functions.json', 'files.json']) {
+    const results = fs.readFileSync(path.join(dir, 'functions.json'), 'utf8');
+    for (const store of ['functions.json', 'files.json', 'cfgs.json']) {
       const original = fs.readFileSync(path.join(dir, store), 'utf8');
+      // Stored CFGs are read when functions are analysed: without their results, every one is.
+      fs.writeFileSync(path.join(dir, 'functions.json'), store === 'cfgs.json' ? '{}' : results);
       for (const { label, text } of corruptions(path.join(dir, store))) {
         fs.writeFileSync(path.join(dir, store), text);
         const warm = new AnalysisCache(dir);
-        const result = await analyzeTree({ root, arch: 'arm64', jobs: 0, source, cache: warm });
+        const result = await analyzeTree({ root, arch: 'arm64', jobs: 0, source: await folderSource(root, warm), cache: warm });
         expect(report(result.result), label).toEqual(plain);
-        expect(warm.results.dropped + warm.files.dropped, label).toBeGreaterThan(0);
+        expect(warm.results.dropped + warm.files.dropped + warm.cfgs.dropped, label).toBeGreaterThan(0);
         tried++;
       }
       fs.writeFileSync(path.join(dir, store), original);
@@ -105,17 +107,16 @@ describe('a corrupted cache entry never changes a result', () => {
   it('a scan index with a flipped bit is ignored (checksum), and the named cases from the audit are dropped', async () => {
     const root = path.join(FIXTURES, '47-deferral-chain-path');
     const plain = report(await runLint({ root, arch: 'arm64', jobs: 0 }));
-    const source = await folderSource(root);
     const dir = path.join(scratch, 'scan');
     const cold = new AnalysisCache(dir);
-    await analyzeTree({ root, arch: 'arm64', jobs: 0, source, cache: cold });
+    await analyzeTree({ root, arch: 'arm64', jobs: 0, source: await folderSource(root, cold), cache: cold });
     cold.save();
 
     const scan = fs.readFileSync(path.join(dir, 'scan.txt'), 'utf8');
     // Say that no file contains any name.
     fs.writeFileSync(path.join(dir, 'scan.txt'), scan.replace(/ ([0-9a-f]+)\n/g, ' 0\n'));
     const warm = new AnalysisCache(dir);
-    expect(report((await analyzeTree({ root, arch: 'arm64', jobs: 0, source, cache: warm })).result)).toEqual(plain);
+    expect(report((await analyzeTree({ root, arch: 'arm64', jobs: 0, source: await folderSource(root, warm), cache: warm })).result)).toEqual(plain);
     expect(warm.stats.scanHits).toBe(0);
 
     // summary: 1, findings: [null], completions: [null], calls: [null], truncated: "yes" (digests recomputed).
@@ -125,12 +126,13 @@ describe('a corrupted cache entry never changes a result', () => {
       const damaged = Object.fromEntries(Object.entries(results).map(([k, e]) => [k, { d: digest(JSON.stringify({ ...e.v, [field]: bad })), v: { ...e.v, [field]: bad } }]));
       fs.writeFileSync(path.join(dir, 'functions.json'), JSON.stringify(damaged));
       const cache = new AnalysisCache(dir);
-      expect(report((await analyzeTree({ root, arch: 'arm64', jobs: 0, source, cache })).result), field).toEqual(plain);
+      expect(report((await analyzeTree({ root, arch: 'arm64', jobs: 0, source: await folderSource(root, cache), cache })).result), field).toEqual(plain);
       expect(cache.stats.resultHits, field).toBe(0);
     }
     // Not JSON of entries at all.
     fs.writeFileSync(path.join(dir, 'functions.json'), '[1,2,3]');
-    expect(report((await analyzeTree({ root, arch: 'arm64', jobs: 0, source, cache: new AnalysisCache(dir) })).result)).toEqual(plain);
+    const fresh = new AnalysisCache(dir);
+    expect(report((await analyzeTree({ root, arch: 'arm64', jobs: 0, source: await folderSource(root, fresh), cache: fresh })).result)).toEqual(plain);
   });
 });
 
@@ -164,7 +166,10 @@ describe('cache keys come from the bytes analysed', () => {
     const clean = fs.readFileSync(path.join(repo, file), 'utf8');
     expect(clean).toContain('arch_sync_dma_flush();');
     const analyse = async (cache: AnalysisCache) => {
-      const source = await worktreeSource(findRepo(repo)!, repo, 'arm64');
+      // The working tree as `diff` reads it: HEAD's tree and what git says differs.
+      const { repo: git, head } = findRepoWithHead(repo)!;
+      const { changes, keys, added } = await changesFromGit(git, await diffIndex(git, head!.commit, false), 'arm64');
+      const source = treeSnapshot(git, head!.tree, 'arm64', 'HEAD', () => cache.scan).withChanges(changes, 'working tree', [treeIdentity(head!.tree, keys)], added);
       const result = (await analyzeTree({ root: repo, arch: 'arm64', jobs: 0, source, cache })).result;
       cache.save();
       return result.findings.map((f) => `${f.kind} ${f.function}`);

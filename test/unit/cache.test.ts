@@ -7,9 +7,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AnalysisCache } from '../../src/cache/store.js';
-import { blobId } from '../../src/discover/git.js';
-import type { TreeSource } from '../../src/discover/source.js';
-import { discoverFiles } from '../../src/discover/walk.js';
+import { folderSnapshot } from '../../src/discover/source.js';
+import type { Snapshot } from '../../src/discover/snapshot.js';
 import { analyzeTree, runLint } from '../../src/lint.js';
 import { formatJson } from '../../src/report/json.js';
 import type { LintResult } from '../../src/types.js';
@@ -26,9 +25,9 @@ function report(result: LintResult): unknown {
   return json;
 }
 
-async function folderSource(root: string, arch: string): Promise<TreeSource> {
-  const { files } = await discoverFiles({ root, paths: [root], arch });
-  return { root, files, overlay: new Map(), keys: new Map(files.map((f) => [f, blobId(fs.readFileSync(path.join(root, f)))])), label: 'fixture' };
+/** The folder with content keys, read through `cache`'s scan index (as a git tree would be). */
+function folderSource(root: string, arch: string, cache: AnalysisCache): Promise<Snapshot> {
+  return folderSnapshot({ root, arch, keyed: true, index: () => cache.scan, label: 'fixture' });
 }
 
 const cases = fs.readdirSync(FIXTURES).filter((d) => fs.existsSync(path.join(FIXTURES, d, 'expect.json')));
@@ -40,15 +39,14 @@ describe('cached analysis equals plain analysis', () => {
     const arch = expected.options?.arch ?? 'arm64';
     const kconfigFile = expected.options?.kconfig ? path.join(root, expected.options.kconfig) : undefined;
     const plain = await runLint({ root, arch, kconfigFile, jobs: 0 });
-    const source = await folderSource(root, arch);
     const dir = path.join(cacheRoot, name);
 
     const cold = new AnalysisCache(dir);
-    const first = await analyzeTree({ root, arch, kconfigFile, jobs: 0, source, cache: cold });
+    const first = await analyzeTree({ root, arch, kconfigFile, jobs: 0, source: await folderSource(root, arch, cold), cache: cold });
     expect(cold.save()).toBeNull();
     // A new process: everything comes from disk.
     const warm = new AnalysisCache(dir);
-    const second = await analyzeTree({ root, arch, kconfigFile, jobs: 0, source, cache: warm });
+    const second = await analyzeTree({ root, arch, kconfigFile, jobs: 0, source: await folderSource(root, arch, warm), cache: warm });
 
     expect(report(first.result)).toEqual(report(plain));
     expect(report(second.result)).toEqual(report(plain));

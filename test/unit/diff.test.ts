@@ -166,7 +166,12 @@ describe('flushcheck diff', () => {
     const cold = await flushcheck('diff', '--format', 'json');
     const cacheRoot = path.join(repo, '.git', 'flushcheck');
     const [version] = fs.readdirSync(cacheRoot);
-    expect(fs.readdirSync(path.join(cacheRoot, version)).sort()).toEqual(['files.json', 'functions.json', 'scan.txt']);
+    expect(fs.readdirSync(path.join(cacheRoot, version)).sort()).toEqual(['cfgs.json', 'files.json', 'functions.json', 'scan.txt', 'snapshots']);
+    // The base (HEAD's tree) and the working tree, each under its tree's id.
+    const head = git('rev-parse', 'HEAD^{tree}').trim();
+    const stored = fs.readdirSync(path.join(cacheRoot, version, 'snapshots')).sort();
+    expect(stored).toHaveLength(2);
+    expect(stored.every((name) => name.startsWith(head))).toBe(true);
     const warm = await flushcheck('diff', '--format', 'json');
     const withoutTime = (s: string) => ({ ...JSON.parse(s), stats: { ...JSON.parse(s).stats, ms: 0 } });
     expect(withoutTime(warm.stdout)).toEqual(withoutTime(cold.stdout));

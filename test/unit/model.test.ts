@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { batchedCleanScenario, benchModel, perEntryCleanScenario } from '../../src/model/bench.js';
+import { batchedCleanScenario, benchModel, perEntryCleanScenario } from '../../bench/model.js';
 import { lineSignatures } from '../../src/model/check.js';
 import {
   bruteForce,

@@ -2,7 +2,7 @@
 /*
  * Self-test of unflushed-sync.cocci (our own code, not kernel code). Every sync
  * the semantic patch must report carries an EXPECT-REPORT comment; every other
- * sync must not be reported. src/bench/cocci.ts runs this before the tree.
+ * sync must not be reported. bench/cocci.ts runs this before the tree.
  */
 
 void no_flush(phys_addr_t p, size_t n, int dir)

@@ -5,9 +5,9 @@
 // machine are not comparable. The machine is noisy (2 cores, shared), so wall
 // times are medians of interleaved runs, with min/max to show the spread.
 //
-//   1. lint vs grep on the full linux-7.x tree: grep -rlE for the sync calls is
-//      the floor (every byte read once, nothing parsed); goals ≤ 2.0× grep and
-//      < 600 MB peak RSS.
+//   1. lint vs grep on the full linux-7.x tree: grep -rlE of every bundled rule
+//      identifier over *.c/*.h is the floor (every byte read once, nothing
+//      parsed); goals ≤ 1.0× grep and < 300 MB peak RSS.
 //   2. linux-6.12 (no arch_sync_dma_flush yet): one run, expected 0 findings
 //      and the rule inactive.
 //   3. the cache model on large batched buffers, next to the brute-force
@@ -16,30 +16,36 @@
 //      kernel-fetch.sh makes beside the tree (linux-7.x.git): a one-file change
 //      staged in the index with no cache (cold) and with the cache the previous
 //      run left (warm), next to a full-tree lint in the same rounds; goal: a
-//      one-file change well under a second.
+//      one-file change well under a second, and ≤ 2× checkpatch.pl --no-tree
+//      on the same change.
+//   5. a real `git commit` with the hook installed and without (--no-verify),
+//      goal ≤ 0.3 s added; `review` of an 8-patch series, cold and warm, goals
+//      ≤ 3 s and ≤ 1 s. In a throw-away git dir under /tmp that borrows the
+//      tree's git objects: the fetched tree and its git dir are only read.
+//   Lint vs spatch -j 2 is `npm run bench:cocci` (bench/cocci.ts).
 //
 // A benchmark, not a test: the exit code is 0 whether or not the goals are met,
 // 1 only when a measured flushcheck command itself fails, 2 on a usage error.
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { batchedCleanScenario, benchModel, type ModelBenchEntry } from '../model/bench.js';
-import { bruteForce, StateBudgetExceeded } from '../model/brute-force.js';
-import { checkScenario } from '../model/check.js';
-import type { Severity } from '../types.js';
+import { batchedCleanScenario, benchModel, type ModelBenchEntry } from './model.js';
+import { bruteForce, StateBudgetExceeded } from '../src/model/brute-force.js';
+import { checkScenario } from '../src/model/check.js';
+import type { Severity } from '../src/types.js';
 
 // ------------------------------------------------------------ constants ----
 
-/** The calls the arm64 rules look for: grep finding them is the cheapest possible "scan". */
+/** Every identifier the bundled rules scan for (analyze/rule.ts scanNames): grep finding them is the cheapest possible "scan". */
 const SYNC_CALL_PATTERN =
-  'arch_sync_dma_for_device|arch_sync_dma_for_cpu|arch_sync_dma_flush|dcache_clean_poc_nosync|dcache_inval_poc_nosync|dma_iova_link|dma_iova_sync';
+  'arch_sync_dma_for_device|arch_sync_dma_for_cpu|arch_sync_dma_flush|dcache_clean_poc_nosync|dcache_inval_poc_nosync|dcache_clean_inval_poc_nosync|dma_iova_link|dma_iova_sync';
 
-const GOAL_RATIO_TO_GREP = 2.0;
-const GOAL_PEAK_RSS_MB = 600;
+const GOAL_RATIO_TO_GREP = 1.0;
+const GOAL_PEAK_RSS_MB = 300;
 /** The rule that checks arch_sync_dma_flush(); 6.12 predates that function, so it must be inactive there. */
 const FLUSH_RULE_ID = 'dma-sync-flush';
 
@@ -47,7 +53,8 @@ const FLUSH_RULE_ID = 'dma-sync-flush';
 const BRUTE_FORCE_STATE_BUDGET = 100_000;
 const BRUTE_FORCE_MAX_LINES = 12;
 
-const CLI_PATH = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+/** The product as built by `npm run build` (this file runs from build/bench/). */
+const CLI_PATH = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const TIME_BIN = '/usr/bin/time';
 
 // -------------------------------------------------------------- options ----
@@ -228,7 +235,7 @@ interface GrepRun {
 
 /** The floor: one pass over every byte of the tree, no parsing. */
 async function measureGrep(tree: string, rssMethod: RssMethod): Promise<GrepRun> {
-  const run = await runMeasured('grep', ['-rlE', SYNC_CALL_PATTERN, tree], rssMethod);
+  const run = await runMeasured('grep', ['-rlE', '--include=*.c', '--include=*.h', SYNC_CALL_PATTERN, tree], rssMethod);
   // grep exits 1 when nothing matches; 2 is an error (unreadable file...), which makes the floor dubious.
   if (run.exitCode !== 0 && run.exitCode !== 1) {
     process.stderr.write(`bench: warning: grep exited ${run.exitCode ?? run.signal}: ${run.stderr.trim().split('\n').slice(-3).join(' | ')}\n`);
@@ -452,6 +459,27 @@ const DIFF_FUNCTION = 'dma_direct_sync_sg_for_device';
 /** A file no rule reads: it calls none of the sync functions, so its new content is scanned and dropped. */
 const UNREAD_FILE = 'drivers/net/dummy.c';
 const GOAL_WARM_DIFF_MS = 1000;
+const GOAL_WARM_TO_CHECKPATCH = 2;
+const CHECKPATCH = 'scripts/checkpatch.pl';
+
+function checkpatchOf(tree: string): string | null {
+  const script = path.join(tree, CHECKPATCH);
+  return existsSync(script) ? script : null;
+}
+
+/** checkpatch.pl --no-tree on the change staged in the index (as a pre-commit checkpatch hook runs it). Its verdict does not matter, its time does. */
+async function measureCheckpatch(tree: string, gitDir: string, script: string, rssMethod: RssMethod): Promise<Measurement> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'flushcheck-bench-patch-'));
+  try {
+    const patch = path.join(dir, 'change.patch');
+    writeFileSync(patch, gitIn(tree, gitDir, ['diff', '--cached']) + '\n');
+    const run = await runMeasured('perl', [script, '--no-tree', '--no-signoff', '-q', patch], rssMethod);
+    if (run.exitCode !== 0 && run.exitCode !== 1) throw new CommandFailed(`checkpatch.pl exited with ${run.exitCode ?? run.signal}: ${run.stderr.trim().slice(-300)}`);
+    return run;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 /** kernel-fetch.sh builds `<tree>.git` under `.tmp` and renames it when complete. */
 function gitDirFor(tree: string): string | null {
@@ -532,7 +560,7 @@ const DIFF_CASE_LABELS: Record<DiffCase, string> = {
 };
 
 /** What each case must report: exit code, new findings (kind/severity/function/file), changed file. */
-const EXPECTED_FLUSH_FINDING = 'unflushed-return error __dma_sync_sg_for_device kernel/dma/mapping.c';
+const EXPECTED_FLUSH_FINDING = 'unflushed-return error dma_direct_sync_sg_for_device kernel/dma/direct.c';
 function expectedOf(kind: DiffCase): { exitCode: number; newFindings: string[]; changedFiles: string[] } {
   if (kind === 'flush') return { exitCode: 1, newFindings: [EXPECTED_FLUSH_FINDING], changedFiles: [DIFF_FILE] };
   return { exitCode: 0, newFindings: [], changedFiles: [kind === 'unread' ? UNREAD_FILE : DIFF_FILE] };
@@ -584,6 +612,8 @@ interface DiffFigures {
   runs: number;
   lint: { wallMs: Spread; peakRssMb: Spread | null };
   cases: Record<DiffCase, DiffCaseFigures>;
+  /** checkpatch.pl --no-tree on the warm run's change, right after it; goal: warm diff ≤ 2× it. */
+  checkpatch: { wallMs: Spread; ratio: number; met: boolean } | { skipped: string };
   /** Size of the cache under the git dir after the last round. */
   cacheMb: number;
   goal: { limitMs: number; valueMs: number; met: boolean };
@@ -612,6 +642,8 @@ async function measureDiffSection(tree: string, gitDir: string, runs: number, rs
   const nonce = `${process.pid}-${Date.now().toString(36)}`;
   const lints: LintRun[] = [];
   const results: Record<DiffCase, DiffRun[]> = { cold: [], warm: [], unread: [], flush: [] };
+  const checkpatch = checkpatchOf(tree);
+  const checkpatchRuns: Measurement[] = [];
   gitIn(tree, gitDir, ['reset', '-q']); // whatever an interrupted run left staged
   try {
     for (let round = 0; round < runs; round++) {
@@ -625,6 +657,8 @@ async function measureDiffSection(tree: string, gitDir: string, runs: number, rs
         if (kind === 'unread') stageInIndex(tree, gitDir, UNREAD_FILE, edits.unread(tag(kind)));
         else stageInIndex(tree, gitDir, DIFF_FILE, kind === 'flush' ? edits.flushRemoved(tag(kind)) : edits.comment(tag(kind)));
         results[kind].push(await measureDiff(tree, gitDir, rssMethod));
+        // checkpatch.pl on the very change the warm run judged, right after it.
+        if (kind === 'warm' && checkpatch) checkpatchRuns.push(await measureCheckpatch(tree, gitDir, checkpatch, rssMethod));
       }
       if (!lintFirst) lints.push(await measureLint(tree, rssMethod));
     }
@@ -648,7 +682,11 @@ async function measureDiffSection(tree: string, gitDir: string, runs: number, rs
     };
   }
   const warm = cases.warm.wallMs.median;
+  const checkpatchWall = checkpatchRuns.length ? spread(checkpatchRuns.map((r) => r.wallMs)) : null;
   return {
+    checkpatch: checkpatchWall
+      ? { wallMs: checkpatchWall, ratio: warm / checkpatchWall.median, met: warm / checkpatchWall.median <= GOAL_WARM_TO_CHECKPATCH }
+      : { skipped: `no ${CHECKPATCH} in ${tree}` },
     tree,
     gitDir,
     runs,
@@ -657,6 +695,151 @@ async function measureDiffSection(tree: string, gitDir: string, runs: number, rs
     cacheMb: directorySizeBytes(cacheDir) / 2 ** 20,
     goal: { limitMs: GOAL_WARM_DIFF_MS, valueMs: warm, met: warm < GOAL_WARM_DIFF_MS },
   };
+}
+
+// ------------------------------------- 5. a real git commit, a review ----
+
+/** The hook's cost as a committer sees it; goal ≤ 0.3 s added. The series review: goals ≤ 3 s cold, ≤ 1 s warm. */
+const GOAL_HOOK_ADDED_MS = 300;
+const GOAL_REVIEW_COLD_MS = 3000;
+const GOAL_REVIEW_WARM_MS = 1000;
+/** The eight files an 8-patch series changes, one each (a comment appended): read by the analysis and not. */
+const SERIES_FILES = [
+  'kernel/dma/direct.c',
+  'kernel/dma/mapping.c',
+  'kernel/dma/swiotlb.c',
+  'drivers/iommu/dma-iommu.c',
+  'mm/hmm.c',
+  'include/linux/dma-map-ops.h',
+  'arch/arm64/mm/dma-mapping.c',
+  'drivers/net/dummy.c',
+];
+const COMMITTER = { GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@example.org', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@example.org' };
+
+interface HookFigures {
+  runs: number;
+  withHook: Spread;
+  withoutHook: Spread;
+  addedMs: number;
+  reviewCold: Spread;
+  reviewWarm: Spread;
+  reviewFindings: number;
+  goals: { hook: boolean; reviewCold: boolean; reviewWarm: boolean };
+}
+
+/**
+ * A throw-away git dir in /tmp whose objects borrow the tree's git dir
+ * (objects/info/alternates) and whose index starts as a copy of its index:
+ * real commits with the tree as work tree, and nothing of the fetched tree or
+ * its git dir is ever written. Rounds of: a commit of a new one-file change
+ * with the hook installed, one without (--no-verify), both from the same
+ * base commit, in alternating order. Then an 8-patch series committed there
+ * and reviewed as a git range, cold (no cache) and warm, alternately.
+ */
+async function measureHookSection(tree: string, treeGitDir: string, runs: number, rssMethod: RssMethod, progress: (line: string) => void): Promise<HookFigures> {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'flushcheck-bench-commit-'));
+  const gitDir = path.join(tmp, 'git');
+  const env = { ...process.env, ...COMMITTER, GIT_DIR: gitDir, GIT_WORK_TREE: tree };
+  try {
+    spawnSync('git', ['init', '-q', '--bare', gitDir]);
+    writeFileSync(path.join(gitDir, 'objects', 'info', 'alternates'), `${path.join(path.resolve(treeGitDir), 'objects')}\n`);
+    const base = gitIn(tree, treeGitDir, ['rev-parse', 'HEAD']);
+    gitIn(tree, gitDir, ['update-ref', 'HEAD', base]);
+    writeFileSync(path.join(gitDir, 'index'), readFileSync(path.join(treeGitDir, 'index')));
+    gitIn(tree, gitDir, ['reset', '-q']);
+    const install = spawnSync(process.execPath, [CLI_PATH, 'hook', 'install', '--tree', tree], { env, encoding: 'utf8' });
+    if (install.status !== 0) throw new CommandFailed(`hook install exited with ${install.status}: ${install.stderr.trim()}`);
+    const edits = diffEdits(tree);
+    const nonce = `${process.pid}-${Date.now().toString(36)}`;
+    const commit = async (tag: string, hook: boolean): Promise<number> => {
+      gitIn(tree, gitDir, ['update-ref', 'HEAD', base]);
+      gitIn(tree, gitDir, ['reset', '-q']);
+      stageInIndex(tree, gitDir, DIFF_FILE, edits.comment(tag));
+      const run = await runMeasured('git', ['commit', '-q', ...(hook ? [] : ['--no-verify']), '-m', `bench: ${tag}`], rssMethod, env);
+      if (run.exitCode !== 0) throw new CommandFailed(`git commit${hook ? '' : ' --no-verify'} exited with ${run.exitCode ?? run.signal}: ${run.stderr.trim().slice(-500)}`);
+      return run.wallMs;
+    };
+    // Untimed: the first hook run analyses the base tree (cold); a committer's later commits find it stored.
+    await commit(`hook warm-up ${nonce}`, true);
+    const withHook: number[] = [];
+    const withoutHook: number[] = [];
+    for (let round = 0; round < runs; round++) {
+      progress(`commit round ${round + 1}/${runs}`);
+      const order = round % 2 === 0 ? [true, false] : [false, true];
+      for (const hook of order) (hook ? withHook : withoutHook).push(await commit(`commit ${hook ? 'with' : 'without'} hook, round ${round + 1}, ${nonce}`, hook));
+    }
+
+    // The series: one commit per file, over the same base, committed without the hook.
+    gitIn(tree, gitDir, ['update-ref', 'HEAD', base]);
+    gitIn(tree, gitDir, ['reset', '-q']);
+    SERIES_FILES.forEach((file, i) => {
+      const text = readFileSync(path.join(tree, file), 'utf8');
+      stageInIndex(tree, gitDir, file, `${text}/* flushcheck bench: series patch ${i + 1}, ${nonce} */\n`);
+      gitIn(tree, gitDir, ['commit', '-q', '--no-verify', '-m', `bench: series patch ${i + 1}`]);
+    });
+    const tip = gitIn(tree, gitDir, ['rev-parse', 'HEAD']);
+    gitIn(tree, gitDir, ['update-ref', 'HEAD', base]);
+    gitIn(tree, gitDir, ['reset', '-q']);
+    const review = async (): Promise<{ wallMs: number; findings: number }> => {
+      const run = await runMeasured(process.execPath, [CLI_PATH, 'review', `${base}..${tip}`, '--tree', tree, '--format', 'json'], rssMethod, env);
+      if (run.exitCode !== 0 && run.exitCode !== 1) throw new CommandFailed(`review exited with ${run.exitCode ?? run.signal}: ${run.stderr.trim().slice(-500)}`);
+      const report = JSON.parse(run.stdout) as { patches: { applied: boolean; introduced: unknown[] }[] };
+      if (report.patches.length !== SERIES_FILES.length || !report.patches.every((p) => p.applied)) throw new CommandFailed(`review did not apply the ${SERIES_FILES.length} patches`);
+      return { wallMs: run.wallMs, findings: report.patches.reduce((n, p) => n + p.introduced.length, 0) };
+    };
+    const cold: number[] = [];
+    const warm: number[] = [];
+    let findings = 0;
+    for (let round = 0; round < runs; round++) {
+      progress(`review round ${round + 1}/${runs}`);
+      rmSync(path.join(gitDir, 'flushcheck'), { recursive: true, force: true });
+      const first = await review();
+      cold.push(first.wallMs);
+      findings = first.findings;
+      warm.push((await review()).wallMs);
+    }
+    const withSpread = spread(withHook);
+    const withoutSpread = spread(withoutHook);
+    const addedMs = withSpread.median - withoutSpread.median;
+    const reviewCold = spread(cold);
+    const reviewWarm = spread(warm);
+    return {
+      runs,
+      withHook: withSpread,
+      withoutHook: withoutSpread,
+      addedMs,
+      reviewCold,
+      reviewWarm,
+      reviewFindings: findings,
+      goals: { hook: addedMs <= GOAL_HOOK_ADDED_MS, reviewCold: reviewCold.median <= GOAL_REVIEW_COLD_MS, reviewWarm: reviewWarm.median <= GOAL_REVIEW_WARM_MS },
+    };
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+function formatHook(h: HookFigures): string {
+  const row = (label: string, s: Spread) => [label, int(s.median), int(s.min), int(s.max)];
+  return [
+    `5. a real git commit and an 8-patch review on linux-7.x, in a throw-away git dir under ${os.tmpdir()} borrowing the tree's objects`,
+    `   ${h.runs} rounds; each commit stages a new comment in ${DIFF_FUNCTION}() (${DIFF_FILE}) over the same base commit;`,
+    '   with hook = flushcheck hook install (diff --cached --hook, the base tree analysed once before, untimed); without = --no-verify.',
+    `   review = flushcheck review BASE..TIP --tree TREE --format json, 8 patches, one file each (${SERIES_FILES.join(', ')});`,
+    '   cold = cache removed first, warm = run again.',
+    table(
+      [
+        ['', 'median ms', 'min ms', 'max ms'],
+        row('git commit, hook installed', h.withHook),
+        row('git commit --no-verify', h.withoutHook),
+        row('review, 8 patches, cold', h.reviewCold),
+        row('review, 8 patches, warm', h.reviewWarm),
+      ],
+      (column) => column > 0,
+    ),
+    `  goal: the hook adds ≤ ${GOAL_HOOK_ADDED_MS} ms to a commit: +${int(h.addedMs)} ms (medians): ${metText(h.goals.hook)}`,
+    `  goal: review ≤ ${GOAL_REVIEW_COLD_MS} ms cold: ${int(h.reviewCold.median)} ms: ${metText(h.goals.reviewCold)}; ≤ ${GOAL_REVIEW_WARM_MS} ms warm: ${int(h.reviewWarm.median)} ms: ${metText(h.goals.reviewWarm)}`,
+    `  review findings on the series (comments only, expected 0): ${h.reviewFindings}`,
+  ].join('\n');
 }
 
 // ------------------------------------------------------------- printing ----
@@ -757,6 +940,14 @@ function formatDiff(d: DiffFigures): string {
     }),
   ];
   const { warm, flush } = d.cases;
+  if ('wallMs' in d.checkpatch) {
+    const c = d.checkpatch.wallMs;
+    rows.push([`perl ${CHECKPATCH} --no-tree, the warm change`, int(c.median), int(c.min), int(c.max), '', '', '', '']);
+  }
+  const checkpatchLine =
+    'wallMs' in d.checkpatch
+      ? `  goal: warm diff ≤ ${GOAL_WARM_TO_CHECKPATCH}× checkpatch.pl on the same change: ${d.checkpatch.ratio.toFixed(2)}×: ${metText(d.checkpatch.met)}`
+      : `  checkpatch.pl: not measured (${d.checkpatch.skipped})`;
   const quiet = (['cold', 'warm', 'unread'] as const).every((kind) => d.cases[kind].asExpectedInAllRuns);
   return [
     `4. diff on linux-7.x: flushcheck diff --cached --format json, GIT_DIR=${d.gitDir} GIT_WORK_TREE=${d.tree}`,
@@ -768,6 +959,7 @@ function formatDiff(d: DiffFigures): string {
     table(rows, (column) => column > 0),
     `  goal: a one-file change well under a second: warm median ${int(d.goal.valueMs)} ms, < ${int(d.goal.limitMs)} ms: ${metText(d.goal.met)}` +
       ` (margin ${Math.round(100 * (1 - d.goal.valueMs / d.goal.limitMs))}%)`,
+    checkpatchLine,
     `  ratios (medians): warm/cold ${ratio(warm.ratioToCold)}, warm/lint ${ratio(warm.ratioToLint)}`,
     `  the change no rule reads costs ${ratio(d.cases.unread.wallMs.median / warm.wallMs.median)} the warm one: the warm figure is mostly the fixed cost`,
     '  of a run (node start, git plumbing, a scan-index lookup per file of both snapshots, loading the rules), not the change',
@@ -859,6 +1051,18 @@ async function main(argv: string[]): Promise<number> {
       const result = await measureDiffSection(diffTree, diffGitDir, options.diffRuns, rssMethod, progress);
       print(formatDiff(result));
       figures.diff = result;
+    } catch (error) {
+      if (!(error instanceof CommandFailed)) throw error;
+      process.stderr.write(`bench: ${error.message}\n`);
+      return 1;
+    }
+  }
+
+  if (diffTree !== null && diffGitDir !== null) {
+    try {
+      const result = await measureHookSection(diffTree, diffGitDir, options.diffRuns, rssMethod, progress);
+      print(formatHook(result));
+      figures.hook = result;
     } catch (error) {
       if (!(error instanceof CommandFailed)) throw error;
       process.stderr.write(`bench: ${error.message}\n`);

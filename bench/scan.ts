@@ -2,8 +2,8 @@
 // for /work/notes/discover.md. Compare with:
 //   grep -rlE 'arch_sync_dma_for_device|arch_sync_dma_for_cpu|arch_sync_dma_flush|dcache_clean_poc_nosync|dcache_inval_poc_nosync|dma_iova_link|dma_iova_sync' TREE
 import fs from 'node:fs';
-import { discoverFiles } from './walk.js';
-import { prefilter } from './prefilter.js';
+import { discoverFiles } from '../src/discover/walk.js';
+import { prefilter } from '../src/discover/prefilter.js';
 
 /** The names the grep baseline looks for (issuing, completing and contract calls). */
 export const BENCH_IDENTIFIERS = [

@@ -1,8 +1,8 @@
 // Benchmark for `npm run bench`: the model on large batched scatter-gather
 // buffers. Kept out of the tests so timing noise cannot fail CI.
 import { performance } from 'node:perf_hooks';
-import { checkScenario } from './check.js';
-import type { Scenario } from './scenario.js';
+import { checkScenario } from '../src/model/check.js';
+import type { Scenario } from '../src/model/scenario.js';
 
 /** A buffer of `lines` lines: CPU writes it, one batched clean, one dsb, the device reads it. */
 export function batchedCleanScenario(lines: number): Scenario {

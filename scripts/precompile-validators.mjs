@@ -1,0 +1,54 @@
+// Build step (after tsc, see build.mjs): the JSON Schema validators the
+// cache and the rule loader check their input with, compiled ahead of time
+// with ajv's standalone code generation into dist/validators/<key>.cjs.
+// Compiling them at run time costs ~0.3 s of a run (ajv's code generation);
+// a warm pre-commit check cannot afford it. src/cache/schema-check.ts finds
+// a validator by the digest of its schema and options, so one compiled from
+// another schema is never used (it compiles at run time then, as under vitest).
+// The bundled rule files are parsed here too (dist/rules/bundled.json), and
+// the digest of the built code is written (dist/code-digest.txt).
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const require = createRequire(import.meta.url);
+const { Ajv } = require('ajv');
+const standaloneCode = require('ajv/dist/standalone').default;
+const dist = new URL('../dist/', import.meta.url);
+const { precompiledKey, STORED_ENTRY_OPTIONS } = await import(new URL('cache/schema-check.js', dist));
+const { storedResultSchema } = await import(new URL('analyze/memo.js', dist));
+const { storedFileSchema, storedCfgSchema } = await import(new URL('ir/stored.js', dist));
+const { ruleFileSchema } = await import(new URL('rules/schema.js', dist));
+const { storedSnapshotSchema } = await import(new URL('discover/record.js', dist));
+const { RULE_VALIDATOR_OPTIONS, RULE_VOCABULARY, parseRuleFile, ruleTextKey } = await import(new URL('rules/load.js', dist));
+
+const out = new URL('validators/', dist);
+mkdirSync(out, { recursive: true });
+const jobs = [
+  [storedResultSchema, STORED_ENTRY_OPTIONS, []],
+  [storedFileSchema, STORED_ENTRY_OPTIONS, []],
+  [storedCfgSchema, STORED_ENTRY_OPTIONS, []],
+  [storedSnapshotSchema, STORED_ENTRY_OPTIONS, []],
+  [ruleFileSchema, RULE_VALIDATOR_OPTIONS, RULE_VOCABULARY],
+];
+for (const [schema, options, vocabulary] of jobs) {
+  const ajv = new Ajv({ ...options, code: { source: true } });
+  if (vocabulary.length) ajv.addVocabulary(vocabulary);
+  const validate = ajv.compile(schema);
+  writeFileSync(new URL(`${precompiledKey(schema, options)}.cjs`, out), standaloneCode(ajv, validate));
+}
+
+// The bundled rules, parsed and validated now: a run reads them by the digest
+// of their text (src/rules/load.ts) and never loads the YAML parser for them.
+const rulesDir = new URL('../rules/', import.meta.url);
+const bundled = {};
+for (const name of readdirSync(rulesDir).filter((n) => /\.(ya?ml|json)$/.test(n)).sort()) {
+  const text = readFileSync(new URL(name, rulesDir), 'utf8');
+  const { source: _source, ...rule } = parseRuleFile(`rules/${name}`, text);
+  bundled[ruleTextKey(text)] = rule;
+}
+writeFileSync(new URL('rules/bundled.json', dist), JSON.stringify(bundled));
+
+// Last: the digest of the built code that names the cache folder (src/cache/store.ts toolDigest).
+const { codeDigestOf } = await import(new URL('cache/store.js', dist));
+writeFileSync(new URL('code-digest.txt', dist), `${codeDigestOf(fileURLToPath(dist))}\n`);

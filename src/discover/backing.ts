@@ -1,0 +1,183 @@
+// Where a snapshot's unchanged files come from (discover/snapshot.ts).
+//
+// - A folder: the files a walk found (or git's index, for a work tree's top),
+//   read from disk as they are.
+// - A git tree (a commit's): its files and blob ids from git. A file is read
+//   from disk when its bytes there are the blob's (checked by hashing them:
+//   the working tree usually holds what was committed), else from git's
+//   objects. Nothing is ever trusted to match without its hash, so a file
+//   edited on disk, or one git is told not to look at, is read as the tree has it.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ScanIndex } from '../cache/store.js';
+import type { Diagnostic } from '../types.js';
+import { blobId, listCommit, readBlob, readObjectsAsync, type GitRepo } from './git.js';
+import { buildWholeWordMatcher, prefilter, type PrefilterResult } from './prefilter.js';
+import { readRegularFileInside } from './safe-read.js';
+import type { Backing, BackingScan, ScanOptions } from './snapshot.js';
+import { buildSkipReason, isSourceName } from './walk.js';
+
+/** A file that is not a source anyone edits by hand (the scan has its own limit). */
+const MAX_READ_BYTES = 64 * 1024 * 1024;
+
+export function isBuildSource(rel: string, arch: string): boolean {
+  return isSourceName(rel) && buildSkipReason(rel, arch) === null;
+}
+
+/** A folder's files as they are on disk. `keys`: content keys computed beforehand, for the scan index (tests). */
+export class FolderBacking implements Backing {
+  readonly keyed: boolean;
+
+  constructor(
+    readonly root: string,
+    private readonly files: string[],
+    private readonly rawPaths: Map<string, Buffer> = new Map(),
+    private readonly diagnostics: Diagnostic[] = [],
+    private readonly keys?: Map<string, string>,
+    /** The scan index, loaded only when a scan needs it. */
+    private readonly index?: () => ScanIndex,
+  ) {
+    this.keyed = !!keys;
+  }
+
+  listing(): Map<string, string | null> {
+    return new Map(this.files.map((f) => [f, this.keys?.get(f) ?? null]));
+  }
+
+  listingDiagnostics(): Diagnostic[] {
+    return this.diagnostics;
+  }
+
+  read(file: string): Buffer | null {
+    try {
+      return fs.readFileSync(this.rawPaths.get(file) ?? path.join(this.root, file));
+    } catch {
+      return null;
+    }
+  }
+
+  async scan(files: string[], names: string[], opts: ScanOptions): Promise<BackingScan> {
+    if (this.keys && this.index) {
+      const keys = this.keys;
+      return scanThroughIndex(files, names, this.index(), (f) => keys.get(f) ?? null, (toRead, vocab) => prefilter(this.root, toRead, vocab, { ...opts, rawPaths: this.rawPaths, contentKeys: true }), async () => new Map());
+    }
+    const scan = await prefilter(this.root, files, names, { ...opts, rawPaths: this.rawPaths });
+    return { matched: scan.matched, diagnostics: scan.diagnostics, fromIndex: 0, read: files.length };
+  }
+}
+
+/** A git tree's build sources, read from disk where the bytes are the tree's, else from git. */
+export class GitTreeBacking implements Backing {
+  readonly keyed = true;
+  private listed?: Map<string, string | null>;
+
+  constructor(
+    private readonly repo: GitRepo,
+    readonly tree: string,
+    private readonly arch: string,
+    /** The scan index, loaded only when a scan needs it. */
+    private readonly index?: () => ScanIndex,
+  ) {}
+
+  get root(): string {
+    return this.repo.top;
+  }
+
+  listing(): Map<string, string | null> {
+    if (!this.listed) {
+      this.listed = new Map();
+      for (const [rel, id] of listCommit(this.repo, this.tree)) if (isBuildSource(rel, this.arch)) this.listed.set(rel, id);
+    }
+    return this.listed;
+  }
+
+  listingDiagnostics(): Diagnostic[] {
+    return [];
+  }
+
+  read(file: string, key: string | undefined): Buffer | null {
+    const id = key ?? this.listing().get(file);
+    if (!id) return null;
+    const onDisk = this.fromDisk(file);
+    if (onDisk && blobId(onDisk) === id) return onDisk;
+    return readBlob(this.repo, id);
+  }
+
+  /** The working tree's regular file, or null (a symlink, a FIFO, a folder, nothing: read from git then). */
+  private fromDisk(file: string): Buffer | null {
+    try {
+      return readRegularFileInside(this.repo.top, file, MAX_READ_BYTES);
+    } catch {
+      return null;
+    }
+  }
+
+  async scan(files: string[], names: string[], opts: ScanOptions): Promise<BackingScan> {
+    const listing = this.listing();
+    const keyOf = (f: string) => listing.get(f) ?? null;
+    const read = (toRead: string[], vocab: string[]) => prefilter(this.repo.top, toRead, vocab, { ...opts, contentKeys: true, noFollow: true });
+    const fromGit = async (stale: string[]) => {
+      const contents = await readObjectsAsync(this.repo, stale.map((f) => keyOf(f)!));
+      return new Map(stale.map((f, i) => [f, contents[i]]));
+    };
+    return scanThroughIndex(files, names, this.index?.() ?? null, keyOf, read, fromGit);
+  }
+}
+
+/**
+ * Which files name one of `names`: answered by the scan index for contents it
+ * knows, the rest read (scanning for the index's whole vocabulary costs the
+ * same single pass and answers later questions too). A file whose bytes on
+ * disk are not the content its key names is searched in the content git
+ * gives for that key (`fromGit`).
+ */
+async function scanThroughIndex(
+  files: string[],
+  names: string[],
+  index: ScanIndex | null,
+  keyOf: (file: string) => string | null,
+  read: (files: string[], vocab: string[]) => Promise<PrefilterResult>,
+  fromGit: (files: string[]) => Promise<Map<string, Buffer | null>>,
+): Promise<BackingScan> {
+  const matched = new Map<string, Buffer>();
+  const diagnostics: Diagnostic[] = [];
+  const toRead: string[] = [];
+  const knownMatches: string[] = [];
+  const query = index?.query(names);
+  let fromIndex = 0;
+  for (const file of files) {
+    const key = keyOf(file);
+    const known = key === null || query === undefined ? undefined : index!.lookup(key, query);
+    if (known === undefined) toRead.push(file);
+    else {
+      fromIndex++;
+      if (known) knownMatches.push(file);
+    }
+  }
+  const vocab = index ? [...new Set([...index.vocab, ...names])] : names;
+  const scan = await read([...toRead, ...knownMatches], vocab);
+  // Read again from git: files whose disk bytes are not the snapshot's (or could not be read).
+  const stale = [...toRead, ...knownMatches].filter((f) => keyOf(f) !== null && scan.keys.get(f) !== keyOf(f));
+  const staleContents = stale.length ? await fromGit(stale) : new Map<string, Buffer | null>();
+  const staleSet = new Set(stale);
+  diagnostics.push(...scan.diagnostics.filter((d) => !staleSet.has(d.file) || staleContents.get(d.file) === null));
+  const single = index ? new Map(vocab.map((n) => [n, buildWholeWordMatcher([n])])) : null;
+  const answeredByIndex = new Set(knownMatches);
+  const wanted = buildWholeWordMatcher(names);
+  const consider = (file: string, content: Buffer | undefined) => {
+    const key = keyOf(file) ?? scan.keys.get(file);
+    if (index && single && key !== undefined && !answeredByIndex.has(file)) {
+      index.record(key, vocab, content ? vocab.filter((n) => single.get(n)!(content)) : []);
+    }
+    if (content && wanted(content)) matched.set(file, content);
+  };
+  for (const file of [...toRead, ...knownMatches]) {
+    if (staleSet.has(file)) {
+      const content = staleContents.get(file);
+      if (content) consider(file, content);
+      continue;
+    }
+    consider(file, scan.matched.get(file));
+  }
+  return { matched, diagnostics, fromIndex, read: toRead.length };
+}

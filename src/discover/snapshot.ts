@@ -1,0 +1,231 @@
+// A tree to analyse: the C sources of the arch's build as one state of the
+// tree has them (a folder on disk, a commit, the index, a patched copy), read
+// only as far as the analysis asks. Nothing is ever written to the tree.
+//
+// A snapshot keeps a record of what its analysis learned about it (which files
+// name which identifiers, what was read, which paths exist, the include
+// walks; discover/record.ts). A snapshot made from another by a few changed
+// files (`withChanges`: the index over HEAD, a patch over the tree before it)
+// starts from that record, adjusted for the changes, and asks its backing
+// (the disk, git) only what the record cannot answer: a one-file change does
+// not list, stat or scan the rest of the tree.
+import { blobId } from './git.js';
+import { adjustRecord, emptyRecord, type IncludeRecord, type SnapshotRecord } from './record.js';
+import { buildWholeWordMatcher } from './prefilter.js';
+import type { Diagnostic } from '../types.js';
+
+export interface ScanOptions {
+  jobs?: number;
+  maxFileBytes?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface BackingScan {
+  matched: Map<string, Buffer>;
+  diagnostics: Diagnostic[];
+  /** Files answered by the scan index without reading, and files read. */
+  fromIndex: number;
+  read: number;
+}
+
+/** Where a snapshot's unchanged files come from: a folder (discover/folder.ts) or a git tree (discover/git-tree.ts). */
+export interface Backing {
+  readonly root: string;
+  /** Every source file of the build, sorted, with its content key when known without reading it (a git blob id). */
+  listing(): Map<string, string | null>;
+  /** Whether files have content keys (git blob ids) the snapshot's record should keep. */
+  readonly keyed: boolean;
+  /** A file's bytes as the backing has them (`key`: the content the snapshot expects), or null when it has none. */
+  read(file: string, key: string | undefined): Buffer | null;
+  /** Which of `files` name one of `names` as a whole word, with their contents. */
+  scan(files: string[], names: string[], opts: ScanOptions): Promise<BackingScan>;
+  /** Diagnostics of listing the files (unreadable folders...), once. */
+  listingDiagnostics(): Diagnostic[];
+}
+
+export interface SnapshotScan extends BackingScan {
+  /** The record answered which files to read: no file outside them was looked at. */
+  replayed: boolean;
+}
+
+/** A file of the snapshot that differs from its backing: its content, or null when it is deleted. */
+export type Changes = Map<string, Buffer | null>;
+
+export class Snapshot {
+  /** What this snapshot's analysis learned (and what it inherited): see discover/record.ts. */
+  private readonly rec: SnapshotRecord;
+  private listed?: Map<string, string | null>;
+  /** The analysis result of this snapshot, once known (configuration.ts analyzeSnapshot). */
+  analysed?: unknown;
+
+  /**
+   * `changes`: every file that differs from the backing; `known`: a record
+   * valid for this snapshot; `identities`: what names this content for
+   * caches (a git tree id, with the changes' blob ids; the first is its own,
+   * the others equivalent), none when nothing does.
+   */
+  constructor(
+    readonly backing: Backing,
+    readonly changes: Changes,
+    readonly label: string,
+    readonly identities: string[],
+    known?: SnapshotRecord,
+    /** The result of an analysis that looked at none of the files this snapshot changes (adjustRecord). */
+    readonly inherited?: unknown,
+  ) {
+    this.rec = known ?? emptyRecord();
+    if (backing.keyed) for (const [file, content] of changes) if (content) this.rec.keys[file] = blobId(content);
+  }
+
+  get root(): string {
+    return this.backing.root;
+  }
+
+  /** The snapshot's own identity, or null. */
+  get identity(): string | null {
+    return this.identities[0] ?? null;
+  }
+
+  /**
+   * This snapshot with some files changed (null: deleted); it starts from
+   * what this one's analysis learned. `added`: the changed files this one
+   * does not have, when the caller knows (git's diff does); else asked.
+   */
+  withChanges(delta: Changes, label: string, identities: string[], added?: Set<string>): Snapshot {
+    const changes = new Map(this.changes);
+    for (const [file, content] of delta) changes.set(file, content);
+    const existed = (file: string) => (added ? !added.has(file) : this.exists(file));
+    const { record, unseen } = adjustRecord(this.record(), delta, existed);
+    const inherited = unseen && !diagnosesAny(this.analysed, delta) ? this.analysed : undefined;
+    return new Snapshot(this.backing, changes, label, identities, record, inherited);
+  }
+
+  /** Every source file, sorted. Lists the backing (a walk, or git's listing) the first time. */
+  files(): string[] {
+    const all = new Set(this.listing().keys());
+    for (const [file, content] of this.changes) {
+      if (content) all.add(file);
+      else all.delete(file);
+    }
+    return [...all].sort();
+  }
+
+  fileCount(): number {
+    if (this.rec.files < 0) this.rec.files = this.files().length;
+    return this.rec.files;
+  }
+
+  exists(file: string): boolean {
+    if (this.changes.has(file)) return this.changes.get(file) !== null;
+    const known = this.rec.exists[file] ?? (this.rec.keys[file] ? true : undefined);
+    if (known !== undefined) return known;
+    const answer = this.listing().has(file);
+    this.rec.exists[file] = answer;
+    return answer;
+  }
+
+  /** The file's bytes as this snapshot has them, or null when it has no such file (or it cannot be read). */
+  read(file: string): Buffer | null {
+    if (this.changes.has(file)) return this.changes.get(file)!;
+    const key = this.keyOf(file);
+    const content = this.backing.read(file, key);
+    // A keyed backing returns only the content it was asked for. Every read is recorded (a change to it must be seen).
+    this.rec.keys[file] = content && this.backing.keyed ? (key ?? blobId(content)) : '';
+    return content;
+  }
+
+  private keyOf(file: string): string | undefined {
+    if (!this.backing.keyed) return undefined;
+    return this.rec.keys[file] || this.listing().get(file) || undefined;
+  }
+
+  private listing(): Map<string, string | null> {
+    this.listed ??= this.backing.listing();
+    return this.listed;
+  }
+
+  /**
+   * The files naming one of `names` (only under the `within` folders, if
+   * given), other than those in `parsed`, with their contents. The contents
+   * of `parsed` are searched too, so the record knows every file naming each
+   * name. Answered from the record when it knows every name.
+   */
+  async scan(names: string[], within: string[] | undefined, parsed: Map<string, Buffer>, opts: ScanOptions): Promise<SnapshotScan> {
+    const inside = (file: string) => !within || within.some((dir) => file.startsWith(dir));
+    const known = names.map((n) => this.rec.names[n]).every((a) => a !== undefined && (a.within === null || sameFolders(a.within, within)));
+    if (known) return this.replayScan(names, inside, parsed);
+
+    const candidates = this.files().filter((f) => inside(f) && !parsed.has(f) && !this.changes.has(f));
+    const scan = await this.backing.scan(candidates, names, opts);
+    const matched = new Map(scan.matched);
+    const test = buildWholeWordMatcher(names);
+    for (const [file, content] of this.changes) {
+      if (content && inside(file) && !parsed.has(file) && test(content)) matched.set(file, content);
+    }
+    for (const [file, content] of matched) this.rec.keys[file] ||= this.backing.keyed ? blobId(content) : '';
+    this.recordNames(names, within, matched, parsed, inside);
+    if (this.rec.files < 0 && !within) this.rec.files = this.files().length;
+    return { ...scan, matched, replayed: false };
+  }
+
+  private replayScan(names: string[], inside: (file: string) => boolean, parsed: Map<string, Buffer>): SnapshotScan {
+    const matched = new Map<string, Buffer>();
+    const diagnostics: Diagnostic[] = [];
+    const files = new Set(names.flatMap((n) => this.rec.names[n].files));
+    for (const file of [...files].sort()) {
+      if (parsed.has(file) || !inside(file)) continue;
+      const content = this.read(file);
+      if (content) matched.set(file, content);
+      else diagnostics.push({ file, reason: 'cannot read: the file is gone or unreadable' });
+    }
+    return { matched, diagnostics, fromIndex: 0, read: 0, replayed: true };
+  }
+
+  /** Per name, every file of the snapshot (under `within`) that names it: the scan's matches and the parsed files. */
+  private recordNames(names: string[], within: string[] | undefined, matched: Map<string, Buffer>, parsed: Map<string, Buffer>, inside: (file: string) => boolean): void {
+    for (const name of names) {
+      const test = buildWholeWordMatcher([name]);
+      const files: string[] = [];
+      for (const [file, content] of matched) if (test(content)) files.push(file);
+      for (const [file, content] of parsed) if (inside(file) && test(content)) files.push(file);
+      this.rec.names[name] = { within: within ? [...within].sort() : null, files: files.sort() };
+    }
+  }
+
+  /** What the include resolver may reuse (discover/includes.ts). */
+  knownIncludes(): IncludeRecord | undefined {
+    return this.rec.includes;
+  }
+
+  /** The resolver started from knownIncludes(): what it returns covers what it was given. */
+  recordIncludes(includes: IncludeRecord): void {
+    this.rec.includes = includes;
+  }
+
+  /** What this snapshot's analysis learned, to store or to start a changed snapshot from. */
+  record(): SnapshotRecord {
+    if (this.rec.files < 0 && this.listed) this.rec.files = this.files().length;
+    return this.rec;
+  }
+
+  /** Take what a stored analysis of the same content learned (its result came from the cache). */
+  adopt(record: SnapshotRecord): void {
+    Object.assign(this.rec, record);
+  }
+}
+
+/**
+ * Whether a result's diagnostics name a changed file: a file the scan could
+ * not read (too large, unreadable) is in no record, yet its diagnostic is in
+ * the result, so a result that names one is not the changed snapshot's.
+ */
+function diagnosesAny(result: unknown, delta: Changes): boolean {
+  const diagnostics = (result as { stats?: { diagnostics?: { file: string }[] } } | undefined)?.stats?.diagnostics ?? [];
+  return diagnostics.some((d) => delta.has(d.file));
+}
+
+function sameFolders(a: string[], b: string[] | undefined): boolean {
+  if (!b) return false;
+  const sorted = [...b].sort();
+  return a.length === sorted.length && a.every((dir, i) => dir === sorted[i]);
+}
