@@ -369,6 +369,24 @@ export async function diffTrees(repo: GitRepo, from: string, to: string): Promis
   return parseRawDiff(await gitAsync(repo.top, ['diff-tree', '-r', '--raw', '-z', '--no-renames', '--end-of-options', from, to, '--']));
 }
 
+/**
+ * Files git sees as renamed (old path to new path), from `commit` to the
+ * index (`cached`) or the working tree, or from one commit to another: the
+ * same comparisons as diffIndex and diffTrees, with rename detection.
+ */
+export async function renamesOf(repo: GitRepo, diff: { cached: boolean; commit: string } | { from: string; to: string }): Promise<Map<string, string>> {
+  const args = 'commit' in diff
+    ? ['diff-index', '-M', '--diff-filter=R', '--name-status', '-z', ...(diff.cached ? ['--cached'] : []), '--end-of-options', diff.commit, '--']
+    : ['diff-tree', '-r', '-M', '--diff-filter=R', '--name-status', '-z', '--end-of-options', diff.from, diff.to, '--'];
+  const fields = (await gitAsync(repo.top, args)).toString('utf8').split('\0');
+  const renames = new Map<string, string>();
+  for (let i = 0; i + 2 < fields.length; i += 3) {
+    if (!fields[i].startsWith('R')) break;
+    renames.set(fields[i + 1], fields[i + 2]);
+  }
+  return renames;
+}
+
 /** A blob by id, read synchronously (a single file the analysis asks for that the disk does not hold as the snapshot has it). */
 export function readBlob(repo: GitRepo, id: string): Buffer | null {
   try {

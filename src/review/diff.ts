@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { AnalysisCache } from '../cache/store.js';
 import { UsageError } from '../errors.js';
-import { diffIndex, diffTrees, findRepoWithHead, gitAsync, resolveCommit, treeOf, type GitRepo, type RawChange } from '../discover/git.js';
+import { diffIndex, diffTrees, findRepoWithHead, gitAsync, renamesOf, resolveCommit, treeOf, type GitRepo, type RawChange } from '../discover/git.js';
 import { changesFromGit, isBuildSource, treeIdentity, treeSnapshot } from '../discover/source.js';
 import type { Snapshot } from '../discover/snapshot.js';
 import { analyzeSnapshot, configure, snapshotEntryName, VERSION, type Configuration } from '../configuration.js';
@@ -92,7 +92,7 @@ export async function runDiff(opts: DiffOptions): Promise<DiffResult> {
   const before = await analyzeSnapshot({ ...common, source: base }, configured);
   const head = base.withChanges(changes, sides.headLabel, [treeIdentity(sides.baseTree, keys)], added);
   const after = await analyzeSnapshot({ ...common, source: head }, configured);
-  const { introduced, fixed } = compareFindings(before.result.findings, after.result.findings);
+  const { introduced, fixed } = compareFindings(before.result.findings, after.result.findings, await renamedSources(repo, sides, opts.target, arch));
   const cacheNote = cache.save() ?? undefined;
   const untracked = await pendingUntracked;
   return {
@@ -132,6 +132,19 @@ async function comparedStates(repo: GitRepo, head: { commit: string; tree: strin
   const from = resolveCommit(repo, target.from);
   const to = resolveCommit(repo, target.to);
   return { baseCommit: from, baseTree: treeOf(repo, from), baseLabel: `${target.from} (${short(from)})`, headLabel: `${target.to} (${short(to)})`, changes: await diffTrees(repo, from, to) };
+}
+
+/**
+ * Build sources the change renamed (old path to new path). Only a change that
+ * both deletes and adds a source can hold a rename, so a usual one-file change
+ * costs no extra git call.
+ */
+async function renamedSources(repo: GitRepo, sides: ComparedStates, target: DiffTarget, arch: string): Promise<Map<string, string>> {
+  const sources = sides.changes.filter((c) => isBuildSource(c.path, arch));
+  if (!sources.some((c) => c.status === 'D') || !sources.some((c) => c.status === 'A')) return new Map();
+  if (target.kind === 'range') return renamesOf(repo, { from: sides.baseCommit!, to: resolveCommit(repo, target.to) });
+  if (!sides.baseCommit) return new Map();
+  return renamesOf(repo, { cached: target.kind === 'cached', commit: sides.baseCommit });
 }
 
 /** How far (in changed build sources) a stored tree may be from the base for its analysis to be the starting point. */
