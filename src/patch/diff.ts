@@ -468,6 +468,7 @@ class BodyDiffParser {
       binary: raw.binary,
       hunks: raw.hunks,
     };
+    if ((raw.renameFrom !== undefined || raw.renameTo !== undefined) && oldName !== newName) file.renamed = true;
     if (raw.mode !== undefined && !isDeleted) {
       const mode = parseGitMode(raw.mode);
       file.mode = mode === null ? raw.mode.trim() : mode.toString(8).padStart(6, '0');

@@ -21,6 +21,8 @@ export interface PatchFile {
   newPath: string | null;
   /** `GIT binary patch` or `Binary files ... differ`. */
   binary: boolean;
+  /** A rename (`rename from`/`rename to`): the old path is gone after the patch (a copy keeps it). */
+  renamed?: true;
   hunks: Hunk[];
   /**
    * Mode after the patch as the diff states it (`new file mode`, `new mode`, or

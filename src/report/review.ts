@@ -56,7 +56,7 @@ export function formatReviewJson(r: ReviewResult): string {
  * those it fixes are `absent`.
  */
 export function formatReviewSarif(r: ReviewResult, rules: Rule[]): string {
-  const { introduced, fixed } = compareFindings(r.baseFindings, r.findings);
+  const { introduced, fixed } = compareFindings(r.baseFindings, r.findings, r.renamed);
   const result: LintResult = {
     tool: r.tool,
     version: r.version,

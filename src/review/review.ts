@@ -104,6 +104,7 @@ export async function runReview(opts: ReviewOptions): Promise<ReviewResult> {
     const activeRules = first.rules.length - first.result.inactiveRules.length;
     await yieldToSignals();
     const reviews: PatchReview[] = [];
+    const renamed = new Map<string, string>();
     const total = series.patches.length;
     let stopped: string | null = null;
     let diffBytes = 0;
@@ -133,7 +134,13 @@ export async function runReview(opts: ReviewOptions): Promise<ReviewResult> {
       const identities = baseTree ? [treeIdentity(baseTree, [...sources(patched)].map(([p, content]) => ({ path: p, key: content ? blobId(content) : null })))] : [];
       const next = current.withChanges(sources(outcome.files), `after ${label}`, identities, addedBy(patch));
       const after = (await analyzeSnapshot({ ...common, source: next }, configured)).result;
-      ({ introduced: review.introduced, fixed: review.fixed } = compareFindings(analysis.findings, after.findings));
+      const renamedHere = renamedBy(patch);
+      ({ introduced: review.introduced, fixed: review.fixed } = compareFindings(analysis.findings, after.findings, renamedHere));
+      for (const [from, to] of renamedHere) {
+        // A file renamed twice goes from its first name to its last.
+        const first = [...renamed].find(([, last]) => last === from)?.[0] ?? from;
+        renamed.set(first, to);
+      }
       current = next;
       analysis = after;
       opts.onPatch?.(review, total);
@@ -158,6 +165,7 @@ export async function runReview(opts: ReviewOptions): Promise<ReviewResult> {
       breaks,
       findings: analysis.findings,
       baseFindings: first.result.findings,
+      renamed,
       batchable: analysis.findings.filter((f) => f.kind === 'batchable' && touched.has(f.file)),
       inactiveRules: analysis.inactiveRules,
       activeRules,
@@ -264,6 +272,11 @@ function processAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** The files a patch renames: old path to new path. */
+function renamedBy(patch: Patch): Map<string, string> {
+  return new Map(patch.files.flatMap((f) => (f.renamed && f.oldPath && f.newPath ? [[f.oldPath, f.newPath] as [string, string]] : [])));
 }
 
 /** The files a patch creates (renamed and copied files' new names too): the tree before it does not have them. */

@@ -55,6 +55,8 @@ export interface ReviewResult {
   findings: Finding[];
   /** The findings of the tree before the series (what SARIF compares with). */
   baseFindings: Finding[];
+  /** Files the applied patches renamed, first name to last (findings keep their identity across a rename). */
+  renamed?: Map<string, string>;
   /** `batchable` notes in functions the series touches: flushes the series could still hoist. */
   batchable: Finding[];
   /** Rules that did not run on this tree (as lint reports them): a series cannot be judged by them. */

@@ -189,6 +189,24 @@ describe('flushcheck review details', () => {
     expect(execFileSync('git', ['status', '--porcelain'], { cwd: tree }).toString()).toBe('');
   });
 
+  it('a patch that renames a file neither fixes nor introduces the findings that move with it', async () => {
+    makeTree(true);
+    const env = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' };
+    const [local, breaking] = fs.readdirSync(path.join(SERIES, 'break-fix')).filter((f) => !f.startsWith('0000')).sort();
+    for (const p of [local, breaking]) execFileSync('git', ['am', '-q', path.join(SERIES, 'break-fix', p)], { cwd: tree, env });
+    execFileSync('git', ['mv', 'drivers/foo/foo_dma.c', 'drivers/foo/foo_map.c'], { cwd: tree });
+    execFileSync('git', ['commit', '-qm', 'foo: rename foo_dma.c to foo_map.c'], { cwd: tree, env });
+    const run = await flushcheck('review', 'HEAD~3..HEAD', '--tree', tree, '--format', 'json');
+    const report = JSON.parse(run.stdout);
+    expect(report.patches.map((p: { introduced: unknown[]; fixed: unknown[] }) => [p.introduced.length, p.fixed.length])).toEqual([
+      [0, 0],
+      [1, 0],
+      [0, 0],
+    ]);
+    expect(report.findings.filter((f: { kind: string }) => f.kind !== 'batchable').map((f: { file: string }) => f.file)).toEqual(['drivers/foo/foo_map.c']);
+    expect(report.bisectable).toBe(true);
+  });
+
   it('stops at a patch that does not apply unless --keep-going', async () => {
     makeTree(true);
     const run = await flushcheck('review', path.join(SERIES, 'not-applying'), '--tree', tree, '--format', 'json');
