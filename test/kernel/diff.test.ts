@@ -156,6 +156,23 @@ describe.skipIf(!tree7 || !gitDir7)('flushcheck diff --cached on Linux 7.x', () 
     expect(report.fixed).toEqual([]);
   }, 300_000);
 
+  it('reports nothing new nor fixed when the file with the two warnings is renamed (git mv, in the index only)', () => {
+    const from = 'drivers/iommu/dma-iommu.c';
+    const to = 'drivers/iommu/dma-iommu-core.c';
+    const blob = git(['rev-parse', `HEAD:${from}`]);
+    git(['update-index', '--add', '--cacheinfo', `100644,${blob},${to}`]);
+    git(['update-index', '--force-remove', from]); // the index entry only: the file on disk stays
+
+    const r = spawnSync(process.execPath, [cli, 'diff', '--cached', '--tree', tree7!, '--format', 'json', '--no-cache', '--show-fixed'], { env: process.env, encoding: 'utf8', maxBuffer: 64 << 20 });
+    expect(r.status, r.stderr.slice(-2000)).toBe(0);
+    const report = JSON.parse(r.stdout) as DiffJson;
+    expect(report.changedFiles).toEqual([to, from]);
+    expect(report.findings).toEqual([]);
+    expect(report.fixed).toEqual([]);
+    expect(fs.existsSync(path.join(tree7!, from))).toBe(true);
+    expect(fs.existsSync(path.join(tree7!, to))).toBe(false);
+  }, 300_000);
+
   it('leaves the tree untouched', () => {
     expect(fs.readFileSync(path.join(tree7!, FILE), 'utf8')).toBe(original);
     expect(fs.statSync(path.join(tree7!, FILE)).mtimeMs).toBe(mtimeMs);
