@@ -76,13 +76,12 @@ function parseOptions(argv: string[]): Options {
     .option('--runs <n>', 'interleaved spatch/lint runs', positiveInteger, 3)
     .option('--jobs <n>', 'spatch -j (when spatch supports it)', positiveInteger, 2)
     .option('--spatch-timeout-min <min>', 'time limit of one spatch run, in minutes', positiveNumber, 45)
-    .option('--save <dir>', 'write cocci.md and the raw outputs there (default: /work/notes when it exists)')
+    .option('--save <dir>', 'also write cocci.md and the raw outputs there')
     .option('--no-install', 'do not apt-get install coccinelle when spatch is missing')
     .allowExcessArguments(false)
     .exitOverride();
   program.parse(argv, { from: 'user' });
   const opts = program.opts<Options>();
-  if (opts.save === undefined && existsSync('/work/notes')) opts.save = '/work/notes';
   return opts;
 }
 

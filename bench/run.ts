@@ -34,6 +34,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { batchedCleanScenario, benchModel, type ModelBenchEntry } from './model.js';
+import { formatGrowth, measureGrowth } from './growth.js';
 import { bruteForce, StateBudgetExceeded } from '../src/model/brute-force.js';
 import { checkScenario } from '../src/model/check.js';
 import type { Severity } from '../src/types.js';
@@ -1068,6 +1069,15 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`bench: ${error.message}\n`);
       return 1;
     }
+  }
+
+  const growthTree = options.tree !== undefined ? path.resolve(options.tree) : newestLinux7();
+  if (growthTree === null) {
+    print(`6. cost as the work grows: skipped — no complete linux-7.* tree in ${KERNEL_CACHE}`);
+  } else {
+    const growth = await measureGrowth(growthTree, options.runs, progress);
+    print(formatGrowth(growth, options.runs));
+    figures.growth = growth;
   }
 
   // Two decimals are plenty for timings; raw doubles would only add noise.
