@@ -7,7 +7,7 @@
 // scratch buffer per thread and searched for all identifiers in one
 // multi-pattern pass over the raw bytes -- no string decoding, no regex, no
 // promise per file. Work is spread over worker_threads in batches.
-// Measurements: /work/notes/discover.md (about half of grep -rlE's time).
+// Measured by `npm run bench` (section 6: the scan alone is about 0.4x grep -rlE on 7.2).
 //
 // The same function serves follow-up scans ("which of these files mention
 // these new names?"): the second pass over the same files hits the page cache,
