@@ -4,34 +4,24 @@
 // base's analysis never looked at, the base's result itself. None of it may
 // change a report: after a rename, a branch switch, or a change to such a
 // file, the changed tree's findings are exactly those of a plain lint of it.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { applyFixturePatch, git } from './support/fixture-repo.js';
 import { runDiff, type DiffResult } from '../../src/review/diff.js';
 import { runLint } from '../../src/lint.js';
 import type { Finding } from '../../src/types.js';
 
 const TREE = fileURLToPath(new URL('../../fixtures/series/tree/', import.meta.url));
-const SERIES = fileURLToPath(new URL('../../fixtures/series/', import.meta.url));
 const FOO = 'drivers/foo/foo_dma.c';
 const BAR = 'drivers/bar/bar.c';
 const BREAK = 'break-fix/0002-foo-reject-oversized-segments-in-foo_map_sg.patch';
 
 let repo: string;
 
-function git(...args: string[]): string {
-  return execFileSync('git', args, {
-    cwd: repo,
-    env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.org', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.org' },
-  }).toString('utf8');
-}
 
-function applyFixturePatch(file: string): void {
-  execFileSync('git', ['apply', path.join(SERIES, file)], { cwd: repo });
-}
 
 function edit(file: string, change: (text: string) => string): void {
   const full = path.join(repo, file);
@@ -62,11 +52,11 @@ async function expectSameAsPlainLint(diff: DiffResult): Promise<void> {
 beforeEach(() => {
   repo = fs.mkdtempSync(path.join(os.tmpdir(), 'flushcheck-diff-cache-'));
   fs.cpSync(TREE, repo, { recursive: true });
-  git('init', '-q', '-b', 'main');
-  git('add', '-A');
-  git('commit', '-qm', 'base');
-  applyFixturePatch('break-fix/0001-foo-use-a-local-for-the-segment-address.patch');
-  git('commit', '-qam', 'refactor');
+  git(repo, 'init', '-q', '-b', 'main');
+  git(repo, 'add', '-A');
+  git(repo, 'commit', '-qm', 'base');
+  applyFixturePatch(repo, 'break-fix/0001-foo-use-a-local-for-the-segment-address.patch');
+  git(repo, 'commit', '-qam', 'refactor');
 });
 
 afterEach(() => {
@@ -75,10 +65,10 @@ afterEach(() => {
 
 describe('a warm diff reports what a plain lint reports', () => {
   it('after a rename of the changed file', async () => {
-    applyFixturePatch(BREAK);
+    applyFixturePatch(repo, BREAK);
     await expectSameAsPlainLint(await diffWorktree());
-    git('commit', '-qam', 'break');
-    git('mv', FOO, 'drivers/foo/foo_map.c');
+    git(repo, 'commit', '-qam', 'break');
+    git(repo, 'mv', FOO, 'drivers/foo/foo_map.c');
     const renamed = await diffWorktree();
     expect(renamed.changedSources).toEqual(['drivers/foo/foo_dma.c', 'drivers/foo/foo_map.c']);
     expect([...renamed.result.findings, ...renamed.unchanged].map((f) => f.file)).toEqual(['drivers/foo/foo_map.c']);
@@ -95,23 +85,23 @@ describe('a warm diff reports what a plain lint reports', () => {
   });
 
   it('after a branch switch, both ways', async () => {
-    git('checkout', '-qb', 'topic');
-    applyFixturePatch(BREAK);
-    git('commit', '-qam', 'break');
+    git(repo, 'checkout', '-qb', 'topic');
+    applyFixturePatch(repo, BREAK);
+    git(repo, 'commit', '-qam', 'break');
     edit(BAR, (text) => `${text}\n/* on topic */\n`);
     await expectSameAsPlainLint(await diffWorktree());
-    git('checkout', '-q', '.');
+    git(repo, 'checkout', '-q', '.');
 
-    git('checkout', '-q', 'main');
+    git(repo, 'checkout', '-q', 'main');
     edit(FOO, (text) => text.replace('#include', '/* on main */\n#include'));
     const onMain = await diffWorktree();
     // main's tree was never analysed: it starts from topic's stored tree with the files git says differ.
     expect(onMain.cache.snapshotMisses).toBeGreaterThan(0);
     expect(onMain.unchanged).toEqual([]);
     await expectSameAsPlainLint(onMain);
-    git('checkout', '-q', '.');
+    git(repo, 'checkout', '-q', '.');
 
-    git('checkout', '-q', 'topic');
+    git(repo, 'checkout', '-q', 'topic');
     edit(FOO, (text) => text.replace('#include', '/* on topic */\n#include'));
     const back = await diffWorktree();
     expect(back.unchanged.map((f) => f.function)).toEqual(['foo_map_sg']);
@@ -128,7 +118,7 @@ describe('a change to a file the base analysis never looked at', () => {
     await expectSameAsPlainLint(harmless);
 
     // Now it syncs without a flush: it names a rule identifier, so it is analysed.
-    git('checkout', '-q', '.');
+    git(repo, 'checkout', '-q', '.');
     edit(BAR, (text) =>
       text.replace(
         '#include <linux/export.h>',
@@ -155,7 +145,7 @@ describe('a change to a file the base analysis never looked at', () => {
     edit(FOO, (text) =>
       `${text}\nvoid foo_sync_more(phys_addr_t paddr)\n{\n\tarch_sync_dma_for_device(paddr, 64, DMA_TO_DEVICE);\n}\n\nint foo_kick(phys_addr_t paddr)\n{\n\tfoo_sync_more(paddr);\n\tarch_sync_dma_flush();\n\treturn 0;\n}\nEXPORT_SYMBOL_GPL(foo_kick);\n`,
     );
-    git('commit', '-qam', 'foo: a helper that defers the flush');
+    git(repo, 'commit', '-qam', 'foo: a helper that defers the flush');
     // bar.c, never read so far, now calls the helper without flushing: it names no rule identifier.
     edit(BAR, (text) => `${text}\nvoid foo_sync_more(phys_addr_t paddr);\n\nint bar_kick(phys_addr_t paddr)\n{\n\tfoo_sync_more(paddr);\n\treturn 0;\n}\nEXPORT_SYMBOL_GPL(bar_kick);\n`);
     const calling = await diffWorktree();

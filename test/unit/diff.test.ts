@@ -1,32 +1,23 @@
 // `flushcheck diff` and `flushcheck hook` in real temporary git repositories
 // holding the series fixture tree (fixtures/series/tree).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { applyFixturePatch, git } from './support/fixture-repo.js';
 import { main } from '../../src/cli/run.js';
 import { HOOK_MARKER, hookScript, installHook, isOurHook } from '../../src/review/hook.js';
 import { sarifSchemaErrors } from './support/sarif-schema.js';
 
 const TREE = fileURLToPath(new URL('../../fixtures/series/tree/', import.meta.url));
-const SERIES = fileURLToPath(new URL('../../fixtures/series/', import.meta.url));
 const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const FOO = 'drivers/foo/foo_dma.c';
 
 let repo: string;
 
-function git(...args: string[]): string {
-  return execFileSync('git', args, {
-    cwd: repo,
-    env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.org', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.org' },
-  }).toString('utf8');
-}
 
-function applyFixturePatch(file: string): void {
-  execFileSync('git', ['apply', path.join(SERIES, file)], { cwd: repo });
-}
 
 async function flushcheck(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
@@ -45,12 +36,12 @@ const FOO_MAP_SG_UNFLUSHED = { kind: 'unflushed-return', severity: 'error', func
 beforeEach(() => {
   repo = fs.mkdtempSync(path.join(os.tmpdir(), 'flushcheck-diff-'));
   fs.cpSync(TREE, repo, { recursive: true });
-  git('init', '-q');
-  git('add', '-A');
-  git('commit', '-qm', 'base');
+  git(repo, 'init', '-q');
+  git(repo, 'add', '-A');
+  git(repo, 'commit', '-qm', 'base');
   // The first patch of break-fix is a harmless refactor; 2/3 breaks the flush, 3/3 restores it.
-  applyFixturePatch('break-fix/0001-foo-use-a-local-for-the-segment-address.patch');
-  git('commit', '-qam', 'refactor');
+  applyFixturePatch(repo, 'break-fix/0001-foo-use-a-local-for-the-segment-address.patch');
+  git(repo, 'commit', '-qam', 'refactor');
 });
 
 afterEach(() => {
@@ -68,7 +59,7 @@ describe('flushcheck diff', () => {
   });
 
   it('reports the finding an unstaged change introduces, and --cached ignores it until staged', async () => {
-    applyFixturePatch('break-fix/0002-foo-reject-oversized-segments-in-foo_map_sg.patch');
+    applyFixturePatch(repo, 'break-fix/0002-foo-reject-oversized-segments-in-foo_map_sg.patch');
     const worktree = await flushcheck('diff', '--format', 'json');
     expect(worktree.code).toBe(1);
     const report = JSON.parse(worktree.stdout);
@@ -82,7 +73,7 @@ describe('flushcheck diff', () => {
     expect(unstaged.code).toBe(0);
     expect(JSON.parse(unstaged.stdout).findings).toEqual([]);
 
-    git('add', FOO);
+    git(repo, 'add', FOO);
     const staged = await flushcheck('diff', '--cached', '--format', 'json');
     expect(staged.code).toBe(1);
     expect(brief(JSON.parse(staged.stdout).findings)).toEqual([FOO_MAP_SG_UNFLUSHED]);
@@ -91,22 +82,22 @@ describe('flushcheck diff', () => {
   });
 
   it('checks the whole work tree when run from a subfolder, as git diff does', async () => {
-    applyFixturePatch('break-fix/0002-foo-reject-oversized-segments-in-foo_map_sg.patch');
+    applyFixturePatch(repo, 'break-fix/0002-foo-reject-oversized-segments-in-foo_map_sg.patch');
     const fromSub = await flushcheck('diff', '--tree', path.join(repo, 'drivers', 'bar'), '--format', 'json');
     expect(fromSub.code).toBe(1);
     expect(brief(JSON.parse(fromSub.stdout).findings)).toEqual([FOO_MAP_SG_UNFLUSHED]);
   });
 
   it('lists what a change fixes with --show-fixed, and compares commit ranges', async () => {
-    applyFixturePatch('break-fix/0002-foo-reject-oversized-segments-in-foo_map_sg.patch');
-    git('commit', '-qam', 'break');
-    applyFixturePatch('break-fix/0003-foo-complete-the-maintenance-on-the-success-path-aga.patch');
+    applyFixturePatch(repo, 'break-fix/0002-foo-reject-oversized-segments-in-foo_map_sg.patch');
+    git(repo, 'commit', '-qam', 'break');
+    applyFixturePatch(repo, 'break-fix/0003-foo-complete-the-maintenance-on-the-success-path-aga.patch');
     const fixing = await flushcheck('diff', '--show-fixed');
     expect(fixing.code).toBe(0);
     expect(fixing.stdout).toMatch(/^flushcheck diff: working tree against HEAD \([0-9a-f]{12}\): 1 C file changed, 0 new findings, 1 fixed$/m);
     expect(fixing.stdout).toContain('fixed by this change:');
     expect(fixing.stdout).toContain(`${FOO}:50:`);
-    git('commit', '-qam', 'fix');
+    git(repo, 'commit', '-qam', 'fix');
 
     const breaking = await flushcheck('diff', 'HEAD~2..HEAD~1', '--format', 'json');
     expect(breaking.code).toBe(1);
@@ -119,14 +110,14 @@ describe('flushcheck diff', () => {
   });
 
   it('--format sarif marks each result new, unchanged or absent, valid against the SARIF schema', async () => {
-    applyFixturePatch('break-fix/0002-foo-reject-oversized-segments-in-foo_map_sg.patch');
-    git('commit', '-qam', 'break');
+    applyFixturePatch(repo, 'break-fix/0002-foo-reject-oversized-segments-in-foo_map_sg.patch');
+    git(repo, 'commit', '-qam', 'break');
     const breaking = await flushcheck('diff', 'HEAD~1..HEAD', '--format', 'sarif');
     expect(breaking.code).toBe(1);
     expect(sarifSchemaErrors(breaking.stdout)).toEqual([]);
     const results = JSON.parse(breaking.stdout).runs[0].results as { baselineState: string; properties: { function: string } }[];
     expect(results.map((r) => [r.properties.function, r.baselineState])).toEqual([['foo_map_sg', 'new']]);
-    applyFixturePatch('break-fix/0003-foo-complete-the-maintenance-on-the-success-path-aga.patch');
+    applyFixturePatch(repo, 'break-fix/0003-foo-complete-the-maintenance-on-the-success-path-aga.patch');
     const fixing = await flushcheck('diff', '--format', 'sarif');
     expect(sarifSchemaErrors(fixing.stdout)).toEqual([]);
     const fixedResults = JSON.parse(fixing.stdout).runs[0].results as { baselineState: string; properties: { function: string } }[];
@@ -134,8 +125,8 @@ describe('flushcheck diff', () => {
   });
 
   it('does not call an old finding new when the lines above it move', async () => {
-    applyFixturePatch('break-fix/0002-foo-reject-oversized-segments-in-foo_map_sg.patch');
-    git('commit', '-qam', 'break');
+    applyFixturePatch(repo, 'break-fix/0002-foo-reject-oversized-segments-in-foo_map_sg.patch');
+    git(repo, 'commit', '-qam', 'break');
     const text = fs.readFileSync(path.join(repo, FOO), 'utf8');
     fs.writeFileSync(path.join(repo, FOO), text.replace('#include', '/* moved down */\n\n\n#include'));
     const run = await flushcheck('diff', '--format', 'json', '--show-fixed');
@@ -146,8 +137,8 @@ describe('flushcheck diff', () => {
   });
 
   it('does not call an old finding new when the code around it is wrapped in a static helper and renamed', async () => {
-    applyFixturePatch('break-fix/0002-foo-reject-oversized-segments-in-foo_map_sg.patch');
-    git('commit', '-qam', 'break');
+    applyFixturePatch(repo, 'break-fix/0002-foo-reject-oversized-segments-in-foo_map_sg.patch');
+    git(repo, 'commit', '-qam', 'break');
     // Rename the exported function's body into a static helper it calls: the
     // unflushed sync moves into a function with another name, same file.
     const text = fs.readFileSync(path.join(repo, FOO), 'utf8');
@@ -160,22 +151,22 @@ describe('flushcheck diff', () => {
   });
 
   it('gives the same report cold and from the cache, keeps the cache under .git, and leaves the tree alone', async () => {
-    applyFixturePatch('break-fix/0002-foo-reject-oversized-segments-in-foo_map_sg.patch');
-    const before = git('status', '--porcelain');
+    applyFixturePatch(repo, 'break-fix/0002-foo-reject-oversized-segments-in-foo_map_sg.patch');
+    const before = git(repo, 'status', '--porcelain');
     const stamp = fs.statSync(path.join(repo, FOO)).mtimeMs;
     const cold = await flushcheck('diff', '--format', 'json');
     const cacheRoot = path.join(repo, '.git', 'flushcheck');
     const [version] = fs.readdirSync(cacheRoot);
     expect(fs.readdirSync(path.join(cacheRoot, version)).sort()).toEqual(['cfgs.json', 'files.json', 'functions.json', 'scan.txt', 'snapshots']);
     // The base (HEAD's tree) and the working tree, each under its tree's id.
-    const head = git('rev-parse', 'HEAD^{tree}').trim();
+    const head = git(repo, 'rev-parse', 'HEAD^{tree}').trim();
     const stored = fs.readdirSync(path.join(cacheRoot, version, 'snapshots')).sort();
     expect(stored).toHaveLength(2);
     expect(stored.every((name) => name.startsWith(head))).toBe(true);
     const warm = await flushcheck('diff', '--format', 'json');
     const withoutTime = (s: string) => ({ ...JSON.parse(s), stats: { ...JSON.parse(s).stats, ms: 0 } });
     expect(withoutTime(warm.stdout)).toEqual(withoutTime(cold.stdout));
-    expect(git('status', '--porcelain')).toBe(before);
+    expect(git(repo, 'status', '--porcelain')).toBe(before);
     expect(fs.statSync(path.join(repo, FOO)).mtimeMs).toBe(stamp);
   });
 
@@ -183,9 +174,9 @@ describe('flushcheck diff', () => {
     // A file the analysis reads but cannot parse: a diagnostic on every run.
     fs.mkdirSync(path.join(repo, 'drivers/baz'), { recursive: true });
     fs.writeFileSync(path.join(repo, 'drivers/baz/odd.c'), '#include <linux/dma-map-ops.h>\n)))) arch_sync_dma_for_device( {{{ ;;\n');
-    git('add', '-A');
-    git('commit', '-qm', 'odd file');
-    applyFixturePatch('break-fix/0002-foo-reject-oversized-segments-in-foo_map_sg.patch');
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-qm', 'odd file');
+    applyFixturePatch(repo, 'break-fix/0002-foo-reject-oversized-segments-in-foo_map_sg.patch');
     const quiet = await flushcheck('diff');
     expect(quiet.stderr).not.toContain('drivers/baz/odd.c');
     expect(quiet.stderr).toMatch(/^flushcheck: 1 diagnostic in files the change does not touch \(-v lists them\)$/m);
@@ -196,13 +187,13 @@ describe('flushcheck diff', () => {
   });
 
   it('--no-cache writes nothing under .git', async () => {
-    applyFixturePatch('break-fix/0002-foo-reject-oversized-segments-in-foo_map_sg.patch');
+    applyFixturePatch(repo, 'break-fix/0002-foo-reject-oversized-segments-in-foo_map_sg.patch');
     expect((await flushcheck('diff', '--no-cache')).code).toBe(1);
     expect(fs.existsSync(path.join(repo, '.git', 'flushcheck'))).toBe(false);
   });
 
   it('a damaged cache is ignored, not trusted', async () => {
-    applyFixturePatch('break-fix/0002-foo-reject-oversized-segments-in-foo_map_sg.patch');
+    applyFixturePatch(repo, 'break-fix/0002-foo-reject-oversized-segments-in-foo_map_sg.patch');
     const cold = JSON.parse((await flushcheck('diff', '--format', 'json')).stdout);
     const dir = path.join(repo, '.git', 'flushcheck', fs.readdirSync(path.join(repo, '.git', 'flushcheck'))[0]);
     fs.writeFileSync(path.join(dir, 'functions.json'), '{"truncated');
@@ -241,8 +232,8 @@ describe('flushcheck hook', () => {
     expect(isOurHook(script)).toBe(true);
     expect(fs.statSync(hookFile()).mode & 0o111).not.toBe(0);
 
-    applyFixturePatch('break-fix/0002-foo-reject-oversized-segments-in-foo_map_sg.patch');
-    git('add', FOO);
+    applyFixturePatch(repo, 'break-fix/0002-foo-reject-oversized-segments-in-foo_map_sg.patch');
+    git(repo, 'add', FOO);
     const blocked = spawnSync('git', ['commit', '-qm', 'break'], { cwd: repo, env: commitEnv(pathWithoutFlushcheck()) });
     expect(blocked.status).not.toBe(0);
     // git sends a hook's output to stderr (stdout goes there too): one line per finding, then the way out.
@@ -250,10 +241,10 @@ describe('flushcheck hook', () => {
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatch(/^drivers\/foo\/foo_dma\.c:50:\d+: error: .*arch_sync_dma_for_device\(\) .* \[dma-sync-flush\]$/);
     expect(lines[1]).toBe('flushcheck: commit stopped: 1 new finding (details: flushcheck diff --cached); fix, or commit anyway with git commit --no-verify');
-    expect(git('log', '--oneline').split('\n').filter(Boolean)).toHaveLength(2);
+    expect(git(repo, 'log', '--oneline').split('\n').filter(Boolean)).toHaveLength(2);
 
-    applyFixturePatch('break-fix/0003-foo-complete-the-maintenance-on-the-success-path-aga.patch');
-    git('add', FOO);
+    applyFixturePatch(repo, 'break-fix/0003-foo-complete-the-maintenance-on-the-success-path-aga.patch');
+    git(repo, 'add', FOO);
     const allowed = spawnSync('git', ['commit', '-qm', 'fine'], { cwd: repo, env: commitEnv(pathWithoutFlushcheck()) });
     expect(allowed.status).toBe(0);
     expect(allowed.stderr.toString()).toBe('');
@@ -265,7 +256,7 @@ describe('flushcheck hook', () => {
     fs.writeFileSync(path.join(bin, 'flushcheck'), '#!/bin/sh\necho "flushcheck from PATH: $*" >&2\nexit 1\n', { mode: 0o755 });
     installHook({ tree: repo, force: false, failOn: 'warning', command: [process.execPath, CLI] });
     fs.appendFileSync(path.join(repo, 'drivers/bar/bar.c'), '\n');
-    git('add', '-A');
+    git(repo, 'add', '-A');
     const viaPath = spawnSync('git', ['commit', '-qm', 'x'], { cwd: repo, env: commitEnv(`${bin}:${pathWithoutFlushcheck()}`) });
     expect(viaPath.status).not.toBe(0);
     expect(viaPath.stderr.toString()).toContain('flushcheck from PATH: diff --cached --hook --fail-on warning');
@@ -343,7 +334,7 @@ describe('diff and the working tree', () => {
     fs.writeFileSync(path.join(repo, 'drivers/foo/foo_new.c'), 'int foo_new;\n');
     const run = await flushcheck('diff');
     expect(run.stderr).toContain("flushcheck: 1 untracked C file left out (drivers/foo/foo_new.c); 'git add -N <file>' to check it too");
-    git('add', '-N', 'drivers/foo/foo_new.c');
+    git(repo, 'add', '-N', 'drivers/foo/foo_new.c');
     expect((await flushcheck('diff')).stderr).not.toContain('untracked');
   });
 
