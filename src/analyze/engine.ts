@@ -379,7 +379,8 @@ class FunctionAnalysis {
     const targets = this.program.resolve(f.file, name);
     for (const t of targets) this.applyAccesses(id, node, s, t);
     const taintedArgs = this.taintedArgs(node, s);
-    this.recordCall(id, { callee: c, targets, withLocal: hasLocal(s), withInvalidation: taintedArgs.length > 0, ...(taintedArgs.length ? { taintedArgs } : {}), withCaller: s.pending.has(CALLER_TOKEN) });
+    // Recorded under the name it resolves by (`->field` through a pointer), so a result recalled from the cache finds the same targets.
+    this.recordCall(id, { callee: name, targets, withLocal: hasLocal(s), withInvalidation: taintedArgs.length > 0, ...(taintedArgs.length ? { taintedArgs } : {}), withCaller: s.pending.has(CALLER_TOKEN) });
     const withSummary = targets.map((t) => [t, this.summaryOf(t)] as const).filter(([, sm]) => sm?.outcomes);
     if (withSummary.length === 0) {
       if (isContract && targets.length === 0) {
