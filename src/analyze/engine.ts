@@ -167,12 +167,12 @@ class FunctionAnalysis {
       case 'choice':
         node.next.forEach((n, i) => {
           const label = node.loop !== undefined ? (i === 0 ? `${node.reason}: next entry` : `${node.reason}: done`) : `${node.reason}`;
-          this.enqueue(id, n, node.loop !== undefined || node.reason === '#if' ? this.step(s, node.line, label) : s);
+          this.enqueue(id, n, node.loop !== undefined || node.reason === '#if' ? this.step(s, node, label) : s);
         });
         return;
       case 'goto': {
         const isError = this.ctx.errorLabel.test(node.label);
-        return this.forward(id, node, this.step(isError ? { ...s, error: true, failed: true } : s, node.line, `goto ${node.label}`));
+        return this.forward(id, node, this.step(isError ? { ...s, error: true, failed: true } : s, node, `goto ${node.label}`));
       }
       case 'call': {
         // A previous call's known result only holds until the next call.
@@ -193,7 +193,7 @@ class FunctionAnalysis {
     if (node < 0) return;
     if (this.hoistRegion && this.hoistRegion.has(from) && !this.hoistRegion.has(node) && node === this.options.hoist!.loop.exit) {
       // The batchable check: the flush moved after the loop runs on its normal way out.
-      s = this.complete(s, this.cfg.nodes[from].line, 'the flush moved after the loop completes pending maintenance');
+      s = this.complete(s, this.cfg.nodes[from], 'the flush moved after the loop completes pending maintenance');
     }
     s = forgetDead(s, this.live[node], this.factOnParams);
     const added = this.states.add(node, s);
@@ -209,8 +209,8 @@ class FunctionAnalysis {
   }
 
   /** A step of the reported path, recorded only while something reportable is pending. */
-  private step(s: State, line: number, event: string): State {
-    return hasLocal(s) || this.options.traceCaller ? pushStep(s, { file: this.fn.file, line, event }) : s;
+  private step(s: State, at: StepAt, event: string): State {
+    return hasLocal(s) || this.options.traceCaller ? pushStep(s, { file: this.fn.file, ...stepAt(at), event }) : s;
   }
 
   // ------------------------------------------------------------ returns ----
@@ -224,7 +224,7 @@ class FunctionAnalysis {
     if (this.handoff.handoff) {
       for (const item of s.pending.values()) {
         if (item.key === CALLER_TOKEN) continue;
-        const end = this.step(s, node.line, `return from ${this.fn.name}() (hand-off: ${this.handoff.why})`);
+        const end = this.step(s, node, `return from ${this.fn.name}() (hand-off: ${this.handoff.why})`);
         this.record({
           kind: 'unflushed-return',
           fn: this.fn,
@@ -236,7 +236,7 @@ class FunctionAnalysis {
         });
       }
     }
-    if (this.options.traceCaller) s = this.step(s, node.line, `return from ${this.fn.name}()`);
+    if (this.options.traceCaller) s = this.step(s, node, `return from ${this.fn.name}()`);
     this.forward(id, node, s);
   }
 
@@ -249,7 +249,7 @@ class FunctionAnalysis {
       let next = v === 'U' ? assume(node.cond, val, s, this.ctx.env) : s;
       if (!next) continue;
       if (node.errorEdge === i) next = { ...next, error: true };
-      next = this.step(next, node.line, `${val ? 'true' : 'false'}: if (${node.text})`);
+      next = this.step(next, node, `${val ? 'true' : 'false'}: if (${node.text})`);
       this.enqueue(id, node.next[i], next);
     }
   }
@@ -264,7 +264,7 @@ class FunctionAnalysis {
     const issuing = this.ctx.issuing.get(c);
     if (issuing) return this.onIssue(id, node, s, issuing);
     if (this.ctx.cpuAccess.has(c)) {
-      this.onCpuAccess(id, node, s, `${c}() at line ${node.line} reads or writes the buffer`, [{ file: this.fn.file, line: node.line, event: `${c}() accesses the buffer from the CPU`, op: this.accessOp(c) }], node.args);
+      this.onCpuAccess(id, node, s, `${c}() at line ${node.line} reads or writes the buffer`, [{ file: this.fn.file, ...stepAt(node), event: `${c}() accesses the buffer from the CPU`, op: this.accessOp(c) }], node.args);
       return [s];
     }
     const contract = this.ctx.contractDefers.get(c);
@@ -276,7 +276,7 @@ class FunctionAnalysis {
     if (this.options.hoist?.flushNode === id) return s; // the batchable check: this flush is moved after the loop
     const site = this.completions.get(id) ?? { node: id, line: node.line, column: node.column, sawLocal: false, sawCaller: false, localOrigins: new Set<number>() };
     if (!site.samplePath && hasLocal(s)) {
-      site.samplePath = [...trailSteps(s.trail), { file: this.fn.file, line: node.line, event: `${node.callee}() completes pending maintenance`, op: 'dsb' }];
+      site.samplePath = [...trailSteps(s.trail), { file: this.fn.file, ...stepAt(node), event: `${node.callee}() completes pending maintenance`, op: 'dsb' }];
     }
     for (const it of s.pending.values()) {
       if (it.key === CALLER_TOKEN) site.sawCaller = true;
@@ -291,11 +291,11 @@ class FunctionAnalysis {
       }
     }
     this.completions.set(id, site);
-    return this.complete(s, node.line, `${node.callee}() completes pending maintenance`);
+    return this.complete(s, node, `${node.callee}() completes pending maintenance`);
   }
 
-  private complete(s: State, line: number, event: string): State {
-    const after = hasLocal(s) || this.options.traceCaller ? pushStep(s, { file: this.fn.file, line, event, op: 'dsb' }) : s;
+  private complete(s: State, at: StepAt, event: string): State {
+    const after = hasLocal(s) || this.options.traceCaller ? pushStep(s, { file: this.fn.file, ...stepAt(at), event, op: 'dsb' }) : s;
     return { ...after, pending: new Map() };
   }
 
@@ -414,7 +414,7 @@ class FunctionAnalysis {
       if (!at) continue;
       const last = a.steps[a.steps.length - 1];
       const carriers = (a.params ?? t.params.map((_, i) => i)).flatMap((i) => (i < node.args.length ? [node.args[i]] : []));
-      this.onCpuAccess(id, node, at, `${t.name}() at line ${node.line} reaches ${accessName(last)} at ${last?.file}:${last?.line}`, [{ file: this.fn.file, line: node.line, event: `${callDescription(node, t)} reaches a CPU access to the buffer` }, ...a.steps], carriers);
+      this.onCpuAccess(id, node, at, `${t.name}() at line ${node.line} reaches ${accessName(last)} at ${last?.file}:${last?.line}`, [{ file: this.fn.file, ...stepAt(node), event: `${callDescription(node, t)} reaches a CPU access to the buffer` }, ...a.steps], carriers);
     }
     for (const a of sm.ownAccesses) this.applyOwnAccess(id, node, s, t, a, map);
   }
@@ -431,7 +431,7 @@ class FunctionAnalysis {
     const f = this.fn;
     const passedOn = a.lits.filter((l) => l.atom.k === 'id').map((l) => substitute(l.atom, map));
     const undecided = passedOn.filter((e) => evaluate(e, s, this.ctx.env) === 'U');
-    const steps: PathStep[] = [{ file: f.file, line: node.line, event: `${node.text.length > 80 ? node.callee + '(...)' : node.text} lets ${t.name}() reach a CPU access with its ${a.effect} pending` }, ...a.steps];
+    const steps: PathStep[] = [{ file: f.file, ...stepAt(node), event: `${node.text.length > 80 ? node.callee + '(...)' : node.text} lets ${t.name}() reach a CPU access with its ${a.effect} pending` }, ...a.steps];
     if (!this.handoff.handoff && undecided.length === passedOn.length && undecided.every((e) => this.isControlParam(e))) {
       const lits = paramLits(f, at);
       const key = `${t.name}:${a.origin.file}:${a.origin.line}|${litsKey(lits)}`;
@@ -501,7 +501,7 @@ class FunctionAnalysis {
     let base = s;
     if (!hasLocal(s) && !this.options.traceCaller) base = { ...s, trail: null };
     if (withStep || !hasLocal(s)) {
-      base = pushStep(base, { file: this.fn.file, line: node.line, event, ...(via ? {} : { op: modelOp(item.effect) }) });
+      base = pushStep(base, { file: this.fn.file, ...stepAt(node), event, ...(via ? {} : { op: modelOp(item.effect) }) });
       // The callee's own steps (with their cache ops) belong to this path:
       // reports show them and the model replays them.
       for (const st of item.inner) base = pushStep(base, st);
@@ -674,4 +674,11 @@ function callDescription(node: CallNode, target: FunctionIR): string {
   if (!node.viaPointer) return `${node.callee}(...)`;
   const called = node.text.slice(0, Math.max(0, node.text.indexOf('('))).trim() || node.callee;
   return `${called}() calls ${target.name}(), which`;
+}
+
+/** Where a path step is: a CFG node's line and, where the IR has it, its column. */
+type StepAt = { line: number; column?: number };
+
+function stepAt(at: StepAt): { line: number; column?: number } {
+  return at.column ? { line: at.line, column: at.column } : { line: at.line };
 }
