@@ -29,6 +29,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import YAML from 'yaml';
+import { median } from './model.js';
 
 // ------------------------------------------------------------ constants ----
 
@@ -847,12 +848,6 @@ function compare(
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const mb = (n: number | null) => (n === null ? 'n/a' : int(n));
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
 
 function textTable(rows: string[][], right: (c: number) => boolean): string {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));

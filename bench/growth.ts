@@ -13,11 +13,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { discoverFiles } from '../src/discover/walk.js';
 import { prefilter } from '../src/discover/prefilter.js';
+import { median } from './model.js';
 
 const CLI_PATH = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
-/** The names the bundled rules scan for (as bench/run.ts's grep pattern). */
-const BUNDLED_NAMES = [
+/** The names the bundled rules scan for (analyze/rule.ts scanNames); bench/run.ts's grep pattern too. */
+export const BUNDLED_NAMES = [
   'arch_sync_dma_for_device',
   'arch_sync_dma_for_cpu',
   'arch_sync_dma_flush',
@@ -33,12 +34,6 @@ export const RULE_COUNTS = [1, 5, 20] as const;
 export interface GrowthFigures {
   scan: { rules: number; names: number; files: number; ms: number[]; median: number }[];
   copies: { copies: number; files: number; parsed: number; findings: number; ms: number[]; median: number }[];
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 /** Rule k's names: the bundled ones for k = 0, else distinct names shaped like them that no kernel file holds. */

@@ -48,7 +48,8 @@ export interface ModelBenchEntry {
   verdict: string;
 }
 
-function median(values: number[]): number {
+/** The median of the runs (the mean of the middle two for an even count). */
+export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = sorted.length >> 1;
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;

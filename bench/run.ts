@@ -33,8 +33,8 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { batchedCleanScenario, benchModel, type ModelBenchEntry } from './model.js';
-import { formatGrowth, measureGrowth } from './growth.js';
+import { batchedCleanScenario, benchModel, median, type ModelBenchEntry } from './model.js';
+import { BUNDLED_NAMES, formatGrowth, measureGrowth } from './growth.js';
 import { bruteForce, StateBudgetExceeded } from '../src/model/brute-force.js';
 import { checkScenario } from '../src/model/check.js';
 import type { Severity } from '../src/types.js';
@@ -42,8 +42,7 @@ import type { Severity } from '../src/types.js';
 // ------------------------------------------------------------ constants ----
 
 /** Every identifier the bundled rules scan for (analyze/rule.ts scanNames): grep finding them is the cheapest possible "scan". */
-const SYNC_CALL_PATTERN =
-  'arch_sync_dma_for_device|arch_sync_dma_for_cpu|arch_sync_dma_flush|dcache_clean_poc_nosync|dcache_inval_poc_nosync|dcache_clean_inval_poc_nosync|dma_iova_link|dma_iova_sync';
+const SYNC_CALL_PATTERN = BUNDLED_NAMES.join('|');
 
 const GOAL_RATIO_TO_GREP = 1.0;
 const GOAL_PEAK_RSS_MB = 300;
@@ -116,12 +115,6 @@ interface Spread {
   min: number;
   max: number;
   runs: number[];
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 function spread(values: number[]): Spread {

@@ -11,7 +11,7 @@ import { ParseBudget } from './parse/budget.js';
 import { sourceText } from './parse/source-text.js';
 import { lowerFile } from './ir/lower.js';
 import type { FileIR, FunctionCFG, FunctionIR } from './ir/types.js';
-import { isStoredCfg, isStoredFile, restoreFile, storeFile } from './ir/stored.js';
+import { isStoredCfg, isStoredFile, restoreFile, storeFile, type StoredFile } from './ir/stored.js';
 import { digest, type AnalysisCache } from './cache/store.js';
 import { blobId } from './discover/git.js';
 import type { Diagnostic } from './types.js';
@@ -144,19 +144,22 @@ function lowerThroughCache(cache: AnalysisCache, key: string, file: string, lowe
     cache.stats.parseHits++;
     return memoized;
   }
-  const stored = cache.files.get(key, isStoredFile);
+  // Checked by the store against isStoredFile.
+  const stored = cache.files.get(key, isStoredFile) as StoredFile | undefined;
   let entry: { ir: FileIR; problems: string[] };
-  if (isStoredFile(stored)) {
+  if (stored) {
     cache.stats.storedFiles++;
     entry = { ir: restoreFile(file, stored, () => lower([])), problems: stored.problems };
   } else {
     const sink: Diagnostic[] = [];
     const ir = lower(sink);
     entry = { ir, problems: sink.map((d) => d.reason) };
-    // A file over the time budget is tried again next time rather than remembered as empty.
-    if (!entry.problems.some((p) => p.includes('time budget'))) cache.files.put(key, storeFile(ir, entry.problems));
   }
-  if (!entry.problems.some((p) => p.includes('time budget'))) entry = { ...entry, ir: withStoredCfgs(cache, key, entry.ir) };
+  // A file over the time budget is tried again next time rather than remembered as empty.
+  if (!entry.problems.some((p) => p.includes('time budget'))) {
+    if (!stored) cache.files.put(key, storeFile(entry.ir, entry.problems));
+    entry = { ...entry, ir: withStoredCfgs(cache, key, entry.ir) };
+  }
   cache.parses.set(key, entry);
   return entry;
 }

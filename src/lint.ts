@@ -6,7 +6,6 @@
 // round showed to matter are read too (callers of functions that defer
 // maintenance to them), until nothing new appears (a handful of rounds on a
 // kernel).
-import path from 'node:path';
 import type { ConfigEnv } from './discover/kconfig.js';
 import type { ReportScope } from './discover/scope.js';
 import { restrictToScope } from './scope.js';
@@ -74,8 +73,6 @@ export interface Analysis {
 
 const MAX_FOLLOWUP_ROUNDS = 4;
 
-export { VERSION, configure, type Configuration } from './configuration.js';
-export { analyzeSnapshot } from './configuration.js';
 
 export async function runLint(opts: LintOptions): Promise<LintResult> {
   return (await analyzeTree(opts)).result;
@@ -299,7 +296,7 @@ function uniqueDiagnostics(diagnostics: Diagnostic[]): Diagnostic[] {
  * (`kernel/dma/direct.h` is included as "direct.h" by kernel/dma/*.c), or
  * null for public headers (include/, arch/<x>/include/) and .c files.
  */
-export function localHeaderDir(file: string): string | null {
+function localHeaderDir(file: string): string | null {
   if (!file.endsWith('.h') || file.startsWith('include/') || /^arch\/[^/]+\/include\//.test(file)) return null;
   const slash = file.lastIndexOf('/');
   return slash < 0 ? '' : file.slice(0, slash + 1);

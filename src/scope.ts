@@ -14,7 +14,7 @@ export function restrictToScope(
   scope: ReportScope,
   findings: Finding[],
   runs: Iterable<RuleRun>,
-  files: string[],
+  files: readonly string[],
   diagnostics: Diagnostic[],
 ): { findings: Finding[]; stats: ScopeStats } {
   const inScope = scopeFilter(scope);

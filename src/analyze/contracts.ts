@@ -110,7 +110,6 @@ function mapByName(lits: Literal[], from: string[], to: string[]): Literal[] {
   return lits.filter((l) => [...varsOf(l.atom)].every((v) => shared.has(v)));
 }
 
-
 function consistent(a: Literal[], b: Literal[], ctx: RuleContext): boolean {
   let s: State | null = { pending: new Map(), facts: new Map(), bindings: new Map(), error: false, trail: null };
   for (const l of [...a, ...b]) {

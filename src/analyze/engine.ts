@@ -15,7 +15,7 @@ import { addressRoots, derivedFrom, readsAddress } from '../ir/dataflow.js';
 import type { FunctionCFG, FunctionIR, IRNode } from '../ir/types.js';
 import type { CacheEffect, IssuingCall, ModelOp, PathStep } from '../types.js';
 import { StateSets } from './explore.js';
-import { AnalysisTimeout, conditionTexts, forgetDead, liveConditions, paramMap, subExprs, type Live } from './liveness.js';
+import { conditionTexts, forgetDead, liveConditions, paramMap, subExprs, type Live } from './liveness.js';
 import type { Program } from './program.js';
 import {
   CALLER_TOKEN,

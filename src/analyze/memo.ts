@@ -116,9 +116,8 @@ export const storedResultSchema = record(
 /** Whether a value read from the cache is a StoredResult. */
 export const isStoredResult = schemaCheck(storedResultSchema);
 
-/** A stored result back in the shapes the rule runner uses; null when it does not fit StoredResult. */
-export function loadResult(raw: unknown, fn: FunctionIR, program: Program): FunctionResult | null {
-  if (!isStoredResult(raw)) return null;
+/** A stored result back in the shapes the rule runner uses (`raw` comes from FunctionMemo.store, which checked it with isStoredResult). */
+export function loadResult(raw: unknown, fn: FunctionIR, program: Program): FunctionResult {
   const stored = raw as StoredResult;
   return {
     summary: stored.summary,

@@ -82,7 +82,7 @@ function addressParams(fn: FunctionIR, item: PendingItem): { addrParams?: number
 }
 
 /** The chain with its last level (this function's) allowed to defer. */
-export function markTop(chain: ChainSite[]): ChainSite[] {
+function markTop(chain: ChainSite[]): ChainSite[] {
   if (!chain.length || chain[chain.length - 1].deferOk) return chain;
   return [...chain.slice(0, -1), { ...chain[chain.length - 1], deferOk: true }];
 }

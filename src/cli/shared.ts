@@ -1,8 +1,9 @@
 // What every command shares: the process's streams and environment, the
 // options that decide what is analysed, report output and exit codes.
-import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
+import { isDirectory } from '../discover/tree-top.js';
 import { createRequire } from 'node:module';
 import { InvalidArgumentError, Option } from 'commander';
 import type { LintOptions } from '../lint.js';
@@ -93,13 +94,6 @@ export function checkOutputPath(cwd: string, outputFile: string | undefined): vo
   if (problem) throw new UsageError(`cannot write ${outputFile}: ${problem}; pass an -o path in a writable folder`);
 }
 
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-}
 
 function isWritable(path: string): boolean {
   try {

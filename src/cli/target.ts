@@ -3,11 +3,11 @@
 // against the whole tree. A PATH inside a kernel tree (or under --root) is
 // analysed with the whole tree as context, and the report keeps what lies
 // under the PATHs. A PATH in no kernel tree is the tree itself, as before.
-import { existsSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import picomatch from 'picomatch';
-import { findKernelTop, isGitWorkTreeTop } from '../discover/tree-top.js';
-import { isSourceName } from '../discover/walk.js';
+import { findKernelTop, isDirectory, isGitWorkTreeTop } from '../discover/tree-top.js';
+import { isSourceName, isWithin, toPosix } from '../discover/walk.js';
 import { UsageError } from '../errors.js';
 import type { LintOptions } from '../lint.js';
 
@@ -42,7 +42,7 @@ export async function resolveLintTarget(
   if (rootOption !== undefined && !isDirectory(base)) throw new UsageError(`--root ${rootOption}: not a folder; pass the top of the tree to check`);
   const named = (args.length ? args : ['.']).map((arg) => namePath(base, arg));
   // Outside a kernel tree `graph` takes the current folder as the tree (PATH is what it shows).
-  const top = rootOption !== undefined ? base : (treeTop(named) ?? (opts.currentFolderAsTree && named.every((p) => isInside(cwd, p.anchor)) ? cwd : null));
+  const top = rootOption !== undefined ? base : (treeTop(named) ?? (opts.currentFolderAsTree && named.every((p) => isWithin(cwd, p.anchor)) ? cwd : null));
 
   if (top === null) {
     // No kernel tree: a single folder is the tree; otherwise globs name files to read, like paths.
@@ -61,13 +61,13 @@ export async function resolveLintTarget(
   const given = named.map((p) => (p.glob ? p.arg : toPosix(relative(top, p.anchor)) || '.'));
   let wholeTree = false;
   for (const path of named.filter((p) => !p.glob)) {
-    if (!isInside(top, path.anchor)) throw new UsageError(`${path.arg} is outside the root ${top}; pass a --root that contains it`);
+    if (!isWithin(top, path.anchor)) throw new UsageError(`${path.arg} is outside the root ${top}; pass a --root that contains it`);
     const rel = toPosix(relative(top, path.anchor));
     if (rel === '') wholeTree = true;
     else include.push(rel);
   }
   for (const file of await expandGlobs(base, named, isGitWorkTreeTop(top))) {
-    if (isInside(top, file)) include.push(toPosix(relative(top, file)));
+    if (isWithin(top, file)) include.push(toPosix(relative(top, file)));
   }
   if (wholeTree) return exclude.length ? { root: top, scope: { given: [], include: [], exclude } } : { root: top };
   return include.length || exclude.length ? { root: top, scope: { given, include: [...new Set(include)], exclude } } : { root: top };
@@ -129,33 +129,17 @@ export function resolveScanTarget(cwd: string, rootOption: string | undefined, p
   });
 
   let root = base;
-  if (rootOption === undefined && !absolute.every((path) => isInside(cwd, path))) {
+  if (rootOption === undefined && !absolute.every((path) => isWithin(cwd, path))) {
     if (absolute.length !== 1) {
       throw new UsageError('paths lie outside the current folder; pass --root DIR with a folder that holds them all');
     }
     root = isDirectory(absolute[0]) ? absolute[0] : dirname(absolute[0]);
   }
   for (const [i, path] of absolute.entries()) {
-    if (!isInside(root, path)) {
+    if (!isWithin(root, path)) {
       throw new UsageError(`${paths[i]} is outside the root ${root}; pass a --root that contains it`);
     }
   }
   return absolute.length === 1 && absolute[0] === root ? { root } : { root, paths: absolute };
 }
 
-function isInside(dir: string, path: string): boolean {
-  const fromDir = relative(dir, path);
-  return fromDir === '' || (!fromDir.startsWith('..') && !isAbsolute(fromDir));
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-function toPosix(rel: string): string {
-  return sep === '/' ? rel : rel.split(sep).join('/');
-}

@@ -140,80 +140,12 @@ function parseTree(out: Buffer): Map<string, string> {
   return entries;
 }
 
-/** Files in the index with their blob ids (conflicted entries are left out). */
-export function listIndex(repo: GitRepo): Map<string, string> {
-  const out = git(repo.top, ['ls-files', '--stage', '-z']).toString('utf8');
-  const entries = new Map<string, string>();
-  // "<mode> <40-hex id> <stage>\t<path>\0", read by position: ~90k records on a kernel.
-  for (let pos = 0; pos < out.length; ) {
-    let end = out.indexOf('\0', pos);
-    if (end < 0) end = out.length;
-    const tab = out.indexOf('\t', pos);
-    if (tab > 0 && tab < end) {
-      const mode = out.slice(pos, pos + 6);
-      const stage = out.charCodeAt(tab - 1);
-      if ((mode === '100644' || mode === '100755') && stage === 48 /* '0' */) entries.set(out.slice(tab + 1, end), out.slice(pos + 7, tab - 2));
-    }
-    pos = end + 1;
-  }
-  return entries;
-}
-
 /** Files of a commit (under the analysed root, or only `paths` from the top) with their blob ids. */
 export function listCommit(repo: GitRepo, commit: string, paths?: string[]): Map<string, string> {
   const scope = paths ?? [];
   // Literal pathspecs: a path named in a diff is never a glob. (ls-tree has no
   // `--` separator: after --end-of-options every word is the tree or a path.)
   return parseTree(git(repo.top, ['--literal-pathspecs', 'ls-tree', '-r', '-z', '--full-tree', '--end-of-options', commit, ...scope]));
-}
-
-/**
- * Paths (from the top) whose content differs between two states. `from`/`to`:
- * a commit id, 'index', or 'worktree' (tracked files on disk). Renames are
- * reported as a deletion and an addition.
- */
-export function changedPaths(repo: GitRepo, from: string, to: 'index' | 'worktree' | string): string[] {
-  return splitPaths(git(repo.top, changedPathsArgs(repo, from, to)));
-}
-
-/** changedPaths without blocking (comparing with the working tree stats every file). */
-export async function changedPathsAsync(repo: GitRepo, from: string, to: 'index' | 'worktree' | string): Promise<string[]> {
-  return splitPaths(await gitAsync(repo.top, changedPathsArgs(repo, from, to)));
-}
-
-function splitPaths(out: Buffer): string[] {
-  return out.toString('utf8').split('\0').filter(Boolean);
-}
-
-function changedPathsArgs(repo: GitRepo, from: string, to: string): string[] {
-  const scope = ['--'];
-  let args: string[];
-  if (from === 'index' && to === 'worktree') args = ['diff', '--no-renames', '--name-only', '-z', ...scope];
-  else if (to === 'worktree') args = ['diff', '--no-renames', '--name-only', '-z', '--end-of-options', from, ...scope];
-  else if (to === 'index') args = ['diff', '--cached', '--no-renames', '--name-only', '-z', '--end-of-options', from, ...scope];
-  else args = ['diff', '--no-renames', '--name-only', '-z', '--end-of-options', from, to, ...scope];
-  return args;
-}
-
-/**
- * One `git status` for the common case (working tree against HEAD): the paths
- * whose working tree differs from the index, and those that differ from HEAD
- * in the index or the working tree. Cheaper than two diffs on a large tree.
- */
-export async function statusChanges(repo: GitRepo): Promise<{ unstaged: string[]; sinceHead: string[] }> {
-  const out = await gitAsync(repo.top, ['status', '--porcelain=v2', '-z', '--untracked-files=no', '--no-renames', '--ignore-submodules=all']);
-  const unstaged: string[] = [];
-  const sinceHead: string[] = [];
-  for (const record of out.toString('utf8').split('\0')) {
-    // "1 XY sub mH mI mW hH hI path" (ordinary) or "u XY sub m1 m2 m3 mW h1 h2 h3 path" (unmerged).
-    const fields = record.split(' ');
-    if (fields[0] !== '1' && fields[0] !== 'u') continue;
-    const pathField = fields.slice(fields[0] === '1' ? 8 : 10).join(' ');
-    // XY: X the index against HEAD, Y the working tree against the index ('.' = unchanged).
-    if (fields[1][1] !== '.' || fields[0] === 'u') unstaged.push(pathField);
-    sinceHead.push(pathField);
-  }
-  return { unstaged, sinceHead };
 }
 
 /**

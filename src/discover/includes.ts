@@ -194,11 +194,6 @@ export function directivesDigest(text: string): string {
   return createHash('sha1').update(JSON.stringify(includeDirectives(text))).digest('hex');
 }
 
-/** Does `text` define `name` as a function (with a body) or a function-like macro? */
-export function definesName(text: string, name: string): boolean {
-  return definitionAt(text, name, 0) >= 0;
-}
-
 /** Where `text` defines `name` (the name's offset) at or after `from`, or -1. */
 function definitionAt(text: string, name: string, from: number): number {
   for (let at = text.indexOf(name, from); at >= 0; at = text.indexOf(name, at + name.length)) {

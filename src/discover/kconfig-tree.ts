@@ -375,7 +375,6 @@ export function defconfigValues(tree: KconfigTree, explicit: Map<string, Explici
     memo.set(name, v);
     return v;
   };
-  const modulesOff = () => value('MODULES')[1] === 0;
 
   const computeValue = (name: string): Interval => {
     const pinned = fixed.get(name);

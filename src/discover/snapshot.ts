@@ -28,7 +28,7 @@ export interface BackingScan {
   read: number;
 }
 
-/** Where a snapshot's unchanged files come from: a folder (discover/folder.ts) or a git tree (discover/git-tree.ts). */
+/** Where a snapshot's unchanged files come from: a folder or a git tree (discover/backing.ts). */
 export interface Backing {
   readonly root: string;
   /** Every source file of the build, sorted, with its content key when known without reading it (a git blob id). */
@@ -55,6 +55,7 @@ export class Snapshot {
   /** What this snapshot's analysis learned (and what it inherited): see discover/record.ts. */
   private readonly rec: SnapshotRecord;
   private listed?: Map<string, string | null>;
+  private allFiles?: string[];
   /** The analysis result of this snapshot, once known (configuration.ts analyzeSnapshot). */
   analysed?: unknown;
 
@@ -100,14 +101,16 @@ export class Snapshot {
     return new Snapshot(this.backing, changes, label, identities, record, inherited);
   }
 
-  /** Every source file, sorted. Lists the backing (a walk, or git's listing) the first time. */
-  files(): string[] {
+  /** Every source file, sorted (read-only: shared by every call). Lists the backing (a walk, or git's listing) the first time. */
+  files(): readonly string[] {
+    if (this.allFiles) return this.allFiles;
     const all = new Set(this.listing().keys());
     for (const [file, content] of this.changes) {
       if (content) all.add(file);
       else all.delete(file);
     }
-    return [...all].sort();
+    this.allFiles = [...all].sort();
+    return this.allFiles;
   }
 
   fileCount(): number {

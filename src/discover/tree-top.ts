@@ -44,7 +44,8 @@ function isFile(p: string): boolean {
   }
 }
 
-function isDirectory(p: string): boolean {
+/** Whether `p` exists and is a folder (a symlink to one counts). */
+export function isDirectory(p: string): boolean {
   try {
     return fs.statSync(p).isDirectory();
   } catch {

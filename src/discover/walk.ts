@@ -87,12 +87,13 @@ export function isSourceName(name: string): boolean {
 }
 
 /** True when `inner` is `outer` or lies below it (both absolute, normalized). */
-function isWithin(outer: string, inner: string): boolean {
+export function isWithin(outer: string, inner: string): boolean {
   const rel = path.relative(outer, inner);
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
-function toPosix(rel: string): string {
+/** A relative path with `/` separators, whatever the platform's. */
+export function toPosix(rel: string): string {
   return path.sep === '/' ? rel : rel.split(path.sep).join('/');
 }
 

@@ -414,7 +414,7 @@ class ConditionEvaluator {
       if (!name || name.kind !== 'ident') throw new ExpressionError('defined without a name');
       this.pos++;
       if (parenthesized) this.expect(')');
-      return booleanValue(isConfigName(name.text) ? configSymbol(name.text, this.env) : 'unknown');
+      return booleanValue(isConfigName(name.text) ? configMacro(name.text, this.env) : 'unknown');
     }
     if (this.isPunct('(')) {
       const args = this.skipArguments();
@@ -423,7 +423,7 @@ class ConditionEvaluator {
       return UNKNOWN; // some other function-like macro (KERNEL_VERSION, __has_include, ...)
     }
     if (isConfigName(t.text)) {
-      const symbol = configSymbol(t.text, this.env);
+      const symbol = configMacro(t.text, this.env);
       return symbol === 'n' ? numberValue(0n) : { truth: symbol };
     }
     return UNKNOWN; // a macro we cannot see the definition of
@@ -445,11 +445,6 @@ class ConditionEvaluator {
 
 function isConfigName(name: string): boolean {
   return name.startsWith('CONFIG_') && name.length > 'CONFIG_'.length;
-}
-
-/** Whether the CONFIG_ macro is defined (FOO=m defines CONFIG_FOO_MODULE, not CONFIG_FOO). */
-function configSymbol(name: string, env: ConfigEnv): Tri {
-  return configMacro(name, env);
 }
 
 function applyBinary(op: string, left: Value, right: Value): Value {
@@ -500,7 +495,7 @@ export function evalCondition(expr: string, env: ConfigEnv): Tri {
 
 function evalDefined(argument: string, env: ConfigEnv): Tri {
   const name = /^[A-Za-z_][A-Za-z0-9_]*/.exec(argument)?.[0];
-  return name !== undefined && isConfigName(name) ? configSymbol(name, env) : 'unknown';
+  return name !== undefined && isConfigName(name) ? configMacro(name, env) : 'unknown';
 }
 
 // ---------------------------------------------------- conditional chains ----

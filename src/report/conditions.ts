@@ -31,7 +31,7 @@ function subset(a: Set<string>, b: Set<string>): boolean {
  * cannot hold: an atom both true and false, or `x & A` true while a false
  * `x & (A | ...)` says every bit of A is clear.
  */
-export function simplifyConjunction(input: Literal[]): Literal[] | null {
+function simplifyConjunction(input: Literal[]): Literal[] | null {
   const conj = reduceNegatedConjunctions(input);
   if (conj === null) return null;
   const byAtom = new Map<string, boolean>();

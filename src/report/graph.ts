@@ -103,8 +103,11 @@ export function focusGraph(view: CallGraphView, folders?: string[]): CallGraphVi
   // Only what is connected (either way) to an issuing function.
   const neighbours = new Map<string, string[]>();
   for (const e of edges) {
-    neighbours.set(e.from, [...(neighbours.get(e.from) ?? []), e.to]);
-    neighbours.set(e.to, [...(neighbours.get(e.to) ?? []), e.from]);
+    for (const [a, b] of [[e.from, e.to], [e.to, e.from]]) {
+      const list = neighbours.get(a);
+      if (list) list.push(b);
+      else neighbours.set(a, [b]);
+    }
   }
   const reached = new Set<string>();
   const queue = [...keep].filter((name) => byName.get(name)?.role === 'issuing');
@@ -167,7 +170,9 @@ export function formatGraphDot(view: CallGraphView, opts: DotOptions = {}): stri
   const groups = new Map<string, CallGraphNode[]>();
   for (const node of nodes) {
     const group = opts.cluster === 'file' ? node.file : opts.cluster === 'folder' ? path.posix.dirname(node.file || '.') : '';
-    groups.set(group, [...(groups.get(group) ?? []), node]);
+    const members = groups.get(group);
+    if (members) members.push(node);
+    else groups.set(group, [node]);
   }
   let clusterIndex = 0;
   for (const [group, members] of groups) {

@@ -92,7 +92,7 @@ function headers(review: PatchReview, from: string, date: Date, replyId: string,
  * The addresses of an address-list header, split at commas outside quotes,
  * comments and angle brackets. Each stays as written (display name and all).
  */
-export function splitAddresses(list: string | undefined): string[] {
+function splitAddresses(list: string | undefined): string[] {
   if (!list) return [];
   const out: string[] = [];
   let current = '';

@@ -32,7 +32,7 @@ export const FLUSHCHECK_INFORMATION_URI: string = (() => {
 export const FINGERPRINT_KEY = 'flushcheck/v1';
 
 /** How a result relates to the run it is compared with (diff: the base revision; review: the tree before the series). */
-export type BaselineState = 'new' | 'unchanged' | 'absent';
+type BaselineState = 'new' | 'unchanged' | 'absent';
 
 export interface SarifOptions {
   /**

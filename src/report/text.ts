@@ -32,7 +32,7 @@ export const SEVERITY_COLOR: Record<Severity, string> = { error: ANSI.red, warni
 export const VERDICT_COLOR = { incoherent: ANSI.red, coherent: ANSI.green, unknown: ANSI.yellow } as const;
 
 /** A headline longer than this is shortened; -v prints the whole message on a note line. */
-export const MAX_HEADLINE = 200;
+const MAX_HEADLINE = 200;
 
 export function painter(color: boolean): Paint {
   return (codes: string, text: string) => (color ? `${codes}${text}${ANSI.reset}` : text);

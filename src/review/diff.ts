@@ -93,12 +93,13 @@ export async function runDiff(opts: DiffOptions): Promise<DiffResult> {
   const head = base.withChanges(changes, sides.headLabel, [treeIdentity(sides.baseTree, keys)], added);
   const after = await analyzeSnapshot({ ...common, source: head }, configured);
   const { introduced, fixed } = compareFindings(before.result.findings, after.result.findings, await renamedSources(repo, sides, opts.target, arch));
+  const isNew = new Set(introduced);
   const cacheNote = cache.save() ?? undefined;
   const untracked = await pendingUntracked;
   return {
     result: { ...after.result, findings: introduced },
     fixed,
-    unchanged: after.result.findings.filter((f) => !introduced.includes(f)),
+    unchanged: after.result.findings.filter((f) => !isNew.has(f)),
     base: sides.baseLabel,
     head: sides.headLabel,
     changedSources,
@@ -114,6 +115,8 @@ interface ComparedStates {
   baseTree: string;
   baseLabel: string;
   headLabel: string;
+  /** The commit compared with the base (a range's second end); null for the index or the working tree. */
+  headCommit: string | null;
   changes: RawChange[];
 }
 
@@ -121,17 +124,17 @@ async function comparedStates(repo: GitRepo, head: { commit: string; tree: strin
   const short = (id: string) => id.slice(0, 12);
   if (target.kind === 'cached') {
     // Before the first commit, everything staged is new.
-    if (!head) return { baseCommit: null, baseTree: EMPTY_TREE, baseLabel: 'empty tree', headLabel: 'index', changes: await diffIndex(repo, EMPTY_TREE, true) };
-    return { baseCommit: head.commit, baseTree: head.tree, baseLabel: `HEAD (${short(head.commit)})`, headLabel: 'index', changes: await diffIndex(repo, head.commit, true) };
+    if (!head) return { baseCommit: null, baseTree: EMPTY_TREE, baseLabel: 'empty tree', headLabel: 'index', headCommit: null, changes: await diffIndex(repo, EMPTY_TREE, true) };
+    return { baseCommit: head.commit, baseTree: head.tree, baseLabel: `HEAD (${short(head.commit)})`, headLabel: 'index', headCommit: null, changes: await diffIndex(repo, head.commit, true) };
   }
   if (target.kind === 'worktree') {
     const commit = target.base === 'HEAD' && head ? head.commit : resolveCommit(repo, target.base);
     const tree = head && commit === head.commit ? head.tree : treeOf(repo, commit);
-    return { baseCommit: commit, baseTree: tree, baseLabel: `${target.base} (${short(commit)})`, headLabel: 'working tree', changes: await diffIndex(repo, commit, false) };
+    return { baseCommit: commit, baseTree: tree, baseLabel: `${target.base} (${short(commit)})`, headLabel: 'working tree', headCommit: null, changes: await diffIndex(repo, commit, false) };
   }
   const from = resolveCommit(repo, target.from);
   const to = resolveCommit(repo, target.to);
-  return { baseCommit: from, baseTree: treeOf(repo, from), baseLabel: `${target.from} (${short(from)})`, headLabel: `${target.to} (${short(to)})`, changes: await diffTrees(repo, from, to) };
+  return { baseCommit: from, baseTree: treeOf(repo, from), baseLabel: `${target.from} (${short(from)})`, headLabel: `${target.to} (${short(to)})`, headCommit: to, changes: await diffTrees(repo, from, to) };
 }
 
 /**
@@ -142,7 +145,7 @@ async function comparedStates(repo: GitRepo, head: { commit: string; tree: strin
 async function renamedSources(repo: GitRepo, sides: ComparedStates, target: DiffTarget, arch: string): Promise<Map<string, string>> {
   const sources = sides.changes.filter((c) => isBuildSource(c.path, arch));
   if (!sources.some((c) => c.status === 'D') || !sources.some((c) => c.status === 'A')) return new Map();
-  if (target.kind === 'range') return renamesOf(repo, { from: sides.baseCommit!, to: resolveCommit(repo, target.to) });
+  if (sides.headCommit) return renamesOf(repo, { from: sides.baseCommit!, to: sides.headCommit });
   if (!sides.baseCommit) return new Map();
   return renamesOf(repo, { cached: target.kind === 'cached', commit: sides.baseCommit });
 }

@@ -11,12 +11,11 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { AnalysisCache } from '../cache/store.js';
 import { UsageError } from '../errors.js';
-import { findRepoAtTop, git, OWN_PROCESS_GROUP, readObjects, resolveCommit, type GitRepo } from '../discover/git.js';
+import { blobId, findRepoAtTop, git, OWN_PROCESS_GROUP, readObjects, resolveCommit, treeOf, type GitRepo } from '../discover/git.js';
 import { readRegularFileInside, UnsafeFileError } from '../discover/safe-read.js';
 import { escapeControl } from '../report/escape.js';
 import { folderSnapshot, isBuildSource, treeIdentity, treeSnapshot } from '../discover/source.js';
-import type { Snapshot } from '../discover/snapshot.js';
-import { blobId, treeOf } from '../discover/git.js';
+import { isDirectory } from '../discover/tree-top.js';
 import { analyzeSnapshot, configure, VERSION } from '../configuration.js';
 import type { LintOptions } from '../lint.js';
 import { checkPatchPaths } from '../patch/paths.js';
@@ -40,9 +39,9 @@ export interface ReviewOptions extends Omit<LintOptions, 'root' | 'paths' | 'sou
 }
 
 /** A patched file over this is not read (the largest kernel sources are a few MB; generated headers ~20 MB). */
-export const MAX_PATCHED_FILE_BYTES = 32 * 1024 * 1024;
+const MAX_PATCHED_FILE_BYTES = 32 * 1024 * 1024;
 /** The diffs of one review together: past this the rest of the series is set aside, not analysed. */
-export const MAX_SERIES_DIFF_BYTES = 12 * 1024 * 1024;
+const MAX_SERIES_DIFF_BYTES = 12 * 1024 * 1024;
 const TEMP_PREFIX = 'flushcheck-review-';
 
 export async function runReview(opts: ReviewOptions): Promise<ReviewResult> {
@@ -101,10 +100,13 @@ export async function runReview(opts: ReviewOptions): Promise<ReviewResult> {
     const configured = configure(common);
     const first = await analyzeSnapshot({ ...common, source: current }, configured);
     let analysis = first.result;
-    const activeRules = first.rules.length - first.result.inactiveRules.length;
+    const inactiveIds = new Set(first.result.inactiveRules.map((i) => i.ruleId));
+    const activeRules = first.rules.filter((r) => !inactiveIds.has(r.id));
     await yieldToSignals();
     const reviews: PatchReview[] = [];
     const renamed = new Map<string, string>();
+    /** Content keys (blob ids) of the build sources the series has patched so far, kept as each patch applies. */
+    const patchedKeys = new Map<string, string | null>();
     const total = series.patches.length;
     let stopped: string | null = null;
     let diffBytes = 0;
@@ -128,18 +130,19 @@ export async function runReview(opts: ReviewOptions): Promise<ReviewResult> {
         continue;
       }
       review.applied = true;
+      for (const [rel, content] of outcome.files) if (isBuildSource(rel, arch)) patchedKeys.set(rel, content ? blobId(content) : null);
       for (const [rel, content] of outcome.files) patched.set(rel, content);
       review.files = new Map(outcome.files);
       const sources = (files: Map<string, Buffer | null>) => new Map([...files].filter(([rel]) => isBuildSource(rel, arch)));
-      const identities = baseTree ? [treeIdentity(baseTree, [...sources(patched)].map(([p, content]) => ({ path: p, key: content ? blobId(content) : null })))] : [];
+      const identities = baseTree ? [treeIdentity(baseTree, [...patchedKeys].map(([p, key]) => ({ path: p, key })))] : [];
       const next = current.withChanges(sources(outcome.files), `after ${label}`, identities, addedBy(patch));
       const after = (await analyzeSnapshot({ ...common, source: next }, configured)).result;
       const renamedHere = renamedBy(patch);
       ({ introduced: review.introduced, fixed: review.fixed } = compareFindings(analysis.findings, after.findings, renamedHere));
       for (const [from, to] of renamedHere) {
         // A file renamed twice goes from its first name to its last.
-        const first = [...renamed].find(([, last]) => last === from)?.[0] ?? from;
-        renamed.set(first, to);
+        const origin = [...renamed].find(([, last]) => last === from)?.[0] ?? from;
+        renamed.set(origin, to);
       }
       current = next;
       analysis = after;
@@ -168,8 +171,8 @@ export async function runReview(opts: ReviewOptions): Promise<ReviewResult> {
       renamed,
       batchable: analysis.findings.filter((f) => f.kind === 'batchable' && touched.has(f.file)),
       inactiveRules: analysis.inactiveRules,
-      activeRules,
-      completingCalls: [...new Set(first.rules.filter((r) => !first.result.inactiveRules.some((i) => i.ruleId === r.id)).flatMap((r) => r.complete.map((c) => c.name)))],
+      activeRules: activeRules.length,
+      completingCalls: [...new Set(activeRules.flatMap((r) => r.complete.map((c) => c.name)))],
       notes,
       baseFile: (rel) => (repo && commit ? readObjects(repo, [`${commit}:${rel}`])[0] : safeOrNull(() => readRegularFileInside(root, rel, MAX_PATCHED_FILE_BYTES))),
       ms: Math.round(performance.now() - started),
@@ -243,7 +246,7 @@ function loadSeries(opts: ReviewOptions, root: string, repo: GitRepo | null): { 
  * Temporary folders of earlier reviews that were killed (SIGKILL leaves them):
  * ours by name and owner, older than this run, and whose process is gone.
  */
-export function removeStaleTempFolders(tmp = os.tmpdir(), startedAt = Date.now() - process.uptime() * 1000): number {
+function removeStaleTempFolders(tmp = os.tmpdir(), startedAt = Date.now() - process.uptime() * 1000): number {
   let removed = 0;
   let names: string[];
   try {
@@ -329,13 +332,6 @@ function applyPatch(patch: Patch, contentsOf: (rels: string[]) => Map<string, Bu
   }
 }
 
-function isDirectory(p: string): boolean {
-  try {
-    return fs.statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
-}
 
 /** A finding one patch introduces and a later one fixes: the series does not bisect cleanly. */
 function bisectBreaks(reviews: PatchReview[]): BisectBreak[] {

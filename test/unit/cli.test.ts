@@ -352,7 +352,6 @@ describe('graph and model', () => {
   });
 
   it('graph --format svg without Graphviz says how to get it', async () => {
-    const missing = await run(['graph', '--format', 'svg'], { io: { env: {} } });
     // PATH is the process's: run it with a PATH that has no dot.
     const saved = process.env.PATH;
     process.env.PATH = '/nonexistent';
@@ -363,7 +362,6 @@ describe('graph and model', () => {
     } finally {
       process.env.PATH = saved;
     }
-    expect(missing.code === 0 || missing.code === 2).toBe(true);
   });
 
   it('model passes files and returns the command exit code', async () => {
