@@ -92,5 +92,10 @@ export function fastMutants(h: MutationHarness): Mutant[] {
     (m: Mutant) => m.operator === 'batch-helper',
     (m: Mutant) => m.operator === 'batch-helper-no-bounce-flush',
   ];
-  return wanted.flatMap((w) => all.find(w) ?? []);
+  // A selector that matches nothing (an operator renamed or no longer applicable) must not shrink the subset silently.
+  return wanted.map((w, i) => {
+    const found = all.find(w);
+    if (!found) throw new Error(`fast mutant selector ${i + 1} matches no mutant of the tree`);
+    return found;
+  });
 }
