@@ -33,24 +33,25 @@ export const VERSION: string = (() => {
 export async function analyzeSnapshot(opts: LintOptions & { source: Snapshot; cache: AnalysisCache }, configured: Configuration = configure(opts)): Promise<{ result: LintResult; rules: Rule[] }> {
   const started = performance.now();
   const names = opts.source.identities.map((identity) => snapshotEntryName(identity, configured, opts));
+  // A result not analysed now: this snapshot's, with this run's time.
+  const recalled = (result: LintResult) => {
+    opts.cache.stats.snapshotHits++;
+    opts.source.analysed = result;
+    return { result: { ...result, stats: { ...result.stats, ms: Math.round(performance.now() - started) } }, rules: configured.rules };
+  };
   for (const name of names) {
     const stored = opts.cache.snapshots.get(name, isStoredSnapshot) as StoredSnapshot | undefined;
     if (!stored) continue;
-    opts.cache.stats.snapshotHits++;
     opts.source.adopt(stored.record);
     // Stored under its other names too (a tree reached from its parent's with changes is also the tree).
     for (const other of names) if (other !== name && !opts.cache.snapshots.has(other)) opts.cache.snapshots.put(other, stored);
-    const result = stored.result as LintResult;
-    opts.source.analysed = result;
-    return { result: { ...result, stats: { ...result.stats, ms: Math.round(performance.now() - started) } }, rules: configured.rules };
+    return recalled(stored.result as LintResult);
   }
   if (opts.source.inherited) {
     // The change touched only files the analysis it starts from never looked at.
-    opts.cache.stats.snapshotHits++;
     const result = opts.source.inherited as LintResult;
-    opts.source.analysed = result;
     for (const name of names) opts.cache.snapshots.put(name, { result, record: opts.source.record() } satisfies StoredSnapshot);
-    return { result: { ...result, stats: { ...result.stats, ms: Math.round(performance.now() - started) } }, rules: configured.rules };
+    return recalled(result);
   }
   // analyzeTree adds to the configuration's diagnostics and inactive rules: its own lists.
   const { analyzeTree } = await import('./lint.js');

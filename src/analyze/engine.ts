@@ -16,15 +16,15 @@ import type { FunctionCFG, FunctionIR, IRNode } from '../ir/types.js';
 import type { CacheEffect, IssuingCall, ModelOp, PathStep } from '../types.js';
 import { StateSets } from './explore.js';
 import { conditionTexts, forgetDead, liveConditions, paramMap, subExprs, type Live } from './liveness.js';
-import type { Program } from './program.js';
+import { lookupName, type Program } from './program.js';
 import {
   CALLER_TOKEN,
-  RET_PREFIX,
   assign,
   assignField,
   assume,
   clobber,
   evaluate,
+  hasReturned,
   havoc,
   pushStep,
   setReturned,
@@ -34,7 +34,7 @@ import {
   type PendingItem,
   type State,
 } from './state.js';
-import { hasLocal, itemPath, paramLits, summarize, MAX_INNER_STEPS, MAX_OUTCOMES } from './summary.js';
+import { hasLocal, itemPath, litKey, paramLits, summarize, MAX_INNER_STEPS, MAX_OUTCOMES } from './summary.js';
 import type {
   AccessClause,
   AnalysisOptions,
@@ -176,7 +176,7 @@ class FunctionAnalysis {
       }
       case 'call': {
         // A previous call's known result only holds until the next call.
-        const fresh = s.bindings.size && [...s.bindings.keys()].some((k) => k.startsWith(RET_PREFIX)) ? setReturned(s, { k: 'num', v: 0 }, 'U') : s;
+        const fresh = hasReturned(s.bindings) ? setReturned(s, { k: 'num', v: 0 }, 'U') : s;
         for (const next of this.onCall(id, node, fresh)) this.forward(id, node, next);
         return;
       }
@@ -201,11 +201,15 @@ class FunctionAnalysis {
   }
 
   /** A fact about the function's (never reassigned) parameters only. */
-  private readonly factOnParams = (f: Fact): boolean => f.vars.length > 0 && f.vars.every((v) => this.stableParams.has(v));
+  private readonly factOnParams = (f: Fact): boolean => this.allStableParams(f.vars);
 
   private onParams(e: Expr): boolean {
-    const vars = varsOf(e);
-    return vars.size > 0 && [...vars].every((v) => this.stableParams.has(v));
+    return this.allStableParams([...varsOf(e)]);
+  }
+
+  /** Some variables, every one a parameter the function never assigns. */
+  private allStableParams(vars: readonly string[]): boolean {
+    return vars.length > 0 && vars.every((v) => this.stableParams.has(v));
   }
 
   /** A step of the reported path, recorded only while something reportable is pending. */
@@ -259,7 +263,7 @@ class FunctionAnalysis {
   private onCall(id: number, node: CallNode, s: State): State[] {
     const c = node.callee;
     // Through a function pointer: what the analysed ops tables assign to the field.
-    if (node.viaPointer) return this.program.resolve(this.fn.file, `->${c}`).length ? this.onCallee(id, node, s, false, `->${c}`) : [s];
+    if (node.viaPointer) return this.program.resolve(this.fn.file, lookupName(node)).length ? this.onCallee(id, node, s, false, lookupName(node)) : [s];
     if (this.ctx.completing.has(c)) return [this.onCompletion(id, node, s)];
     const issuing = this.ctx.issuing.get(c);
     if (issuing) return this.onIssue(id, node, s, issuing);
@@ -662,7 +666,7 @@ function constantArgs(node: CallNode): { consts?: string } {
 }
 
 function litsKey(lits: Literal[]): string {
-  return lits.map((l) => (l.value ? '+' : '-') + show(l.atom)).sort().join('&');
+  return lits.map(litKey).sort().join('&');
 }
 
 function modelOp(effect: CacheEffect): ModelOp | undefined {

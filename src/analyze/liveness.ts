@@ -2,7 +2,7 @@
 // multiplies states, so dropping it is exact for every later decision.
 import { show, substitute, varsOf, type Expr } from '../ir/expr.js';
 import type { FunctionCFG, FunctionIR, IRNode } from '../ir/types.js';
-import type { Program } from './program.js';
+import { lookupName, type Program } from './program.js';
 import { RET_PREFIX, type Binding, type Fact, type State } from './state.js';
 import type { Summary } from './types.js';
 
@@ -39,7 +39,7 @@ export function liveConditions(fn: FunctionIR, cfg: FunctionCFG, program: Progra
     else if (n.op === 'return' && n.value) addExpr(n.value);
     else if (n.op === 'assign' && n.value?.k === 'call') t.add(bitOf(textBit, texts, show(n.value)));
     else if (n.op === 'call') {
-      for (const target of program.resolve(fn.file, n.viaPointer ? `->${n.callee}` : n.callee)) {
+      for (const target of program.resolve(fn.file, lookupName(n))) {
         const sm = summaryOf(target);
         if (!sm) continue;
         const map = paramMap(target, n);

@@ -7,6 +7,11 @@ export interface ProgramOptions {
   arch: string;
 }
 
+/** The name a call is resolved by: its callee, or `->field` for a call through a structure's function pointer. */
+export function lookupName(call: { callee: string; viaPointer?: boolean }): string {
+  return call.viaPointer ? `->${call.callee}` : call.callee;
+}
+
 export class Program {
   readonly functions: FunctionIR[] = [];
   readonly byName = new Map<string, FunctionIR[]>();

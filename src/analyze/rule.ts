@@ -300,6 +300,7 @@ function finding(fn: FunctionIR, raw: RawFinding, res: FunctionResult, ctx: Rule
   const hop = chain.findIndex((c) => ctx.contractDefers.has(c.function));
   const contract = hop >= 0 && hop + 1 < chain.length ? ctx.contractDefers.get(chain[hop].function) : undefined;
   const owed = contract ? `; ${contract.defer}() at ${chain[hop + 1].file}:${chain[hop + 1].line} needs ${contract.complete}()` : '';
+  const access = raw.kind === 'unflushed-access' ? [...raw.path].reverse().find((st) => st.op === 'cpu_read' || st.op === 'cpu_write') : undefined;
   let message: string;
   if (raw.kind === 'unflushed-return') {
     message = `${issued} when ${fn.name}() returns at ${fn.file}:${raw.at.line} (${res.summary.handoffWhy}); no ${flush}() on this path${owed}${raw.error ? ' (error path)' : ''}`;
@@ -308,7 +309,6 @@ function finding(fn: FunctionIR, raw: RawFinding, res: FunctionResult, ctx: Rule
     // `f() leaves ... pending when f() at line N reaches memcpy()` says f twice.
     const what = calledHere ? raw.at.what.replace(new RegExp(`^${calledHere}\\(\\) at line \\d+ reaches`), 'it reaches') : raw.at.what;
     message = `${issued} when ${what}; no ${flush}() before it${raw.error ? ' (error path)' : ''}`;
-    const access = [...raw.path].reverse().find((st) => st.op === 'cpu_read' || st.op === 'cpu_write');
     if (access) related.push({ file: access.file, line: access.line, column: 1, message: access.event });
   }
   if (item.via && (here.file !== item.origin.file || here.line !== item.origin.line)) {
@@ -317,7 +317,6 @@ function finding(fn: FunctionIR, raw: RawFinding, res: FunctionResult, ctx: Rule
   if (here.file !== fn.file || here.line !== item.line) {
     related.push({ file: fn.file, line: item.line, column: item.column, message: `${fn.name}() calls ${item.via ?? item.callee}() here` });
   }
-  const access = raw.kind === 'unflushed-access' ? [...raw.path].reverse().find((st) => st.op === 'cpu_read' || st.op === 'cpu_write') : undefined;
   const exit = raw.kind === 'unflushed-return' ? `returned by ${fn.name}()` : `read by ${access ? `${/^(\w+)\(/.exec(access.event)?.[1] ?? 'access'}@${access.file}` : raw.at.what}`;
   return {
     ruleId: ctx.rule.id,

@@ -345,10 +345,14 @@ export function evaluate(e: Expr, s: State, env: EvalEnv): Tri {
  * `f(x)` returned) replaced by that result, before variables are resolved:
  * resolving `x` through a binding would change the call's text.
  */
+/** Whether a call's result is known (a `$ret:` binding). */
+export function hasReturned(bindings: ReadonlyMap<string, Binding>): boolean {
+  for (const k of bindings.keys()) if (k.startsWith(RET_PREFIX)) return true;
+  return false;
+}
+
 function withReturned(e: Expr, bindings: ReadonlyMap<string, Binding>): Expr {
-  let any = false;
-  for (const k of bindings.keys()) if (k.startsWith(RET_PREFIX)) any = true;
-  if (!any) return e;
+  if (!hasReturned(bindings)) return e;
   const walk = (x: Expr): Expr => {
     switch (x.k) {
       case 'call': {

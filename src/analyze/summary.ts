@@ -97,7 +97,7 @@ function markTop(chain: ChainSite[]): ChainSite[] {
 function mergeAlternatives(outcomes: Outcome[]): Outcome[] {
   const merged = new Map<string, Outcome>();
   for (const o of outcomes) {
-    const key = `${o.keepsCaller}|${o.error}${o.failed}${o.ret}|${o.items.map((i) => `${i.callee}:${i.effect}`).sort().join(',')}`;
+    const key = effectKey(o);
     const old = merged.get(key);
     if (!old) {
       merged.set(key, { ...o });
@@ -109,20 +109,17 @@ function mergeAlternatives(outcomes: Outcome[]): Outcome[] {
   return [...merged.values()];
 }
 
-function litKey(l: Literal): string {
+/** A condition literal as text (`+flush`, `-dev_is_dma_coherent(dev)`). */
+export function litKey(l: Literal): string {
   return (l.value ? '+' : '-') + show(l.atom);
 }
 
+/** What a way out does, its conditions left out: whether it keeps the caller's items, its flags, what it leaves pending. */
+function effectKey(o: Outcome): string {
+  return `${o.keepsCaller}|${o.error}${o.failed}${o.ret}|${o.items.map((i) => `${i.callee}:${i.effect}`).sort().join(',')}`;
+}
+
 function add(groups: Map<string, Outcome>, o: Outcome): void {
-  const key =
-    o.lits.map((l) => (l.value ? '+' : '-') + show(l.atom)).sort().join('&') +
-    '|' +
-    o.keepsCaller +
-    '|' +
-    o.error +
-    o.failed +
-    o.ret +
-    '|' +
-    o.items.map((i) => `${i.callee}:${i.effect}`).sort().join(',');
+  const key = o.lits.map(litKey).sort().join('&') + '|' + effectKey(o);
   if (!groups.has(key)) groups.set(key, o);
 }

@@ -99,7 +99,7 @@ class KconfigReader {
     }
     this.seen.add(file);
     const state: FileState = { file, context, inChoice, blocks: [], current: null, menuHeader: false };
-    for (const line of logicalLines(text)) {
+    for (const { text: line } of kconfigLogicalLines(text)) {
       const [keyword, ...rest] = line.split(/\s+/);
       if (ENTRY_KEYWORDS.has(keyword)) {
         this.finish(state);
@@ -239,33 +239,43 @@ function unquote(text: string): string {
   return /^".*"$/.test(t) || /^'.*'$/.test(t) ? t.slice(1, -1) : t;
 }
 
-/** Logical lines: continuations joined, comments and help text dropped. */
-function logicalLines(source: string): string[] {
+export interface KconfigLine {
+  /** Line number (1-based) of the first physical line. */
+  line: number;
+  /** Comment-free text with continuations joined, trimmed. */
+  text: string;
+}
+
+/** Join `\` continuations, drop comments and help text. */
+export function kconfigLogicalLines(source: string): KconfigLine[] {
   const physical = source.split(/\r?\n/);
-  const out: string[] = [];
-  let helpIndent = -2; // -2: not in help; -1: in help, indentation not yet seen
+  const out: KconfigLine[] = [];
+  let inHelp = false;
+  let helpIndent = -1; // indentation of the help text, once its first line is seen
   for (let i = 0; i < physical.length; i++) {
+    const start = i;
     let raw = physical[i];
-    if (helpIndent !== -2) {
+    if (inHelp) {
       if (raw.trim() === '') continue;
-      const indent = indentation(raw);
-      if (helpIndent === -1) helpIndent = indent;
+      const indent = indentationWidth(raw);
+      if (helpIndent < 0) helpIndent = indent;
       if (indent >= helpIndent && indent > 0) continue;
-      helpIndent = -2;
+      inHelp = false;
     }
     while (raw.endsWith('\\') && i + 1 < physical.length) raw = raw.slice(0, -1) + ' ' + physical[++i];
-    const text = stripComment(raw).trim();
+    const text = stripKconfigComment(raw).trim();
     if (text === '') continue;
     if (text === 'help' || text === '---help---') {
+      inHelp = true;
       helpIndent = -1;
       continue;
     }
-    out.push(text);
+    out.push({ line: start + 1, text });
   }
   return out;
 }
 
-function indentation(line: string): number {
+function indentationWidth(line: string): number {
   let width = 0;
   for (const ch of line) {
     if (ch === ' ') width += 1;
@@ -275,15 +285,18 @@ function indentation(line: string): number {
   return width;
 }
 
-function stripComment(line: string): string {
+function stripKconfigComment(line: string): string {
   let quote = '';
   for (let i = 0; i < line.length; i++) {
     const ch = line[i];
     if (quote) {
       if (ch === '\\') i++;
       else if (ch === quote) quote = '';
-    } else if (ch === '"' || ch === "'") quote = ch;
-    else if (ch === '#') return line.slice(0, i);
+    } else if (ch === '"' || ch === "'") {
+      quote = ch;
+    } else if (ch === '#') {
+      return line.slice(0, i);
+    }
   }
   return line;
 }

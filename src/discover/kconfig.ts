@@ -8,7 +8,7 @@
 // ARCH_HAS_BATCHED_DMA_SYNC, ...).
 import fs from 'node:fs';
 import path from 'node:path';
-import { defconfigValues, readKconfigTree, type ExplicitValue, type Interval } from './kconfig-tree.js';
+import { defconfigValues, kconfigLogicalLines, readKconfigTree, type ExplicitValue, type Interval } from './kconfig-tree.js';
 
 export type Tri = 'y' | 'n' | 'unknown';
 
@@ -129,7 +129,11 @@ const DOT_CONFIG_UNSET = /^#\s*CONFIG_([A-Za-z0-9_]+) is not set\s*$/;
  */
 export function loadDotConfig(file: string, arch: string): ConfigEnv {
   checkArch(arch);
-  const values = readConfigFile(file).values;
+  return dotConfigEnv(readConfigFile(file).values, arch);
+}
+
+/** The configuration a full .config's values give (see loadDotConfig). */
+function dotConfigEnv(values: Map<string, ExplicitValue>, arch: string): ConfigEnv {
   return {
     arch,
     origin: 'kconfig-file',
@@ -195,7 +199,7 @@ export function loadKernelConfig(file: string, root: string, arch: string): Conf
   }
   const alwaysOn = archSelects(root, arch).alwaysOn;
   const missing = [own, ...alwaysOn].filter((sym) => values.get(sym) !== 'y' && values.get(sym) !== 'm');
-  if (generated && missing.length === 0) return loadDotConfig(file, arch);
+  if (generated && missing.length === 0) return dotConfigEnv(values, arch);
 
   const tree = readKconfigTree(root, arch);
   if (tree.symbols.size === 0) {
@@ -223,68 +227,6 @@ export function loadKernelConfig(file: string, root: string, arch: string): Conf
 }
 
 // ------------------------------------------------------- arch Kconfig ----
-
-interface KconfigLine {
-  /** Line number (1-based) of the first physical line. */
-  line: number;
-  /** Comment-free text with continuations joined, trimmed. */
-  text: string;
-}
-
-/** Join `\` continuations, drop comments and help text. */
-function kconfigLogicalLines(source: string): KconfigLine[] {
-  const physical = source.split(/\r?\n/);
-  const out: KconfigLine[] = [];
-  let inHelp = false;
-  let helpIndent = -1; // indentation of the help text, once its first line is seen
-  for (let i = 0; i < physical.length; i++) {
-    const start = i;
-    let raw = physical[i];
-    if (inHelp) {
-      if (raw.trim() === '') continue;
-      const indent = indentationWidth(raw);
-      if (helpIndent < 0) helpIndent = indent;
-      if (indent >= helpIndent && indent > 0) continue;
-      inHelp = false;
-    }
-    while (raw.endsWith('\\') && i + 1 < physical.length) raw = raw.slice(0, -1) + ' ' + physical[++i];
-    const text = stripKconfigComment(raw).trim();
-    if (text === '') continue;
-    if (text === 'help' || text === '---help---') {
-      inHelp = true;
-      helpIndent = -1;
-      continue;
-    }
-    out.push({ line: start + 1, text });
-  }
-  return out;
-}
-
-function indentationWidth(line: string): number {
-  let width = 0;
-  for (const ch of line) {
-    if (ch === ' ') width += 1;
-    else if (ch === '\t') width = (Math.floor(width / 8) + 1) * 8;
-    else break;
-  }
-  return width;
-}
-
-function stripKconfigComment(line: string): string {
-  let quote = '';
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
-    if (quote) {
-      if (ch === '\\') i++;
-      else if (ch === quote) quote = '';
-    } else if (ch === '"' || ch === "'") {
-      quote = ch;
-    } else if (ch === '#') {
-      return line.slice(0, i);
-    }
-  }
-  return line;
-}
 
 const ENTRY_KEYWORDS = new Set([
   'config', 'menuconfig', 'choice', 'endchoice', 'menu', 'endmenu', 'if', 'endif', 'source', 'comment', 'mainmenu',

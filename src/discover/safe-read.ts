@@ -4,6 +4,7 @@
 // /dev/stdin, to a file outside the tree), a FIFO that blocks forever, or a
 // huge file. Only a regular file inside `container`, opened without following
 // a final symlink and without blocking, and no larger than the cap, is read.
+// The one write of that kind is here too: a new file, never through a link.
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -73,6 +74,21 @@ export function readRegularFileInside(container: string, rel: string, maxBytes: 
       length += n;
     }
     return length === buffer.length ? buffer : buffer.subarray(0, length);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Writes a file that must be new: O_EXCL|O_NOFOLLOW, never through a link
+ * someone put there meanwhile. `exactMode`: set `mode` whatever the umask
+ * (an executable hook); otherwise the umask applies as usual.
+ */
+export function writeNewFile(file: string, content: string, mode: number, exactMode = false): void {
+  const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, mode);
+  try {
+    fs.writeSync(fd, content);
+    if (exactMode) fs.fchmodSync(fd, mode);
   } finally {
     fs.closeSync(fd);
   }

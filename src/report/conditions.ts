@@ -180,7 +180,11 @@ function phraseLiteral(l: Literal): string {
 
 /** "always", "never", or the simplified disjunction in C-like words. */
 export function phraseCondition(condition: Condition): string {
-  const simple = simplifyCondition(condition);
+  return phraseSimplified(simplifyCondition(condition));
+}
+
+/** phraseCondition of a condition simplifyCondition already returned. */
+function phraseSimplified(simple: Condition): string {
   if (simple.length === 0) return 'never';
   if (simple.some((t) => t.length === 0)) return 'always';
   return simple.map((t) => t.map(phraseLiteral).join(' && ')).join(' || ');
@@ -192,7 +196,7 @@ export function phraseCondition(condition: Condition): string {
  */
 export function summariseCondition(condition: Condition): string {
   const simple = simplifyCondition(condition);
-  if (simple.length <= 1) return phraseCondition(simple);
+  if (simple.length <= 1) return phraseSimplified(simple);
   const common = simple[0]!.filter((l) => simple.every((t) => t.some((m) => key(m) === key(l))));
   if (common.length === 0) return `in ${simple.length} cases`;
   return `${common.map(phraseLiteral).join(' && ')} (${simple.length} cases)`;

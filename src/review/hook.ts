@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeNewFile } from '../discover/safe-read.js';
 import { findRepo, git } from '../discover/git.js';
 import type { Severity } from '../types.js';
 import { UsageError } from '../errors.js';
@@ -91,17 +92,6 @@ function existingHook(file: string): 'none' | 'symlink' | 'ours' | 'other' {
   return isOurHook(fs.readFileSync(file, 'utf8')) ? 'ours' : 'other';
 }
 
-/** Writes a new regular file; O_EXCL|O_NOFOLLOW: never through a link that appeared meanwhile. */
-function writeNewHook(file: string, content: string): void {
-  const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o755);
-  try {
-    fs.writeSync(fd, content);
-    fs.fchmodSync(fd, 0o755);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
 export function installHook(opts: { tree: string; force: boolean; failOn: Severity; command: string[] }): string {
   const file = hookPath(opts.tree);
   const backup = file + BACKUP_SUFFIX;
@@ -118,7 +108,7 @@ export function installHook(opts: { tree: string; force: boolean; failOn: Severi
     fs.rmSync(file);
   }
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  writeNewHook(file, hookScript(opts.command, opts.failOn));
+  writeNewFile(file, hookScript(opts.command, opts.failOn), 0o755, true);
   return `flushcheck: pre-commit hook written to ${file}${note}`;
 }
 

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { writeNewFile } from '../discover/safe-read.js';
 import { UsageError } from '../errors.js';
 import { OWN_PROCESS_GROUP } from '../discover/git.js';
 import { REPLY_FILE_NAME, REPLY_MAILER, type ReplyMessage } from '../report/reply.js';
@@ -53,15 +54,7 @@ export function writeReplies(dir: string, replies: ReplyMessage[], shown: string
       throw fail(`holds ${foreign.length} file(s) flushcheck did not write (${foreign.slice(0, 3).map((e) => JSON.stringify(e.name)).join(', ')}); pass a new or empty folder`);
     }
     for (const entry of entries) fs.rmSync(path.join(dir, entry.name));
-    for (const reply of replies) {
-      // 'wx' with O_NOFOLLOW: never through a link someone put there meanwhile.
-      const fd = fs.openSync(path.join(dir, reply.fileName), fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o644);
-      try {
-        fs.writeSync(fd, reply.text);
-      } finally {
-        fs.closeSync(fd);
-      }
-    }
+    for (const reply of replies) writeNewFile(path.join(dir, reply.fileName), reply.text, 0o644);
   } catch (error) {
     if (error instanceof UsageError) throw error;
     throw fail(`cannot write: ${(error as Error).message}; pass a writable folder`);
