@@ -139,11 +139,7 @@ export async function runReview(opts: ReviewOptions): Promise<ReviewResult> {
       const after = (await analyzeSnapshot({ ...common, source: next }, configured)).result;
       const renamedHere = renamedBy(patch);
       ({ introduced: review.introduced, fixed: review.fixed } = compareFindings(analysis.findings, after.findings, renamedHere));
-      for (const [from, to] of renamedHere) {
-        // A file renamed twice goes from its first name to its last.
-        const origin = [...renamed].find(([, last]) => last === from)?.[0] ?? from;
-        renamed.set(origin, to);
-      }
+      addRenames(renamed, renamedHere);
       current = next;
       analysis = after;
       opts.onPatch?.(review, total);
@@ -277,6 +273,14 @@ function processAlive(pid: number): boolean {
   }
 }
 
+/** Adds a later patch's renames to `moved` (first name to current name): a file renamed twice goes from its first name to its last. */
+function addRenames(moved: Map<string, string>, later: Map<string, string>): void {
+  for (const [from, to] of later) {
+    const origin = [...moved].find(([, last]) => last === from)?.[0] ?? from;
+    moved.set(origin, to);
+  }
+}
+
 /** The files a patch renames: old path to new path. */
 function renamedBy(patch: Patch): Map<string, string> {
   return new Map(patch.files.flatMap((f) => (f.renamed && f.oldPath && f.newPath ? [[f.oldPath, f.newPath] as [string, string]] : [])));
@@ -335,8 +339,14 @@ function applyPatch(patch: Patch, contentsOf: (rels: string[]) => Map<string, Bu
 
 /** A finding one patch introduces and a later one fixes: the series does not bisect cleanly. */
 function bisectBreaks(reviews: PatchReview[]): BisectBreak[] {
-  const open = new Map<string, { finding: Finding; review: PatchReview }[]>();
+  // Keyed by identity under the names of the files as the series has left them so far (`moved`: renames since the finding appeared).
+  let open = new Map<string, { finding: Finding; review: PatchReview; moved: Map<string, string> }[]>();
   const breaks: BisectBreak[] = [];
+  const push = (key: string, entry: { finding: Finding; review: PatchReview; moved: Map<string, string> }) => {
+    const list = open.get(key) ?? [];
+    list.push(entry);
+    open.set(key, list);
+  };
   for (const review of reviews) {
     for (const f of review.fixed) {
       const waiting = open.get(findingIdentity(f));
@@ -349,12 +359,19 @@ function bisectBreaks(reviews: PatchReview[]): BisectBreak[] {
         text: `${start.review.label} leaves ${start.finding.function} ${start.finding.kind.startsWith('unflushed') ? 'unflushed' : `with a ${start.finding.kind} ${start.finding.severity}`} until ${review.label}`,
       });
     }
+    const renamedHere = review.applied ? renamedBy(review.patch) : new Map<string, string>();
+    if (renamedHere.size) {
+      const before = open;
+      open = new Map();
+      for (const entry of [...before.values()].flat()) {
+        addRenames(entry.moved, renamedHere);
+        push(findingIdentity(entry.finding, entry.moved), entry);
+      }
+    }
     for (const f of review.introduced) {
       // Notes (batchable, redundant flush) do not break a bisection.
       if (f.severity === 'note') continue;
-      const list = open.get(findingIdentity(f)) ?? [];
-      list.push({ finding: f, review });
-      open.set(findingIdentity(f), list);
+      push(findingIdentity(f), { finding: f, review, moved: new Map() });
     }
   }
   return breaks;

@@ -207,6 +207,28 @@ describe('flushcheck review details', () => {
     expect(report.bisectable).toBe(true);
   });
 
+  it('a finding that a later patch fixes after another renamed its file still breaks bisection', async () => {
+    makeTree(true);
+    const env = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' };
+    const [local, breaking, fixing] = fs.readdirSync(path.join(SERIES, 'break-fix')).filter((f) => !f.startsWith('0000')).sort();
+    for (const p of [local, breaking]) execFileSync('git', ['am', '-q', path.join(SERIES, 'break-fix', p)], { cwd: tree, env });
+    execFileSync('git', ['mv', 'drivers/foo/foo_dma.c', 'drivers/foo/foo_map.c'], { cwd: tree });
+    execFileSync('git', ['commit', '-qm', 'foo: rename foo_dma.c to foo_map.c'], { cwd: tree, env });
+    // The fix, made against the file's new name.
+    const fix = fs.readFileSync(path.join(SERIES, 'break-fix', fixing), 'utf8').replaceAll('drivers/foo/foo_dma.c', 'drivers/foo/foo_map.c');
+    execFileSync('git', ['am', '-q'], { cwd: tree, env, input: fix });
+    const run = await flushcheck('review', 'HEAD~4..HEAD', '--tree', tree, '--format', 'json');
+    const report = JSON.parse(run.stdout);
+    expect(report.patches.map((p: { introduced: unknown[]; fixed: unknown[] }) => [p.introduced.length, p.fixed.length])).toEqual([
+      [0, 0],
+      [1, 0],
+      [0, 0],
+      [0, 1],
+    ]);
+    expect(report.bisectable).toBe(false);
+    expect(report.breaks.map((b: { introducedBy: number; fixedBy: number }) => [b.introducedBy, b.fixedBy])).toEqual([[2, 4]]);
+  });
+
   it('stops at a patch that does not apply unless --keep-going', async () => {
     makeTree(true);
     const run = await flushcheck('review', path.join(SERIES, 'not-applying'), '--tree', tree, '--format', 'json');
