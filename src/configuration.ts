@@ -108,6 +108,6 @@ function configFingerprint(env: ConfigEnv, file: string): string {
   } catch {
     // No file: the origin and note say so.
   }
-  return digest(env.arch, env.origin, env.note ?? '', text);
+  return digest(env.arch, env.origin, env.note ?? '', env.inputs ?? '', text);
 }
 

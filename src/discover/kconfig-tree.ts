@@ -8,6 +8,7 @@
 // Values are intervals over n < m < y (0..2): a symbol this reader cannot
 // decide (a choice, a `$(shell ...)` default, a cycle) is [0, 2], never a
 // guess, so an #if on it keeps both branches.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -50,6 +51,8 @@ export interface KconfigTree {
   symbols: Map<string, SymbolDef>;
   /** Sources that could not be followed: a symbol defined in none of the files read is then unknown, not n. */
   unread: string[];
+  /** A digest of every file read (its path and text, in reading order): what the answers depend on, for cache keys. */
+  digest: string;
 }
 
 const TRUE: Expr = { k: 'const', v: Y };
@@ -58,9 +61,11 @@ const TRUE: Expr = { k: 'const', v: Y };
 
 /** Reads `<root>/Kconfig` and every file it sources, for `arch` (SRCARCH). */
 export function readKconfigTree(root: string, arch: string): KconfigTree {
-  const tree: KconfigTree = { symbols: new Map(), unread: [] };
-  const reader = new KconfigReader(root, arch, tree);
+  const tree: KconfigTree = { symbols: new Map(), unread: [], digest: '' };
+  const read = createHash('sha1');
+  const reader = new KconfigReader(root, arch, tree, (file, text) => read.update(`${file}\0${text}\0`));
   reader.readFile(path.join(root, 'Kconfig'), [], false);
+  tree.digest = read.digest('hex');
   return tree;
 }
 
@@ -85,6 +90,7 @@ class KconfigReader {
     private readonly root: string,
     private readonly arch: string,
     private readonly tree: KconfigTree,
+    private readonly onRead: (file: string, text: string) => void,
   ) {}
 
   /** `context`: the conditions of the enclosing if/menu blocks (they apply across `source`). */
@@ -98,6 +104,7 @@ class KconfigReader {
       return;
     }
     this.seen.add(file);
+    this.onRead(path.relative(this.root, file), text);
     const state: FileState = { file, context, inChoice, blocks: [], current: null, menuHeader: false };
     for (const { text: line } of kconfigLogicalLines(text)) {
       const [keyword, ...rest] = line.split(/\s+/);

@@ -25,6 +25,8 @@ export interface ConfigEnv {
   origin: string;
   /** Why this environment knows less than its origin normally gives, if it does. */
   note?: string;
+  /** A digest of the files besides the config file that the answers come from (a defconfig's Kconfig tree), for cache keys. */
+  inputs?: string;
 }
 
 type SymbolEnv = Pick<ConfigEnv, 'symbol' | 'tristate'>;
@@ -214,6 +216,7 @@ export function loadKernelConfig(file: string, root: string, arch: string): Conf
   return {
     arch,
     origin: 'defconfig',
+    inputs: tree.digest,
     note: `${file} read as a defconfig: symbols it does not set take their Kconfig defaults and selects`,
     symbol: (name) => {
       const [lo, hi] = value(stripPrefix(name));

@@ -296,6 +296,21 @@ describe('loadKernelConfig: a full .config as it is, a defconfig resolved like m
     expect(env.symbol('FOO_FLUSH')).toBe('n');
   });
 
+  it('gives a defconfig\'s configuration a digest of the Kconfig files it is resolved against (cache keys change with them)', () => {
+    const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'flushcheck-kconfig-inputs-'));
+    try {
+      fs.cpSync(MINI, copy, { recursive: true });
+      const defconfig = path.join(copy, 'arch/arm64/configs/foo_defconfig');
+      const before = loadKernelConfig(defconfig, copy, 'arm64').inputs;
+      expect(before).toMatch(/^[0-9a-f]{40}$/);
+      expect(loadKernelConfig(defconfig, copy, 'arm64').inputs).toBe(before);
+      fs.appendFileSync(path.join(copy, 'kernel/dma/Kconfig'), '\n# a comment\n');
+      expect(loadKernelConfig(defconfig, copy, 'arm64').inputs).not.toBe(before);
+    } finally {
+      fs.rmSync(copy, { recursive: true, force: true });
+    }
+  });
+
   it('resolves a defconfig: defaults under their dependencies, the arch selects, prompts', () => {
     const env = loadKernelConfig(path.join(MINI, 'arch/arm64/configs/foo_defconfig'), MINI, 'arm64');
     expect(env.origin).toBe('defconfig');
