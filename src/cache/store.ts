@@ -23,8 +23,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FileIR } from '../ir/types.js';
 
-/** 2: entries sealed with their digest, scan.txt with a checksum line. */
-const FORMAT = 2;
+/**
+ * 3: stores are lines of `key digest json` (parseStoreLines), read lazily;
+ * scan.txt with a checksum line.
+ */
+const FORMAT = 3;
 /** Another build's cache folder unused this long is removed. */
 const STALE_CACHE_MS = 30 * 24 * 3600 * 1000;
 /** Names one scan index tracks (bits of a 32-bit mask). */
@@ -142,56 +145,89 @@ export interface EntryStore {
   put(key: string, value: unknown): void;
 }
 
-/** A stored value with the digest of its JSON: an entry edited or damaged on disk no longer matches. */
-interface Sealed {
-  d: string;
-  v: unknown;
+/**
+ * One stored value: its JSON text as written, the digest of that text, and
+ * the value once a run has read it. Entries a run never reads are never
+ * parsed, and are written back as the text they were read as.
+ */
+interface StoredEntry {
+  json: string;
+  digest: string;
+  value?: unknown;
+  /** The schema check the value passed this run (the rounds of one analysis read the same results). */
+  checkedBy?: (value: unknown) => boolean;
 }
 
-function seal(value: unknown): Sealed {
-  return { d: digest(JSON.stringify(value)), v: value };
+/**
+ * A store file: one entry per line, `key<TAB>digest<TAB>json`, the key as a
+ * JSON string. JSON escapes every control character, so neither a key nor a
+ * value holds a tab or a newline of its own. Exported for the tests that
+ * damage entries on purpose.
+ */
+export function parseStoreLines(text: string): Map<string, { json: string; digest: string }> {
+  const entries = new Map<string, { json: string; digest: string }>();
+  for (let pos = 0; pos < text.length; ) {
+    let eol = text.indexOf('\n', pos);
+    if (eol < 0) eol = text.length;
+    const t1 = text.indexOf('\t', pos);
+    const t2 = t1 < 0 ? -1 : text.indexOf('\t', t1 + 1);
+    if (t1 > pos && t2 > t1 && t2 < eol) {
+      try {
+        const key = JSON.parse(text.slice(pos, t1)) as unknown;
+        if (typeof key === 'string') entries.set(key, { digest: text.slice(t1 + 1, t2), json: text.slice(t2 + 1, eol) });
+      } catch {
+        // A damaged line: that entry is gone, the others stay.
+      }
+    }
+    pos = eol + 1;
+  }
+  return entries;
 }
 
-function isIntact(entry: unknown): entry is Sealed {
-  const sealed = entry as Sealed;
-  return !!sealed && typeof sealed === 'object' && typeof sealed.d === 'string' && 'v' in sealed && sealed.d === digest(JSON.stringify(sealed.v));
+export function formatStoreLine(key: string, entry: { json: string; digest: string }): string {
+  return `${JSON.stringify(key)}\t${entry.digest}\t${entry.json}\n`;
 }
 
 /**
  * JSON values by key (function results, stored files), remembering which this
- * run used. `get` returns a value only when it is intact and passes the
- * caller's schema check; otherwise the entry is dropped.
+ * run used. `get` returns a value only when its text matches its digest and
+ * the value passes the caller's schema check; otherwise the entry is dropped.
  */
 export class ResultStore {
-  private readonly entries: Map<string, unknown>;
+  private readonly entries: Map<string, StoredEntry>;
   private readonly used = new Set<string>();
-  private readonly checkedEntries = new WeakMap<object, (value: unknown) => boolean>();
   changed = false;
   /** Entries dropped this run because they were damaged or did not fit their schema. */
   dropped = 0;
 
-  constructor(entries?: Map<string, unknown>) {
+  constructor(entries?: Map<string, StoredEntry>) {
     this.entries = entries ?? new Map();
   }
 
   get(key: string, isValid: (value: unknown) => boolean = () => true): unknown {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
-    // An entry checked once this run is not checked again (the rounds of one analysis read the same results).
-    if (typeof entry === 'object' && entry !== null && this.checkedEntries.get(entry) === isValid) {
+    if (entry.checkedBy === isValid) {
       this.used.add(key);
-      return (entry as Sealed).v;
+      return entry.value;
     }
-    if (!isIntact(entry) || !isValid(entry.v)) {
+    let value: unknown;
+    try {
+      value = entry.value === undefined && entry.digest === digest(entry.json) ? JSON.parse(entry.json) : entry.value;
+    } catch {
+      value = undefined;
+    }
+    if (value === undefined || !isValid(value)) {
       this.entries.delete(key);
       this.used.delete(key);
       this.dropped++;
       this.changed = true;
       return undefined;
     }
+    entry.value = value;
+    entry.checkedBy = isValid;
     this.used.add(key);
-    this.checkedEntries.set(entry as object, isValid);
-    return entry.v;
+    return value;
   }
 
   /** This store seen through a schema check: what its consumer reads back always fits. */
@@ -200,7 +236,8 @@ export class ResultStore {
   }
 
   put(key: string, value: unknown): void {
-    this.entries.set(key, seal(value));
+    const json = JSON.stringify(value);
+    this.entries.set(key, { json, digest: digest(json), value });
     this.used.add(key);
     this.changed = true;
   }
@@ -210,14 +247,11 @@ export class ResultStore {
     const keep = [...this.used];
     const rest = [...this.entries.keys()].filter((k) => !this.used.has(k)).reverse();
     const chosen = [...keep, ...rest].slice(0, MAX_STORED_RESULTS).reverse();
-    return JSON.stringify(Object.fromEntries(chosen.map((k) => [k, this.entries.get(k)])));
+    return chosen.map((k) => formatStoreLine(k, this.entries.get(k)!)).join('');
   }
 
   static parse(text: string): ResultStore {
-    const raw = JSON.parse(text) as unknown;
-    // Anything but an object of entries is a damaged file: start empty.
-    if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return new ResultStore();
-    return new ResultStore(new Map(Object.entries(raw)));
+    return new ResultStore(parseStoreLines(text));
   }
 }
 
@@ -229,8 +263,8 @@ export class ResultStore {
  * are kept.
  */
 export class SnapshotStore {
-  private readonly pending = new Map<string, Sealed>();
-  private readonly memory = new Map<string, Sealed>();
+  private readonly pending = new Map<string, StoredEntry>();
+  private readonly memory = new Map<string, StoredEntry>();
   private readonly used = new Set<string>();
   dropped = 0;
 
@@ -240,14 +274,21 @@ export class SnapshotStore {
   get(name: string, isValid: (value: unknown) => boolean): unknown {
     const entry = this.pending.get(name) ?? this.memory.get(name) ?? this.readEntry(name);
     if (entry === undefined) return undefined;
-    if (!isIntact(entry) || !isValid(entry.v)) {
+    let value = entry.value;
+    try {
+      if (value === undefined && entry.digest === digest(entry.json)) value = JSON.parse(entry.json);
+    } catch {
+      value = undefined;
+    }
+    if (value === undefined || !isValid(value)) {
       this.dropped++;
       this.memory.delete(name);
       if (this.dir) fs.rmSync(this.file(name), { force: true });
       return undefined;
     }
+    entry.value = value;
     this.used.add(name);
-    return entry.v;
+    return value;
   }
 
   has(name: string): boolean {
@@ -255,9 +296,10 @@ export class SnapshotStore {
   }
 
   put(name: string, value: unknown): void {
-    const sealed = seal(value);
-    this.pending.set(name, sealed);
-    this.memory.set(name, sealed);
+    const json = JSON.stringify(value);
+    const entry = { json, digest: digest(json), value };
+    this.pending.set(name, entry);
+    this.memory.set(name, entry);
   }
 
   /** Stored names, most recently used first. */
@@ -268,8 +310,8 @@ export class SnapshotStore {
     try {
       onDisk = fs
         .readdirSync(this.dir)
-        .filter((f) => f.endsWith('.json'))
-        .map((f) => ({ name: f.slice(0, -5), at: fs.statSync(path.join(this.dir!, f)).mtimeMs }))
+        .filter((f) => f.endsWith('.txt'))
+        .map((f) => ({ name: f.slice(0, -4), at: fs.statSync(path.join(this.dir!, f)).mtimeMs }))
         .sort((a, b) => b.at - a.at);
     } catch {
       // No folder yet.
@@ -277,26 +319,30 @@ export class SnapshotStore {
     return [...new Set([...inMemory, ...onDisk.map((e) => e.name)])];
   }
 
-  private readEntry(name: string): Sealed | undefined {
+  /** A snapshot file holds one store line (see parseStoreLines), under its own name. */
+  private readEntry(name: string): StoredEntry | undefined {
     if (!this.dir) return undefined;
+    let text: string;
     try {
-      const entry = JSON.parse(fs.readFileSync(this.file(name), 'utf8')) as Sealed;
-      this.memory.set(name, entry);
-      return entry;
+      text = fs.readFileSync(this.file(name), 'utf8');
     } catch {
       return undefined;
     }
+    // Present but not one line of this name: damaged, seen by get() as a digest that does not match.
+    const entry: StoredEntry = parseStoreLines(text).get(name) ?? { json: '', digest: '' };
+    this.memory.set(name, entry);
+    return entry;
   }
 
   private file(name: string): string {
-    return path.join(this.dir!, `${name}.json`);
+    return path.join(this.dir!, `${name}.txt`);
   }
 
   /** Writes new entries, marks used ones as recent, and keeps the most recent MAX_STORED_SNAPSHOTS. */
   save(): void {
     if (!this.dir || (!this.pending.size && !this.used.size)) return;
     fs.mkdirSync(this.dir, { recursive: true });
-    for (const [name, entry] of this.pending) writeAtomic(this.file(name), JSON.stringify(entry));
+    for (const [name, entry] of this.pending) writeAtomic(this.file(name), formatStoreLine(name, entry));
     const now = new Date();
     for (const name of this.used) if (!this.pending.has(name)) fs.utimesSync(this.file(name), now, now);
     this.pending.clear();
@@ -345,18 +391,18 @@ export class AnalysisCache {
 
   /** Lowered files without their syntax trees (ir/stored.ts), by file, content and lowering options. */
   get files(): ResultStore {
-    this.fileStore ??= this.load('files.json', ResultStore.parse) ?? new ResultStore();
+    this.fileStore ??= this.load('files.txt', ResultStore.parse) ?? new ResultStore();
     return this.fileStore;
   }
 
   /** Functions' CFGs (ir/stored.ts), by file content, lowering options and position. */
   get cfgs(): ResultStore {
-    this.cfgStore ??= this.load('cfgs.json', ResultStore.parse) ?? new ResultStore();
+    this.cfgStore ??= this.load('cfgs.txt', ResultStore.parse) ?? new ResultStore();
     return this.cfgStore;
   }
 
   get results(): ResultStore {
-    this.resultStore ??= this.load('functions.json', ResultStore.parse) ?? new ResultStore();
+    this.resultStore ??= this.load('functions.txt', ResultStore.parse) ?? new ResultStore();
     return this.resultStore;
   }
 
@@ -382,9 +428,9 @@ export class AnalysisCache {
     try {
       fs.mkdirSync(this.dir, { recursive: true });
       if (this.scanIndex?.changed) writeAtomic(path.join(this.dir, 'scan.txt'), this.scanIndex.serialize());
-      if (this.resultStore?.changed) writeAtomic(path.join(this.dir, 'functions.json'), this.resultStore.serialize());
-      if (this.fileStore?.changed) writeAtomic(path.join(this.dir, 'files.json'), this.fileStore.serialize());
-      if (this.cfgStore?.changed) writeAtomic(path.join(this.dir, 'cfgs.json'), this.cfgStore.serialize());
+      if (this.resultStore?.changed) writeAtomic(path.join(this.dir, 'functions.txt'), this.resultStore.serialize());
+      if (this.fileStore?.changed) writeAtomic(path.join(this.dir, 'files.txt'), this.fileStore.serialize());
+      if (this.cfgStore?.changed) writeAtomic(path.join(this.dir, 'cfgs.txt'), this.cfgStore.serialize());
       this.snapshots.save();
       const now = new Date();
       fs.utimesSync(this.dir, now, now);

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AnalysisCache, digest } from '../../src/cache/store.js';
+import { AnalysisCache, digest, formatStoreLine, parseStoreLines } from '../../src/cache/store.js';
 import { diffIndex, findRepoWithHead } from '../../src/discover/git.js';
 import { changesFromGit, folderSnapshot, treeIdentity, treeSnapshot } from '../../src/discover/source.js';
 import type { Snapshot } from '../../src/discover/snapshot.js';
@@ -48,9 +48,13 @@ function otherTypes(value: unknown): unknown[] {
   }
 }
 
-interface Sealed {
-  d: string;
-  v: Record<string, unknown>;
+/** A store file's entries: key -> value and the digest stored with it. */
+function readStore(text: string): Map<string, { d: string; v: Record<string, unknown> }> {
+  return new Map([...parseStoreLines(text)].map(([k, e]) => [k, { d: e.digest, v: JSON.parse(e.json) as Record<string, unknown> }]));
+}
+
+function writeStore(entries: Map<string, { d: string; v: unknown }>): string {
+  return [...entries].map(([k, e]) => formatStoreLine(k, { digest: e.d, json: JSON.stringify(e.v) })).join('');
 }
 
 /**
@@ -59,8 +63,8 @@ interface Sealed {
  * (also `functions: []`, a right type) with the digest left as it was.
  */
 function* corruptions(file: string): Generator<{ label: string; text: string }> {
-  const entries = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, Sealed>;
-  for (const [key, entry] of Object.entries(entries)) {
+  const entries = readStore(fs.readFileSync(file, 'utf8'));
+  for (const [key, entry] of entries) {
     if (key.startsWith('rule:')) continue;
     for (const [field, value] of Object.entries(entry.v)) {
       const variants = [...otherTypes(value), ...(Array.isArray(value) && value.length ? [[]] : [])];
@@ -69,7 +73,7 @@ function* corruptions(file: string): Generator<{ label: string; text: string }> 
         const resealed = Array.isArray(value) && Array.isArray(bad) && bad.length === 0 ? [] : [{ d: digest(JSON.stringify(v)), v }];
         for (const replacement of [{ d: entry.d, v }, ...resealed]) {
           const label = `${path.basename(file)} ${key.slice(0, 8)}.${field} = ${JSON.stringify(bad)}${replacement.d === entry.d ? ' (stale digest)' : ''}`;
-          yield { label, text: JSON.stringify({ ...entries, [key]: replacement }) };
+          yield { label, text: writeStore(new Map([...entries, [key, replacement]])) };
         }
       }
     }
@@ -86,11 +90,11 @@ describe('a corrupted cache entry never changes a result', () => {
     expect(cold.save()).toBeNull();
 
     let tried = 0;
-    const results = fs.readFileSync(path.join(dir, 'functions.json'), 'utf8');
-    for (const store of ['functions.json', 'files.json', 'cfgs.json']) {
+    const results = fs.readFileSync(path.join(dir, 'functions.txt'), 'utf8');
+    for (const store of ['functions.txt', 'files.txt', 'cfgs.txt']) {
       const original = fs.readFileSync(path.join(dir, store), 'utf8');
       // Stored CFGs are read when functions are analysed: without their results, every one is.
-      fs.writeFileSync(path.join(dir, 'functions.json'), store === 'cfgs.json' ? '{}' : results);
+      fs.writeFileSync(path.join(dir, 'functions.txt'), store === 'cfgs.txt' ? '' : results);
       for (const { label, text } of corruptions(path.join(dir, store))) {
         fs.writeFileSync(path.join(dir, store), text);
         const warm = new AnalysisCache(dir);
@@ -121,18 +125,25 @@ describe('a corrupted cache entry never changes a result', () => {
 
     // summary: 1, findings: [null], completions: [null], calls: [null], truncated: "yes" (digests recomputed).
     fs.writeFileSync(path.join(dir, 'scan.txt'), scan);
-    const results = JSON.parse(fs.readFileSync(path.join(dir, 'functions.json'), 'utf8')) as Record<string, Sealed>;
+    const results = readStore(fs.readFileSync(path.join(dir, 'functions.txt'), 'utf8'));
     for (const [field, bad] of [['summary', 1], ['findings', [null]], ['completions', [null]], ['calls', [null]], ['truncated', 'yes']] as const) {
-      const damaged = Object.fromEntries(Object.entries(results).map(([k, e]) => [k, { d: digest(JSON.stringify({ ...e.v, [field]: bad })), v: { ...e.v, [field]: bad } }]));
-      fs.writeFileSync(path.join(dir, 'functions.json'), JSON.stringify(damaged));
+      const damaged = new Map([...results].map(([k, e]) => [k, { d: digest(JSON.stringify({ ...e.v, [field]: bad })), v: { ...e.v, [field]: bad } }]));
+      fs.writeFileSync(path.join(dir, 'functions.txt'), writeStore(damaged));
       const cache = new AnalysisCache(dir);
       expect(report((await analyzeTree({ root, arch: 'arm64', jobs: 0, source: await folderSource(root, cache), cache })).result), field).toEqual(plain);
       expect(cache.stats.resultHits, field).toBe(0);
     }
-    // Not JSON of entries at all.
-    fs.writeFileSync(path.join(dir, 'functions.json'), '[1,2,3]');
-    const fresh = new AnalysisCache(dir);
-    expect(report((await analyzeTree({ root, arch: 'arm64', jobs: 0, source: await folderSource(root, fresh), cache: fresh })).result)).toEqual(plain);
+    // Not lines of entries at all, and a line whose JSON is cut short.
+    fs.writeFileSync(path.join(dir, 'functions.txt'), '[1,2,3]');
+    const cut = new AnalysisCache(dir);
+    expect(report((await analyzeTree({ root, arch: 'arm64', jobs: 0, source: await folderSource(root, cut), cache: cut })).result)).toEqual(plain);
+    const [key, entry] = [...parseStoreLines(writeStore(results))][0];
+    const cutJson = entry.json.slice(0, -5);
+    // Its digest recomputed: only the JSON parse can catch it.
+    fs.writeFileSync(path.join(dir, 'functions.txt'), formatStoreLine(key, { digest: digest(cutJson), json: cutJson }));
+    const unparsable = new AnalysisCache(dir);
+    expect(report((await analyzeTree({ root, arch: 'arm64', jobs: 0, source: await folderSource(root, unparsable), cache: unparsable })).result)).toEqual(plain);
+    expect(unparsable.results.dropped).toBe(1);
   });
 });
 

@@ -157,7 +157,7 @@ describe('flushcheck diff', () => {
     const cold = await flushcheck('diff', '--format', 'json');
     const cacheRoot = path.join(repo, '.git', 'flushcheck');
     const [version] = fs.readdirSync(cacheRoot);
-    expect(fs.readdirSync(path.join(cacheRoot, version)).sort()).toEqual(['cfgs.json', 'files.json', 'functions.json', 'scan.txt', 'snapshots']);
+    expect(fs.readdirSync(path.join(cacheRoot, version)).sort()).toEqual(['cfgs.txt', 'files.txt', 'functions.txt', 'scan.txt', 'snapshots']);
     // The base (HEAD's tree) and the working tree, each under its tree's id.
     const head = git(repo, 'rev-parse', 'HEAD^{tree}').trim();
     const stored = fs.readdirSync(path.join(cacheRoot, version, 'snapshots')).sort();
@@ -196,8 +196,8 @@ describe('flushcheck diff', () => {
     applyFixturePatch(repo, 'break-fix/0002-foo-reject-oversized-segments-in-foo_map_sg.patch');
     const cold = JSON.parse((await flushcheck('diff', '--format', 'json')).stdout);
     const dir = path.join(repo, '.git', 'flushcheck', fs.readdirSync(path.join(repo, '.git', 'flushcheck'))[0]);
-    fs.writeFileSync(path.join(dir, 'functions.json'), '{"truncated');
-    fs.writeFileSync(path.join(dir, 'files.json'), '[1,2');
+    fs.writeFileSync(path.join(dir, 'functions.txt'), '{"truncated');
+    fs.writeFileSync(path.join(dir, 'files.txt'), '[1,2');
     fs.writeFileSync(path.join(dir, 'scan.txt'), 'garbage\nzz yy xx\n');
     const again = JSON.parse((await flushcheck('diff', '--format', 'json')).stdout);
     expect(brief(again.findings)).toEqual(brief(cold.findings));
