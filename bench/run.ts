@@ -215,6 +215,7 @@ async function runMeasured(command: string, args: string[], rssMethod: RssMethod
       });
     });
   } finally {
+    stopResident();
     rmSync(tmp, { recursive: true, force: true });
   }
 }
@@ -543,12 +544,13 @@ interface DiffRun {
   parsed: number;
 }
 
-const DIFF_CASES = ['cold', 'warm', 'unread', 'flush'] as const;
+const DIFF_CASES = ['cold', 'warm', 'resident', 'unread', 'flush'] as const;
 type DiffCase = (typeof DIFF_CASES)[number];
 
 const DIFF_CASE_LABELS: Record<DiffCase, string> = {
   cold: `cold: no cache, 1-file change`,
   warm: `warm: a new 1-file change`,
+  resident: `warm, --resident: a new 1-file change`,
   unread: `warm: change in a file not read`,
   flush: `warm: flush removed (1 new finding)`,
 };
@@ -565,9 +567,9 @@ function asExpected(kind: DiffCase, run: DiffRun): boolean {
   return run.exitCode === want.exitCode && run.fixed === 0 && JSON.stringify(run.newFindings) === JSON.stringify(want.newFindings) && JSON.stringify(run.changedFiles) === JSON.stringify(want.changedFiles);
 }
 
-async function measureDiff(tree: string, gitDir: string, rssMethod: RssMethod): Promise<DiffRun> {
-  const args = [CLI_PATH, 'diff', '--cached', '--tree', tree, '--format', 'json'];
-  const run = await runMeasured(process.execPath, args, rssMethod, { ...process.env, GIT_DIR: gitDir, GIT_WORK_TREE: tree });
+async function measureDiff(tree: string, gitDir: string, rssMethod: RssMethod, resident = false): Promise<DiffRun> {
+  const args = [CLI_PATH, 'diff', '--cached', '--tree', tree, '--format', 'json', ...(resident ? ['--resident'] : [])];
+  const run = await runMeasured(process.execPath, args, rssMethod, { ...benchEnv(), GIT_DIR: gitDir, GIT_WORK_TREE: tree });
   const failure = (why: string) => new CommandFailed(`diff --cached on ${tree} ${why}\n${run.stderr.trim().split('\n').slice(-10).join('\n')}`);
   // 1: new findings (the flush removal has one); anything else is a failure of the command.
   if (run.exitCode !== 0 && run.exitCode !== 1) throw failure(`exited with ${run.exitCode ?? run.signal}`);
@@ -606,8 +608,10 @@ interface DiffFigures {
   runs: number;
   lint: { wallMs: Spread; peakRssMb: Spread | null };
   cases: Record<DiffCase, DiffCaseFigures>;
-  /** checkpatch.pl --no-tree on the warm run's change, right after it; goal: warm diff ≤ 2× it. */
-  checkpatch: { wallMs: Spread; ratio: number; met: boolean } | { skipped: string };
+  /** checkpatch.pl --no-tree on the warm run's change, right after it; goal: warm diff ≤ 2× it (in a process of its own, and through the resident process). */
+  checkpatch: { wallMs: Spread; ratio: number; met: boolean; residentRatio: number; residentMet: boolean } | { skipped: string };
+  /** The resident process's size after the last round (`flushcheck resident status`). */
+  residentRssMb: number | null;
   /** Size of the cache under the git dir after the last round. */
   cacheMb: number;
   goal: { limitMs: number; valueMs: number; met: boolean };
@@ -635,11 +639,16 @@ async function measureDiffSection(tree: string, gitDir: string, runs: number, rs
   const cacheDir = path.join(gitDir, 'flushcheck');
   const nonce = `${process.pid}-${Date.now().toString(36)}`;
   const lints: LintRun[] = [];
-  const results: Record<DiffCase, DiffRun[]> = { cold: [], warm: [], unread: [], flush: [] };
+  const results: Record<DiffCase, DiffRun[]> = { cold: [], warm: [], resident: [], unread: [], flush: [] };
   const checkpatch = checkpatchOf(tree);
   const checkpatchRuns: Measurement[] = [];
   gitIn(tree, gitDir, ['reset', '-q']); // whatever an interrupted run left staged
+  let residentRssMb: number | null = null;
   try {
+    await startResident();
+    // Untimed: the resident process's first request loads the code and warms the JIT, as a committer's first commit does.
+    stageInIndex(tree, gitDir, DIFF_FILE, edits.comment(`resident warm-up, ${nonce}`));
+    await measureDiff(tree, gitDir, rssMethod, true);
     for (let round = 0; round < runs; round++) {
       const tag = (what: string) => `${what}, round ${round + 1}, ${nonce}`;
       const lintFirst = round % 2 === 0;
@@ -650,13 +659,15 @@ async function measureDiffSection(tree: string, gitDir: string, runs: number, rs
         if (kind === 'cold') rmSync(cacheDir, { recursive: true, force: true });
         if (kind === 'unread') stageInIndex(tree, gitDir, UNREAD_FILE, edits.unread(tag(kind)));
         else stageInIndex(tree, gitDir, DIFF_FILE, kind === 'flush' ? edits.flushRemoved(tag(kind)) : edits.comment(tag(kind)));
-        results[kind].push(await measureDiff(tree, gitDir, rssMethod));
+        results[kind].push(await measureDiff(tree, gitDir, rssMethod, kind === 'resident'));
         // checkpatch.pl on the very change the warm run judged, right after it.
         if (kind === 'warm' && checkpatch) checkpatchRuns.push(await measureCheckpatch(tree, gitDir, checkpatch, rssMethod));
       }
       if (!lintFirst) lints.push(await measureLint(tree, rssMethod));
     }
+    residentRssMb = residentStatus()?.rssMb ?? null;
   } finally {
+    stopResident();
     gitIn(tree, gitDir, ['reset', '-q']);
   }
 
@@ -676,11 +687,19 @@ async function measureDiffSection(tree: string, gitDir: string, runs: number, rs
     };
   }
   const warm = cases.warm.wallMs.median;
+  const resident = cases.resident.wallMs.median;
   const checkpatchWall = checkpatchRuns.length ? spread(checkpatchRuns.map((r) => r.wallMs)) : null;
   return {
     checkpatch: checkpatchWall
-      ? { wallMs: checkpatchWall, ratio: warm / checkpatchWall.median, met: warm / checkpatchWall.median <= GOAL_WARM_TO_CHECKPATCH }
+      ? {
+          wallMs: checkpatchWall,
+          ratio: warm / checkpatchWall.median,
+          met: warm / checkpatchWall.median <= GOAL_WARM_TO_CHECKPATCH,
+          residentRatio: resident / checkpatchWall.median,
+          residentMet: resident / checkpatchWall.median <= GOAL_WARM_TO_CHECKPATCH,
+        }
       : { skipped: `no ${CHECKPATCH} in ${tree}` },
+    residentRssMb,
     tree,
     gitDir,
     runs,
@@ -689,6 +708,34 @@ async function measureDiffSection(tree: string, gitDir: string, runs: number, rs
     cacheMb: directorySizeBytes(cacheDir) / 2 ** 20,
     goal: { limitMs: GOAL_WARM_DIFF_MS, valueMs: warm, met: warm < GOAL_WARM_DIFF_MS },
   };
+}
+
+// ------------------------------------------------ the resident process ----
+
+/** The bench's own environment without FLUSHCHECK_* settings (with one, --resident runs in place). */
+function benchEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FLUSHCHECK_')));
+}
+
+/** `flushcheck resident serve`, started as the first `diff --resident` would start it; resolves once it answers. */
+async function startResident(): Promise<void> {
+  stopResident();
+  const child = spawn(process.execPath, [CLI_PATH, 'resident', 'serve'], { detached: true, stdio: 'ignore', cwd: '/', env: benchEnv() });
+  child.unref();
+  for (let waited = 0; !residentStatus(); waited += 50) {
+    if (waited > 20_000) throw new CommandFailed('the resident process did not answer within 20 s');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function residentStatus(): { rssMb: number } | null {
+  const run = spawnSync(process.execPath, [CLI_PATH, 'resident', 'status'], { encoding: 'utf8', env: benchEnv() });
+  const m = /, (\d+) MB resident/.exec(run.stdout);
+  return m ? { rssMb: Number(m[1]) } : null;
+}
+
+function stopResident(): void {
+  spawnSync(process.execPath, [CLI_PATH, 'resident', 'stop'], { encoding: 'utf8', env: benchEnv() });
 }
 
 // ------------------------------------- 5. a real git commit, a review ----
@@ -710,15 +757,19 @@ const SERIES_FILES = [
 ];
 const COMMITTER = { GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@example.org', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@example.org' };
 
+type HookKind = 'plain' | 'resident' | 'none';
+
 interface HookFigures {
   runs: number;
   withHook: Spread;
   withoutHook: Spread;
+  withResidentHook: Spread;
   addedMs: number;
+  residentAddedMs: number;
   reviewCold: Spread;
   reviewWarm: Spread;
   reviewFindings: number;
-  goals: { hook: boolean; reviewCold: boolean; reviewWarm: boolean };
+  goals: { hook: boolean; residentHook: boolean; reviewCold: boolean; reviewWarm: boolean };
 }
 
 /**
@@ -733,7 +784,7 @@ interface HookFigures {
 async function measureHookSection(tree: string, treeGitDir: string, runs: number, rssMethod: RssMethod, progress: (line: string) => void): Promise<HookFigures> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'flushcheck-bench-commit-'));
   const gitDir = path.join(tmp, 'git');
-  const env = { ...process.env, ...COMMITTER, GIT_DIR: gitDir, GIT_WORK_TREE: tree };
+  const env = { ...benchEnv(), ...COMMITTER, GIT_DIR: gitDir, GIT_WORK_TREE: tree };
   try {
     spawnSync('git', ['init', '-q', '--bare', gitDir]);
     writeFileSync(path.join(gitDir, 'objects', 'info', 'alternates'), `${path.join(path.resolve(treeGitDir), 'objects')}\n`);
@@ -741,27 +792,41 @@ async function measureHookSection(tree: string, treeGitDir: string, runs: number
     gitIn(tree, gitDir, ['update-ref', 'HEAD', base]);
     writeFileSync(path.join(gitDir, 'index'), readFileSync(path.join(treeGitDir, 'index')));
     gitIn(tree, gitDir, ['reset', '-q']);
-    const install = spawnSync(process.execPath, [CLI_PATH, 'hook', 'install', '--tree', tree], { env, encoding: 'utf8' });
-    if (install.status !== 0) throw new CommandFailed(`hook install exited with ${install.status}: ${install.stderr.trim()}`);
+    // The hook as `hook install` writes it, plain or with --resident (untimed; rewritten before each commit that needs the other).
+    const install = (resident: boolean): void => {
+      const run = spawnSync(process.execPath, [CLI_PATH, 'hook', 'install', '--tree', tree, ...(resident ? ['--resident'] : [])], { env, encoding: 'utf8' });
+      if (run.status !== 0) throw new CommandFailed(`hook install exited with ${run.status}: ${run.stderr.trim()}`);
+    };
     const edits = diffEdits(tree);
     const nonce = `${process.pid}-${Date.now().toString(36)}`;
-    const commit = async (tag: string, hook: boolean): Promise<number> => {
+    const commit = async (tag: string, hook: HookKind): Promise<number> => {
       gitIn(tree, gitDir, ['update-ref', 'HEAD', base]);
       gitIn(tree, gitDir, ['reset', '-q']);
       stageInIndex(tree, gitDir, DIFF_FILE, edits.comment(tag));
-      const run = await runMeasured('git', ['commit', '-q', ...(hook ? [] : ['--no-verify']), '-m', `bench: ${tag}`], rssMethod, env);
-      if (run.exitCode !== 0) throw new CommandFailed(`git commit${hook ? '' : ' --no-verify'} exited with ${run.exitCode ?? run.signal}: ${run.stderr.trim().slice(-500)}`);
+      if (hook !== 'none') install(hook === 'resident');
+      const run = await runMeasured('git', ['commit', '-q', ...(hook === 'none' ? ['--no-verify'] : []), '-m', `bench: ${tag}`], rssMethod, env);
+      if (run.exitCode !== 0) throw new CommandFailed(`git commit (hook: ${hook}) exited with ${run.exitCode ?? run.signal}: ${run.stderr.trim().slice(-500)}`);
       return run.wallMs;
     };
     // Untimed: the first hook run analyses the base tree (cold); a committer's later commits find it stored.
-    await commit(`hook warm-up ${nonce}`, true);
-    const withHook: number[] = [];
-    const withoutHook: number[] = [];
+    // The first --resident commit starts the resident process (and runs in place); the next warms its JIT.
+    await commit(`hook warm-up ${nonce}`, 'plain');
+    await commit(`resident hook start ${nonce}`, 'resident');
+    for (let waited = 0; !residentStatus(); waited += 50) {
+      if (waited > 20_000) throw new CommandFailed('the resident process the hook started did not answer within 20 s');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await commit(`resident hook warm-up ${nonce}`, 'resident');
+    const times: Record<HookKind, number[]> = { plain: [], resident: [], none: [] };
+    const kinds: HookKind[] = ['plain', 'resident', 'none'];
     for (let round = 0; round < runs; round++) {
       progress(`commit round ${round + 1}/${runs}`);
-      const order = round % 2 === 0 ? [true, false] : [false, true];
-      for (const hook of order) (hook ? withHook : withoutHook).push(await commit(`commit ${hook ? 'with' : 'without'} hook, round ${round + 1}, ${nonce}`, hook));
+      const order = [...kinds.slice(round % 3), ...kinds.slice(0, round % 3)];
+      for (const hook of order) times[hook].push(await commit(`commit, hook ${hook}, round ${round + 1}, ${nonce}`, hook));
     }
+    const withHook = times.plain;
+    const withoutHook = times.none;
+    const withResidentHook = times.resident;
 
     // The series: one commit per file, over the same base, committed without the hook.
     gitIn(tree, gitDir, ['update-ref', 'HEAD', base]);
@@ -794,18 +859,22 @@ async function measureHookSection(tree: string, treeGitDir: string, runs: number
     }
     const withSpread = spread(withHook);
     const withoutSpread = spread(withoutHook);
+    const residentSpread = spread(withResidentHook);
     const addedMs = withSpread.median - withoutSpread.median;
+    const residentAddedMs = residentSpread.median - withoutSpread.median;
     const reviewCold = spread(cold);
     const reviewWarm = spread(warm);
     return {
       runs,
       withHook: withSpread,
       withoutHook: withoutSpread,
+      withResidentHook: residentSpread,
       addedMs,
+      residentAddedMs,
       reviewCold,
       reviewWarm,
       reviewFindings: findings,
-      goals: { hook: addedMs <= GOAL_HOOK_ADDED_MS, reviewCold: reviewCold.median <= GOAL_REVIEW_COLD_MS, reviewWarm: reviewWarm.median <= GOAL_REVIEW_WARM_MS },
+      goals: { hook: addedMs <= GOAL_HOOK_ADDED_MS, residentHook: residentAddedMs <= GOAL_HOOK_ADDED_MS, reviewCold: reviewCold.median <= GOAL_REVIEW_COLD_MS, reviewWarm: reviewWarm.median <= GOAL_REVIEW_WARM_MS },
     };
   } finally {
     rmSync(tmp, { recursive: true, force: true });
@@ -817,20 +886,23 @@ function formatHook(h: HookFigures): string {
   return [
     `5. a real git commit and an 8-patch review on linux-7.x, in a throw-away git dir under ${os.tmpdir()} borrowing the tree's objects`,
     `   ${h.runs} rounds; each commit stages a new comment in ${DIFF_FUNCTION}() (${DIFF_FILE}) over the same base commit;`,
-    '   with hook = flushcheck hook install (diff --cached --hook, the base tree analysed once before, untimed); without = --no-verify.',
+    '   with hook = flushcheck hook install (diff --cached --hook, the base tree analysed once before, untimed); resident hook =',
+    '   hook install --resident (its resident process started by an untimed commit and sent one more); without = --no-verify.',
+    '   The three alternate in a rotating order.',
     `   review = flushcheck review BASE..TIP --tree TREE --format json, 8 patches, one file each (${SERIES_FILES.join(', ')});`,
     '   cold = cache removed first, warm = run again.',
     table(
       [
         ['', 'median ms', 'min ms', 'max ms'],
         row('git commit, hook installed', h.withHook),
+        row('git commit, hook installed --resident', h.withResidentHook),
         row('git commit --no-verify', h.withoutHook),
         row('review, 8 patches, cold', h.reviewCold),
         row('review, 8 patches, warm', h.reviewWarm),
       ],
       (column) => column > 0,
     ),
-    `  goal: the hook adds ≤ ${GOAL_HOOK_ADDED_MS} ms to a commit: +${int(h.addedMs)} ms (medians): ${metText(h.goals.hook)}`,
+    `  goal: the hook adds ≤ ${GOAL_HOOK_ADDED_MS} ms to a commit: +${int(h.addedMs)} ms (medians): ${metText(h.goals.hook)}; with --resident: +${int(h.residentAddedMs)} ms: ${metText(h.goals.residentHook)}`,
     `  goal: review ≤ ${GOAL_REVIEW_COLD_MS} ms cold: ${int(h.reviewCold.median)} ms: ${metText(h.goals.reviewCold)}; ≤ ${GOAL_REVIEW_WARM_MS} ms warm: ${int(h.reviewWarm.median)} ms: ${metText(h.goals.reviewWarm)}`,
     `  review findings on the series (comments only, expected 0): ${h.reviewFindings}`,
   ].join('\n');
@@ -940,14 +1012,17 @@ function formatDiff(d: DiffFigures): string {
   }
   const checkpatchLine =
     'wallMs' in d.checkpatch
-      ? `  goal: warm diff ≤ ${GOAL_WARM_TO_CHECKPATCH}× checkpatch.pl on the same change: ${d.checkpatch.ratio.toFixed(2)}×: ${metText(d.checkpatch.met)}`
+      ? `  goal: warm diff ≤ ${GOAL_WARM_TO_CHECKPATCH}× checkpatch.pl on the same change: in its own process ${d.checkpatch.ratio.toFixed(2)}×: ${metText(d.checkpatch.met)};` +
+        ` through the resident process (--resident) ${d.checkpatch.residentRatio.toFixed(2)}×: ${metText(d.checkpatch.residentMet)}`
       : `  checkpatch.pl: not measured (${d.checkpatch.skipped})`;
   const quiet = (['cold', 'warm', 'unread'] as const).every((kind) => d.cases[kind].asExpectedInAllRuns);
   return [
     `4. diff on linux-7.x: flushcheck diff --cached --format json, GIT_DIR=${d.gitDir} GIT_WORK_TREE=${d.tree}`,
     `   ${d.runs === 1 ? '1 round' : `${d.runs} rounds`}, each staging a change in the index only (the tree is never written):`,
     `   cold = cache (${path.join(d.gitDir, 'flushcheck')}) removed, a comment line added inside ${DIFF_FUNCTION}() in ${DIFF_FILE};`,
-    `   then, with the cache the previous run left: a different comment there (warm); a comment appended to ${UNREAD_FILE} (no sync`,
+    `   then, with the cache the previous run left: a different comment there (warm), and another through the resident process`,
+    `   (--resident; started before the rounds and sent one untimed request; its peak RSS is not in the client's figure:`,
+    `   ${d.residentRssMb === null ? 'n/a' : `${d.residentRssMb} MB`} after the last round); a comment appended to ${UNREAD_FILE} (no sync`,
     `   call: not read); the flush at the end of ${DIFF_FUNCTION}() removed (a new deferring function: one full-tree scan`,
     `   for its callers). A full-tree lint in each round, first or last alternately, is the baseline. wall = spawn to exit`,
     table(rows, (column) => column > 0),

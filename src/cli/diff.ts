@@ -39,6 +39,7 @@ interface DiffCommandOptions {
   color: boolean;
   verbose?: boolean;
   hook?: boolean;
+  resident?: boolean;
   output?: string;
 }
 
@@ -60,6 +61,7 @@ export function registerDiff(program: Command, ctx: CommandContext): void {
     .addOption(noColorOption())
     .addOption(verboseOption())
     .option('--hook', 'as the pre-commit hook prints it: one line per new finding, then how to commit anyway')
+    .option('--resident', 'run in the resident process (started by the first such run, gone after 15 idle minutes): no node start-up per commit; see `flushcheck resident`')
     .addOption(outputOption())
     .allowExcessArguments(false)
     .action(async (rev: string | undefined, opts: DiffCommandOptions) => {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Entry point of the `flushcheck` bin: all logic is in run.ts so tests can call it.
-import { main } from './run.js';
+// `diff --resident` first offers its command to the resident process (see
+// src/resident/), before the rest of the code is loaded.
 
 // `flushcheck lint | head` closes the pipe early; that is not an error.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
@@ -8,8 +9,20 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   throw error;
 });
 
-process.exitCode = await main(process.argv.slice(2), {
+const argv = process.argv.slice(2);
+const io = {
   stdout: process.stdout,
   stderr: process.stderr,
   isTTY: { stdout: Boolean(process.stdout.isTTY), stderr: Boolean(process.stderr.isTTY) },
-});
+};
+
+let served: number | null = null;
+if (argv[0] === 'diff' && argv.includes('--resident')) {
+  const { runThroughResident } = await import('../resident/client.js');
+  served = await runThroughResident(argv, io);
+}
+if (served === null) {
+  const { main } = await import('./run.js');
+  served = await main(argv, io);
+}
+process.exitCode = served;

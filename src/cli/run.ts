@@ -11,6 +11,7 @@ import { registerGraph } from './graph.js';
 import { registerHook } from './hook.js';
 import { registerLint } from './lint.js';
 import { registerModel } from './model.js';
+import { registerResident } from './resident.js';
 import { registerReview } from './review.js';
 import { EXIT_OK, EXIT_USAGE, type CliIO, type CommandContext } from './shared.js';
 
@@ -42,6 +43,7 @@ export async function main(argv: string[], io: CliIO, deps: CliDeps = defaultDep
   registerHook(program, ctx);
   registerReview(program, ctx);
   registerModel(program, ctx);
+  registerResident(program, ctx);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -53,9 +53,9 @@ function sha256(text: string): string {
  * node on PATH (node upgraded) or the recorded node; else one line saying how
  * to reinstall. `command` is [node, cli script].
  */
-export function hookScript(command: string[], failOn: Severity): string {
+export function hookScript(command: string[], failOn: Severity, resident = false): string {
   const [node, cli] = command;
-  const args = `diff --cached --hook --fail-on ${failOn}`;
+  const args = `diff --cached --hook${resident ? ' --resident' : ''} --fail-on ${failOn}`;
   const body = [
     '#!/bin/sh',
     HOOK_MARKER,
@@ -92,7 +92,7 @@ function existingHook(file: string): 'none' | 'symlink' | 'ours' | 'other' {
   return isOurHook(fs.readFileSync(file, 'utf8')) ? 'ours' : 'other';
 }
 
-export function installHook(opts: { tree: string; force: boolean; failOn: Severity; command: string[] }): string {
+export function installHook(opts: { tree: string; force: boolean; failOn: Severity; command: string[]; resident?: boolean }): string {
   const file = hookPath(opts.tree);
   const backup = file + BACKUP_SUFFIX;
   const existing = existingHook(file);
@@ -108,7 +108,7 @@ export function installHook(opts: { tree: string; force: boolean; failOn: Severi
     fs.rmSync(file);
   }
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  writeNewFile(file, hookScript(opts.command, opts.failOn), 0o755, true);
+  writeNewFile(file, hookScript(opts.command, opts.failOn, opts.resident), 0o755, true);
   return `flushcheck: pre-commit hook written to ${file}${note}`;
 }
 

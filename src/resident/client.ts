@@ -1,0 +1,91 @@
+// The client side of `--resident`: hand the command to the resident process
+// (resident/server.ts) and print what it answers. Kept small on purpose: it
+// runs before anything else is loaded, so a served command costs node's start
+// and a socket round trip.
+//
+// Whenever the command is not served (no resident process yet, another
+// build's, a crash mid-request), the caller runs it itself, so `--resident`
+// never changes a result, only where it is computed; the first run also
+// starts the resident process for the next ones.
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { builtCodeDigest, encode, messageReader, privateSocketDir, socketPath, type ResidentReply, type ResidentRequest } from './protocol.js';
+
+export interface ClientIO {
+  stdout: { write(chunk: string): unknown };
+  stderr: { write(chunk: string): unknown };
+  isTTY: { stdout: boolean; stderr: boolean };
+}
+
+/** The exit code of the command as served, or null when the caller must run it itself. */
+export async function runThroughResident(argv: string[], io: ClientIO): Promise<number | null> {
+  const digest = builtCodeDigest();
+  // FLUSHCHECK_* settings are read when the code loads: a resident process started with others would ignore them.
+  if (!digest || Object.keys(process.env).some((k) => k.startsWith('FLUSHCHECK_'))) return null;
+  const dir = privateSocketDir();
+  if (!dir) return null;
+  const socket = socketPath(dir, digest);
+  const request: ResidentRequest = {
+    argv,
+    cwd: process.cwd(),
+    env: Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => typeof e[1] === 'string')),
+    isTTY: io.isTTY,
+  };
+  const answer = await ask(socket, request);
+  if (answer === 'absent') {
+    startResident();
+    return null;
+  }
+  if (answer === 'refused') return null;
+  // Printed only once complete: a request cut short is run again here, not printed twice.
+  for (const [stream, chunk] of answer.output) (stream === 'out' ? io.stdout : io.stderr).write(chunk);
+  return answer.exit;
+}
+
+type Answer = 'absent' | 'refused' | { exit: number; output: ['out' | 'err', string][] };
+
+function ask(socket: string, request: ResidentRequest): Promise<Answer> {
+  return new Promise((resolve) => {
+    const output: ['out' | 'err', string][] = [];
+    let connected = false;
+    let settled = false;
+    const settle = (answer: Answer): void => {
+      if (settled) return;
+      settled = true;
+      conn.destroy();
+      resolve(answer);
+    };
+    const conn = net.connect(socket);
+    conn.once('connect', () => {
+      connected = true;
+      conn.write(encode(request));
+    });
+    conn.on(
+      'data',
+      messageReader((message) => {
+        const reply = message as ResidentReply | undefined;
+        if (!reply) return settle('refused');
+        if ('out' in reply) output.push(['out', reply.out]);
+        else if ('err' in reply) output.push(['err', reply.err]);
+        else if ('exit' in reply) settle({ exit: reply.exit, output });
+        else settle('refused');
+      }),
+    );
+    // Nothing listening (ENOENT, ECONNREFUSED): start one. Cut off mid-way: run it here.
+    conn.on('error', () => settle(connected ? 'refused' : 'absent'));
+    conn.on('close', () => settle(connected ? 'refused' : 'absent'));
+  });
+}
+
+/** Starts `flushcheck resident serve` detached from this process (in /, so it holds no tree's folder), its output discarded. */
+function startResident(): void {
+  const cli = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+  try {
+    const child = spawn(process.execPath, [cli, 'resident', 'serve'], { detached: true, stdio: 'ignore', cwd: '/' });
+    child.on('error', () => {});
+    child.unref();
+  } catch {
+    // Cannot start one (process limits): every run stays in-process.
+  }
+}

@@ -1,0 +1,192 @@
+// The resident process: `flushcheck diff --resident` hands its command to it
+// over a Unix socket instead of starting node, loading the code and warming
+// the JIT each time (a pre-commit hook runs on every commit).
+//
+// It runs each request exactly as a new process would: the client's argv,
+// working folder and environment (GIT_DIR, GIT_INDEX_FILE...) are put in
+// place for the request, one request at a time, and its output and exit code
+// go back to the client. Nothing is kept between requests but loaded code:
+// every run reads the tree, git and the cache afresh. It leaves when idle,
+// when asked, or as soon as the build it was started from has changed.
+import fs from 'node:fs';
+import net from 'node:net';
+import {
+  RESIDENT_COMMANDS,
+  builtCodeDigest,
+  encode,
+  messageReader,
+  privateSocketDir,
+  socketPath,
+  type ResidentReply,
+  type ResidentRequest,
+  type ResidentStatus,
+} from './protocol.js';
+
+export interface RequestIO {
+  stdout: { write(chunk: string): unknown };
+  stderr: { write(chunk: string): unknown };
+  isTTY: { stdout: boolean; stderr: boolean };
+  env: Record<string, string>;
+  cwd: string;
+}
+
+export interface ServeOptions {
+  /** Runs one command (cli/run.ts's main). */
+  run(argv: string[], io: RequestIO): Promise<number>;
+  /** Leave after this long without a request. */
+  idleMs: number;
+}
+
+/** Listens until idle, stopped or outdated. Resolves false when another resident process already serves this build (or no private folder exists). */
+export async function serveResident(opts: ServeOptions): Promise<boolean> {
+  const digest = builtCodeDigest();
+  const dir = privateSocketDir();
+  if (!digest || !dir) return false;
+  const socket = socketPath(dir, digest);
+  const server = net.createServer();
+  if (!(await listen(server, socket))) return false;
+
+  const started = new Date();
+  let requests = 0;
+  let queue: Promise<unknown> = Promise.resolve();
+  let idle: NodeJS.Timeout | undefined;
+  let closing = false;
+  const close = (): void => {
+    if (closing) return;
+    closing = true;
+    server.close();
+    // Only our own socket: a successor may already have replaced it.
+    try {
+      if (fs.statSync(socket).ino === socketInode) fs.rmSync(socket, { force: true });
+    } catch {
+      // Gone already.
+    }
+  };
+  const socketInode = fs.statSync(socket).ino;
+  const armIdle = (): void => {
+    clearTimeout(idle);
+    idle = setTimeout(close, opts.idleMs);
+  };
+  armIdle();
+  // Killed or hung up on: the socket goes with us (a later one would be replaced anyway).
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      close();
+      process.exit(0);
+    });
+  }
+
+  server.on('connection', (conn) => {
+    conn.on('error', () => {}); // a client gone mid-reply (Ctrl-C) is not our failure
+    const reply = (message: ResidentReply): void => {
+      if (!conn.destroyed) conn.write(encode(message));
+    };
+    conn.on(
+      'data',
+      messageReader((message) => {
+        const control = (message as { control?: string } | undefined)?.control;
+        if (control === 'status') {
+          const status: ResidentStatus = { pid: process.pid, startedAt: started.toISOString(), requests, rssMb: Math.round(process.memoryUsage().rss / 2 ** 20), codeDigest: digest };
+          reply({ status });
+          conn.end();
+          return;
+        }
+        if (control === 'stop') {
+          reply({ exit: 0 });
+          conn.end();
+          close();
+          return;
+        }
+        const request = asRequest(message);
+        if (!request) {
+          reply({ refused: 'not a request' });
+          conn.end();
+          return;
+        }
+        // One at a time: a request owns the process's folder and environment while it runs.
+        queue = queue.then(async () => {
+          armIdle();
+          if (closing || builtCodeDigest() !== digest) {
+            reply({ refused: 'flushcheck was rebuilt or upgraded since this resident process started' });
+            conn.end();
+            close();
+            return;
+          }
+          requests++;
+          reply({ exit: await runAsRequested(request, opts.run, reply) });
+          conn.end();
+          armIdle();
+        });
+      }),
+    );
+  });
+  await new Promise<void>((resolve) => server.on('close', resolve));
+  clearTimeout(idle);
+  return true;
+}
+
+/** Binds `socket`, replacing a stale one (no process behind it); false when a live resident process holds it. */
+async function listen(server: net.Server, socket: string): Promise<boolean> {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const error = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
+      server.once('error', resolve);
+      server.listen(socket, () => resolve(null));
+    });
+    if (!error) return true;
+    if (error.code !== 'EADDRINUSE' || (await isLive(socket))) return false;
+    fs.rmSync(socket, { force: true });
+  }
+  return false;
+}
+
+function isLive(socket: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.connect(socket);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+}
+
+function asRequest(message: unknown): ResidentRequest | null {
+  const m = message as Partial<ResidentRequest> | undefined;
+  if (!m || !Array.isArray(m.argv) || !m.argv.every((a) => typeof a === 'string') || typeof m.cwd !== 'string') return null;
+  if (!m.env || typeof m.env !== 'object' || !m.isTTY) return null;
+  if (!RESIDENT_COMMANDS.has(m.argv[0] ?? '')) return null;
+  return { argv: m.argv, cwd: m.cwd, env: Object.fromEntries(Object.entries(m.env).filter(([, v]) => typeof v === 'string')), isTTY: { stdout: !!m.isTTY.stdout, stderr: !!m.isTTY.stderr } };
+}
+
+/** Runs the request with the client's folder and environment in place, and restores ours after. */
+async function runAsRequested(request: ResidentRequest, run: ServeOptions['run'], reply: (m: ResidentReply) => void): Promise<number> {
+  const ownEnv = { ...process.env };
+  const ownCwd = process.cwd();
+  replaceEnv(request.env);
+  try {
+    process.chdir(request.cwd);
+    return await run(request.argv, {
+      stdout: { write: (chunk: string) => reply({ out: chunk }) },
+      stderr: { write: (chunk: string) => reply({ err: chunk }) },
+      // A progress bar needs a real terminal to draw on: none through the socket.
+      isTTY: { stdout: request.isTTY.stdout, stderr: false },
+      env: request.env,
+      cwd: request.cwd,
+    });
+  } catch (e) {
+    reply({ err: `flushcheck: error: ${(e as Error).message}\n` });
+    return 2;
+  } finally {
+    replaceEnv(ownEnv as Record<string, string>);
+    try {
+      process.chdir(ownCwd);
+    } catch {
+      // Our folder was removed meanwhile; the next request sets its own.
+    }
+  }
+}
+
+function replaceEnv(env: Record<string, string>): void {
+  for (const key of Object.keys(process.env)) if (!(key in env)) delete process.env[key];
+  Object.assign(process.env, env);
+}
