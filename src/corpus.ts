@@ -7,7 +7,7 @@ import type { ConfigEnv } from './discover/kconfig.js';
 import type { Snapshot } from './discover/snapshot.js';
 import { preprocess } from './parse/preprocess.js';
 import { ParseTimeout } from './parse/tree.js';
-import { ParseBudget } from './parse/budget.js';
+import { MAX_DATA_FILE_BYTES, MAX_RUN_PARSE_BYTES, ParseBudget } from './parse/budget.js';
 import { sourceText } from './parse/source-text.js';
 import { lowerFile } from './ir/lower.js';
 import type { FileIR, FunctionCFG, FunctionIR } from './ir/types.js';
@@ -17,6 +17,13 @@ import { blobId } from './discover/git.js';
 import type { Diagnostic } from './types.js';
 
 const MAX_SCAN_BYTES = 256 * 1024 * 1024;
+
+interface EarlyLowering {
+  content: Buffer;
+  ir: FileIR;
+  diagnostics: Diagnostic[];
+  interestingVersion: number;
+}
 const DEFAULT_FILE_TIMEOUT_MS = 20_000;
 
 export interface CorpusOptions {
@@ -44,12 +51,22 @@ export class Corpus {
   private readonly interesting = new Set<string>();
   /** The bytes of every parsed file (later scans search them too, for the snapshot's record). */
   private readonly contents = new Map<string, Buffer>();
+  /** Files lowered while the scan still ran (see lowerEarly), by path. */
+  private readonly early = new Map<string, EarlyLowering>();
+  private readonly earlyQueue: [string, Buffer][] = [];
+  /** Bumped whenever `interesting` changes: a file lowered before does not count after. */
+  private interestingVersion = 0;
+  private earlyBytes = 0;
 
   constructor(private readonly opts: CorpusOptions) {}
 
   /** Macros mentioning these names are lowered as functions. */
   markInteresting(names: Iterable<string>): void {
-    for (const n of names) this.interesting.add(n);
+    for (const n of names) {
+      if (this.interesting.has(n)) continue;
+      this.interesting.add(n);
+      this.interestingVersion++;
+    }
   }
 
   /**
@@ -69,7 +86,10 @@ export class Corpus {
       // parsing has a size limit (below).
       maxFileBytes: MAX_SCAN_BYTES,
       onProgress: opts.onProgress ? (d: number, t: number) => opts.onProgress!('scan', d, t) : undefined,
+      // Without a cache every matching file is lowered: start while the workers scan the rest.
+      onMatch: opts.cache ? undefined : (file, content) => this.lowerEarly(file, content),
     });
+    this.earlyQueue.length = 0;
     opts.diagnostics.push(...scan.diagnostics);
     if (opts.cache) {
       opts.cache.stats.scanHits += scan.fromIndex;
@@ -78,6 +98,34 @@ export class Corpus {
     opts.trace(`scanned ${scan.replayed ? 'the record' : `${scan.read + scan.fromIndex} files`} for ${fresh.length} names: ${scan.matched.size} match`);
     this.parseAll(scan.matched);
     return scan.matched.size;
+  }
+
+  /**
+   * Queue a file the scan just kept, lowered between worker messages (one per
+   * turn of the event loop, so the workers are fed meanwhile). On a 2-core
+   * machine the main thread would otherwise wait idle for the scan, then
+   * lower alone. parseAll takes the result if nothing it depends on changed.
+   */
+  private lowerEarly(file: string, content: Buffer): void {
+    // Within the sizes parseAll admits, and no more in all than a run's parse budget (parse/budget.ts).
+    if (this.parsed.has(file) || content.length > MAX_DATA_FILE_BYTES || this.earlyBytes + content.length > MAX_RUN_PARSE_BYTES) return;
+    this.earlyBytes += content.length;
+    this.earlyQueue.push([file, content]);
+    if (this.earlyQueue.length === 1) setImmediate(() => this.drainEarly());
+  }
+
+  private drainEarly(): void {
+    const next = this.earlyQueue.shift();
+    if (!next) return;
+    const [file, content] = next;
+    const diagnostics: Diagnostic[] = [];
+    try {
+      const ir = lowerSource(file, content, this.opts.env, this.interesting, diagnostics, this.opts.fileTimeoutMs ?? DEFAULT_FILE_TIMEOUT_MS);
+      this.early.set(file, { content, ir, diagnostics, interestingVersion: this.interestingVersion });
+    } catch {
+      // parseAll lowers it again, and reports what goes wrong there.
+    }
+    if (this.earlyQueue.length) setImmediate(() => this.drainEarly());
   }
 
   /** Read and parse these files (definitions the analysis asked for), unless parsed already. */
@@ -108,6 +156,7 @@ export class Corpus {
     const files = [...contents.keys()].sort();
     const interestingKey = opts.cache ? digest(opts.envKey, ...[...this.interesting].sort()) : '';
     let i = 0;
+    let lowered = 0;
     for (const file of files) {
       opts.onProgress?.('parse', ++i, files.length);
       const content = contents.get(file)!;
@@ -120,7 +169,15 @@ export class Corpus {
       }
       const lower = (sink: Diagnostic[]) => lowerSource(file, content, opts.env, this.interesting, sink, opts.fileTimeoutMs ?? DEFAULT_FILE_TIMEOUT_MS);
       if (!opts.cache) {
-        this.parsed.set(file, lower(opts.diagnostics));
+        const early = this.early.get(file);
+        this.early.delete(file);
+        if (early && early.content === content && early.interestingVersion === this.interestingVersion) {
+          opts.diagnostics.push(...early.diagnostics);
+          this.parsed.set(file, early.ir);
+          lowered++;
+        } else {
+          this.parsed.set(file, lower(opts.diagnostics));
+        }
         continue;
       }
       // Keyed by the bytes analysed, never by what git says the file holds.
@@ -128,7 +185,7 @@ export class Corpus {
       opts.diagnostics.push(...problems.map((reason) => ({ file, reason })));
       this.parsed.set(file, ir);
     }
-    opts.trace(`parsed ${files.length} files`);
+    opts.trace(`parsed ${files.length} files${lowered ? ` (${lowered} lowered while the scan ran)` : ''}`);
     if (process.env.FLUSHCHECK_TRACE === 'files') opts.trace(files.join(' '));
   }
 }

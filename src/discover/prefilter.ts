@@ -35,6 +35,8 @@ export interface PrefilterOptions {
   rawPaths?: Map<string, Buffer>;
   /** Do not follow a symlink in the file's place (files listed by git rather than found by a walk). */
   noFollow?: boolean;
+  /** Each matching file as soon as its batch is done. */
+  onMatch?: (file: string, content: Buffer) => void;
 }
 
 export interface PrefilterResult {
@@ -267,7 +269,9 @@ export async function prefilter(
 
   const absorb = (out: BatchOutput, batchSize: number): void => {
     for (const m of out.matched) {
-      result.matched.set(m.file, Buffer.from(m.content.buffer, m.content.byteOffset, m.content.byteLength));
+      const content = Buffer.from(m.content.buffer, m.content.byteOffset, m.content.byteLength);
+      result.matched.set(m.file, content);
+      opts.onMatch?.(m.file, content);
     }
     for (const [file, key] of out.keys) result.keys.set(file, key);
     result.bytesRead += out.bytesRead;

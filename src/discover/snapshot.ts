@@ -18,6 +18,12 @@ export interface ScanOptions {
   jobs?: number;
   maxFileBytes?: number;
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Each file the scan keeps, as soon as it is found (while the rest is still
+   * being scanned), so its parsing can start early. A hint only: the result
+   * is what counts, and a backing may not call it at all.
+   */
+  onMatch?: (file: string, content: Buffer) => void;
 }
 
 export interface BackingScan {

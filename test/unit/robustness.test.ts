@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/run.js';
 import { runLint } from '../../src/lint.js';
@@ -316,5 +317,35 @@ describe('configuration errors exit 2 and say what to do', () => {
     expect(dangling.code).toBe(2);
     expect(dangling.stderr).toMatch(/dangling-rules\/rule\.yaml: cannot read rule file \(ENOENT: .*\); fix or remove it\n$/);
     expect(dangling.stderr).not.toMatch(/internal error/);
+  });
+});
+
+describe('files lowered while the scan runs', () => {
+  it('give the report a scan on the calling thread gives', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'flushcheck-early-'));
+    try {
+      fs.cpSync(fileURLToPath(new URL('../../fixtures/lint/47-deferral-chain-path/', import.meta.url)), root, { recursive: true });
+      fs.rmSync(path.join(root, 'expect.json'));
+      // Enough files for the scan to use worker threads (prefilter.ts INLINE_MAX_FILES).
+      fs.mkdirSync(path.join(root, 'drivers', 'filler'), { recursive: true });
+      for (let i = 0; i < 150; i++) fs.writeFileSync(path.join(root, 'drivers', 'filler', `f${i}.c`), `int filler_${i}(void) { return ${i}; }\n`);
+      const report = (result: LintResult) => ({ ...JSON.parse(formatJson(result)), stats: { ...JSON.parse(formatJson(result)).stats, ms: 0 } });
+      const inline = await runLint({ root, arch: 'arm64', jobs: 0 });
+      const traced: string[] = [];
+      const trace = vi.spyOn(console, 'error').mockImplementation((line: unknown) => void traced.push(String(line)));
+      process.env.FLUSHCHECK_TRACE = '1';
+      let threaded: LintResult;
+      try {
+        threaded = await runLint({ root, arch: 'arm64', jobs: 2 });
+      } finally {
+        delete process.env.FLUSHCHECK_TRACE;
+        trace.mockRestore();
+      }
+      expect(traced.some((line) => /parsed 2 files \(2 lowered while the scan ran\)/.test(line))).toBe(true);
+      expect(report(threaded)).toEqual(report(inline));
+      expect(inline.findings.length).toBeGreaterThan(0);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 });
