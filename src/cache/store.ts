@@ -172,8 +172,11 @@ export function parseStoreLines(text: string): Map<string, { json: string; diges
     const t1 = text.indexOf('\t', pos);
     const t2 = t1 < 0 ? -1 : text.indexOf('\t', t1 + 1);
     if (t1 > pos && t2 > t1 && t2 < eol) {
+      const quoted = text.slice(pos, t1);
+      // A key without escapes (every key flushcheck writes) is the text between its quotes.
+      const plain = quoted.length >= 2 && quoted[0] === '"' && quoted[quoted.length - 1] === '"' && !/["\\]/.test(quoted.slice(1, -1));
       try {
-        const key = JSON.parse(text.slice(pos, t1)) as unknown;
+        const key = plain ? quoted.slice(1, -1) : (JSON.parse(quoted) as unknown);
         if (typeof key === 'string') entries.set(key, { digest: text.slice(t1 + 1, t2), json: text.slice(t2 + 1, eol) });
       } catch {
         // A damaged line: that entry is gone, the others stay.

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AnalysisCache } from '../../src/cache/store.js';
+import { AnalysisCache, ResultStore, formatStoreLine, parseStoreLines } from '../../src/cache/store.js';
 import { folderSnapshot } from '../../src/discover/source.js';
 import type { Snapshot } from '../../src/discover/snapshot.js';
 import { analyzeTree, runLint } from '../../src/lint.js';
@@ -53,5 +53,31 @@ describe('cached analysis equals plain analysis', () => {
     expect(warm.stats.resultMisses).toBe(0);
     expect(warm.stats.scanMisses).toBe(0);
     expect(warm.stats.resultHits).toBe(cold.stats.resultHits + cold.stats.resultMisses);
+  });
+});
+
+describe('store files (lines of key, digest and JSON)', () => {
+  it('read back every key, escaped or not, and lose only a damaged line', () => {
+    const keys = ['3f2a', 'a"b', 'a\\b', 'tab\there', 'é', 'new\nline', '', '"'];
+    const lines = keys.map((k, i) => formatStoreLine(k, { digest: `d${i}`, json: `{"i":${i}}` }));
+    // A line cut short in the middle of the file (a write that was interrupted, an edit).
+    const text = [...lines.slice(0, 3), lines[3].slice(0, 5) + '\n', ...lines.slice(4)].join('');
+    const back = parseStoreLines(text);
+    expect([...back.keys()].sort()).toEqual(keys.filter((_, i) => i !== 3).sort());
+    for (const [i, k] of keys.entries()) if (i !== 3) expect(back.get(k)).toEqual({ digest: `d${i}`, json: `{"i":${i}}` });
+  });
+
+  it('give back a value only while its text matches its digest, and write unread entries back as read', () => {
+    const store = new ResultStore();
+    store.put('k1', { a: 1 });
+    store.put('k2', { b: [2] });
+    const text = store.serialize();
+    const reread = ResultStore.parse(text);
+    expect(reread.serialize()).toBe(text);
+    expect(reread.get('k2')).toEqual({ b: [2] });
+    const tampered = ResultStore.parse(text.replace('{"a":1}', '{"a":2}'));
+    expect(tampered.get('k1')).toBeUndefined();
+    expect(tampered.dropped).toBe(1);
+    expect(tampered.get('k2')).toEqual({ b: [2] });
   });
 });
