@@ -4,10 +4,11 @@
 //
 // It runs each request exactly as a new process would: the client's argv,
 // working folder and environment (GIT_DIR, GIT_INDEX_FILE...) are put in
-// place for the request, one request at a time, and its output and exit code
-// go back to the client. Nothing is kept between requests but loaded code:
+// place for the request, one request at a time (a client arriving meanwhile
+// is sent away to run its command itself), and its output and exit code go
+// back to the client. Nothing is kept between requests but loaded code:
 // every run reads the tree, git and the cache afresh. It leaves when idle,
-// when asked, or as soon as the build it was started from has changed.
+// when asked, or at the first request after its build has changed on disk.
 import fs from 'node:fs';
 import net from 'node:net';
 import {
@@ -48,7 +49,7 @@ export async function serveResident(opts: ServeOptions): Promise<boolean> {
 
   const started = new Date();
   let requests = 0;
-  let queue: Promise<unknown> = Promise.resolve();
+  let busy = false;
   let idle: NodeJS.Timeout | undefined;
   let closing = false;
   const close = (): void => {
@@ -103,18 +104,27 @@ export async function serveResident(opts: ServeOptions): Promise<boolean> {
           conn.end();
           return;
         }
-        // One at a time: a request owns the process's folder and environment while it runs.
-        queue = queue.then(async () => {
-          armIdle();
-          if (closing || builtCodeDigest() !== digest) {
-            reply({ refused: 'flushcheck was rebuilt or upgraded since this resident process started' });
-            conn.end();
-            close();
-            return;
-          }
-          requests++;
-          reply({ exit: await runAsRequested(request, opts.run, reply) });
+        // One at a time: a request owns the process's folder and environment
+        // while it runs. Another one meanwhile (a second repository's commit)
+        // runs in its own process rather than wait behind it.
+        if (busy) {
+          reply({ refused: 'busy with another request' });
           conn.end();
+          return;
+        }
+        if (closing || builtCodeDigest() !== digest) {
+          reply({ refused: 'flushcheck was rebuilt or upgraded since this resident process started' });
+          conn.end();
+          close();
+          return;
+        }
+        busy = true;
+        requests++;
+        clearTimeout(idle);
+        void runAsRequested(request, opts.run, reply).then((exit) => {
+          reply({ exit });
+          conn.end();
+          busy = false;
           armIdle();
         });
       }),
