@@ -217,9 +217,13 @@ export class Snapshot {
     return this.rec;
   }
 
-  /** Take what a stored analysis of the same content learned (its result came from the cache). */
+  /**
+   * Take what a stored analysis of the same content learned (its result came
+   * from the cache). Its maps are copied: this snapshot adds to its own, and
+   * a value read from the cache is never modified (cache/store.ts).
+   */
   adopt(record: SnapshotRecord): void {
-    Object.assign(this.rec, record);
+    Object.assign(this.rec, record, { keys: { ...record.keys }, names: { ...record.names }, exists: { ...record.exists } });
   }
 }
 

@@ -95,6 +95,17 @@ describe('flushcheck diff --resident', () => {
     expect(cli(['diff', '--cached', '--resident', '--format', 'yaml'])).toEqual(cli(['diff', '--cached', '--format', 'yaml']));
     expect(served()).toBe('3');
 
+    // A later request with other content: nothing the earlier ones read carries over.
+    applyFixturePatch(repo, 'break-fix/0003-foo-complete-the-maintenance-on-the-success-path-aga.patch');
+    git(repo, 'add', FOO);
+    const fixedPlain = cli(['diff', '--cached', '--format', 'json']);
+    const fixedServed = cli(['diff', '--cached', '--format', 'json', '--resident']);
+    expect(served()).toBe('4');
+    expect(fixedServed.code).toBe(0);
+    expect(withoutTime(fixedServed.stdout)).toEqual(withoutTime(fixedPlain.stdout));
+    expect(withoutTime(cli(['diff', 'HEAD', '--format', 'json', '--resident']).stdout)).toEqual(withoutTime(cli(['diff', 'HEAD', '--format', 'json']).stdout));
+    expect(served()).toBe('5');
+
     expect(cli(['resident', 'stop']).stdout).toBe('resident process stopped\n');
     await until('the socket to go', () => fs.readdirSync(socketFolder()).length === 0);
     expect(cli(['resident', 'status']).stdout).toBe('no resident process serves this build of flushcheck\n');
