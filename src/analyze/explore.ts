@@ -15,7 +15,8 @@
 // between two paths that agree on it. Facts only shrink and pending sets only
 // grow, so exploration always ends, in time polynomial in the CFG: no
 // function is left unjudged for having too many paths.
-import { stateKey, type Binding, type Fact, type State } from './state.js';
+import type { Expr } from '../ir/expr.js';
+import { KeyIds, stateKey, type Binding, type Fact, type State } from './state.js';
 import { CALLER_TOKEN, RET_PREFIX } from './state.js';
 
 export const DEFAULT_EXACT_STATES_PER_NODE = 48;
@@ -25,6 +26,7 @@ const WIDEN_AFTER = 2;
 export class StateSets {
   private readonly exact = new Map<number, Map<string, State>>();
   private readonly merged = new Map<number, Map<string, State>>();
+  private readonly keyIds = new KeyIds();
   /** Some node went past `exactPerNode` and merged states (for statistics and tests). */
   merging = false;
 
@@ -55,7 +57,7 @@ export class StateSets {
   add(node: number, s: State): State | null {
     let states = this.exact.get(node);
     if (!states) this.exact.set(node, (states = new Map()));
-    const key = stateKey(s);
+    const key = stateKey(s, this.keyIds);
     const old = states.get(key);
     if (old) {
       const joined = joinPending(old, s);
@@ -136,5 +138,18 @@ function commonBindings(a: ReadonlyMap<string, Binding>, b: ReadonlyMap<string, 
 
 function sameBinding(a: Binding, b: Binding): boolean {
   if (a.kind === 'const' || b.kind === 'const') return a.kind === b.kind && (a as { value: boolean }).value === (b as { value: boolean }).value;
-  return a.expr === b.expr || JSON.stringify(a.expr) === JSON.stringify(b.expr);
+  return a.expr === b.expr || structure(a.expr) === structure(b.expr);
+}
+
+// A merge compares the same bound expressions again and again.
+const structures = new WeakMap<Expr, string>();
+
+/** The expression's whole structure as text (expressions are never modified). */
+function structure(e: Expr): string {
+  let text = structures.get(e);
+  if (text === undefined) {
+    text = JSON.stringify(e);
+    structures.set(e, text);
+  }
+  return text;
 }

@@ -75,6 +75,8 @@ export const RET_PREFIX = '$ret:';
 
 /** Remember (or forget) what the call just made returned. */
 export function setReturned(s: State, call: Expr, value: Tri): State {
+  // Nothing to forget or learn: the same map (and so the same state key, computed once).
+  if (value === 'U' && !hasReturned(s.bindings)) return s;
   const bindings = new Map(s.bindings);
   for (const k of bindings.keys()) if (k.startsWith(RET_PREFIX)) bindings.delete(k);
   if (value !== 'U') bindings.set(RET_PREFIX + show(call), { kind: 'const', value: value === 'T' });
@@ -103,10 +105,47 @@ export interface State {
   trail: Trail | null;
 }
 
-/** What distinguishes states at a node: knowledge, not which syncs are pending (those are joined). */
-export function stateKey(s: State): string {
+/**
+ * What distinguishes states at a node: knowledge, not which syncs are pending
+ * (those are joined). The facts and bindings are named by short ids from
+ * `ids`, one per distinct text: equal keys stay equal, and the key hashed at
+ * every visit is a few characters instead of every condition's text.
+ */
+export function stateKey(s: State, ids: KeyIds): string {
   const p = (s.pending.has(CALLER_TOKEN) ? 'C' : '') + (s.pending.size > (s.pending.has(CALLER_TOKEN) ? 1 : 0) ? 'L' : '');
-  return `${p}|${factsKey(s.facts)}|${bindingsKey(s.bindings)}|${s.error ? 'E' : ''}${s.failed ? 'F' : ''}${s.ret ?? ''}`;
+  return `${p}|${ids.facts(s.facts)}|${ids.bindings(s.bindings)}|${s.error ? 'E' : ''}${s.failed ? 'F' : ''}${s.ret ?? ''}`;
+}
+
+/** Numbers for the distinct facts and bindings keys seen by one exploration (see stateKey). */
+export class KeyIds {
+  private readonly factIds = new Map<string, number>();
+  private readonly bindingIds = new Map<string, number>();
+  private readonly ofFacts = new WeakMap<ReadonlyMap<string, Fact>, number>();
+  private readonly ofBindings = new WeakMap<ReadonlyMap<string, Binding>, number>();
+
+  facts(facts: ReadonlyMap<string, Fact>): number {
+    let id = this.ofFacts.get(facts);
+    if (id === undefined) {
+      id = numberFor(this.factIds, factsKey(facts));
+      this.ofFacts.set(facts, id);
+    }
+    return id;
+  }
+
+  bindings(bindings: ReadonlyMap<string, Binding>): number {
+    let id = this.ofBindings.get(bindings);
+    if (id === undefined) {
+      id = numberFor(this.bindingIds, bindingsKey(bindings));
+      this.ofBindings.set(bindings, id);
+    }
+    return id;
+  }
+}
+
+function numberFor(ids: Map<string, number>, text: string): number {
+  let id = ids.get(text);
+  if (id === undefined) ids.set(text, (id = ids.size));
+  return id;
 }
 
 // Many states share one facts or bindings map (a step or a pending item
