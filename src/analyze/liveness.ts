@@ -134,12 +134,8 @@ export function subExprs(e: Expr, out: Expr[] = []): Expr[] {
 /** Drop facts and bindings no later decision can read. `onParams`: facts on the function's parameters stay (summaries speak of them). */
 export function forgetDead(s: State, live: Live, onParams: (f: Fact) => boolean): State {
   let facts: Map<string, Fact> | null = null;
-  let aliasTexts: string[] | null = null;
   for (const [k, f] of s.facts) {
-    if (live.texts.has(k) || onParams(f)) continue;
-    // A fact on a bound expression is read through the variable's binding.
-    aliasTexts ??= [...s.bindings].flatMap(([v, b]) => (b.kind === 'alias' && live.vars.has(v) ? [show(b.expr)] : []));
-    if (aliasTexts.some((t) => t.includes(k))) continue;
+    if (live.texts.has(k) || onParams(f) || readThroughBinding(k, s.bindings, live)) continue;
     facts ??= new Map(s.facts);
     facts.delete(k);
   }
@@ -150,6 +146,12 @@ export function forgetDead(s: State, live: Live, onParams: (f: Fact) => boolean)
     bindings.delete(v);
   }
   return facts || bindings ? { ...s, facts: facts ?? s.facts, bindings: bindings ?? s.bindings } : s;
+}
+
+/** A fact on a bound expression is read through the variable's binding (a live variable bound to a text containing it). */
+function readThroughBinding(fact: string, bindings: ReadonlyMap<string, Binding>, live: Live): boolean {
+  for (const [v, b] of bindings) if (b.kind === 'alias' && live.vars.has(v) && show(b.expr).includes(fact)) return true;
+  return false;
 }
 
 /** Every condition (and sub-condition) this function tests or stores: the facts worth keeping. */
