@@ -94,6 +94,9 @@ class FunctionAnalysis {
   private readonly accesses = new Map<string, AccessClause>();
   private readonly ownAccesses = new Map<string, OwnAccess>();
   private readonly hoistRegion: Set<number> | null;
+  private readonly targets = new Map<string, FunctionIR[]>();
+  private readonly paramMaps = new Map<number, Map<FunctionIR, Map<string, Expr>>>();
+  private readonly substitutions = new Map<Map<string, Expr>, Map<Expr, Expr>>();
   private truncated = false;
   private timedOut = false;
   /** The kernel's errno convention is in use: `return 0` somewhere. */
@@ -263,7 +266,7 @@ class FunctionAnalysis {
   private onCall(id: number, node: CallNode, s: State): State[] {
     const c = node.callee;
     // Through a function pointer: what the analysed ops tables assign to the field.
-    if (node.viaPointer) return this.program.resolve(this.fn.file, lookupName(node)).length ? this.onCallee(id, node, s, false, lookupName(node)) : [s];
+    if (node.viaPointer) return this.targetsAt(id, lookupName(node)).length ? this.onCallee(id, node, s, false, lookupName(node)) : [s];
     if (this.ctx.completing.has(c)) return [this.onCompletion(id, node, s)];
     const issuing = this.ctx.issuing.get(c);
     if (issuing) return this.onIssue(id, node, s, issuing);
@@ -380,7 +383,7 @@ class FunctionAnalysis {
   private onCallee(id: number, node: CallNode, s: State, isContract: boolean, name = node.callee): State[] {
     const f = this.fn;
     const c = node.callee;
-    const targets = this.program.resolve(f.file, name);
+    const targets = this.targetsAt(id, name);
     for (const t of targets) this.applyAccesses(id, node, s, t);
     const taintedArgs = this.taintedArgs(node, s);
     // Recorded under the name it resolves by (`->field` through a pointer), so a result recalled from the cache finds the same targets.
@@ -397,7 +400,7 @@ class FunctionAnalysis {
     }
     const out: State[] = [];
     for (const [target, sm] of withSummary) {
-      const map = paramMap(target, node);
+      const map = this.paramMapAt(id, node, target);
       for (const o of sm!.outcomes!) {
         const next = this.applyOutcome(id, node, s, o, map, isContract);
         if (next) out.push(next);
@@ -412,7 +415,7 @@ class FunctionAnalysis {
   private applyAccesses(id: number, node: CallNode, s: State, t: FunctionIR): void {
     const sm = this.summaryOf(t);
     if (!sm) return;
-    const map = paramMap(t, node);
+    const map = this.paramMapAt(id, node, t);
     for (const a of sm.accesses) {
       const at = this.assumeAll(a.lits, map, s);
       if (!at) continue;
@@ -433,7 +436,7 @@ class FunctionAnalysis {
     const at = this.assumeAll(a.lits, map, s);
     if (!at) return;
     const f = this.fn;
-    const passedOn = a.lits.filter((l) => l.atom.k === 'id').map((l) => substitute(l.atom, map));
+    const passedOn = a.lits.filter((l) => l.atom.k === 'id').map((l) => this.substituted(l.atom, map));
     const undecided = passedOn.filter((e) => evaluate(e, s, this.ctx.env) === 'U');
     const steps: PathStep[] = [{ file: f.file, ...stepAt(node), event: `${node.text.length > 80 ? node.callee + '(...)' : node.text} lets ${t.name}() reach a CPU access with its ${a.effect} pending` }, ...a.steps];
     if (!this.handoff.handoff && undecided.length === passedOn.length && undecided.every((e) => this.isControlParam(e))) {
@@ -460,11 +463,42 @@ class FunctionAnalysis {
     this.record({ kind: 'unflushed-access', fn: f, item, at: { node: id, line: node.line, column: node.column, what: `${t.name}() at line ${node.line} reaches ${accessName(last)} at ${last?.file}:${last?.line}` }, error: at.error, failed: !!at.failed, path });
   }
 
+  // A call node is visited once per state reaching it: what it resolves to,
+  // and the callee's conditions in terms of its arguments, are the same at
+  // every visit and are computed at the first (the program and the summaries
+  // of callees do not change while a function is analysed).
+
+  /** The definitions a call resolves to. */
+  private targetsAt(id: number, name: string): FunctionIR[] {
+    const key = `${id}:${name}`;
+    let targets = this.targets.get(key);
+    if (!targets) this.targets.set(key, (targets = this.program.resolve(this.fn.file, name)));
+    return targets;
+  }
+
+  /** The callee's parameters bound to the call's arguments. */
+  private paramMapAt(id: number, node: CallNode, target: FunctionIR): Map<string, Expr> {
+    let byTarget = this.paramMaps.get(id);
+    if (!byTarget) this.paramMaps.set(id, (byTarget = new Map()));
+    let map = byTarget.get(target);
+    if (!map) byTarget.set(target, (map = paramMap(target, node)));
+    return map;
+  }
+
+  /** `substitute(atom, map)` for a map from paramMapAt. */
+  private substituted(atom: Expr, map: Map<string, Expr>): Expr {
+    let byAtom = this.substitutions.get(map);
+    if (!byAtom) this.substitutions.set(map, (byAtom = new Map()));
+    let out = byAtom.get(atom);
+    if (!out) byAtom.set(atom, (out = substitute(atom, map)));
+    return out;
+  }
+
   /** `s` with the callee's conditions (substituted) assumed, or null when they contradict the path. */
   private assumeAll(lits: Literal[], map: Map<string, Expr>, s: State): State | null {
     let at: State | null = s;
     for (const lit of lits) {
-      at = assume(substitute(lit.atom, map), lit.value, at, this.ctx.env);
+      at = assume(this.substituted(lit.atom, map), lit.value, at, this.ctx.env);
       if (!at) return null;
     }
     return at;
@@ -480,7 +514,7 @@ class FunctionAnalysis {
     let next: State = s;
     if (o.items.length) {
       for (const lit of o.lits) {
-        const atom = substitute(lit.atom, map);
+        const atom = this.substituted(lit.atom, map);
         if (this.interest.has(show(atom)) || this.onParams(atom)) next = assume(atom, lit.value, next, this.ctx.env) ?? next;
       }
     }
