@@ -284,7 +284,7 @@ function sameBindingValue(a: Binding, b: Binding): boolean {
  * about the same object (`dma_use_iova(&st->dma_state)`) survive.
  */
 export function assignField(s: State, base: string, lvalue: string): State {
-  const wholeObject = new RegExp(`\\b${base}\\b(?!\\s*(->|\\.|\\[))`);
+  const wholeObject = wholeObjectPattern(base);
   const dies = (text: string) => text.replace(/\s+/g, '').includes(lvalue) || wholeObject.test(text);
   let facts: Map<string, Fact> | null = null;
   for (const [k, f] of s.facts) {
@@ -299,6 +299,15 @@ export function assignField(s: State, base: string, lvalue: string): State {
     bindings.delete(k);
   }
   return facts || bindings ? { ...s, facts: facts ?? s.facts, bindings: bindings ?? s.bindings } : s;
+}
+
+const wholeObjectPatterns = new Map<string, RegExp>();
+
+/** `base` itself, not one of its fields or elements (`st`, not `st->offset`); one pattern per name. */
+function wholeObjectPattern(base: string): RegExp {
+  let re = wholeObjectPatterns.get(base);
+  if (!re) wholeObjectPatterns.set(base, (re = new RegExp(`\\b${base}\\b(?!\\s*(->|\\.|\\[))`)));
+  return re;
 }
 
 /**

@@ -203,8 +203,16 @@ export function varsOf(e: Expr, out: Set<string> = new Set()): Set<string> {
 
 /** Kernel convention: ALL_CAPS identifiers are macros/enum constants, not variables. */
 export function isConstantName(name: string): boolean {
-  return /^[A-Z_][A-Z0-9_]*$/.test(name) && /[A-Z]/.test(name);
+  let constant = constantNames.get(name);
+  if (constant === undefined) {
+    constant = /^[A-Z_][A-Z0-9_]*$/.test(name) && /[A-Z]/.test(name);
+    // Bounded by the identifiers of the source read (the analysis asks again at every visit).
+    constantNames.set(name, constant);
+  }
+  return constant;
 }
+
+const constantNames = new Map<string, boolean>();
 
 /**
  * Replace identifiers by expressions (parameter -> argument at a call site).
