@@ -156,7 +156,9 @@ const bindingKeys = new WeakMap<ReadonlyMap<string, Binding>, string>();
 function factsKey(facts: ReadonlyMap<string, Fact>): string {
   let key = factKeys.get(facts);
   if (key === undefined) {
-    key = [...facts.entries()].map(([k, v]) => (v.value ? '+' : '-') + k).sort().join('&');
+    const texts: string[] = [];
+    for (const [k, v] of facts) texts.push((v.value ? '+' : '-') + k);
+    key = texts.sort().join('&');
     factKeys.set(facts, key);
   }
   return key;
@@ -165,7 +167,9 @@ function factsKey(facts: ReadonlyMap<string, Fact>): string {
 function bindingsKey(bindings: ReadonlyMap<string, Binding>): string {
   let key = bindingKeys.get(bindings);
   if (key === undefined) {
-    key = [...bindings.entries()].map(([k, v]) => k + '=' + (v.kind === 'const' ? String(v.value) : show(v.expr))).sort().join(';');
+    const texts: string[] = [];
+    for (const [k, v] of bindings) texts.push(k + '=' + (v.kind === 'const' ? String(v.value) : show(v.expr)));
+    key = texts.sort().join(';');
     bindingKeys.set(bindings, key);
   }
   return key;
@@ -359,13 +363,13 @@ export function havoc(s: State, vars: string[]): State {
 
 function resolve(e: Expr, bindings: ReadonlyMap<string, Binding>): Expr {
   if (bindings.size === 0) return e;
-  const map = new Map<string, Expr>();
+  let map: Map<string, Expr> | null = null;
   for (const v of varsOf(e)) {
     const b = bindings.get(v);
     if (!b) continue;
-    map.set(v, b.kind === 'const' ? { k: 'num', v: b.value ? 1 : 0 } : b.expr);
+    (map ??= new Map()).set(v, b.kind === 'const' ? { k: 'num', v: b.value ? 1 : 0 } : b.expr);
   }
-  return map.size ? substitute(e, map) : e;
+  return map ? substitute(e, map) : e;
 }
 
 /** Split `a | B | C` into its constant flag names (and whether anything non-constant remains). */
