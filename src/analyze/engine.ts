@@ -85,7 +85,11 @@ class FunctionAnalysis {
   private readonly stableParams: Set<string>;
   private readonly deadline = performance.now() + FUNCTION_BUDGET_MS;
   private readonly states: StateSets;
-  private readonly queue: [number, State][] = [];
+  /** States to explore from a node; `clean`: its maps are forgetDead's output at that node. */
+  private readonly queue: { node: number; state: State; clean: boolean }[] = [];
+  /** The state being visited, when its maps are forgetDead's output at its node (see enqueue). */
+  private visiting: State | null = null;
+  private visitingLive: Live | null = null;
   private readonly findings = new Map<string, RawFinding>();
   private readonly completions = new Map<number, CompletionSite>();
   /** One record per call node, what every state reaching it had pending joined. */
@@ -131,7 +135,9 @@ class FunctionAnalysis {
         this.timedOut = visits <= MAX_VISITS;
         break;
       }
-      const [id, s] = this.queue[head];
+      const { node: id, state: s, clean } = this.queue[head];
+      this.visiting = clean ? s : null;
+      this.visitingLive = this.live[id];
       this.visit(id, this.cfg.nodes[id], s);
     }
     return this.result();
@@ -198,9 +204,14 @@ class FunctionAnalysis {
       // The batchable check: the flush moved after the loop runs on its normal way out.
       s = this.complete(s, this.cfg.nodes[from], 'the flush moved after the loop completes pending maintenance');
     }
-    s = forgetDead(s, this.live[node], this.factOnParams);
+    // forgetDead keeps what it kept: a state whose maps the last node left as
+    // forgetDead made them, entering a node with the same live conditions,
+    // would come out unchanged.
+    const v = this.visiting;
+    const unchanged = v !== null && this.visitingLive === this.live[node] && s.facts === v.facts && s.bindings === v.bindings;
+    if (!unchanged) s = forgetDead(s, this.live[node], this.factOnParams);
     const added = this.states.add(node, s);
-    if (added) this.queue.push([node, added]);
+    if (added) this.queue.push({ node, state: added, clean: added.facts === s.facts && added.bindings === s.bindings });
   }
 
   /** A fact about the function's (never reassigned) parameters only. */

@@ -75,7 +75,15 @@ export function liveConditions(fn: FunctionIR, cfg: FunctionCFG, program: Progra
       }
     }
   }
-  return cfg.nodes.map((_, i) => ({ texts: namesOf(liveT[i], texts), vars: namesOf(liveV[i], vars) }));
+  // Nodes with equal live sets share one Live, so the analysis can tell
+  // that forgetDead has nothing more to drop between them.
+  const shared = new Map<string, Live>();
+  return cfg.nodes.map((_, i) => {
+    const key = `${liveT[i].join(',')}|${liveV[i].join(',')}`;
+    let live = shared.get(key);
+    if (!live) shared.set(key, (live = { texts: namesOf(liveT[i], texts), vars: namesOf(liveV[i], vars) }));
+    return live;
+  });
 }
 
 function bitOf(index: Map<string, number>, names: string[], name: string): number {
