@@ -143,25 +143,8 @@ function opaque(node: Parser.SyntaxNode): Expr {
   return { k: 'opaque', text: node.text.replace(/\s+/g, ' '), vars: [...vars] };
 }
 
-// Expressions are never modified once built, and the analysis prints the
-// same conditions at every visit of a path: the text of a compound
-// expression is computed once per expression object.
-const shownTexts = new WeakMap<Expr, string>();
-
 /** Canonical text: equal conditions print equal. */
 export function show(e: Expr): string {
-  if (e.k === 'id') return e.name;
-  if (e.k === 'opaque') return e.text;
-  if (e.k === 'num') return String(e.v);
-  let text = shownTexts.get(e);
-  if (text === undefined) {
-    text = showNode(e);
-    shownTexts.set(e, text);
-  }
-  return text;
-}
-
-function showNode(e: Expr): string {
   switch (e.k) {
     case 'id':
       return e.name;
