@@ -310,7 +310,11 @@ const wholeObjectPatterns = new Map<string, RegExp>();
 /** `base` itself, not one of its fields or elements (`st`, not `st->offset`); one pattern per name. */
 function wholeObjectPattern(base: string): RegExp {
   let re = wholeObjectPatterns.get(base);
-  if (!re) wholeObjectPatterns.set(base, (re = new RegExp(`\\b${base}\\b(?!\\s*(->|\\.|\\[))`)));
+  if (!re) {
+    // A resident process must not grow without bound.
+    if (wholeObjectPatterns.size >= 10_000) wholeObjectPatterns.clear();
+    wholeObjectPatterns.set(base, (re = new RegExp(`\\b${base}\\b(?!\\s*(->|\\.|\\[))`)));
+  }
   return re;
 }
 

@@ -206,13 +206,15 @@ export function isConstantName(name: string): boolean {
   let constant = constantNames.get(name);
   if (constant === undefined) {
     constant = /^[A-Z_][A-Z0-9_]*$/.test(name) && /[A-Z]/.test(name);
-    // Bounded by the identifiers of the source read (the analysis asks again at every visit).
+    // The analysis asks again at every visit; a resident process must not grow without bound.
+    if (constantNames.size >= MAX_REMEMBERED_NAMES) constantNames.clear();
     constantNames.set(name, constant);
   }
   return constant;
 }
 
 const constantNames = new Map<string, boolean>();
+const MAX_REMEMBERED_NAMES = 100_000;
 
 /**
  * Replace identifiers by expressions (parameter -> argument at a call site).
