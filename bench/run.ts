@@ -215,7 +215,6 @@ async function runMeasured(command: string, args: string[], rssMethod: RssMethod
       });
     });
   } finally {
-    stopResident();
     rmSync(tmp, { recursive: true, force: true });
   }
 }
@@ -877,6 +876,7 @@ async function measureHookSection(tree: string, treeGitDir: string, runs: number
       goals: { hook: addedMs <= GOAL_HOOK_ADDED_MS, residentHook: residentAddedMs <= GOAL_HOOK_ADDED_MS, reviewCold: reviewCold.median <= GOAL_REVIEW_COLD_MS, reviewWarm: reviewWarm.median <= GOAL_REVIEW_WARM_MS },
     };
   } finally {
+    stopResident();
     rmSync(tmp, { recursive: true, force: true });
   }
 }
