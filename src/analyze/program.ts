@@ -58,9 +58,22 @@ export class Program {
    * The definitions a call from `callerFile` may reach. File-static functions
    * resolve within their file; statics in headers are visible to includers; a
    * definition under arch/<arch>/ wins over a generic fallback; a
-   * function-like macro shadows functions of the same name.
+   * function-like macro shadows functions of the same name. The list is
+   * shared by every caller asking the same: never modify it.
    */
   resolve(callerFile: string, name: string): FunctionIR[] {
+    // A program is never changed once built (each round builds its own): an answer holds for its life.
+    let perFile = this.resolved.get(callerFile);
+    if (!perFile) this.resolved.set(callerFile, (perFile = new Map()));
+    let known = perFile.get(name);
+    if (!known) perFile.set(name, (known = this.resolveAnew(callerFile, name)));
+    return known;
+  }
+
+  /** Answers by calling file, then name (no key string built per call). */
+  private readonly resolved = new Map<string, Map<string, FunctionIR[]>>();
+
+  private resolveAnew(callerFile: string, name: string): FunctionIR[] {
     if (name.startsWith('->')) return this.resolveField(name.slice(2));
     const cands = this.byName.get(name);
     if (!cands) return [];

@@ -195,8 +195,17 @@ function analyzeOrRecall(
   return res;
 }
 
+/** Summaries are never modified once made: the key of one is computed once. */
+const summaryKeys = new WeakMap<Summary, string>();
+
 function summaryKey(s: Summary | undefined): string {
   if (!s) return '-';
+  let key = summaryKeys.get(s);
+  if (key === undefined) summaryKeys.set(s, (key = summaryKeyOf(s)));
+  return key;
+}
+
+function summaryKeyOf(s: Summary): string {
   return JSON.stringify([
     s.handoff,
     s.outcomes?.map((o) => `${o.keepsCaller}|${o.lits.map((l) => JSON.stringify(l)).join('&')}|${o.items.map((i) => i.callee + i.effect + (i.chain ?? []).map((c) => `@${c.file}:${c.line}${c.deferOk ? '+' : ''}`).join('')).join(',')}`) ?? null,

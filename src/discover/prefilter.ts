@@ -138,6 +138,23 @@ export function buildWholeWordMatcher(identifiers: string[]): (text: Buffer) => 
 }
 
 /**
+ * The same test for one name over a few texts (a snapshot record's per-name
+ * questions): native indexOf, without the tables a multi-name scan builds.
+ */
+export function wholeWordTest(name: string): (text: Buffer) => boolean {
+  const pattern = Buffer.from(name, 'latin1');
+  const isWordByte = (b: number): boolean => (b >= 97 && b <= 122) || (b >= 65 && b <= 90) || (b >= 48 && b <= 57) || b === 95;
+  return (text) => {
+    if (pattern.length === 0) return false;
+    for (let at = text.indexOf(pattern); at !== -1; at = text.indexOf(pattern, at + 1)) {
+      const end = at + pattern.length;
+      if ((at === 0 || !isWordByte(text[at - 1])) && (end === text.length || !isWordByte(text[end]))) return true;
+    }
+    return false;
+  };
+}
+
+/**
  * Scan `files` (relative to `root`), keeping those for which `matches` holds.
  *
  * Self-contained on purpose (see WORKER_SOURCE): only parameters and globals.

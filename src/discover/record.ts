@@ -5,7 +5,7 @@
 // about changed files are recomputed from their new content, answers that
 // depended on a changed file are dropped (and recomputed when asked again).
 import { directivesDigest, type IncludeRecord } from './includes.js';
-import { buildWholeWordMatcher } from './prefilter.js';
+import { buildWholeWordMatcher, wholeWordTest } from './prefilter.js';
 import { int, list, open, record, schemaCheck, str, strings, bool } from '../cache/schema-check.js';
 import type { Changes } from './snapshot.js';
 
@@ -53,7 +53,7 @@ export function adjustRecord(parent: SnapshotRecord, delta: Changes, existed: (f
   const anyName = allNames.length ? buildWholeWordMatcher(allNames) : () => false;
   const naming = [...delta].filter((entry): entry is [string, Buffer] => entry[1] !== null && anyName(entry[1]));
   for (const [name, answer] of Object.entries(parent.names)) {
-    const test = buildWholeWordMatcher([name]);
+    const test = wholeWordTest(name);
     const kept = answer.files.filter((f) => !delta.has(f));
     for (const [file, content] of naming) {
       if ((!answer.within || answer.within.some((dir) => file.startsWith(dir))) && test(content)) kept.push(file);

@@ -11,7 +11,7 @@
 // not list, stat or scan the rest of the tree.
 import { blobId } from './git.js';
 import { adjustRecord, emptyRecord, type IncludeRecord, type SnapshotRecord } from './record.js';
-import { buildWholeWordMatcher } from './prefilter.js';
+import { buildWholeWordMatcher, wholeWordTest } from './prefilter.js';
 import type { Diagnostic } from '../types.js';
 
 export interface ScanOptions {
@@ -193,7 +193,7 @@ export class Snapshot {
   /** Per name, every file of the snapshot (under `within`) that names it: the scan's matches and the parsed files. */
   private recordNames(names: string[], within: string[] | undefined, matched: Map<string, Buffer>, parsed: Map<string, Buffer>, inside: (file: string) => boolean): void {
     for (const name of names) {
-      const test = buildWholeWordMatcher([name]);
+      const test = wholeWordTest(name);
       const files: string[] = [];
       for (const [file, content] of matched) if (test(content)) files.push(file);
       for (const [file, content] of parsed) if (inside(file) && test(content)) files.push(file);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { discoverFiles } from '../../src/discover/walk.js';
-import { buildWholeWordMatcher, prefilter } from '../../src/discover/prefilter.js';
+import { buildWholeWordMatcher, prefilter, wholeWordTest } from '../../src/discover/prefilter.js';
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
@@ -295,6 +295,20 @@ describe('buildWholeWordMatcher', () => {
         fc.property(fc.array(fc.constantFrom(...fragments), { maxLength: 30 }), (parts) => {
           const text = parts.join('');
           expect(matches(Buffer.from(text, 'latin1'))).toBe(reference(ids, text));
+        }),
+        { numRuns: 500 },
+      );
+    }
+  });
+
+  it('agrees with wholeWordTest, the one-name search for a few texts', () => {
+    for (const id of ['dma_iova_sync', 'dsb', 'arch_sync_dma_flush']) {
+      const fragments = [id, id.slice(0, -1), id.slice(1), '_', 'x', ' ', '\n', '(', '0'];
+      const [multi, single] = [buildWholeWordMatcher([id]), wholeWordTest(id)];
+      fc.assert(
+        fc.property(fc.array(fc.constantFrom(...fragments), { maxLength: 30 }), (parts) => {
+          const text = Buffer.from(parts.join(''), 'latin1');
+          expect(single(text)).toBe(multi(text));
         }),
         { numRuns: 500 },
       );
