@@ -6,12 +6,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { applyFixturePatch, git } from './support/fixture-repo.js';
+import { applyFixturePatch, git, seriesRepo } from './support/fixture-repo.js';
 import { main } from '../../src/cli/run.js';
 import { HOOK_MARKER, hookScript, installHook, isOurHook } from '../../src/review/hook.js';
 import { sarifSchemaErrors } from './support/sarif-schema.js';
 
-const TREE = fileURLToPath(new URL('../../fixtures/series/tree/', import.meta.url));
 const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const FOO = 'drivers/foo/foo_dma.c';
 
@@ -34,18 +33,12 @@ function brief(findings: { kind: string; severity: string; function: string; fil
 const FOO_MAP_SG_UNFLUSHED = { kind: 'unflushed-return', severity: 'error', function: 'foo_map_sg', file: FOO, line: 50 };
 
 beforeEach(() => {
-  repo = fs.mkdtempSync(path.join(os.tmpdir(), 'flushcheck-diff-'));
-  fs.cpSync(TREE, repo, { recursive: true });
-  git(repo, 'init', '-q');
-  git(repo, 'add', '-A');
-  git(repo, 'commit', '-qm', 'base');
-  // The first patch of break-fix is a harmless refactor; 2/3 breaks the flush, 3/3 restores it.
-  applyFixturePatch(repo, 'break-fix/0001-foo-use-a-local-for-the-segment-address.patch');
-  git(repo, 'commit', '-qam', 'refactor');
+  repo = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'flushcheck-diff-')), 'repo');
+  seriesRepo(repo);
 });
 
 afterEach(() => {
-  fs.rmSync(repo, { recursive: true, force: true });
+  fs.rmSync(path.dirname(repo), { recursive: true, force: true });
 });
 
 describe('flushcheck diff', () => {

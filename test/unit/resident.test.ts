@@ -10,9 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { applyFixturePatch, git } from './support/fixture-repo.js';
+import { applyFixturePatch, git, seriesRepo } from './support/fixture-repo.js';
 
-const TREE = fileURLToPath(new URL('../../fixtures/series/tree/', import.meta.url));
 const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const FOO = 'drivers/foo/foo_dma.c';
 
@@ -52,12 +51,7 @@ const withoutTime = (json: string) => {
 beforeEach(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'flushcheck-resident-'));
   repo = path.join(tmp, 'repo');
-  fs.cpSync(TREE, repo, { recursive: true });
-  git(repo, 'init', '-q');
-  git(repo, 'add', '-A');
-  git(repo, 'commit', '-qm', 'base');
-  applyFixturePatch(repo, 'break-fix/0001-foo-use-a-local-for-the-segment-address.patch');
-  git(repo, 'commit', '-qam', 'refactor');
+  seriesRepo(repo);
 });
 
 afterEach(() => {
