@@ -20,7 +20,6 @@ import {
   socketPath,
   type ResidentReply,
   type ResidentRequest,
-  type ResidentStatus,
 } from './protocol.js';
 
 export interface RequestIO {
@@ -66,7 +65,7 @@ export async function serveResident(opts: ServeOptions): Promise<boolean> {
   const socketInode = fs.statSync(socket).ino;
   const armIdle = (): void => {
     clearTimeout(idle);
-    idle = setTimeout(close, opts.idleMs);
+    if (!closing) idle = setTimeout(close, opts.idleMs);
   };
   armIdle();
   // Killed or hung up on: the socket goes with us (a later one would be replaced anyway).
@@ -77,58 +76,56 @@ export async function serveResident(opts: ServeOptions): Promise<boolean> {
     });
   }
 
+  /** Why a request is sent back to run in the client's own process, or null. */
+  const refusalOf = (request: ResidentRequest | null): string | null => {
+    if (!request) return 'not a request';
+    // One at a time: a request owns the process's folder and environment
+    // while it runs. Another one meanwhile (a second repository's commit)
+    // runs in its own process rather than wait behind it.
+    if (busy) return 'busy with another request';
+    if (closing) return 'stopping';
+    if (builtCodeDigest() !== digest) {
+      close();
+      return 'flushcheck was rebuilt or upgraded since this resident process started';
+    }
+    return null;
+  };
+
+  /** One message of a client: a control (status, stop) or a command to run. */
+  const onMessage = (message: unknown, reply: (m: ResidentReply) => void, end: () => void): void => {
+    const control = (message as { control?: string } | undefined)?.control;
+    if (control === 'status') {
+      reply({ status: { pid: process.pid, startedAt: started.toISOString(), requests, rssMb: Math.round(process.memoryUsage().rss / 2 ** 20), codeDigest: digest } });
+      return end();
+    }
+    if (control === 'stop') {
+      reply({ exit: 0 });
+      end();
+      return close();
+    }
+    const request = asRequest(message);
+    const refusal = refusalOf(request);
+    if (refusal || !request) {
+      reply({ refused: refusal ?? 'not a request' });
+      return end();
+    }
+    busy = true;
+    requests++;
+    clearTimeout(idle);
+    void runAsRequested(request, opts.run, reply).then((exit) => {
+      reply({ exit });
+      end();
+      busy = false;
+      armIdle();
+    });
+  };
+
   server.on('connection', (conn) => {
     conn.on('error', () => {}); // a client gone mid-reply (Ctrl-C) is not our failure
     const reply = (message: ResidentReply): void => {
       if (!conn.destroyed) conn.write(encode(message));
     };
-    conn.on(
-      'data',
-      messageReader((message) => {
-        const control = (message as { control?: string } | undefined)?.control;
-        if (control === 'status') {
-          const status: ResidentStatus = { pid: process.pid, startedAt: started.toISOString(), requests, rssMb: Math.round(process.memoryUsage().rss / 2 ** 20), codeDigest: digest };
-          reply({ status });
-          conn.end();
-          return;
-        }
-        if (control === 'stop') {
-          reply({ exit: 0 });
-          conn.end();
-          close();
-          return;
-        }
-        const request = asRequest(message);
-        if (!request) {
-          reply({ refused: 'not a request' });
-          conn.end();
-          return;
-        }
-        // One at a time: a request owns the process's folder and environment
-        // while it runs. Another one meanwhile (a second repository's commit)
-        // runs in its own process rather than wait behind it.
-        if (busy) {
-          reply({ refused: 'busy with another request' });
-          conn.end();
-          return;
-        }
-        if (closing || builtCodeDigest() !== digest) {
-          reply({ refused: 'flushcheck was rebuilt or upgraded since this resident process started' });
-          conn.end();
-          close();
-          return;
-        }
-        busy = true;
-        requests++;
-        clearTimeout(idle);
-        void runAsRequested(request, opts.run, reply).then((exit) => {
-          reply({ exit });
-          conn.end();
-          busy = false;
-          armIdle();
-        });
-      }),
-    );
+    conn.on('data', messageReader((message) => onMessage(message, reply, () => conn.end())));
   });
   await new Promise<void>((resolve) => server.on('close', resolve));
   clearTimeout(idle);
