@@ -17,14 +17,15 @@ import { blobId } from './discover/git.js';
 import type { Diagnostic } from './types.js';
 
 const MAX_SCAN_BYTES = 256 * 1024 * 1024;
+const DEFAULT_FILE_TIMEOUT_MS = 20_000;
 
+/** A file lowered while the scan ran, with what it was lowered from (see Corpus.lowerEarly). */
 interface EarlyLowering {
   content: Buffer;
   ir: FileIR;
   diagnostics: Diagnostic[];
   interestingVersion: number;
 }
-const DEFAULT_FILE_TIMEOUT_MS = 20_000;
 
 export interface CorpusOptions {
   /** The tree as analysed: its files, read only as asked. */
