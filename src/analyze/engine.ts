@@ -98,7 +98,6 @@ class FunctionAnalysis {
   private readonly accesses = new Map<string, AccessClause>();
   private readonly ownAccesses = new Map<string, OwnAccess>();
   private readonly hoistRegion: Set<number> | null;
-  private readonly targets = new Map<string, FunctionIR[]>();
   private readonly paramMaps = new Map<number, Map<FunctionIR, Map<string, Expr>>>();
   private readonly substitutions = new Map<Map<string, Expr>, Map<Expr, Expr>>();
   private truncated = false;
@@ -277,7 +276,7 @@ class FunctionAnalysis {
   private onCall(id: number, node: CallNode, s: State): State[] {
     const c = node.callee;
     // Through a function pointer: what the analysed ops tables assign to the field.
-    if (node.viaPointer) return this.targetsAt(id, lookupName(node)).length ? this.onCallee(id, node, s, false, lookupName(node)) : [s];
+    if (node.viaPointer) return this.program.resolve(this.fn.file, lookupName(node)).length ? this.onCallee(id, node, s, false, lookupName(node)) : [s];
     if (this.ctx.completing.has(c)) return [this.onCompletion(id, node, s)];
     const issuing = this.ctx.issuing.get(c);
     if (issuing) return this.onIssue(id, node, s, issuing);
@@ -394,7 +393,7 @@ class FunctionAnalysis {
   private onCallee(id: number, node: CallNode, s: State, isContract: boolean, name = node.callee): State[] {
     const f = this.fn;
     const c = node.callee;
-    const targets = this.targetsAt(id, name);
+    const targets = this.program.resolve(f.file, name);
     for (const t of targets) this.applyAccesses(id, node, s, t);
     const taintedArgs = this.taintedArgs(node, s);
     // Recorded under the name it resolves by (`->field` through a pointer), so a result recalled from the cache finds the same targets.
@@ -474,18 +473,10 @@ class FunctionAnalysis {
     this.record({ kind: 'unflushed-access', fn: f, item, at: { node: id, line: node.line, column: node.column, what: `${t.name}() at line ${node.line} reaches ${accessName(last)} at ${last?.file}:${last?.line}` }, error: at.error, failed: !!at.failed, path });
   }
 
-  // A call node is visited once per state reaching it: what it resolves to,
-  // and the callee's conditions in terms of its arguments, are the same at
-  // every visit and are computed at the first (the program and the summaries
-  // of callees do not change while a function is analysed).
-
-  /** The definitions a call resolves to. */
-  private targetsAt(id: number, name: string): FunctionIR[] {
-    const key = `${id}:${name}`;
-    let targets = this.targets.get(key);
-    if (!targets) this.targets.set(key, (targets = this.program.resolve(this.fn.file, name)));
-    return targets;
-  }
+  // A call node is visited once per state reaching it: the callee's
+  // conditions in terms of its arguments are the same at every visit and are
+  // computed at the first (the summaries of callees do not change while a
+  // function is analysed; Program.resolve answers each call once).
 
   /** The callee's parameters bound to the call's arguments. */
   private paramMapAt(id: number, node: CallNode, target: FunctionIR): Map<string, Expr> {

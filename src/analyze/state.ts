@@ -148,31 +148,18 @@ function numberFor(ids: Map<string, number>, text: string): number {
   return id;
 }
 
-// Many states share one facts or bindings map (a step or a pending item
-// changes neither): their keys are computed once per map.
-const factKeys = new WeakMap<ReadonlyMap<string, Fact>, string>();
-const bindingKeys = new WeakMap<ReadonlyMap<string, Binding>, string>();
-
+// The texts behind KeyIds' numbers, computed once per map by KeyIds (many
+// states share one facts or bindings map: a step or a pending item changes neither).
 function factsKey(facts: ReadonlyMap<string, Fact>): string {
-  let key = factKeys.get(facts);
-  if (key === undefined) {
-    const texts: string[] = [];
-    for (const [k, v] of facts) texts.push((v.value ? '+' : '-') + k);
-    key = texts.sort().join('&');
-    factKeys.set(facts, key);
-  }
-  return key;
+  const texts: string[] = [];
+  for (const [k, v] of facts) texts.push((v.value ? '+' : '-') + k);
+  return texts.sort().join('&');
 }
 
 function bindingsKey(bindings: ReadonlyMap<string, Binding>): string {
-  let key = bindingKeys.get(bindings);
-  if (key === undefined) {
-    const texts: string[] = [];
-    for (const [k, v] of bindings) texts.push(k + '=' + (v.kind === 'const' ? String(v.value) : show(v.expr)));
-    key = texts.sort().join(';');
-    bindingKeys.set(bindings, key);
-  }
-  return key;
+  const texts: string[] = [];
+  for (const [k, v] of bindings) texts.push(k + '=' + (v.kind === 'const' ? String(v.value) : show(v.expr)));
+  return texts.sort().join(';');
 }
 
 export function pushStep(s: State, step: PathStep): State {
