@@ -85,7 +85,7 @@ interface BatchOutput {
  * Self-contained on purpose (see WORKER_SOURCE): only parameters and globals.
  * Exported for tests.
  */
-export function buildWholeWordMatcher(identifiers: string[]): (text: Buffer) => boolean {
+export function buildWholeWordMatcher(identifiers: string[], forFewTexts = false): (text: Buffer) => boolean {
   const patterns = identifiers.map((id) => Buffer.from(id, 'latin1'));
   const isWordByte = (b: number): boolean =>
     (b >= 97 && b <= 122) || (b >= 65 && b <= 90) || (b >= 48 && b <= 57) || b === 95;
@@ -98,7 +98,8 @@ export function buildWholeWordMatcher(identifiers: string[]): (text: Buffer) => 
 
   const BLOCK = 3;
   const shortest = Math.min(...patterns.map((p) => p.length));
-  if (shortest < 6) {
+  // A few texts (forFewTexts) do not repay building the tables either.
+  if (shortest < 6 || forFewTexts) {
     return (text) =>
       patterns.some((pattern) => {
         for (let at = text.indexOf(pattern); at !== -1; at = text.indexOf(pattern, at + 1)) {
@@ -142,16 +143,7 @@ export function buildWholeWordMatcher(identifiers: string[]): (text: Buffer) => 
  * questions): native indexOf, without the tables a multi-name scan builds.
  */
 export function wholeWordTest(name: string): (text: Buffer) => boolean {
-  const pattern = Buffer.from(name, 'latin1');
-  const isWordByte = (b: number): boolean => (b >= 97 && b <= 122) || (b >= 65 && b <= 90) || (b >= 48 && b <= 57) || b === 95;
-  return (text) => {
-    if (pattern.length === 0) return false;
-    for (let at = text.indexOf(pattern); at !== -1; at = text.indexOf(pattern, at + 1)) {
-      const end = at + pattern.length;
-      if ((at === 0 || !isWordByte(text[at - 1])) && (end === text.length || !isWordByte(text[end]))) return true;
-    }
-    return false;
-  };
+  return buildWholeWordMatcher([name], true);
 }
 
 /**
