@@ -1031,7 +1031,7 @@ function formatDiff(d: DiffFigures): string {
     checkpatchLine,
     `  ratios (medians): warm/cold ${ratio(warm.ratioToCold)}, warm/lint ${ratio(warm.ratioToLint)}`,
     `  the change no rule reads costs ${ratio(d.cases.unread.wallMs.median / warm.wallMs.median)} the warm one: the warm figure is mostly the fixed cost`,
-    '  of a run (node start, git plumbing, a scan-index lookup per file of both snapshots, loading the rules), not the change',
+    '  of a run (node start, loading the code, git plumbing, the stored base analysis and cache files), not the change',
     '  files lowered: stats.parsed of the changed snapshot, files parsed or taken from the cache\'s stored IR',
     `  flush removed: ${flush.newFindings.length} new finding${flush.newFindings.length === 1 ? '' : 's'}` +
       (flush.newFindings.length ? ` (${flush.newFindings.join('; ')})` : '') +
