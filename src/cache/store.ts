@@ -215,6 +215,34 @@ function rememberParsed(entry: StoredEntry, value: unknown, isValid: (value: unk
 }
 
 /**
+ * The entry's value when its text matches its digest and the value passes
+ * `isValid`, else undefined (the caller drops the entry). A value checked by
+ * the same check before, this run or an earlier one of this process, is not
+ * parsed or checked again.
+ */
+function checkedValue(entry: StoredEntry, isValid: (value: unknown) => boolean): unknown {
+  if (entry.checkedBy === isValid) return entry.value;
+  const recalled = entry.value === undefined ? recallParsed(entry, isValid) : undefined;
+  if (recalled !== undefined) {
+    entry.value = recalled;
+    entry.checkedBy = isValid;
+    return recalled;
+  }
+  const fromDisk = entry.value === undefined;
+  let value: unknown;
+  try {
+    value = fromDisk && entry.digest === digest(entry.json) ? JSON.parse(entry.json) : entry.value;
+  } catch {
+    value = undefined;
+  }
+  if (value === undefined || !isValid(value)) return undefined;
+  entry.value = value;
+  entry.checkedBy = isValid;
+  if (fromDisk) rememberParsed(entry, value, isValid);
+  return value;
+}
+
+/**
  * JSON values by key (function results, stored files), remembering which this
  * run used. `get` returns a value only when its text matches its digest and
  * the value passes the caller's schema check; otherwise the entry is dropped.
@@ -233,34 +261,14 @@ export class ResultStore {
   get(key: string, isValid: (value: unknown) => boolean = () => true): unknown {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
-    if (entry.checkedBy === isValid) {
-      this.used.add(key);
-      return entry.value;
-    }
-    const recalled = entry.value === undefined ? recallParsed(entry, isValid) : undefined;
-    if (recalled !== undefined) {
-      entry.value = recalled;
-      entry.checkedBy = isValid;
-      this.used.add(key);
-      return recalled;
-    }
-    const fromDisk = entry.value === undefined;
-    let value: unknown;
-    try {
-      value = fromDisk && entry.digest === digest(entry.json) ? JSON.parse(entry.json) : entry.value;
-    } catch {
-      value = undefined;
-    }
-    if (value === undefined || !isValid(value)) {
+    const value = checkedValue(entry, isValid);
+    if (value === undefined) {
       this.entries.delete(key);
       this.used.delete(key);
       this.dropped++;
       this.changed = true;
       return undefined;
     }
-    entry.value = value;
-    entry.checkedBy = isValid;
-    if (fromDisk) rememberParsed(entry, value, isValid);
     this.used.add(key);
     return value;
   }
@@ -309,21 +317,13 @@ export class SnapshotStore {
   get(name: string, isValid: (value: unknown) => boolean): unknown {
     const entry = this.pending.get(name) ?? this.memory.get(name) ?? this.readEntry(name);
     if (entry === undefined) return undefined;
-    let value = entry.value ?? recallParsed(entry, isValid);
-    const fromDisk = value === undefined;
-    try {
-      if (fromDisk && entry.digest === digest(entry.json)) value = JSON.parse(entry.json);
-    } catch {
-      value = undefined;
-    }
-    if (value === undefined || !isValid(value)) {
+    const value = checkedValue(entry, isValid);
+    if (value === undefined) {
       this.dropped++;
       this.memory.delete(name);
       if (this.dir) fs.rmSync(this.file(name), { force: true });
       return undefined;
     }
-    entry.value = value;
-    if (fromDisk) rememberParsed(entry, value, isValid);
     this.used.add(name);
     return value;
   }

@@ -17,8 +17,8 @@ import { readRegularFileInside } from './safe-read.js';
 import type { Backing, BackingScan, ScanOptions } from './snapshot.js';
 import { buildSkipReason, isSourceName } from './walk.js';
 
-/** A file that is not a source anyone edits by hand (the scan has its own limit). */
-const MAX_READ_BYTES = 64 * 1024 * 1024;
+/** A working-tree file larger than this is not a source anyone edits by hand (the scan has its own limit). */
+export const MAX_READ_BYTES = 64 * 1024 * 1024;
 
 export function isBuildSource(rel: string, arch: string): boolean {
   return isSourceName(rel) && buildSkipReason(rel, arch) === null;
@@ -155,9 +155,10 @@ async function scanThroughIndex(
     }
   }
   const vocab = index ? [...new Set([...index.vocab, ...names])] : names;
-  const scan = await read([...toRead, ...knownMatches], vocab);
+  const scanned = [...toRead, ...knownMatches];
+  const scan = await read(scanned, vocab);
   // Read again from git: files whose disk bytes are not the snapshot's (or could not be read).
-  const stale = [...toRead, ...knownMatches].filter((f) => keyOf(f) !== null && scan.keys.get(f) !== keyOf(f));
+  const stale = scanned.filter((f) => keyOf(f) !== null && scan.keys.get(f) !== keyOf(f));
   const staleContents = stale.length ? await fromGit(stale) : new Map<string, Buffer | null>();
   const staleSet = new Set(stale);
   diagnostics.push(...scan.diagnostics.filter((d) => !staleSet.has(d.file) || staleContents.get(d.file) === null));
@@ -171,7 +172,7 @@ async function scanThroughIndex(
     }
     if (content && wanted(content)) matched.set(file, content);
   };
-  for (const file of [...toRead, ...knownMatches]) {
+  for (const file of scanned) {
     if (staleSet.has(file)) {
       const content = staleContents.get(file);
       if (content) consider(file, content);

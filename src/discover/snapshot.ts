@@ -171,7 +171,8 @@ export class Snapshot {
     for (const [file, content] of this.changes) {
       if (content && inside(file) && !parsed.has(file) && test(content)) matched.set(file, content);
     }
-    for (const [file, content] of matched) this.rec.keys[file] ||= this.backing.keyed ? blobId(content) : '';
+    // A keyed backing's matches are the contents their listed keys name (checked by its scan): no need to hash them again.
+    for (const [file, content] of matched) this.rec.keys[file] ||= this.backing.keyed ? (this.keyOf(file) ?? blobId(content)) : '';
     this.recordNames(names, within, matched, parsed, inside);
     if (this.rec.files < 0 && !within) this.rec.files = this.files().length;
     return { ...scan, matched, replayed: false };

@@ -6,16 +6,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ScanIndex } from '../cache/store.js';
 import { UsageError } from '../errors.js';
-import { FolderBacking, GitTreeBacking, isBuildSource } from './backing.js';
+import { FolderBacking, GitTreeBacking, isBuildSource, MAX_READ_BYTES } from './backing.js';
 import { blobId, NULL_ID, readObjectsAsync, type GitRepo, type RawChange } from './git.js';
 import { readRegularFileInside, UnsafeFileError } from './safe-read.js';
 import { Snapshot, type Changes } from './snapshot.js';
 import { discoverFiles } from './walk.js';
 
 export { isBuildSource } from './backing.js';
-
-/** A working-tree file larger than this is not a source anyone changed by hand. */
-const MAX_WORKTREE_FILE_BYTES = 64 * 1024 * 1024;
 
 /**
  * A folder's sources as they are on disk (`paths`: only these, when the root
@@ -92,7 +89,7 @@ function isRegular(mode: string): boolean {
 /** A tracked file as the working tree has it; refused when it is a FIFO, a symlink or out of the tree. */
 function readWorkingFile(repo: GitRepo, rel: string): Buffer | null {
   try {
-    return readRegularFileInside(repo.top, rel, MAX_WORKTREE_FILE_BYTES);
+    return readRegularFileInside(repo.top, rel, MAX_READ_BYTES);
   } catch (error) {
     if (error instanceof UnsafeFileError) throw new UsageError(`${JSON.stringify(error.file)} in the working tree ${error.reason}; restore it (git checkout -- FILE) or check the index with --cached`);
     throw error;

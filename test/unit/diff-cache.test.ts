@@ -21,8 +21,6 @@ const BREAK = 'break-fix/0002-foo-reject-oversized-segments-in-foo_map_sg.patch'
 
 let repo: string;
 
-
-
 function edit(file: string, change: (text: string) => string): void {
   const full = path.join(repo, file);
   fs.writeFileSync(full, change(fs.readFileSync(full, 'utf8')));
