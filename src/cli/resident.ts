@@ -3,7 +3,7 @@
 // `diff --resident` starts; `status` and `stop` are for people.
 import net from 'node:net';
 import { Command } from 'commander';
-import { builtCodeDigest, encode, messageReader, privateSocketDir, socketPath, type ResidentReply } from '../resident/protocol.js';
+import { encode, messageReader, residentSocket, type ResidentReply } from '../resident/protocol.js';
 import { EXIT_OK, EXIT_USAGE, type CommandContext } from './shared.js';
 
 /** How long the resident process waits for the next request (FLUSHCHECK_RESIDENT_IDLE_MS overrides). */
@@ -45,11 +45,10 @@ export function registerResident(program: Command, ctx: CommandContext): void {
 }
 
 function askControl(control: 'status' | 'stop'): Promise<ResidentReply | null> {
-  const digest = builtCodeDigest();
-  const dir = privateSocketDir();
-  if (!digest || !dir) return Promise.resolve(null);
+  const socket = residentSocket()?.socket;
+  if (!socket) return Promise.resolve(null);
   return new Promise((resolve) => {
-    const conn = net.connect(socketPath(dir, digest));
+    const conn = net.connect(socket);
     conn.once('connect', () => conn.write(encode({ control })));
     conn.on(
       'data',

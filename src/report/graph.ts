@@ -89,13 +89,15 @@ export function focusGraph(view: CallGraphView, folders?: string[]): CallGraphVi
   // Ops tables are not function nodes: an entry is kept when its table's file is in focus.
   const opsSources = new Set(view.edges.filter((e) => e.kind === 'ops-table' && (!folders || under(e.file ?? '', folders))).map((e) => e.from));
   // With the rule functions they reach, however deep (a hand-off in PATH reaches the sync through deferring helpers elsewhere).
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const e of view.edges) {
+  // Each kept name's edges are followed once (a worklist, not passes over every edge until nothing grows).
+  const edgesFrom = groupEdgesBySource(view.edges);
+  const pending = [...keep, ...opsSources];
+  while (pending.length > 0) {
+    for (const e of edgesFrom.get(pending.pop()!) ?? []) {
       const target = byName.get(e.to);
-      if (!keep.has(e.to) && (keep.has(e.from) || opsSources.has(e.from)) && target && (RULE_ROLES.has(target.role) || CARRIES_MAINTENANCE.has(target.role))) {
+      if (!keep.has(e.to) && target && (RULE_ROLES.has(target.role) || CARRIES_MAINTENANCE.has(target.role))) {
         keep.add(e.to);
-        grew = true;
+        pending.push(e.to);
       }
     }
   }

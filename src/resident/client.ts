@@ -10,7 +10,7 @@
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { builtCodeDigest, encode, messageReader, privateSocketDir, socketPath, type ResidentReply, type ResidentRequest } from './protocol.js';
+import { encode, messageReader, residentSocket, type ResidentReply, type ResidentRequest } from './protocol.js';
 
 export interface ClientIO {
   stdout: { write(chunk: string): unknown };
@@ -20,12 +20,10 @@ export interface ClientIO {
 
 /** The exit code of the command as served, or null when the caller must run it itself. */
 export async function runThroughResident(argv: string[], io: ClientIO): Promise<number | null> {
-  const digest = builtCodeDigest();
   // FLUSHCHECK_* settings are read when the code loads: a resident process started with others would ignore them.
-  if (!digest || Object.keys(process.env).some((k) => k.startsWith('FLUSHCHECK_'))) return null;
-  const dir = privateSocketDir();
-  if (!dir) return null;
-  const socket = socketPath(dir, digest);
+  if (Object.keys(process.env).some((k) => k.startsWith('FLUSHCHECK_'))) return null;
+  const socket = residentSocket()?.socket;
+  if (!socket) return null;
   const request: ResidentRequest = {
     argv,
     cwd: process.cwd(),

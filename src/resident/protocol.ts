@@ -39,7 +39,7 @@ export interface ResidentStatus {
 export const RESIDENT_COMMANDS = new Set(['diff']);
 
 /** The user's private folder for sockets, made 0700 if missing; null if it is not ours alone (then no resident process is used). */
-export function privateSocketDir(): string | null {
+function privateSocketDir(): string | null {
   const uid = process.getuid?.();
   if (uid === undefined) return null;
   const dir = path.join(os.tmpdir(), `flushcheck-${uid}`);
@@ -59,8 +59,19 @@ export function privateSocketDir(): string | null {
 }
 
 /** The socket of the resident process running the build with `codeDigest`. */
-export function socketPath(dir: string, codeDigest: string): string {
+function socketPath(dir: string, codeDigest: string): string {
   return path.join(dir, `resident-${codeDigest.slice(0, 16)}.sock`);
+}
+
+/**
+ * The socket of the resident process for this build and user, with the
+ * build's digest; null when there is none to use (run from the sources, or no
+ * private folder for it).
+ */
+export function residentSocket(): { socket: string; digest: string } | null {
+  const digest = builtCodeDigest();
+  const dir = digest ? privateSocketDir() : null;
+  return digest && dir ? { socket: socketPath(dir, digest), digest } : null;
 }
 
 /** Splits a byte stream into lines of JSON, calling `onMessage` for each complete one. */

@@ -16,8 +16,7 @@ import {
   builtCodeDigest,
   encode,
   messageReader,
-  privateSocketDir,
-  socketPath,
+  residentSocket,
   type ResidentReply,
   type ResidentRequest,
 } from './protocol.js';
@@ -39,10 +38,9 @@ export interface ServeOptions {
 
 /** Listens until idle, stopped or outdated. Resolves false when another resident process already serves this build (or no private folder exists). */
 export async function serveResident(opts: ServeOptions): Promise<boolean> {
-  const digest = builtCodeDigest();
-  const dir = privateSocketDir();
-  if (!digest || !dir) return false;
-  const socket = socketPath(dir, digest);
+  const resident = residentSocket();
+  if (!resident) return false;
+  const { socket, digest } = resident;
   const server = net.createServer();
   if (!(await listen(server, socket))) return false;
 

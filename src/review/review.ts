@@ -130,12 +130,13 @@ export async function runReview(opts: ReviewOptions): Promise<ReviewResult> {
         continue;
       }
       review.applied = true;
-      for (const [rel, content] of outcome.files) if (isBuildSource(rel, arch)) patchedKeys.set(rel, content ? blobId(content) : null);
+      // Only build sources reach the analysis (a change under another arch cannot change a finding).
+      const patchedSources = new Map([...outcome.files].filter(([rel]) => isBuildSource(rel, arch)));
+      for (const [rel, content] of patchedSources) patchedKeys.set(rel, content ? blobId(content) : null);
       for (const [rel, content] of outcome.files) patched.set(rel, content);
       review.files = new Map(outcome.files);
-      const sources = (files: Map<string, Buffer | null>) => new Map([...files].filter(([rel]) => isBuildSource(rel, arch)));
       const identities = baseTree ? [treeIdentity(baseTree, [...patchedKeys].map(([p, key]) => ({ path: p, key })))] : [];
-      const next = current.withChanges(sources(outcome.files), `after ${label}`, identities, addedBy(patch));
+      const next = current.withChanges(patchedSources, `after ${label}`, identities, addedBy(patch));
       const after = (await analyzeSnapshot({ ...common, source: next }, configured)).result;
       const renamedHere = renamedBy(patch);
       ({ introduced: review.introduced, fixed: review.fixed } = compareFindings(analysis.findings, after.findings, renamedHere));
