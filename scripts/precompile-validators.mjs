@@ -7,7 +7,8 @@
 // another schema is never used (it compiles at run time then, as under vitest).
 // The bundled rule files are parsed here too (dist/rules/bundled.json), and
 // the digest of the built code is written (dist/code-digest.txt).
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -20,7 +21,7 @@ const { storedResultSchema } = await import(new URL('analyze/memo.js', dist));
 const { storedFileSchema, storedCfgSchema } = await import(new URL('ir/stored.js', dist));
 const { ruleFileSchema } = await import(new URL('rules/schema.js', dist));
 const { storedSnapshotSchema } = await import(new URL('discover/record.js', dist));
-const { RULE_VALIDATOR_OPTIONS, RULE_VOCABULARY, parseRuleFile, ruleTextKey } = await import(new URL('rules/load.js', dist));
+const { RULE_VALIDATOR_OPTIONS, RULE_VOCABULARY, bundledRulesDir, parseRuleFile, ruleFilesIn, ruleTextKey } = await import(new URL('rules/load.js', dist));
 
 const out = new URL('validators/', dist);
 mkdirSync(out, { recursive: true });
@@ -40,11 +41,11 @@ for (const [schema, options, vocabulary] of jobs) {
 
 // The bundled rules, parsed and validated now: a run reads them by the digest
 // of their text (src/rules/load.ts) and never loads the YAML parser for them.
-const rulesDir = new URL('../rules/', import.meta.url);
+// The files are the ones the loader lists (same extensions, same folder).
 const bundled = {};
-for (const name of readdirSync(rulesDir).filter((n) => /\.(ya?ml|json)$/.test(n)).sort()) {
-  const text = readFileSync(new URL(name, rulesDir), 'utf8');
-  const { source: _source, ...rule } = parseRuleFile(`rules/${name}`, text);
+for (const file of ruleFilesIn(bundledRulesDir())) {
+  const text = readFileSync(file, 'utf8');
+  const { source: _source, ...rule } = parseRuleFile(`rules/${basename(file)}`, text);
   bundled[ruleTextKey(text)] = rule;
 }
 writeFileSync(new URL('rules/bundled.json', dist), JSON.stringify(bundled));

@@ -2,10 +2,10 @@
 // options that decide what is analysed, report output and exit codes.
 import { accessSync, constants, existsSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname, resolve } from 'node:path';
-import { isDirectory } from '../discover/tree-top.js';
 import { createRequire } from 'node:module';
+import { dirname, resolve } from 'node:path';
 import { InvalidArgumentError, Option } from 'commander';
+import { isDirectory } from '../discover/tree-top.js';
 import type { LintOptions } from '../lint.js';
 import type { Finding, LintResult, Severity } from '../types.js';
 import type { CliDeps } from './deps.js';
@@ -93,7 +93,6 @@ export function checkOutputPath(cwd: string, outputFile: string | undefined): vo
         : null;
   if (problem) throw new UsageError(`cannot write ${outputFile}: ${problem}; pass an -o path in a writable folder`);
 }
-
 
 function isWritable(path: string): boolean {
   try {

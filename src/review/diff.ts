@@ -77,7 +77,8 @@ export async function runDiff(opts: DiffOptions): Promise<DiffResult> {
   // In the background: listing untracked files walks the work tree.
   const pendingUntracked = opts.target.kind === 'worktree' ? untrackedSources(repo, arch) : Promise.resolve([]);
   // Sources of this arch's build only: a change under arch/arm/ cannot change an arm64 finding.
-  const changedSources = [...new Set(sides.changes.map((c) => c.path).filter((p) => isBuildSource(p, arch)))].sort();
+  const sourceChanges = sides.changes.filter((c) => isBuildSource(c.path, arch));
+  const changedSources = [...new Set(sourceChanges.map((c) => c.path))].sort();
 
   if (changedSources.length === 0) {
     // Nothing the analysis reads changed: nothing can be new or fixed.
@@ -86,13 +87,13 @@ export async function runDiff(opts: DiffOptions): Promise<DiffResult> {
   }
   const common = { ...opts, root, cache };
   const configured = configure(common);
-  const { changes, keys, added } = await changesFromGit(repo, sides.changes, arch);
+  const { changes, keys, added } = await changesFromGit(repo, sourceChanges, arch);
   const base = await baseSnapshot(repo, cache, { commit: sides.baseCommit, tree: sides.baseTree }, arch, sides.baseLabel, common, configured);
   // The base first: the head starts from what its analysis learned about the files.
   const before = await analyzeSnapshot({ ...common, source: base }, configured);
   const head = base.withChanges(changes, sides.headLabel, [treeIdentity(sides.baseTree, keys)], added);
   const after = await analyzeSnapshot({ ...common, source: head }, configured);
-  const { introduced, fixed } = compareFindings(before.result.findings, after.result.findings, await renamedSources(repo, sides, opts.target, arch));
+  const { introduced, fixed } = compareFindings(before.result.findings, after.result.findings, await renamedSources(repo, sides, sourceChanges, opts.target));
   const isNew = new Set(introduced);
   const cacheNote = cache.save() ?? undefined;
   const untracked = await pendingUntracked;
@@ -139,11 +140,10 @@ async function comparedStates(repo: GitRepo, head: { commit: string; tree: strin
 
 /**
  * Build sources the change renamed (old path to new path). Only a change that
- * both deletes and adds a source can hold a rename, so a usual one-file change
- * costs no extra git call.
+ * both deletes and adds a source (`sources`: the build sources among git's
+ * changes) can hold a rename, so a usual one-file change costs no extra git call.
  */
-async function renamedSources(repo: GitRepo, sides: ComparedStates, target: DiffTarget, arch: string): Promise<Map<string, string>> {
-  const sources = sides.changes.filter((c) => isBuildSource(c.path, arch));
+async function renamedSources(repo: GitRepo, sides: ComparedStates, sources: RawChange[], target: DiffTarget): Promise<Map<string, string>> {
   if (!sources.some((c) => c.status === 'D') || !sources.some((c) => c.status === 'A')) return new Map();
   if (sides.headCommit) return renamesOf(repo, { from: sides.baseCommit!, to: sides.headCommit });
   if (!sides.baseCommit) return new Map();
@@ -199,6 +199,7 @@ function candidateTrees(repo: GitRepo, cache: AnalysisCache, base: { commit: str
   }
   return trees;
 }
+
 /** Untracked, not ignored .c/.h files of the arch's build: a new file not yet `git add`ed. */
 async function untrackedSources(repo: GitRepo, arch: string): Promise<string[]> {
   const out = (await gitAsync(repo.top, ['ls-files', '--others', '--exclude-standard', '-z', '--', '*.c', '*.h'])).toString('utf8');

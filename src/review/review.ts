@@ -337,7 +337,6 @@ function applyPatch(patch: Patch, contentsOf: (rels: string[]) => Map<string, Bu
   }
 }
 
-
 /** A finding one patch introduces and a later one fixes: the series does not bisect cleanly. */
 function bisectBreaks(reviews: PatchReview[]): BisectBreak[] {
   // Keyed by identity under the names of the files as the series has left them so far (`moved`: renames since the finding appeared).

@@ -111,7 +111,8 @@ function isRuleFrom(value: unknown, source: string): boolean {
   return ruleValidator()(structuredClone(rule)) === true;
 }
 
-function ruleFilesIn(path: string): string[] {
+/** The rule files of a rules folder (sorted), or the one rule file named; the build lists the bundled ones with it too. */
+export function ruleFilesIn(path: string): string[] {
   let stat;
   try {
     stat = statSync(path);

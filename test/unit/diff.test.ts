@@ -16,8 +16,6 @@ const FOO = 'drivers/foo/foo_dma.c';
 
 let repo: string;
 
-
-
 async function flushcheck(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
