@@ -1,9 +1,8 @@
 // `flushcheck resident serve|status|stop`: the process `diff --resident`
 // hands its command to (see src/resident/). `serve` is what the first
 // `diff --resident` starts; `status` and `stop` are for people.
-import net from 'node:net';
 import { Command } from 'commander';
-import { encode, messageReader, residentSocket, type ResidentReply } from '../resident/protocol.js';
+import { exchange, residentSocket, type ResidentReply } from '../resident/protocol.js';
 import { EXIT_OK, EXIT_USAGE, type CommandContext } from './shared.js';
 
 /** How long the resident process waits for the next request (FLUSHCHECK_RESIDENT_IDLE_MS overrides). */
@@ -47,17 +46,5 @@ export function registerResident(program: Command, ctx: CommandContext): void {
 function askControl(control: 'status' | 'stop'): Promise<ResidentReply | null> {
   const socket = residentSocket()?.socket;
   if (!socket) return Promise.resolve(null);
-  return new Promise((resolve) => {
-    const conn = net.connect(socket);
-    conn.once('connect', () => conn.write(encode({ control })));
-    conn.on(
-      'data',
-      messageReader((m) => {
-        resolve((m as ResidentReply | undefined) ?? null);
-        conn.destroy();
-      }),
-    );
-    conn.on('error', () => resolve(null));
-    conn.on('close', () => resolve(null));
-  });
+  return exchange<ResidentReply | null>(socket, { control }, (reply) => reply ?? null, () => null);
 }

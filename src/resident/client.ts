@@ -8,9 +8,8 @@
 // never changes a result, only where it is computed; the first run also
 // starts the resident process for the next ones.
 import { spawn } from 'node:child_process';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { encode, messageReader, residentSocket, type ResidentReply, type ResidentRequest } from './protocol.js';
+import { exchange, residentSocket, type ResidentReply, type ResidentRequest } from './protocol.js';
 
 export interface ClientIO {
   stdout: { write(chunk: string): unknown };
@@ -44,36 +43,17 @@ export async function runThroughResident(argv: string[], io: ClientIO): Promise<
 type Answer = 'absent' | 'refused' | { exit: number; output: ['out' | 'err', string][] };
 
 function ask(socket: string, request: ResidentRequest): Promise<Answer> {
-  return new Promise((resolve) => {
-    const output: ['out' | 'err', string][] = [];
-    let connected = false;
-    let settled = false;
-    const settle = (answer: Answer): void => {
-      if (settled) return;
-      settled = true;
-      conn.destroy();
-      resolve(answer);
-    };
-    const conn = net.connect(socket);
-    conn.once('connect', () => {
-      connected = true;
-      conn.write(encode(request));
-    });
-    conn.on(
-      'data',
-      messageReader((message) => {
-        const reply = message as ResidentReply | undefined;
-        if (!reply) return settle('refused');
-        if ('out' in reply) output.push(['out', reply.out]);
-        else if ('err' in reply) output.push(['err', reply.err]);
-        else if ('exit' in reply) settle({ exit: reply.exit, output });
-        else settle('refused');
-      }),
-    );
-    // Nothing listening (ENOENT, ECONNREFUSED): start one. Cut off mid-way: run it here.
-    conn.on('error', () => settle(connected ? 'refused' : 'absent'));
-    conn.on('close', () => settle(connected ? 'refused' : 'absent'));
-  });
+  const output: ['out' | 'err', string][] = [];
+  const onReply = (reply: ResidentReply | undefined): Answer | undefined => {
+    if (!reply) return 'refused';
+    if ('out' in reply) output.push(['out', reply.out]);
+    else if ('err' in reply) output.push(['err', reply.err]);
+    else if ('exit' in reply) return { exit: reply.exit, output };
+    else return 'refused';
+    return undefined;
+  };
+  // Nothing listening (ENOENT, ECONNREFUSED): start one. Cut off mid-way: run it here.
+  return exchange<Answer>(socket, request, onReply, (connected) => (connected ? 'refused' : 'absent'));
 }
 
 /** Starts `flushcheck resident serve` detached from this process (in /, so it holds no tree's folder), its output discarded. */

@@ -6,6 +6,7 @@
 // never talks to a process still running the old code, and the socket lives
 // in a folder only that user can enter.
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -94,6 +95,39 @@ export function messageReader(onMessage: (message: unknown) => void): (chunk: Bu
 
 export function encode(message: ResidentRequest | ResidentControl | ResidentReply): string {
   return `${JSON.stringify(message)}\n`;
+}
+
+/**
+ * Sends `message` on a new connection to `socket` and reads the replies:
+ * `onReply` returns what to resolve with, or undefined to read on (undefined
+ * reply: a line that is not JSON). A connection that fails or closes first
+ * resolves with `ended(connected)`: whether it got as far as connecting.
+ */
+export function exchange<T>(socket: string, message: ResidentRequest | ResidentControl, onReply: (reply: ResidentReply | undefined) => T | undefined, ended: (connected: boolean) => T): Promise<T> {
+  return new Promise((resolve) => {
+    let connected = false;
+    let settled = false;
+    const settle = (value: T): void => {
+      if (settled) return;
+      settled = true;
+      conn.destroy();
+      resolve(value);
+    };
+    const conn = net.connect(socket);
+    conn.once('connect', () => {
+      connected = true;
+      conn.write(encode(message));
+    });
+    conn.on(
+      'data',
+      messageReader((reply) => {
+        const value = onReply(reply as ResidentReply | undefined);
+        if (value !== undefined) settle(value);
+      }),
+    );
+    conn.on('error', () => settle(ended(connected)));
+    conn.on('close', () => settle(ended(connected)));
+  });
 }
 
 /**
