@@ -93,6 +93,20 @@ function makeTree(asGit: boolean): void {
   execFileSync('git', ['commit', '-qm', 'base'], { cwd: tree, env });
 }
 
+/**
+ * The tree as a git repository with break-fix's first two patches committed
+ * (the second leaves foo_map_sg unflushed), then drivers/foo/foo_dma.c renamed
+ * to foo_map.c in a commit of its own. Returns the name of the fixing patch.
+ */
+function breakThenRename(): string {
+  makeTree(true);
+  const [local, breaking, fixing] = fs.readdirSync(path.join(SERIES, 'break-fix')).filter((f) => !f.startsWith('0000')).sort();
+  for (const p of [local, breaking]) gitIn(tree, 'am', '-q', path.join(SERIES, 'break-fix', p));
+  gitIn(tree, 'mv', 'drivers/foo/foo_dma.c', 'drivers/foo/foo_map.c');
+  gitIn(tree, 'commit', '-qm', 'foo: rename foo_dma.c to foo_map.c');
+  return fixing;
+}
+
 beforeEach(() => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'flushcheck-review-test-'));
   // The review's own temporary folders go here, so the test can see they are gone.
@@ -190,12 +204,7 @@ describe('flushcheck review details', () => {
   });
 
   it('a patch that renames a file neither fixes nor introduces the findings that move with it', async () => {
-    makeTree(true);
-    const env = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' };
-    const [local, breaking] = fs.readdirSync(path.join(SERIES, 'break-fix')).filter((f) => !f.startsWith('0000')).sort();
-    for (const p of [local, breaking]) execFileSync('git', ['am', '-q', path.join(SERIES, 'break-fix', p)], { cwd: tree, env });
-    execFileSync('git', ['mv', 'drivers/foo/foo_dma.c', 'drivers/foo/foo_map.c'], { cwd: tree });
-    execFileSync('git', ['commit', '-qm', 'foo: rename foo_dma.c to foo_map.c'], { cwd: tree, env });
+    breakThenRename();
     const run = await flushcheck('review', 'HEAD~3..HEAD', '--tree', tree, '--format', 'json');
     const report = JSON.parse(run.stdout);
     expect(report.patches.map((p: { introduced: unknown[]; fixed: unknown[] }) => [p.introduced.length, p.fixed.length])).toEqual([
@@ -208,15 +217,11 @@ describe('flushcheck review details', () => {
   });
 
   it('a finding that a later patch fixes after another renamed its file still breaks bisection', async () => {
-    makeTree(true);
-    const env = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' };
-    const [local, breaking, fixing] = fs.readdirSync(path.join(SERIES, 'break-fix')).filter((f) => !f.startsWith('0000')).sort();
-    for (const p of [local, breaking]) execFileSync('git', ['am', '-q', path.join(SERIES, 'break-fix', p)], { cwd: tree, env });
-    execFileSync('git', ['mv', 'drivers/foo/foo_dma.c', 'drivers/foo/foo_map.c'], { cwd: tree });
-    execFileSync('git', ['commit', '-qm', 'foo: rename foo_dma.c to foo_map.c'], { cwd: tree, env });
+    const fixing = breakThenRename();
     // The fix, made against the file's new name.
-    const fix = fs.readFileSync(path.join(SERIES, 'break-fix', fixing), 'utf8').replaceAll('drivers/foo/foo_dma.c', 'drivers/foo/foo_map.c');
-    execFileSync('git', ['am', '-q'], { cwd: tree, env, input: fix });
+    const fix = path.join(work, 'fix-renamed.patch');
+    fs.writeFileSync(fix, fs.readFileSync(path.join(SERIES, 'break-fix', fixing), 'utf8').replaceAll('drivers/foo/foo_dma.c', 'drivers/foo/foo_map.c'));
+    gitIn(tree, 'am', '-q', fix);
     const run = await flushcheck('review', 'HEAD~4..HEAD', '--tree', tree, '--format', 'json');
     const report = JSON.parse(run.stdout);
     expect(report.patches.map((p: { introduced: unknown[]; fixed: unknown[] }) => [p.introduced.length, p.fixed.length])).toEqual([
