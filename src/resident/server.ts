@@ -43,6 +43,7 @@ export async function serveResident(opts: ServeOptions): Promise<boolean> {
   const { socket, digest } = resident;
   const server = net.createServer();
   if (!(await listen(server, socket))) return false;
+  const socketInode = fs.statSync(socket).ino;
 
   const started = new Date();
   let requests = 0;
@@ -60,7 +61,6 @@ export async function serveResident(opts: ServeOptions): Promise<boolean> {
       // Gone already.
     }
   };
-  const socketInode = fs.statSync(socket).ino;
   const armIdle = (): void => {
     clearTimeout(idle);
     if (!closing) idle = setTimeout(close, opts.idleMs);
