@@ -83,11 +83,16 @@ export async function runReview(opts: ReviewOptions): Promise<ReviewResult> {
   const common = { ...opts, root, cache };
 
   removeStaleTempFolders();
-  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `${TEMP_PREFIX}${process.pid}-`));
-  const cleanup = () => fs.rmSync(workDir, { recursive: true, force: true });
+  let madeDir: string | null = null;
+  const cleanup = () => {
+    if (madeDir) fs.rmSync(madeDir, { recursive: true, force: true });
+  };
   // A signal is handled when the event loop gets control: the review yields
   // between its phases, and git runs in its own process group, so Ctrl-C
   // ends the run after the current step with the temporary folder removed.
+  // The handlers are in place before the folder exists: a signal arriving
+  // just after it is made must not end the process the default way, with
+  // the folder left behind.
   const onSignal = (signal: NodeJS.Signals) => {
     cleanup();
     process.exit(signal === 'SIGINT' ? 130 : 143);
@@ -95,6 +100,8 @@ export async function runReview(opts: ReviewOptions): Promise<ReviewResult> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.once('exit', cleanup);
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `${TEMP_PREFIX}${process.pid}-`));
+  madeDir = workDir;
   try {
     let current = base;
     const configured = configure(common);
