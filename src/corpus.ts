@@ -58,6 +58,8 @@ export class Corpus {
   /** Bumped whenever `interesting` changes: a file lowered before does not count after. */
   private interestingVersion = 0;
   private earlyBytes = 0;
+  /** cacheKey's digest of the interesting names, for the version it was made at. */
+  private interestingKey?: { version: number; key: string };
 
   constructor(private readonly opts: CorpusOptions) {}
 
@@ -87,8 +89,8 @@ export class Corpus {
       // parsing has a size limit (below).
       maxFileBytes: MAX_SCAN_BYTES,
       onProgress: opts.onProgress ? (d: number, t: number) => opts.onProgress!('scan', d, t) : undefined,
-      // Without a cache every matching file is lowered: start while the workers scan the rest.
-      onMatch: opts.cache ? undefined : (file, content) => this.lowerEarly(file, content),
+      // Every matching file is lowered (unless the cache has it): start while the workers scan the rest.
+      onMatch: (file, content) => this.lowerEarly(file, content),
     });
     this.earlyQueue.length = 0;
     opts.diagnostics.push(...scan.diagnostics);
@@ -110,6 +112,12 @@ export class Corpus {
   private lowerEarly(file: string, content: Buffer): void {
     // Within the sizes parseAll admits, and no more in all than a run's parse budget (parse/budget.ts).
     if (this.parsed.has(file) || content.length > MAX_DATA_FILE_BYTES || this.earlyBytes + content.length > MAX_RUN_PARSE_BYTES) return;
+    // A file the cache holds is restored, not lowered (lowerThroughCache).
+    const cache = this.opts.cache;
+    if (cache) {
+      const key = this.cacheKey(file, content);
+      if (cache.parses.has(key) || cache.files.has(key)) return;
+    }
     this.earlyBytes += content.length;
     this.earlyQueue.push([file, content]);
     if (this.earlyQueue.length === 1) setImmediate(() => this.drainEarly());
@@ -151,11 +159,25 @@ export class Corpus {
     return this.opts.snapshot.read(file);
   }
 
+  /** The cache's key of a file's lowered form: the bytes analysed (never what git says the file holds), the configuration and the interesting names. */
+  private cacheKey(file: string, content: Buffer): string {
+    if (this.interestingKey?.version !== this.interestingVersion) {
+      this.interestingKey = { version: this.interestingVersion, key: digest(this.opts.envKey, ...[...this.interesting].sort()) };
+    }
+    return digest(file, blobId(content), this.interestingKey.key);
+  }
+
+  /** The file as lowerEarly lowered it, if from these bytes and with the interesting names as they are now. */
+  private takeEarly(file: string, content: Buffer): EarlyLowering | undefined {
+    const early = this.early.get(file);
+    this.early.delete(file);
+    return early && early.content === content && early.interestingVersion === this.interestingVersion ? early : undefined;
+  }
+
   private parseAll(contents: Map<string, Buffer>): void {
     const { opts } = this;
     // Sorted: worker completion order must not decide the order functions are analysed in.
     const files = [...contents.keys()].sort();
-    const interestingKey = opts.cache ? digest(opts.envKey, ...[...this.interesting].sort()) : '';
     let i = 0;
     let lowered = 0;
     for (const file of files) {
@@ -168,21 +190,18 @@ export class Corpus {
         this.parsed.set(file, emptyFile(file, 0));
         continue;
       }
-      const lower = (sink: Diagnostic[]) => lowerSource(file, content, opts.env, this.interesting, sink, opts.fileTimeoutMs ?? DEFAULT_FILE_TIMEOUT_MS);
+      const early = this.takeEarly(file, content);
+      const lower = (sink: Diagnostic[]): FileIR => {
+        if (!early) return lowerSource(file, content, opts.env, this.interesting, sink, opts.fileTimeoutMs ?? DEFAULT_FILE_TIMEOUT_MS);
+        sink.push(...early.diagnostics);
+        lowered++;
+        return early.ir;
+      };
       if (!opts.cache) {
-        const early = this.early.get(file);
-        this.early.delete(file);
-        if (early && early.content === content && early.interestingVersion === this.interestingVersion) {
-          opts.diagnostics.push(...early.diagnostics);
-          this.parsed.set(file, early.ir);
-          lowered++;
-        } else {
-          this.parsed.set(file, lower(opts.diagnostics));
-        }
+        this.parsed.set(file, lower(opts.diagnostics));
         continue;
       }
-      // Keyed by the bytes analysed, never by what git says the file holds.
-      const { ir, problems } = lowerThroughCache(opts.cache, digest(file, blobId(content), interestingKey), file, lower);
+      const { ir, problems } = lowerThroughCache(opts.cache, this.cacheKey(file, content), file, lower);
       opts.diagnostics.push(...problems.map((reason) => ({ file, reason })));
       this.parsed.set(file, ir);
     }

@@ -273,6 +273,11 @@ export class ResultStore {
     return value;
   }
 
+  /** Whether an entry is stored under `key` (not yet checked: `get` may still drop it). */
+  has(key: string): boolean {
+    return this.entries.has(key);
+  }
+
   /** This store seen through a schema check: what its consumer reads back always fits. */
   checked(isValid: (value: unknown) => boolean): EntryStore {
     return { get: (key) => this.get(key, isValid), put: (key, value) => this.put(key, value) };

@@ -9,7 +9,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/run.js';
-import { runLint } from '../../src/lint.js';
+import { runLint, type LintOptions } from '../../src/lint.js';
+import { AnalysisCache } from '../../src/cache/store.js';
 import { formatJson } from '../../src/report/json.js';
 import type { LintResult } from '../../src/types.js';
 
@@ -331,19 +332,32 @@ describe('files lowered while the scan runs', () => {
       for (let i = 0; i < 150; i++) fs.writeFileSync(path.join(root, 'drivers', 'filler', `f${i}.c`), `int filler_${i}(void) { return ${i}; }\n`);
       const report = (result: LintResult) => ({ ...JSON.parse(formatJson(result)), stats: { ...JSON.parse(formatJson(result)).stats, ms: 0 } });
       const inline = await runLint({ root, arch: 'arm64', jobs: 0 });
-      const traced: string[] = [];
-      const trace = vi.spyOn(console, 'error').mockImplementation((line: unknown) => void traced.push(String(line)));
-      process.env.FLUSHCHECK_TRACE = '1';
-      let threaded: LintResult;
-      try {
-        threaded = await runLint({ root, arch: 'arm64', jobs: 2 });
-      } finally {
-        delete process.env.FLUSHCHECK_TRACE;
-        trace.mockRestore();
-      }
-      expect(traced.some((line) => /parsed 2 files \(2 lowered while the scan ran\)/.test(line))).toBe(true);
-      expect(report(threaded)).toEqual(report(inline));
+      /** The run's report and its trace line about parsing. */
+      const tracedRun = async (opts: Partial<LintOptions>): Promise<{ result: LintResult; parsedLine: string | undefined }> => {
+        const traced: string[] = [];
+        const trace = vi.spyOn(console, 'error').mockImplementation((line: unknown) => void traced.push(String(line)));
+        process.env.FLUSHCHECK_TRACE = '1';
+        try {
+          const result = await runLint({ root, arch: 'arm64', jobs: 2, ...opts });
+          return { result, parsedLine: traced.find((line) => /\] parsed \d+ files/.test(line)) };
+        } finally {
+          delete process.env.FLUSHCHECK_TRACE;
+          trace.mockRestore();
+        }
+      };
+      const threaded = await tracedRun({});
+      expect(threaded.parsedLine).toMatch(/parsed 2 files \(2 lowered while the scan ran\)$/);
+      expect(report(threaded.result)).toEqual(report(inline));
       expect(inline.findings.length).toBeGreaterThan(0);
+
+      // With a cache (diff, review): lowered early when the cache lacks the file, restored when it has it.
+      const cache = new AnalysisCache(null);
+      const cold = await tracedRun({ cache });
+      expect(cold.parsedLine).toMatch(/parsed 2 files \(2 lowered while the scan ran\)$/);
+      expect(report(cold.result)).toEqual(report(inline));
+      const warm = await tracedRun({ cache });
+      expect(warm.parsedLine).toMatch(/parsed 2 files$/);
+      expect(report(warm.result)).toEqual(report(inline));
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
     }
