@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ScanIndex } from '../cache/store.js';
 import type { Diagnostic } from '../types.js';
-import { blobId, listCommit, readBlob, readObjectsAsync, type GitRepo } from './git.js';
+import { blobId, listCommit, listCommitAsync, readBlob, readObjectsAsync, type GitRepo } from './git.js';
 import { buildWholeWordMatcher, prefilter, type PrefilterResult } from './prefilter.js';
 import { readRegularFileInside } from './safe-read.js';
 import type { Backing, BackingScan, ScanOptions } from './snapshot.js';
@@ -70,6 +70,8 @@ export class FolderBacking implements Backing {
 export class GitTreeBacking implements Backing {
   readonly keyed = true;
   private listed?: Map<string, string | null>;
+  /** The listing git is producing in the background (see prefetch). */
+  private listing$?: Promise<Map<string, string>>;
 
   constructor(
     private readonly repo: GitRepo,
@@ -84,11 +86,32 @@ export class GitTreeBacking implements Backing {
   }
 
   listing(): Map<string, string | null> {
-    if (!this.listed) {
-      this.listed = new Map();
-      for (const [rel, id] of listCommit(this.repo, this.tree)) if (isBuildSource(rel, this.arch)) this.listed.set(rel, id);
-    }
+    this.listed ??= this.buildSources(listCommit(this.repo, this.tree));
     return this.listed;
+  }
+
+  /**
+   * Have git list the tree while the caller does other work (loading the
+   * analysis); `ready` takes the result. Only for a snapshot about to be
+   * analysed: one whose analysis is stored never needs its listing.
+   */
+  prefetch(): void {
+    if (this.listed || this.listing$) return;
+    this.listing$ = listCommitAsync(this.repo, this.tree);
+    // A failure is reported by the synchronous listing, which runs git again.
+    this.listing$.catch(() => {});
+  }
+
+  async ready(): Promise<void> {
+    if (this.listed || !this.listing$) return;
+    const listed = await this.listing$.catch(() => undefined);
+    if (listed) this.listed ??= this.buildSources(listed);
+  }
+
+  private buildSources(entries: Map<string, string>): Map<string, string | null> {
+    const sources = new Map<string, string | null>();
+    for (const [rel, id] of entries) if (isBuildSource(rel, this.arch)) sources.set(rel, id);
+    return sources;
   }
 
   listingDiagnostics(): Diagnostic[] {

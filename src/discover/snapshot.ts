@@ -47,6 +47,10 @@ export interface Backing {
   scan(files: string[], names: string[], opts: ScanOptions): Promise<BackingScan>;
   /** Diagnostics of listing the files (unreadable folders...), once. */
   listingDiagnostics(): Diagnostic[];
+  /** Start listing the files in the background, for `ready` to take (a backing whose listing is slow). */
+  prefetch?(): void;
+  /** Resolves once a listing started by `prefetch` is in place. */
+  ready?(): Promise<void>;
 }
 
 export interface SnapshotScan extends BackingScan {
@@ -164,6 +168,7 @@ export class Snapshot {
     const known = names.map((n) => this.rec.names[n]).every((a) => a !== undefined && (a.within === null || sameFolders(a.within, within)));
     if (known) return this.replayScan(names, inside, parsed);
 
+    await this.backing.ready?.();
     const candidates = this.files().filter((f) => inside(f) && !parsed.has(f) && !this.changes.has(f));
     const scan = await this.backing.scan(candidates, names, opts);
     const matched = new Map(scan.matched);

@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findRepo, findRepoAtTop, readObjects, readObjectsAsync } from '../../src/discover/git.js';
+import { findRepo, findRepoAtTop, GitError, readObjects, readObjectsAsync } from '../../src/discover/git.js';
+import { GitTreeBacking } from '../../src/discover/backing.js';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'flushcheck-git-'));
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
@@ -33,6 +34,22 @@ describe('git plumbing', () => {
     expect(streamed.map((b, i) => (b === null ? oneShot[i] === null : b.equals(oneShot[i]!)))).toEqual(specs.map(() => true));
     expect(streamed[0]!.equals(big)).toBe(true);
     expect(streamed.map((b) => (b === null ? null : b.length))).toEqual([big.length, null, 7, 0, null, big.length]);
+  });
+
+  it('lists a tree in the background exactly as the blocking listing does; a failed one is reported by the blocking listing', async () => {
+    const repo = findRepo(repoDir)!;
+    const tree = git(repoDir, 'rev-parse', 'HEAD^{tree}').trim();
+    const blocking = new GitTreeBacking(repo, tree, 'arm64').listing();
+    expect([...blocking.keys()]).toEqual(['big.c', 'empty.c', 'small.c']);
+    const background = new GitTreeBacking(repo, tree, 'arm64');
+    background.prefetch();
+    await background.ready();
+    expect(background.listing()).toEqual(blocking);
+
+    const missing = new GitTreeBacking(repo, '0123456789012345678901234567890123456789', 'arm64');
+    missing.prefetch();
+    await missing.ready();
+    expect(() => missing.listing()).toThrow(GitError);
   });
 
   it('takes a folder inside a repository as a plain folder for review, and passes git refusals through', () => {
