@@ -9,7 +9,7 @@
 import type { ConfigEnv } from './discover/kconfig.js';
 import type { ReportScope } from './discover/scope.js';
 import { restrictToScope } from './scope.js';
-import { folderSnapshot } from './discover/source.js';
+import { walkedByFirstScan } from './discover/source.js';
 import type { Snapshot } from './discover/snapshot.js';
 import type { FunctionIR } from './ir/types.js';
 import { Program } from './analyze/program.js';
@@ -83,12 +83,15 @@ export async function analyzeTree(opts: LintOptions, configured: Configuration =
   const trace = tracer(started);
   const { root, arch, env, rules, diagnostics, inactive } = configured;
   let candidates = applicableRules(rules, arch, env, inactive);
-  const snapshot = opts.source ?? (await folderSnapshot({ root, paths: opts.paths, arch }));
-  diagnostics.push(...snapshot.backing.listingDiagnostics());
+  const snapshot = opts.source ?? walkedByFirstScan({ root, paths: opts.paths, arch });
   const envKey = configured.envKey;
   const corpus = new Corpus({ snapshot, env, envKey, cache: opts.cache, jobs: opts.jobs, fileTimeoutMs: opts.fileTimeoutMs, diagnostics, trace, onProgress: opts.onProgress });
   corpus.markInteresting(candidates.flatMap(ruleNames));
+  const beforeScan = diagnostics.length;
   await corpus.scanAndParse(candidates.flatMap(scanNames));
+  // The folder is listed by the first scan: what the listing found comes first, as it happened first.
+  await snapshot.backing.ready?.();
+  diagnostics.splice(beforeScan, 0, ...snapshot.backing.listingDiagnostics());
   let program = new Program([...corpus.parsed.values()], { arch });
   candidates = definedRules(candidates, program, inactive);
   const includes = new IncludeResolver(arch, (f) => corpus.read(f), (f) => corpus.exists(f), snapshot.knownIncludes());

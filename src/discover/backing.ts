@@ -12,10 +12,10 @@ import path from 'node:path';
 import type { ScanIndex } from '../cache/store.js';
 import type { Diagnostic } from '../types.js';
 import { blobId, listCommit, listCommitAsync, readBlob, readObjectsAsync, type GitRepo } from './git.js';
-import { buildWholeWordMatcher, prefilter, type PrefilterResult } from './prefilter.js';
+import { buildWholeWordMatcher, prefilter, prefilterAsListed, type PrefilterResult } from './prefilter.js';
 import { readRegularFileInside } from './safe-read.js';
 import type { Backing, BackingScan, ScanOptions } from './snapshot.js';
-import { buildSkipReason, isSourceName } from './walk.js';
+import { buildSkipReason, discoverFiles, isSourceName, type DiscoverOptions, type DiscoverResult } from './walk.js';
 
 /** A working-tree file larger than this is not a source anyone edits by hand (the scan has its own limit). */
 export const MAX_READ_BYTES = 64 * 1024 * 1024;
@@ -27,12 +27,14 @@ export function isBuildSource(rel: string, arch: string): boolean {
 /** A folder's files as they are on disk. `keys`: content keys computed beforehand, for the scan index (tests). */
 export class FolderBacking implements Backing {
   readonly keyed: boolean;
+  /** The walk still to do (see unwalked), until done. */
+  private walk?: DiscoverOptions;
 
   constructor(
     readonly root: string,
-    private readonly files: string[],
-    private readonly rawPaths: Map<string, Buffer> = new Map(),
-    private readonly diagnostics: Diagnostic[] = [],
+    private files: string[],
+    private rawPaths: Map<string, Buffer> = new Map(),
+    private diagnostics: Diagnostic[] = [],
     private readonly keys?: Map<string, string>,
     /** The scan index, loaded only when a scan needs it. */
     private readonly index?: () => ScanIndex,
@@ -40,11 +42,44 @@ export class FolderBacking implements Backing {
     this.keyed = !!keys;
   }
 
+  /** A folder whose walk is left to its first scan (scanWhileListing), or to `ready`. */
+  static unwalked(walk: DiscoverOptions): FolderBacking {
+    const backing = new FolderBacking(path.resolve(walk.root), []);
+    backing.walk = walk;
+    return backing;
+  }
+
+  async ready(): Promise<void> {
+    if (this.walk) this.walked(await discoverFiles(this.walk));
+  }
+
+  /**
+   * Walk the folder and scan every file it holds in one go, the scan's
+   * workers reading files while the walk goes on; undefined once walked.
+   */
+  async scanWhileListing(names: string[], opts: ScanOptions): Promise<BackingScan | undefined> {
+    const walk = this.walk;
+    if (!walk) return undefined;
+    let listing: DiscoverResult | undefined;
+    const scan = await prefilterAsListed(this.root, async (take) => void (listing = await discoverFiles({ ...walk, onFile: take })), names, opts);
+    this.walked(listing!);
+    return { matched: scan.matched, diagnostics: scan.diagnostics, fromIndex: 0, read: scan.listed.length };
+  }
+
+  private walked(listing: DiscoverResult): void {
+    this.walk = undefined;
+    this.files = listing.files;
+    this.rawPaths = listing.rawPaths;
+    this.diagnostics = listing.diagnostics;
+  }
+
   listing(): Map<string, string | null> {
+    if (this.walk) throw new Error('internal: a folder listed before its walk (await Backing.ready first)');
     return new Map(this.files.map((f) => [f, this.keys?.get(f) ?? null]));
   }
 
   listingDiagnostics(): Diagnostic[] {
+    if (this.walk) throw new Error('internal: a folder listed before its walk (await Backing.ready first)');
     return this.diagnostics;
   }
 

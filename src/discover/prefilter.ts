@@ -240,7 +240,9 @@ const batchOptions = {
 };
 parentPort.on('message', (batch) => {
   if (workerData.crashOn && batch.files.includes(workerData.crashOn)) process.exit(70);
-  const out = scanBatch(fs, workerData.root, batch.files, matches, scratch, batchOptions);
+  // A batch from a listing in progress brings the raw paths of its files (names not valid UTF-8).
+  const options = batch.rawPaths ? { ...batchOptions, rawPaths: batch.rawPaths } : batchOptions;
+  const out = scanBatch(fs, workerData.root, batch.files, matches, scratch, options);
   parentPort.postMessage({ id: batch.id, out }, out.matched.map((m) => m.content.buffer));
 });
 `;
@@ -253,8 +255,72 @@ function gitBlobId(createHashFn: typeof createHash, text: Buffer): string {
 interface Batch {
   id: number;
   files: string[];
+  /** Raw paths of the batch's files whose names are not valid UTF-8, for batches of a listing in progress. */
+  rawPaths?: Record<string, Uint8Array>;
   /** Set once the batch has been through a crashed worker. */
   retried: boolean;
+}
+
+type WorkerData = { root: string; identifiers: string[]; maxFileBytes: number; rawPaths: Record<string, Uint8Array>; contentKeys: boolean; openFlags: number; crashOn: string };
+
+/** One scan's settings and what it has found so far, whichever way its files come. */
+class ScanRun {
+  readonly result: PrefilterResult = { matched: new Map(), keys: new Map(), bytesRead: 0, filesRead: 0, diagnostics: [] };
+  /** Identifiers are C names (ASCII); an empty one would match everywhere. */
+  readonly wanted: string[];
+  readonly jobs: number;
+  readonly workerData: WorkerData;
+  /** Files to scan, as far as known (a listing in progress adds to it). */
+  total = 0;
+  private done = 0;
+  private readonly batchOptions: Parameters<typeof scanBatch>[5];
+  private inlineMatcher?: (text: Buffer) => boolean;
+
+  constructor(
+    root: string,
+    identifiers: string[],
+    private readonly opts: PrefilterOptions,
+  ) {
+    const absRoot = path.resolve(root);
+    const maxFileBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+    const rawPaths: Record<string, Uint8Array> = Object.fromEntries(opts.rawPaths ?? []);
+    const openFlags = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | (opts.noFollow ? fs.constants.O_NOFOLLOW : 0);
+    this.batchOptions = { maxFileBytes, rawPaths, contentKey: opts.contentKeys ? (text: Buffer) => gitBlobId(createHash, text) : null, openFlags };
+    this.wanted = [...new Set(identifiers.filter((id) => id.length > 0))];
+    // More threads than cores only cost memory: each holds a scratch buffer as large as its largest file.
+    this.jobs = Math.min(os.availableParallelism(), Math.max(0, Math.floor(opts.jobs ?? os.availableParallelism())));
+    this.workerData = { root: absRoot, identifiers: this.wanted, maxFileBytes, rawPaths, contentKeys: !!opts.contentKeys, openFlags, crashOn: process.env[CRASH_TEST_ENV] ?? '' };
+  }
+
+  readonly absorb = (out: BatchOutput, batchSize: number): void => {
+    for (const m of out.matched) {
+      const content = Buffer.from(m.content.buffer, m.content.byteOffset, m.content.byteLength);
+      this.result.matched.set(m.file, content);
+      this.opts.onMatch?.(m.file, content);
+    }
+    for (const [file, key] of out.keys) this.result.keys.set(file, key);
+    this.result.bytesRead += out.bytesRead;
+    this.result.filesRead += out.filesRead;
+    this.result.diagnostics.push(...out.diagnostics);
+    this.done += batchSize;
+    this.opts.onProgress?.(this.done, this.total);
+  };
+
+  scanInline(files: string[], scratch: { buf: Buffer }, rawPaths?: Record<string, Uint8Array>): void {
+    this.inlineMatcher ??= buildWholeWordMatcher(this.wanted);
+    const options = rawPaths ? { ...this.batchOptions, rawPaths } : this.batchOptions;
+    this.absorb(scanBatch(fs, this.workerData.root, files, this.inlineMatcher, scratch, options), files.length);
+  }
+
+  pool(workerCount: number): WorkerPool {
+    const inlineScratch = { buf: Buffer.allocUnsafeSlow(0) };
+    return new WorkerPool(workerCount, this.workerData, this.absorb, (batch) => this.scanInline(batch.files, inlineScratch, batch.rawPaths), this.result.diagnostics);
+  }
+
+  finish(): PrefilterResult {
+    this.result.diagnostics.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+    return this.result;
+  }
 }
 
 export async function prefilter(
@@ -263,159 +329,191 @@ export async function prefilter(
   identifiers: string[],
   opts: PrefilterOptions = {},
 ): Promise<PrefilterResult> {
-  const absRoot = path.resolve(root);
-  const maxFileBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
-  const result: PrefilterResult = { matched: new Map(), keys: new Map(), bytesRead: 0, filesRead: 0, diagnostics: [] };
-  const rawPaths: Record<string, Uint8Array> = Object.fromEntries(opts.rawPaths ?? []);
-  const openFlags = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | (opts.noFollow ? fs.constants.O_NOFOLLOW : 0);
-  const batchOptions = { maxFileBytes, rawPaths, contentKey: opts.contentKeys ? (text: Buffer) => gitBlobId(createHash, text) : null, openFlags };
-  const total = files.length;
-  let done = 0;
-
-  // Identifiers are C names (ASCII); an empty one would match everywhere.
-  const wanted = [...new Set(identifiers.filter((id) => id.length > 0))];
-  if (total === 0 || wanted.length === 0) return result;
-
-  const absorb = (out: BatchOutput, batchSize: number): void => {
-    for (const m of out.matched) {
-      const content = Buffer.from(m.content.buffer, m.content.byteOffset, m.content.byteLength);
-      result.matched.set(m.file, content);
-      opts.onMatch?.(m.file, content);
-    }
-    for (const [file, key] of out.keys) result.keys.set(file, key);
-    result.bytesRead += out.bytesRead;
-    result.filesRead += out.filesRead;
-    result.diagnostics.push(...out.diagnostics);
-    done += batchSize;
-    opts.onProgress?.(done, total);
-  };
-
-  let inlineMatcher: ((text: Buffer) => boolean) | undefined;
-  const scanInline = (batchFiles: string[], scratch: { buf: Buffer }): void => {
-    inlineMatcher ??= buildWholeWordMatcher(wanted);
-    absorb(scanBatch(fs, absRoot, batchFiles, inlineMatcher, scratch, batchOptions), batchFiles.length);
-  };
-
-  // More threads than cores only cost memory: each holds a scratch buffer as large as its largest file.
-  const jobs = Math.min(os.availableParallelism(), Math.max(0, Math.floor(opts.jobs ?? os.availableParallelism())));
-  if (jobs === 0 || total < INLINE_MAX_FILES) {
-    scanInline(files, { buf: Buffer.allocUnsafeSlow(1 << 20) });
+  const run = new ScanRun(root, identifiers, opts);
+  run.total = files.length;
+  if (files.length === 0 || run.wanted.length === 0) return run.result;
+  if (run.jobs === 0 || files.length < INLINE_MAX_FILES) {
+    run.scanInline(files, { buf: Buffer.allocUnsafeSlow(1 << 20) });
   } else {
-    await scanWithWorkers(Math.min(jobs, Math.ceil(total / BATCH_FILES)));
+    const pool = run.pool(Math.min(run.jobs, Math.ceil(files.length / BATCH_FILES)));
+    for (let i = 0; i < files.length; i += BATCH_FILES) pool.push(files.slice(i, i + BATCH_FILES));
+    await pool.close();
   }
-  result.diagnostics.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
-  return result;
-
-  async function scanWithWorkers(workerCount: number): Promise<void> {
-    const queue: Batch[] = [];
-    for (let i = 0; i < total; i += BATCH_FILES) {
-      queue.push({ id: queue.length, files: files.slice(i, i + BATCH_FILES), retried: false });
-    }
-    const inlineScratch = { buf: Buffer.allocUnsafeSlow(0) };
-    await runWorkers(
-      workerCount,
-      queue,
-      { root: absRoot, identifiers: wanted, maxFileBytes, rawPaths, contentKeys: !!opts.contentKeys, openFlags, crashOn: process.env[CRASH_TEST_ENV] ?? '' },
-      absorb,
-      (batchFiles) => scanInline(batchFiles, inlineScratch),
-      result.diagnostics,
-    );
-  }
+  return run.finish();
 }
 
 /**
- * Feed `queue` to `workerCount` workers, two batches in flight each so a
- * worker never waits for the main thread. A crashed worker is replaced; its
- * in-flight batches are retried one file per batch, so a file that kills a
- * worker again is isolated and reported instead of taking others with it.
- * After too many crashes the remaining batches are scanned inline.
+ * What a listing hands the scan: each file as found (its raw path when its
+ * name is not valid UTF-8, see walk.ts).
  */
-function runWorkers(
-  workerCount: number,
-  queue: Batch[],
-  workerData: { root: string; identifiers: string[]; maxFileBytes: number; rawPaths: Record<string, Uint8Array>; contentKeys: boolean; openFlags: number; crashOn: string },
-  absorb: (out: BatchOutput, batchSize: number) => void,
-  scanInline: (files: string[]) => void,
-  diagnostics: Diagnostic[],
-): Promise<void> {
-  return new Promise<void>((resolve) => {
-    let crashes = 0;
-    let live = 0;
-    let nextBatchId = queue.length;
-    let finished = false;
+export type ListedFile = (file: string, rawPath?: Buffer) => void;
 
-    const finishIfIdle = (): void => {
-      if (finished || live > 0) return;
-      // No live worker: whatever is left (only after giving up on workers) runs inline.
-      while (queue.length > 0) scanInline(queue.shift()!.files);
-      finished = true;
-      resolve();
+/**
+ * `prefilter` over the files of a listing still in progress: `list` calls
+ * `take` for each file it finds and yields to the event loop now and then,
+ * and full batches go to the workers meanwhile. The walk of a kernel tree
+ * (~0.2 s of readdir on the main thread) then runs beside the scan instead
+ * of before it. Returns the scan and every file listed, in listing order.
+ */
+export async function prefilterAsListed(
+  root: string,
+  list: (take: ListedFile) => Promise<void>,
+  identifiers: string[],
+  opts: PrefilterOptions = {},
+): Promise<PrefilterResult & { listed: string[] }> {
+  const run = new ScanRun(root, identifiers, opts);
+  const listed: string[] = [];
+  const rawPaths = new Map<string, Buffer>();
+  let pool: WorkerPool | undefined;
+  let batch: string[] = [];
+  let batchRaw: Record<string, Uint8Array> | undefined;
+  const streaming = run.jobs > 0 && run.wanted.length > 0;
+  await list((file, rawPath) => {
+    listed.push(file);
+    if (rawPath) rawPaths.set(file, rawPath);
+    if (!streaming) return;
+    batch.push(file);
+    if (rawPath) (batchRaw ??= {})[file] = rawPath;
+    if (batch.length < BATCH_FILES) return;
+    // Workers start with the first full batch: a listing too small for them is scanned as prefilter would.
+    pool ??= run.pool(run.jobs);
+    run.total = listed.length;
+    pool.push(batch, batchRaw);
+    batch = [];
+    batchRaw = undefined;
+  });
+  if (!pool) return { ...(await prefilter(root, listed, identifiers, { ...opts, rawPaths })), listed };
+  run.total = listed.length;
+  if (batch.length) pool.push(batch, batchRaw);
+  await pool.close();
+  return { ...run.finish(), listed };
+}
+
+/**
+ * Feeds batches to `workerCount` workers, two in flight each so a worker
+ * never waits for the main thread. Batches can be pushed while the workers
+ * run (a listing in progress) until `close`, which resolves once every batch
+ * is scanned. A crashed worker is replaced; its in-flight batches are retried
+ * one file per batch, so a file that kills a worker again is isolated and
+ * reported instead of taking others with it. After too many crashes the
+ * remaining batches are scanned inline.
+ */
+class WorkerPool {
+  private readonly queue: Batch[] = [];
+  /** Each live worker's feed: called when batches arrive. */
+  private readonly feeders = new Set<() => void>();
+  private crashes = 0;
+  private live = 0;
+  private nextBatchId = 0;
+  private closed = false;
+  private finished = false;
+  private resolveDone!: () => void;
+  private readonly whenDone = new Promise<void>((resolve) => (this.resolveDone = resolve));
+
+  constructor(
+    workerCount: number,
+    private readonly workerData: WorkerData,
+    private readonly absorb: (out: BatchOutput, batchSize: number) => void,
+    private readonly scanInline: (batch: Batch) => void,
+    private readonly diagnostics: Diagnostic[],
+  ) {
+    for (let i = 0; i < workerCount; i++) this.start();
+  }
+
+  push(files: string[], rawPaths?: Record<string, Uint8Array>): void {
+    const batch: Batch = { id: this.nextBatchId++, files, ...(rawPaths ? { rawPaths } : {}), retried: false };
+    // Every worker is gone (too many crashes): scan it here.
+    if (this.live === 0) return this.scanInline(batch);
+    this.queue.push(batch);
+    for (const feed of this.feeders) feed();
+  }
+
+  close(): Promise<void> {
+    this.closed = true;
+    for (const feed of this.feeders) feed();
+    this.finishIfIdle();
+    return this.whenDone;
+  }
+
+  private finishIfIdle(): void {
+    if (this.finished || !this.closed || this.live > 0) return;
+    // No live worker: whatever is left (only after giving up on workers) runs inline.
+    while (this.queue.length > 0) this.scanInline(this.queue.shift()!);
+    this.finished = true;
+    this.resolveDone();
+  }
+
+  private start(): void {
+    if (this.finished) return;
+    const inFlight = new Map<number, Batch>();
+    let worker: Worker;
+    try {
+      worker = new Worker(WORKER_SOURCE, { eval: true, workerData: this.workerData });
+    } catch {
+      // No thread to be had (resource limits): the others, or the inline scan, carry on.
+      this.crashes += 1;
+      this.finishIfIdle();
+      return;
+    }
+    this.live += 1;
+    let gone = false;
+
+    const feed = (): void => {
+      // A retried batch travels alone, so that if this worker dies too the
+      // culprit is known.
+      const soloInFlight = (): boolean => [...inFlight.values()].some((b) => b.retried);
+      while (inFlight.size < 2 && this.queue.length > 0 && !soloInFlight()) {
+        if (this.queue[0].retried && inFlight.size > 0) break;
+        const batch = this.queue.shift()!;
+        inFlight.set(batch.id, batch);
+        worker.postMessage({ id: batch.id, files: batch.files, rawPaths: batch.rawPaths });
+      }
+      if (inFlight.size === 0 && this.closed) {
+        this.feeders.delete(feed);
+        void worker.terminate();
+      }
     };
 
-    const start = (): void => {
-      if (finished) return;
-      const inFlight = new Map<number, Batch>();
-      let worker: Worker;
-      try {
-        worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
-      } catch {
-        // No thread to be had (resource limits): the others, or the inline scan, carry on.
-        crashes += 1;
-        finishIfIdle();
-        return;
-      }
-      live += 1;
-      let gone = false;
-
-      const feed = (): void => {
-        // A retried batch travels alone, so that if this worker dies too the
-        // culprit is known.
-        const soloInFlight = (): boolean => [...inFlight.values()].some((b) => b.retried);
-        while (inFlight.size < 2 && queue.length > 0 && !soloInFlight()) {
-          if (queue[0].retried && inFlight.size > 0) break;
-          const batch = queue.shift()!;
-          inFlight.set(batch.id, batch);
-          worker.postMessage({ id: batch.id, files: batch.files });
-        }
-        if (inFlight.size === 0) void worker.terminate();
-      };
-
-      const onGone = (reason: string): void => {
-        if (gone) return;
-        gone = true;
-        live -= 1;
-        const lost = [...inFlight.values()];
-        inFlight.clear();
-        if (lost.length > 0) {
-          crashes += 1;
-          for (const batch of lost) {
-            if (batch.retried) {
-              diagnostics.push({ file: batch.files[0], reason: `scan worker crashed on this file (${reason}); skipped` });
-              absorb({ matched: [], keys: [], bytesRead: 0, filesRead: 0, diagnostics: [] }, 1);
-            } else {
-              for (const file of batch.files) queue.unshift({ id: nextBatchId++, files: [file], retried: true });
+    const onGone = (reason: string): void => {
+      if (gone) return;
+      gone = true;
+      this.live -= 1;
+      this.feeders.delete(feed);
+      const lost = [...inFlight.values()];
+      inFlight.clear();
+      if (lost.length > 0) {
+        this.crashes += 1;
+        for (const batch of lost) {
+          if (batch.retried) {
+            this.diagnostics.push({ file: batch.files[0], reason: `scan worker crashed on this file (${reason}); skipped` });
+            this.absorb({ matched: [], keys: [], bytesRead: 0, filesRead: 0, diagnostics: [] }, 1);
+          } else {
+            for (const file of batch.files) {
+              const raw = batch.rawPaths?.[file];
+              this.queue.unshift({ id: this.nextBatchId++, files: [file], ...(raw ? { rawPaths: { [file]: raw } } : {}), retried: true });
             }
           }
-          if (crashes <= MAX_WORKER_CRASHES && queue.length > 0) {
-            start();
-            return;
-          }
         }
-        finishIfIdle();
-      };
-
-      worker.on('message', (msg: { id: number; out: BatchOutput }) => {
-        const batch = inFlight.get(msg.id);
-        if (!batch) return;
-        inFlight.delete(msg.id);
-        absorb(msg.out, batch.files.length);
-        feed();
-      });
-      worker.on('error', (err) => onGone(err instanceof Error ? err.message : String(err)));
-      worker.on('exit', (code) => onGone(`exit code ${code}`));
-      feed();
+        if (this.crashes <= MAX_WORKER_CRASHES && (this.queue.length > 0 || !this.closed)) {
+          this.start();
+          return;
+        }
+      }
+      // Given up on workers while batches may still come: they run inline as pushed (see push).
+      if (this.live === 0) while (this.queue.length > 0) this.scanInline(this.queue.shift()!);
+      this.finishIfIdle();
     };
 
-    for (let i = 0; i < workerCount; i++) start();
-  });
+    worker.on('message', (msg: { id: number; out: BatchOutput }) => {
+      const batch = inFlight.get(msg.id);
+      if (!batch) return;
+      inFlight.delete(msg.id);
+      this.absorb(msg.out, batch.files.length);
+      feed();
+    });
+    worker.on('error', (err) => onGone(err instanceof Error ? err.message : String(err)));
+    worker.on('exit', (code) => onGone(`exit code ${code}`));
+    this.feeders.add(feed);
+    feed();
+  }
 }

@@ -49,8 +49,10 @@ export interface Backing {
   listingDiagnostics(): Diagnostic[];
   /** Start listing the files in the background, for `ready` to take (a backing whose listing is slow). */
   prefetch?(): void;
-  /** Resolves once a listing started by `prefetch` is in place. */
+  /** Resolves once the listing is in place (one started by `prefetch`, or a walk still to do). */
   ready?(): Promise<void>;
+  /** List the files and scan them all in one pass, when the listing is still to be made (else undefined). */
+  scanWhileListing?(names: string[], opts: ScanOptions): Promise<BackingScan | undefined>;
 }
 
 export interface SnapshotScan extends BackingScan {
@@ -168,9 +170,8 @@ export class Snapshot {
     const known = names.map((n) => this.rec.names[n]).every((a) => a !== undefined && (a.within === null || sameFolders(a.within, within)));
     if (known) return this.replayScan(names, inside, parsed);
 
-    await this.backing.ready?.();
-    const candidates = this.files().filter((f) => inside(f) && !parsed.has(f) && !this.changes.has(f));
-    const scan = await this.backing.scan(candidates, names, opts);
+    const everything = !within && parsed.size === 0 && this.changes.size === 0;
+    const scan = (everything ? await this.backing.scanWhileListing?.(names, opts) : undefined) ?? (await this.scanListed(names, inside, parsed, opts));
     const matched = new Map(scan.matched);
     const test = buildWholeWordMatcher(names);
     for (const [file, content] of this.changes) {
@@ -181,6 +182,13 @@ export class Snapshot {
     this.recordNames(names, within, matched, parsed, inside);
     if (this.rec.files < 0 && !within) this.rec.files = this.files().length;
     return { ...scan, matched, replayed: false };
+  }
+
+  /** The backing's scan of the listed files under `within`, other than those in `parsed` or changed. */
+  private async scanListed(names: string[], inside: (file: string) => boolean, parsed: Map<string, Buffer>, opts: ScanOptions): Promise<BackingScan> {
+    await this.backing.ready?.();
+    const candidates = this.files().filter((f) => inside(f) && !parsed.has(f) && !this.changes.has(f));
+    return this.backing.scan(candidates, names, opts);
   }
 
   private replayScan(names: string[], inside: (file: string) => boolean, parsed: Map<string, Buffer>): SnapshotScan {

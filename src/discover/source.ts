@@ -10,7 +10,7 @@ import { FolderBacking, GitTreeBacking, isBuildSource, MAX_READ_BYTES } from './
 import { blobId, NULL_ID, readObjectsAsync, type GitRepo, type RawChange } from './git.js';
 import { readRegularFileInside, UnsafeFileError } from './safe-read.js';
 import { Snapshot, type Changes } from './snapshot.js';
-import { discoverFiles } from './walk.js';
+import { discoverFiles, type DiscoverOptions } from './walk.js';
 
 export { isBuildSource } from './backing.js';
 
@@ -20,8 +20,7 @@ export { isBuildSource } from './backing.js';
  * answer later runs (tests of the cache).
  */
 export async function folderSnapshot(opts: { root: string; paths?: string[]; arch: string; label?: string; keyed?: boolean; index?: () => ScanIndex }): Promise<Snapshot> {
-  const paths = (opts.paths?.length ? opts.paths : ['.']).map((p) => path.resolve(opts.root, p));
-  const walked = await discoverFiles({ root: opts.root, paths, arch: opts.arch });
+  const walked = await discoverFiles(walkOf(opts));
   let keys: Map<string, string> | undefined;
   if (opts.keyed) {
     keys = new Map();
@@ -32,6 +31,19 @@ export async function folderSnapshot(opts: { root: string; paths?: string[]; arc
   }
   const backing = new FolderBacking(path.resolve(opts.root), walked.files, walked.rawPaths, walked.diagnostics, keys, opts.index);
   return new Snapshot(backing, new Map(), opts.label ?? 'the folder', []);
+}
+
+/**
+ * The folder as `lint` reads it: walked by its first scan, whose workers read
+ * the files as the walk finds them. Until that scan (or Backing.ready), it
+ * has no listing.
+ */
+export function walkedByFirstScan(opts: { root: string; paths?: string[]; arch: string }): Snapshot {
+  return new Snapshot(FolderBacking.unwalked(walkOf(opts)), new Map(), 'the folder', []);
+}
+
+function walkOf(opts: { root: string; paths?: string[]; arch: string }): DiscoverOptions {
+  return { root: opts.root, paths: (opts.paths?.length ? opts.paths : ['.']).map((p) => path.resolve(opts.root, p)), arch: opts.arch };
 }
 
 /** A git tree (a commit's): `identity` names its content for the snapshot cache. */

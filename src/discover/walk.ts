@@ -1,8 +1,10 @@
 // Discover the C sources (*.c, *.h) that belong to the build of one architecture.
 //
-// The walk is synchronous on purpose: readdirSync(withFileTypes) over the
-// ~6,200 folders of a kernel tree takes ~100 ms warm, several times faster than
-// promise-per-folder walking, and nothing else needs the event loop meanwhile.
+// The walk reads folders synchronously on purpose: readdirSync(withFileTypes)
+// over the ~6,200 folders of a kernel tree takes ~100-200 ms warm, several
+// times faster than promise-per-folder walking. When the caller scans the
+// files as they are found (lint's first scan), it yields to the event loop
+// every few folders so the scan's workers are fed meanwhile.
 import fs from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
@@ -14,7 +16,16 @@ export interface DiscoverOptions {
   arch: string;
   /** picomatch globs relative to root ('/' separated). */
   exclude?: string[];
+  /**
+   * Each file as the walk finds it (once; with its raw path when its name is
+   * not valid UTF-8). The walk then yields to the event loop every few
+   * folders, so the caller can act on the files while it goes on.
+   */
+  onFile?: (file: string, rawPath?: Buffer) => void;
 }
+
+/** Folders walked between two yields to the event loop, when the files are taken as found (DiscoverOptions.onFile). */
+const FOLDERS_PER_YIELD = 32;
 
 export interface DiscoverResult {
   /** root-relative, '/'-separated, sorted */
@@ -128,11 +139,18 @@ export async function discoverFiles(opts: DiscoverOptions): Promise<DiscoverResu
 
   const rawPaths = new Map<string, Buffer>();
   const addFile = (abs: string | Buffer, rel: string): void => {
+    if (found.has(rel)) return;
     found.add(rel);
     if (typeof abs !== 'string') rawPaths.set(rel, abs);
+    opts.onFile?.(rel, typeof abs === 'string' ? undefined : abs);
   };
 
-  const walkDir = (absDir: string | Buffer, relDir: string): void => {
+  let foldersSinceYield = 0;
+  const walkDir = async (absDir: string | Buffer, relDir: string): Promise<void> => {
+    if (opts.onFile && ++foldersSinceYield >= FOLDERS_PER_YIELD) {
+      foldersSinceYield = 0;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     let entries: { entry: fs.Dirent; name: EntryName }[];
     try {
       entries = readFolder(absDir);
@@ -144,7 +162,7 @@ export async function discoverFiles(opts: DiscoverOptions): Promise<DiscoverResu
       const rel = relDir ? `${relDir}/${name.shown}` : name.shown;
       const abs = childPath(absDir, name);
       if (entry.isDirectory()) {
-        if (skipReason(rel) === null) walkDir(abs, rel);
+        if (skipReason(rel) === null) await walkDir(abs, rel);
       } else if (entry.isFile()) {
         if (isSourceName(name.shown) && !isExcludedByUser(rel)) addFile(abs, rel);
       } else if (entry.isSymbolicLink()) {
@@ -204,9 +222,9 @@ export async function discoverFiles(opts: DiscoverOptions): Promise<DiscoverResu
       continue;
     }
     if (stat.isDirectory()) {
-      walkDir(real, rel);
+      await walkDir(real, rel);
     } else if (stat.isFile()) {
-      if (isSourceName(rel)) found.add(rel);
+      if (isSourceName(rel)) addFile(real, rel);
       else diagnostics.push({ file: rel, reason: 'not a .c or .h file; skipped' });
     } else {
       diagnostics.push({ file: rel, reason: 'not a regular file or folder; skipped' });

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { discoverFiles } from '../../src/discover/walk.js';
-import { buildWholeWordMatcher, prefilter, wholeWordTest } from '../../src/discover/prefilter.js';
+import { buildWholeWordMatcher, prefilter, prefilterAsListed, wholeWordTest } from '../../src/discover/prefilter.js';
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
@@ -264,6 +264,66 @@ describe('prefilter', () => {
       } finally {
         delete process.env.FLUSHCHECK_TEST_PREFILTER_CRASH_ON;
       }
+    });
+  });
+
+  describe('while the walk lists the files (prefilterAsListed)', () => {
+    const sourceLines = (i: number) => (i % 40 === 0 ? `static void g${i}(void) { arch_sync_dma_flush(); }\n` : `int filler_${i};\n`);
+    let root: string;
+    const expected: string[] = [];
+    const badName = Buffer.from('drivers/bad-\xff.c', 'latin1');
+
+    beforeAll(() => {
+      const content: Record<string, string> = {};
+      for (let i = 0; i < 600; i++) {
+        const rel = `drivers/d${i % 9}/f${String(i).padStart(4, '0')}.c`;
+        content[rel] = sourceLines(i);
+        if (i % 40 === 0) expected.push(rel);
+      }
+      root = makeTree(content);
+      tempDirs.push(root);
+      // A file whose name is not valid UTF-8, opened by its raw bytes from a streamed batch.
+      fs.writeFileSync(Buffer.concat([Buffer.from(`${root}/`), badName]), sourceLines(0));
+      expected.push('drivers/bad-\\xff.c');
+      expected.sort();
+    });
+
+    const walkOf = (dir: string) => async (take: (file: string, raw?: Buffer) => void) => void (await discoverFiles({ root: dir, paths: [dir], arch: 'arm64', onFile: take }));
+
+    it('finds what a scan of the finished listing finds, and lists every file once', async () => {
+      const listing = await discoverFiles({ root, paths: [root], arch: 'arm64' });
+      expect(listing.files).toHaveLength(601);
+      const progress: [number, number][] = [];
+      const streamed = await prefilterAsListed(root, walkOf(root), IDS, { jobs: 2, onProgress: (done, total) => progress.push([done, total]) });
+      expect([...streamed.matched.keys()].sort()).toEqual(expected);
+      expect([...streamed.listed].sort()).toEqual(listing.files);
+      expect(streamed.filesRead).toBe(601);
+      expect(streamed.diagnostics).toEqual([]);
+      expect(progress.at(-1)).toEqual([601, 601]);
+      const inline = await prefilterAsListed(root, walkOf(root), IDS, { jobs: 0 });
+      expect([...inline.matched.keys()].sort()).toEqual(expected);
+      expect(inline.filesRead).toBe(601);
+    });
+
+    it('survives a worker crash while batches still come', async () => {
+      const culprit = expected[2];
+      process.env.FLUSHCHECK_TEST_PREFILTER_CRASH_ON = culprit;
+      try {
+        const result = await prefilterAsListed(root, walkOf(root), IDS, { jobs: 2 });
+        expect([...result.matched.keys()].sort()).toEqual(expected.filter((f) => f !== culprit));
+        expect(result.diagnostics).toEqual([{ file: culprit, reason: expect.stringMatching(/worker crashed/) }]);
+        expect(result.filesRead).toBe(600);
+      } finally {
+        delete process.env.FLUSHCHECK_TEST_PREFILTER_CRASH_ON;
+      }
+    });
+
+    it('scans a listing too small for workers on the calling thread', async () => {
+      const small = makeTree({ 'a.c': sourceLines(0), 'b.c': sourceLines(1) });
+      tempDirs.push(small);
+      const result = await prefilterAsListed(small, walkOf(small), IDS, { jobs: 2 });
+      expect([...result.matched.keys()]).toEqual(['a.c']);
+      expect(result.listed.sort()).toEqual(['a.c', 'b.c']);
     });
   });
 

@@ -345,15 +345,18 @@ describe('files lowered while the scan runs', () => {
           trace.mockRestore();
         }
       };
+      // Files are scanned in the order the walk finds them (the folder's order on disk): a
+      // match in the scan's last batch may come too late to be lowered before the scan ends.
+      const loweredEarly = /parsed 2 files \([12] lowered while the scan ran\)$/;
       const threaded = await tracedRun({});
-      expect(threaded.parsedLine).toMatch(/parsed 2 files \(2 lowered while the scan ran\)$/);
+      expect(threaded.parsedLine).toMatch(loweredEarly);
       expect(report(threaded.result)).toEqual(report(inline));
       expect(inline.findings.length).toBeGreaterThan(0);
 
       // With a cache (diff, review): lowered early when the cache lacks the file, restored when it has it.
       const cache = new AnalysisCache(null);
       const cold = await tracedRun({ cache });
-      expect(cold.parsedLine).toMatch(/parsed 2 files \(2 lowered while the scan ran\)$/);
+      expect(cold.parsedLine).toMatch(loweredEarly);
       expect(report(cold.result)).toEqual(report(inline));
       const warm = await tracedRun({ cache });
       expect(warm.parsedLine).toMatch(/parsed 2 files$/);
