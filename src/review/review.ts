@@ -11,7 +11,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { AnalysisCache } from '../cache/store.js';
 import { UsageError } from '../errors.js';
-import { blobId, findRepoAtTop, git, OWN_PROCESS_GROUP, readObjects, resolveCommit, treeOf, type GitRepo } from '../discover/git.js';
+import { blobId, findRepoAtTop, git, OWN_PROCESS_GROUP, readObjects, readObjectsAsync, resolveCommit, treeOf, type GitRepo } from '../discover/git.js';
 import { readRegularFileInside, UnsafeFileError } from '../discover/safe-read.js';
 import { escapeControl } from '../report/escape.js';
 import { folderSnapshot, isBuildSource, treeIdentity, treeSnapshot } from '../discover/source.js';
@@ -64,11 +64,18 @@ export async function runReview(opts: ReviewOptions): Promise<ReviewResult> {
   const base = repo && baseTree ? treeSnapshot(repo, baseTree, arch, 'base', () => cache.scan) : await folderSnapshot({ root, arch, label: 'base' });
   // Every file the series has touched so far, as the applied patches left it (null: deleted).
   const patched = new Map<string, Buffer | null>();
+  // The base's version of every file the series touches, in one `cat-file --batch`
+  // that git answers while the base is analysed (set once that is done).
+  let fromBase = new Map<string, Buffer | null>();
+  /** Every path the series touches (old and new names). */
+  const baseFiles = [...new Set(series.patches.flatMap((p) => p.files.flatMap((f) => [f.oldPath, f.newPath]).filter((f): f is string => f !== null)))];
+  const readingBase = repo && commit ? readObjectsAsync(repo, baseFiles.map((rel) => `${commit}:${rel}`)).catch(() => null) : null;
   const contentsOf = (rels: string[]): Map<string, Buffer | null> => {
     const out = new Map<string, Buffer | null>();
     const unread = rels.filter((rel) => {
-      if (!patched.has(rel)) return true;
-      out.set(rel, patched.get(rel)!);
+      const known = patched.has(rel) ? patched : fromBase.has(rel) ? fromBase : null;
+      if (!known) return true;
+      out.set(rel, known.get(rel)!);
       return false;
     });
     if (repo && commit) {
@@ -110,6 +117,9 @@ export async function runReview(opts: ReviewOptions): Promise<ReviewResult> {
     const inactiveIds = new Set(first.result.inactiveRules.map((i) => i.ruleId));
     const activeRules = first.rules.filter((r) => !inactiveIds.has(r.id));
     await yieldToSignals();
+    // Unread (git failed): contentsOf asks git again, patch by patch, and reports what goes wrong.
+    const readBase = await readingBase;
+    if (readBase) fromBase = new Map(baseFiles.map((rel, i) => [rel, readBase[i]]));
     const reviews: PatchReview[] = [];
     const renamed = new Map<string, string>();
     /** Content keys (blob ids) of the build sources the series has patched so far, kept as each patch applies. */
@@ -153,7 +163,7 @@ export async function runReview(opts: ReviewOptions): Promise<ReviewResult> {
       opts.onPatch?.(review, total);
       await yieldToSignals();
     }
-    const touched = new Set(series.patches.flatMap((p) => p.files.flatMap((f) => [f.oldPath, f.newPath]).filter((f): f is string => f !== null)));
+    const touched = new Set(baseFiles);
     const breaks = bisectBreaks(reviews);
     const unapplied = reviews.filter((r) => !r.applied).length;
     const cacheNote = cache.save();
