@@ -54,7 +54,7 @@ export async function analyzeSnapshot(opts: LintOptions & { source: Snapshot; ca
     return recalled(result);
   }
   // The tree's listing (git ls-tree, ~0.2 s on a kernel) comes while the analysis loads.
-  opts.source.backing.prefetch?.();
+  opts.source.prefetchListing();
   // analyzeTree adds to the configuration's diagnostics and inactive rules: its own lists.
   const { analyzeTree } = await import('./lint.js');
   const { result, rules } = await analyzeTree(opts, { ...configured, diagnostics: [], inactive: [] });

@@ -113,6 +113,15 @@ export class Snapshot {
     return new Snapshot(this.backing, changes, label, identities, record, inherited);
   }
 
+  /**
+   * About to be analysed: have a slow backing start listing its files now,
+   * unless what this snapshot inherited answers the scans (a changed
+   * snapshot's record), which then never need the listing.
+   */
+  prefetchListing(): void {
+    if (Object.keys(this.rec.names).length === 0) this.backing.prefetch?.();
+  }
+
   /** Every source file, sorted (read-only: shared by every call). Lists the backing (a walk, or git's listing) the first time. */
   files(): readonly string[] {
     if (this.allFiles) return this.allFiles;

@@ -4,9 +4,10 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { findRepo, findRepoAtTop, GitError, readObjects, readObjectsAsync } from '../../src/discover/git.js';
 import { GitTreeBacking } from '../../src/discover/backing.js';
+import { treeSnapshot } from '../../src/discover/source.js';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'flushcheck-git-'));
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
@@ -50,6 +51,19 @@ describe('git plumbing', () => {
     missing.prefetch();
     await missing.ready();
     expect(() => missing.listing()).toThrow(GitError);
+  });
+
+  it('lists a tree ahead of its analysis only when the snapshot has no record to answer the scans', async () => {
+    const repo = findRepo(repoDir)!;
+    const base = treeSnapshot(repo, git(repoDir, 'rev-parse', 'HEAD^{tree}').trim(), 'arm64', 'base');
+    const prefetch = vi.spyOn(base.backing as GitTreeBacking, 'prefetch');
+    base.prefetchListing();
+    expect(prefetch).toHaveBeenCalledTimes(1);
+    await base.scan(['filler_name'], undefined, new Map(), { jobs: 0 });
+    // A change over an analysed tree starts from its record (a warm diff): no listing needed.
+    const changed = base.withChanges(new Map([['small.c', Buffer.from('int y;\n')]]), 'changed', []);
+    changed.prefetchListing();
+    expect(prefetch).toHaveBeenCalledTimes(1);
   });
 
   it('takes a folder inside a repository as a plain folder for review, and passes git refusals through', () => {
