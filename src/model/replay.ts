@@ -127,6 +127,32 @@ export function replayUnrolled(path: PathStep[], n = 8): { result: ReplayResult;
   return { result: worst, replays };
 }
 
+/**
+ * Replays already made in this process, by path: a review analyses the tree
+ * again after each patch, and replays the same findings each time (its
+ * unchanged ones), each a search of the model's executions. A path's replay
+ * depends on nothing else.
+ */
+const replays = new Map<string, { result: ReplayResult; replays: number } | null>();
+const MAX_REMEMBERED_REPLAYS = 10_000;
+
+function remembered<T extends { result: ReplayResult; replays: number } | null>(kind: string, path: PathStep[], replay: () => T): T {
+  const key = `${kind}\0${JSON.stringify(path)}`;
+  let known = replays.get(key);
+  if (known === undefined) {
+    if (replays.size >= MAX_REMEMBERED_REPLAYS) replays.clear();
+    known = replay();
+    replays.set(key, known);
+  }
+  // The caller keeps the witness in a finding: its own copy.
+  return (known && { result: { ...known.result, witness: [...known.result.witness] }, replays: known.replays }) as T;
+}
+
+function errorPathReplay(path: PathStep[]): { result: ReplayResult; replays: number } | null {
+  const result = replayErrorPath(path);
+  return result && { result, replays: 1 };
+}
+
 export interface ReplaySummary {
   pathsReplayed: number;
   coherent: number;
@@ -156,8 +182,8 @@ export function replayFindings<F extends { severity: string; kind: string; messa
       f.model = { verdict: 'unknown', witness: [], reason: 'not replayed: the cache-model time budget of this run ran out' };
       continue;
     }
-    const onErrorPath = f.failedPath && f.kind === 'unflushed-return' ? replayErrorPath(f.path) : null;
-    const { result, replays } = onErrorPath ? { result: onErrorPath, replays: 1 } : replayUnrolled(f.path);
+    const onErrorPath = f.failedPath && f.kind === 'unflushed-return' ? remembered('error', f.path, () => errorPathReplay(f.path)) : null;
+    const { result, replays } = onErrorPath ?? remembered('unrolled', f.path, () => replayUnrolled(f.path));
     count(result, replays);
     f.model = { verdict: result.verdict, witness: result.witness, reason: result.reason, timeline: timeline(result) };
     if (result.verdict === 'coherent') {
@@ -168,7 +194,7 @@ export function replayFindings<F extends { severity: string; kind: string; messa
   }
   for (const p of flushedPaths) {
     if (outOfTime()) break;
-    const { result, replays } = replayUnrolled(p);
+    const { result, replays } = remembered('unrolled', p, () => replayUnrolled(p));
     if (result.verdict !== 'unknown') count(result, replays);
   }
   return summary;

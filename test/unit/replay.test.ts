@@ -98,4 +98,17 @@ describe('replayFindings', () => {
     expect(stats.incoherent).toBe(1);
     expect(stats.coherent).toBe(1 + 3);
   });
+
+  it('replays a path seen before (the next analysis of a review) to the same verdict, counts and own witness', () => {
+    const finding = () => ({ severity: 'error', kind: 'unflushed-return', message: 'm', path: loopNoFlush }) as { severity: string; kind: string; message: string; path: PathStep[]; model?: { verdict: string; witness: unknown[] } };
+    const first = finding();
+    const firstStats = replayFindings([first] as never[], [loopThenFlush], () => undefined);
+    const again = finding();
+    const againStats = replayFindings([again] as never[], [loopThenFlush], () => undefined);
+    expect(again).toEqual(first);
+    expect(againStats).toEqual(firstStats);
+    expect(first.model!.witness.length).toBeGreaterThan(0);
+    first.model!.witness.length = 0;
+    expect(again.model!.witness.length).toBeGreaterThan(0);
+  });
 });
