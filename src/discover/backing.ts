@@ -19,6 +19,8 @@ import { buildSkipReason, discoverFiles, isSourceName, type DiscoverOptions, typ
 
 /** A working-tree file larger than this is not a source anyone edits by hand (the scan has its own limit). */
 export const MAX_READ_BYTES = 64 * 1024 * 1024;
+/** What a git tree backing keeps of the contents it read (the headers a review reads again after each patch are a few MB). */
+const MAX_REMEMBERED_BYTES = 64 * 1024 * 1024;
 
 export function isBuildSource(rel: string, arch: string): boolean {
   return isSourceName(rel) && buildSkipReason(rel, arch) === null;
@@ -107,6 +109,14 @@ export class GitTreeBacking implements Backing {
   private listed?: Map<string, string | null>;
   /** The listing git is producing in the background (see prefetch). */
   private listing$?: Promise<Map<string, string>>;
+  /**
+   * Contents read, by blob id: every snapshot of a review shares this
+   * backing, and each analysis reads the same headers again (the include
+   * resolver's). A blob id names one content, so what was read and checked
+   * once stays right.
+   */
+  private readonly contents = new Map<string, Buffer>();
+  private contentBytes = 0;
 
   constructor(
     private readonly repo: GitRepo,
@@ -156,9 +166,15 @@ export class GitTreeBacking implements Backing {
   read(file: string, key: string | undefined): Buffer | null {
     const id = key ?? this.listing().get(file);
     if (!id) return null;
+    const known = this.contents.get(id);
+    if (known) return known;
     const onDisk = this.fromDisk(file);
-    if (onDisk && blobId(onDisk) === id) return onDisk;
-    return readBlob(this.repo, id);
+    const content = onDisk && blobId(onDisk) === id ? onDisk : readBlob(this.repo, id);
+    if (content && this.contentBytes + content.length <= MAX_REMEMBERED_BYTES) {
+      this.contents.set(id, content);
+      this.contentBytes += content.length;
+    }
+    return content;
   }
 
   /** The working tree's regular file, or null (a symlink, a FIFO, a folder, nothing: read from git then). */
