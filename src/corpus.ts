@@ -19,7 +19,7 @@ import type { Diagnostic } from './types.js';
 const MAX_SCAN_BYTES = 256 * 1024 * 1024;
 const DEFAULT_FILE_TIMEOUT_MS = 20_000;
 
-/** A file lowered while the scan ran, with what it was lowered from (see Corpus.lowerEarly). */
+/** A file lowered as the scan found it, with what it was lowered from (see Corpus.lowerEarly). */
 interface EarlyLowering {
   content: Buffer;
   ir: FileIR;
@@ -52,7 +52,7 @@ export class Corpus {
   private readonly interesting = new Set<string>();
   /** The bytes of every parsed file (later scans search them too, for the snapshot's record). */
   private readonly contents = new Map<string, Buffer>();
-  /** Files lowered while the scan still ran (see lowerEarly), by path. */
+  /** Files lowered as the scan found them (see lowerEarly), by path. */
   private readonly early = new Map<string, EarlyLowering>();
   private readonly earlyQueue: [string, Buffer][] = [];
   /** Bumped whenever `interesting` changes: a file lowered before does not count after. */
@@ -92,7 +92,10 @@ export class Corpus {
       // Every matching file is lowered (unless the cache has it): start while the workers scan the rest.
       onMatch: (file, content) => this.lowerEarly(file, content),
     });
-    this.earlyQueue.length = 0;
+    // The last matches came with the workers' last batches: lowered now, as
+    // parseAll would, and counted with the others (the count does not then
+    // depend on which batch the workers finished last).
+    while (this.earlyQueue.length) this.lowerNextEarly();
     opts.diagnostics.push(...scan.diagnostics);
     if (opts.cache) {
       opts.cache.stats.scanHits += scan.fromIndex;
@@ -124,6 +127,11 @@ export class Corpus {
   }
 
   private drainEarly(): void {
+    this.lowerNextEarly();
+    if (this.earlyQueue.length) setImmediate(() => this.drainEarly());
+  }
+
+  private lowerNextEarly(): void {
     const next = this.earlyQueue.shift();
     if (!next) return;
     const [file, content] = next;
@@ -134,7 +142,6 @@ export class Corpus {
     } catch {
       // parseAll lowers it again, and reports what goes wrong there.
     }
-    if (this.earlyQueue.length) setImmediate(() => this.drainEarly());
   }
 
   /** Read and parse these files (definitions the analysis asked for), unless parsed already. */
@@ -205,7 +212,7 @@ export class Corpus {
       opts.diagnostics.push(...problems.map((reason) => ({ file, reason })));
       this.parsed.set(file, ir);
     }
-    opts.trace(`parsed ${files.length} files${lowered ? ` (${lowered} lowered while the scan ran)` : ''}`);
+    opts.trace(`parsed ${files.length} files${lowered ? ` (${lowered} lowered as the scan found them)` : ''}`);
     if (process.env.FLUSHCHECK_TRACE === 'files') opts.trace(files.join(' '));
   }
 }
