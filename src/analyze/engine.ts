@@ -115,7 +115,7 @@ class FunctionAnalysis {
   ) {
     this.cfg = fn.cfg();
     this.interest = conditionTexts(this.cfg.nodes);
-    this.live = liveConditions(fn, this.cfg, program, summaryOf, this.deadline, FUNCTION_BUDGET_MS);
+    this.live = liveConditions(fn, this.cfg, program, summaryOf, this.deadline, FUNCTION_BUDGET_MS, (callee) => ctx.issuing.has(callee));
     // Conditions on our own parameters go into our summary: keep those too.
     this.stableParams = new Set(fn.params.filter((p) => !this.cfg.assigned.includes(p)));
     const guards = completionGuards(this.cfg, ctx);

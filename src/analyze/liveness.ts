@@ -7,8 +7,15 @@ import { RET_PREFIX, type Binding, type Fact, type State } from './state.js';
 import type { Summary } from './types.js';
 
 export interface Live {
+  /** Conditions some path from the node may still test, and the variables they read. */
   texts: Set<string>;
   vars: Set<string>;
+  /**
+   * The same, but only what some path reads *before* an assignment kills it
+   * (see `Reads`): a subset of `texts` and `vars`, plus what assignments and
+   * call arguments read.
+   */
+  readBeforeKill: { texts: Set<string>; vars: Set<string> };
 }
 
 /** The analysis of one function ran out of its time budget before any result. */
@@ -21,45 +28,115 @@ export class AnalysisTimeout extends Error {
  * branches, and the substituted conditions of the summaries of the calls it
  * makes) and the variables they read.
  */
-export function liveConditions(fn: FunctionIR, cfg: FunctionCFG, program: Program, summaryOf: (f: FunctionIR) => Summary | undefined, deadline: number, budgetMs: number): Live[] {
-  // Every condition and variable gets a bit; each node's live set is a
-  // bitset, propagated backwards over predecessors with a worklist.
-  const texts: string[] = [];
-  const vars: string[] = [];
-  const textBit = new Map<string, number>();
-  const varBit = new Map<string, number>();
-  const gen = cfg.nodes.map((n) => {
-    const t = new Set<number>();
-    const v = new Set<number>();
-    const addExpr = (e: Expr) => {
-      for (const x of subExprs(e)) t.add(bitOf(textBit, texts, show(x)));
-      for (const name of varsOf(e)) v.add(bitOf(varBit, vars, name));
-    };
-    if (n.op === 'branch') addExpr(n.cond);
-    else if (n.op === 'return' && n.value) addExpr(n.value);
-    else if (n.op === 'assign' && n.value?.k === 'call') t.add(bitOf(textBit, texts, show(n.value)));
-    else if (n.op === 'call') {
-      for (const target of program.resolve(fn.file, lookupName(n))) {
-        const sm = summaryOf(target);
-        if (!sm) continue;
-        const map = paramMap(target, n);
-        for (const o of sm.outcomes ?? []) o.lits.forEach((l) => addExpr(substitute(l.atom, map)));
-        for (const a of sm.accesses) a.lits.forEach((l) => addExpr(substitute(l.atom, map)));
-        for (const a of sm.ownAccesses) a.lits.forEach((l) => addExpr(substitute(l.atom, map)));
+export function liveConditions(
+  fn: FunctionIR,
+  cfg: FunctionCFG,
+  program: Program,
+  summaryOf: (f: FunctionIR) => Summary | undefined,
+  deadline: number,
+  budgetMs: number,
+  issuing: (callee: string) => boolean = () => true,
+): Live[] {
+  const index = new Names();
+  const reads = cfg.nodes.map((n) => nodeReads(n, fn, program, summaryOf, issuing, index));
+  const fixpoint = (seed: (i: number) => Bits, mask: (i: number) => Bits | null): Bits[] =>
+    backwards(cfg, seed, mask, deadline, budgetMs);
+  // What any later test reads, assignments or not (as before).
+  const tested = fixpoint((i) => index.bits(reads[i].tested), () => null);
+  // What is read before it is killed: a fact dies when a variable it reads is
+  // assigned (state.ts assign), a binding when its variable is.
+  const kills = reads.map((r) => (r.killed.size ? index.killMask(r.killed) : null));
+  const beforeKill = fixpoint((i) => index.bits(reads[i].read, reads[i].argVars), (i) => kills[i]);
+  // Nodes with equal live sets share one Live, so the analysis can tell
+  // that forgetDead has nothing more to drop between them.
+  const shared = new Map<string, Live>();
+  return cfg.nodes.map((_, i) => {
+    const key = `${tested[i].key()}|${beforeKill[i].key()}`;
+    let live = shared.get(key);
+    if (!live) {
+      const t = index.namesOf(tested[i]);
+      shared.set(key, (live = { ...t, readBeforeKill: index.namesOf(beforeKill[i]) }));
+    }
+    return live;
+  });
+}
+
+/** Conditions (texts) and variables, by their numbers in `Names`. */
+interface TextsAndVars {
+  texts: Set<number>;
+  vars: Set<number>;
+}
+
+/**
+ * What one node reads and kills. `tested`: the conditions it tests (branch,
+ * returned value, the substituted conditions of the callees' summaries).
+ * `read`: everything whose facts or bindings the engine may consult there —
+ * `tested`, an assignment's right-hand side (resolved through bindings into
+ * the new binding) and a sync's arguments (the direction it is split on:
+ * `dir == DMA_NONE`, so also `argVars`, any condition reading one of their
+ * variables). Other calls' arguments are read only through their summaries'
+ * conditions, which `tested` has. `killed`: the variables a plain
+ * assignment or havoc overwrites.
+ */
+interface NodeReads {
+  tested: TextsAndVars;
+  read: TextsAndVars;
+  argVars: Set<string>;
+  killed: Set<string>;
+}
+
+function nodeReads(
+  n: IRNode,
+  fn: FunctionIR,
+  program: Program,
+  summaryOf: (f: FunctionIR) => Summary | undefined,
+  issuing: (callee: string) => boolean,
+  index: Names,
+): NodeReads {
+  const tested: TextsAndVars = { texts: new Set(), vars: new Set() };
+  const read: TextsAndVars = { texts: new Set(), vars: new Set() };
+  const argVars = new Set<string>();
+  const killed = new Set<string>();
+  const addExpr = (into: TextsAndVars, e: Expr) => {
+    for (const x of subExprs(e)) into.texts.add(index.text(x));
+    for (const name of varsOf(e)) into.vars.add(index.variable(name));
+  };
+  if (n.op === 'branch') addExpr(tested, n.cond);
+  else if (n.op === 'return' && n.value) addExpr(tested, n.value);
+  else if (n.op === 'assign') {
+    if (n.value?.k === 'call') tested.texts.add(index.text(n.value));
+    if (n.value) addExpr(read, n.value);
+    if (!n.lvalue) killed.add(n.target);
+  } else if (n.op === 'havoc') n.vars.forEach((v) => killed.add(v));
+  else if (n.op === 'call') {
+    for (const target of program.resolve(fn.file, lookupName(n))) {
+      const sm = summaryOf(target);
+      if (!sm) continue;
+      const map = paramMap(target, n);
+      for (const o of sm.outcomes ?? []) o.lits.forEach((l) => addExpr(tested, substitute(l.atom, map)));
+      for (const a of sm.accesses) a.lits.forEach((l) => addExpr(tested, substitute(l.atom, map)));
+      for (const a of sm.ownAccesses) a.lits.forEach((l) => addExpr(tested, substitute(l.atom, map)));
+    }
+    if (issuing(n.callee)) {
+      for (const a of n.args) {
+        addExpr(read, a);
+        varsOf(a, argVars);
       }
     }
-    return { t, v };
-  });
-  const tWords = Math.ceil(texts.length / 32) || 1;
-  const vWords = Math.ceil(vars.length / 32) || 1;
-  const liveT = cfg.nodes.map(() => new Uint32Array(tWords));
-  const liveV = cfg.nodes.map(() => new Uint32Array(vWords));
-  gen.forEach((g, i) => {
-    for (const b of g.t) liveT[i][b >>> 5] |= 1 << (b & 31);
-    for (const b of g.v) liveV[i][b >>> 5] |= 1 << (b & 31);
-  });
+  }
+  tested.texts.forEach((t) => read.texts.add(t));
+  tested.vars.forEach((v) => read.vars.add(v));
+  return { tested, read, argVars, killed };
+}
+
+/**
+ * Backward propagation to a fixpoint: a node's set is its seed, plus its
+ * successors' sets less what it kills (`mask`, null: kills nothing).
+ */
+function backwards(cfg: FunctionCFG, seed: (i: number) => Bits, mask: (i: number) => Bits | null, deadline: number, budgetMs: number): Bits[] {
+  const live = cfg.nodes.map((_, i) => seed(i));
   const preds: number[][] = cfg.nodes.map(() => []);
-  cfg.nodes.forEach((n, i) => n.next.forEach((succ) => succ >= 0 && preds[succ].push(i)));
+  cfg.nodes.forEach((n, i) => feasibleNext(n).forEach((succ) => succ >= 0 && preds[succ].push(i)));
   const queue = cfg.nodes.map((_, i) => i).reverse();
   const queued = new Uint8Array(cfg.nodes.length).fill(1);
   let steps = 0;
@@ -68,48 +145,123 @@ export function liveConditions(fn: FunctionIR, cfg: FunctionCFG, program: Progra
     const i = queue.pop()!;
     queued[i] = 0;
     for (const p of preds[i]) {
-      const changed = orInto(liveT[p], liveT[i]) | orInto(liveV[p], liveV[i]);
-      if (changed && !queued[p]) {
+      if (live[p].orFrom(live[i], mask(p)) && !queued[p]) {
         queued[p] = 1;
         queue.push(p);
       }
     }
   }
-  // Nodes with equal live sets share one Live, so the analysis can tell
-  // that forgetDead has nothing more to drop between them.
-  const shared = new Map<string, Live>();
-  return cfg.nodes.map((_, i) => {
-    const key = `${liveT[i].join(',')}|${liveV[i].join(',')}`;
-    let live = shared.get(key);
-    if (!live) shared.set(key, (live = { texts: namesOf(liveT[i], texts), vars: namesOf(liveV[i], vars) }));
-    return live;
-  });
+  return live;
 }
 
-function bitOf(index: Map<string, number>, names: string[], name: string): number {
-  let b = index.get(name);
-  if (b === undefined) {
-    b = names.length;
-    names.push(name);
-    index.set(name, b);
+/** A node's successors, less the edge a constant condition never takes (`while (true)`'s exit: the engine decides it). */
+function feasibleNext(n: IRNode): number[] {
+  if (n.op === 'branch' && n.cond.k === 'num') return [n.next[n.cond.v !== 0 ? 0 : 1]];
+  return n.next;
+}
+
+/** Numbers for the conditions and variables of one function, and what each condition reads. */
+class Names {
+  private readonly textIds = new Map<string, number>();
+  private readonly varIds = new Map<string, number>();
+  readonly texts: string[] = [];
+  readonly vars: string[] = [];
+  /** The variables each condition reads (by number): assigning one kills its facts. */
+  private readonly textVars: string[][] = [];
+
+  text(e: Expr): number {
+    const text = show(e);
+    let id = this.textIds.get(text);
+    if (id === undefined) {
+      this.textIds.set(text, (id = this.texts.length));
+      this.texts.push(text);
+      this.textVars.push([...varsOf(e)]);
+    }
+    return id;
   }
-  return b;
+
+  variable(name: string): number {
+    let id = this.varIds.get(name);
+    if (id === undefined) {
+      this.varIds.set(name, (id = this.vars.length));
+      this.vars.push(name);
+    }
+    return id;
+  }
+
+  /** A bitset of `tv`, plus the conditions that read one of `touching`. */
+  bits(tv: TextsAndVars, touching?: ReadonlySet<string>): Bits {
+    const out = new Bits(this.texts.length, this.vars.length);
+    tv.texts.forEach((t) => out.setText(t));
+    tv.vars.forEach((v) => out.setVar(v));
+    if (touching?.size) this.textVars.forEach((vars, t) => vars.some((v) => touching.has(v)) && out.setText(t));
+    return out;
+  }
+
+  /** What assigning `vars` kills: the conditions reading one of them, and their bindings. */
+  killMask(vars: ReadonlySet<string>): Bits {
+    const out = this.bits({ texts: new Set(), vars: new Set() }, vars);
+    vars.forEach((v) => this.varIds.has(v) && out.setVar(this.varIds.get(v)!));
+    return out;
+  }
+
+  namesOf(bits: Bits): { texts: Set<string>; vars: Set<string> } {
+    return { texts: bits.textNames(this.texts), vars: bits.varNames(this.vars) };
+  }
 }
 
-/** `into |= from`; whether `into` changed. */
-function orInto(into: Uint32Array, from: Uint32Array): number {
-  let changed = 0;
+/** A set of conditions and a set of variables, as bits. */
+class Bits {
+  private readonly t: Uint32Array;
+  private readonly v: Uint32Array;
+
+  constructor(texts: number, vars: number) {
+    this.t = new Uint32Array(Math.ceil(texts / 32) || 1);
+    this.v = new Uint32Array(Math.ceil(vars / 32) || 1);
+  }
+
+  setText(i: number): void {
+    this.t[i >>> 5] |= 1 << (i & 31);
+  }
+
+  setVar(i: number): void {
+    this.v[i >>> 5] |= 1 << (i & 31);
+  }
+
+  /** `this |= from & ~kill`; whether this changed. */
+  orFrom(from: Bits, kill: Bits | null): boolean {
+    const a = orInto(this.t, from.t, kill?.t);
+    const b = orInto(this.v, from.v, kill?.v);
+    return a || b;
+  }
+
+  key(): string {
+    return `${this.t.join(',')}/${this.v.join(',')}`;
+  }
+
+  textNames(names: string[]): Set<string> {
+    return namesOf(this.t, names);
+  }
+
+  varNames(names: string[]): Set<string> {
+    return namesOf(this.v, names);
+  }
+}
+
+/** `into |= from & ~kill`; whether `into` changed. */
+function orInto(into: Uint32Array, from: Uint32Array, kill: Uint32Array | undefined): boolean {
+  let changed = false;
   for (let w = 0; w < into.length; w++) {
-    const next = (into[w] | from[w]) >>> 0;
+    const next = (into[w] | (kill ? from[w] & ~kill[w] : from[w])) >>> 0;
     if (next !== into[w]) {
       into[w] = next;
-      changed = 1;
+      changed = true;
     }
   }
   return changed;
 }
 
-/** A live set as the names it holds (the set is read by membership, built once per node). */
+/** A bitset as the names it holds (the set is read by membership, built once per node). */
 function namesOf(bits: Uint32Array, names: string[]): Set<string> {
   const out = new Set<string>();
   for (let w = 0; w < bits.length; w++) {
@@ -139,17 +291,29 @@ export function subExprs(e: Expr, out: Expr[] = []): Expr[] {
   return out;
 }
 
-/** Drop facts and bindings no later decision can read. `onParams`: facts on the function's parameters stay (summaries speak of them). */
+/**
+ * Drop facts and bindings no later decision can read. `onParams`: facts on
+ * the function's parameters stay (summaries speak of them).
+ *
+ * Two reasons to drop. (1) No later test reads the condition or variable
+ * (`live.texts`/`live.vars`). (2) Every path from here assigns one of its
+ * variables before anything reads it (`live.readBeforeKill`): the fact or
+ * binding would die unread, so dropping it now changes no evaluation, only
+ * lets states that differ in nothing else be one state at once instead of
+ * at the assignment (a `goto retry` brings back the facts of the last
+ * iteration, which the next one overwrites before testing).
+ */
 export function forgetDead(s: State, live: Live, onParams: (f: Fact) => boolean): State {
+  const kept = (k: string, sets: { texts: Set<string>; vars: Set<string> }) => sets.texts.has(k) || readThroughBinding(k, s.bindings, sets.vars);
   let facts: Map<string, Fact> | null = null;
   for (const [k, f] of s.facts) {
-    if (live.texts.has(k) || onParams(f) || readThroughBinding(k, s.bindings, live)) continue;
+    if (onParams(f) || (kept(k, live) && kept(k, live.readBeforeKill))) continue;
     facts ??= new Map(s.facts);
     facts.delete(k);
   }
   let bindings: Map<string, Binding> | null = null;
   for (const v of s.bindings.keys()) {
-    if (v.startsWith(RET_PREFIX) ? live.texts.has(v.slice(RET_PREFIX.length)) : live.vars.has(v)) continue;
+    if (v.startsWith(RET_PREFIX) ? live.texts.has(v.slice(RET_PREFIX.length)) : live.vars.has(v) && live.readBeforeKill.vars.has(v)) continue;
     bindings ??= new Map(s.bindings);
     bindings.delete(v);
   }
@@ -157,8 +321,8 @@ export function forgetDead(s: State, live: Live, onParams: (f: Fact) => boolean)
 }
 
 /** A fact on a bound expression is read through the variable's binding (a live variable bound to a text containing it). */
-function readThroughBinding(fact: string, bindings: ReadonlyMap<string, Binding>, live: Live): boolean {
-  for (const [v, b] of bindings) if (b.kind === 'alias' && live.vars.has(v) && show(b.expr).includes(fact)) return true;
+function readThroughBinding(fact: string, bindings: ReadonlyMap<string, Binding>, liveVars: Set<string>): boolean {
+  for (const [v, b] of bindings) if (b.kind === 'alias' && liveVars.has(v) && show(b.expr).includes(fact)) return true;
   return false;
 }
 
