@@ -7,6 +7,29 @@ import { isConstantName, show, substitute, varsOf, type Expr } from '../ir/expr.
 import type { CacheEffect, PathStep } from '../types.js';
 import { configTest } from '../discover/kconfig.js';
 
+/**
+ * `show(e)`, printed once per expression object: lookups, keys and kills
+ * print the same conditions at every visit (expressions are never modified
+ * once made). Names, numbers and opaque text print as they are.
+ */
+export function textOf(e: Expr): string {
+  if (e.k === 'id' || e.k === 'num' || e.k === 'opaque') return show(e);
+  let text = texts.get(e);
+  if (text === undefined) texts.set(e, (text = show(e)));
+  return text;
+}
+
+const texts = new WeakMap<Expr, string>();
+
+/** The variables a fact's condition reads, listed once per condition object. */
+function varsOfAtom(atom: Expr): string[] {
+  let vars = atomVars.get(atom);
+  if (vars === undefined) atomVars.set(atom, (vars = [...varsOf(atom)]));
+  return vars;
+}
+
+const atomVars = new WeakMap<Expr, string[]>();
+
 export type Tri = 'T' | 'F' | 'U';
 
 export interface Fact {
@@ -79,7 +102,7 @@ export function setReturned(s: State, call: Expr, value: Tri): State {
   if (value === 'U' && !hasReturned(s.bindings)) return s;
   const bindings = new Map(s.bindings);
   for (const k of bindings.keys()) if (k.startsWith(RET_PREFIX)) bindings.delete(k);
-  if (value !== 'U') bindings.set(RET_PREFIX + show(call), { kind: 'const', value: value === 'T' });
+  if (value !== 'U') bindings.set(RET_PREFIX + textOf(call), { kind: 'const', value: value === 'T' });
   return { ...s, bindings };
 }
 
@@ -122,11 +145,13 @@ export class KeyIds {
   private readonly bindingIds = new Map<string, number>();
   private readonly ofFacts = new WeakMap<ReadonlyMap<string, Fact>, number>();
   private readonly ofBindings = new WeakMap<ReadonlyMap<string, Binding>, number>();
+  /** A number per condition text, so a facts key lists short numbers instead of the conditions. */
+  private readonly conditionIds = new Map<string, number>();
 
   facts(facts: ReadonlyMap<string, Fact>): number {
     let id = this.ofFacts.get(facts);
     if (id === undefined) {
-      id = numberFor(this.factIds, factsKey(facts));
+      id = numberFor(this.factIds, this.factsKey(facts));
       this.ofFacts.set(facts, id);
     }
     return id;
@@ -140,6 +165,15 @@ export class KeyIds {
     }
     return id;
   }
+
+  // The text behind a facts number, computed once per map (many states share
+  // one facts or bindings map: a step or a pending item changes neither): the
+  // conditions known true and false, as sorted numbers (equal sets, equal text).
+  private factsKey(facts: ReadonlyMap<string, Fact>): string {
+    const known: number[] = [];
+    for (const [k, v] of facts) known.push(2 * numberFor(this.conditionIds, k) + (v.value ? 1 : 0));
+    return known.sort((a, b) => a - b).join(',');
+  }
 }
 
 function numberFor(ids: Map<string, number>, text: string): number {
@@ -148,17 +182,9 @@ function numberFor(ids: Map<string, number>, text: string): number {
   return id;
 }
 
-// The texts behind KeyIds' numbers, computed once per map by KeyIds (many
-// states share one facts or bindings map: a step or a pending item changes neither).
-function factsKey(facts: ReadonlyMap<string, Fact>): string {
-  const texts: string[] = [];
-  for (const [k, v] of facts) texts.push((v.value ? '+' : '-') + k);
-  return texts.sort().join('&');
-}
-
 function bindingsKey(bindings: ReadonlyMap<string, Binding>): string {
   const texts: string[] = [];
-  for (const [k, v] of bindings) texts.push(k + '=' + (v.kind === 'const' ? String(v.value) : show(v.expr)));
+  for (const [k, v] of bindings) texts.push(k + '=' + (v.kind === 'const' ? String(v.value) : textOf(v.expr)));
   return texts.sort().join(';');
 }
 
@@ -253,7 +279,7 @@ export function assign(s: State, target: string, value: Expr | null, uniq: strin
   // Resolve the value through existing bindings so `coherent = x; y = coherent` chains.
   const resolved = value ? resolve(value, s.bindings) : null;
   // `err = f(...)` right after the call: the callee's summary may know the result.
-  const known = value?.k === 'call' ? s.bindings.get(RET_PREFIX + show(value)) : undefined;
+  const known = value?.k === 'call' ? s.bindings.get(RET_PREFIX + textOf(value)) : undefined;
   const b = known ?? bindingFor(resolved, target, uniq);
   const current = (bindings ?? s.bindings).get(target);
   if (b ? !(current && sameBindingValue(current, b)) : current !== undefined) {
@@ -266,7 +292,7 @@ export function assign(s: State, target: string, value: Expr | null, uniq: strin
 
 function sameBindingValue(a: Binding, b: Binding): boolean {
   if (a.kind === 'const' || b.kind === 'const') return a.kind === b.kind && (a as { value: boolean }).value === (b as { value: boolean }).value;
-  return a.expr === b.expr || show(a.expr) === show(b.expr);
+  return a.expr === b.expr || textOf(a.expr) === textOf(b.expr);
 }
 
 /**
@@ -285,7 +311,7 @@ export function assignField(s: State, base: string, lvalue: string): State {
   }
   let bindings: Map<string, Binding> | null = null;
   for (const [k, b] of s.bindings) {
-    if (b.kind !== 'alias' || !b.vars.includes(base) || !dies(show(b.expr))) continue;
+    if (b.kind !== 'alias' || !b.vars.includes(base) || !dies(textOf(b.expr))) continue;
     bindings ??= new Map(s.bindings);
     bindings.delete(k);
   }
@@ -399,7 +425,7 @@ function withReturned(e: Expr, bindings: ReadonlyMap<string, Binding>): Expr {
   const walk = (x: Expr): Expr => {
     switch (x.k) {
       case 'call': {
-        const known = bindings.get(RET_PREFIX + show(x));
+        const known = bindings.get(RET_PREFIX + textOf(x));
         if (known?.kind === 'const') return { k: 'num', v: known.value ? 1 : 0 };
         return x;
       }
@@ -440,7 +466,7 @@ function evalResolved(e: Expr, s: State, env: EvalEnv): Tri {
       return b === 'F' ? lookup(e, s) === 'U' ? a : lookup(e, s) : lookup(e, s);
     }
     case 'call': {
-      const returned = s.bindings.get(RET_PREFIX + show(e));
+      const returned = s.bindings.get(RET_PREFIX + textOf(e));
       if (returned?.kind === 'const') return returned.value ? 'T' : 'F';
       if (e.args.length === 1 && e.args[0].k === 'id' && e.args[0].name.startsWith('CONFIG_')) {
         const v = configTest(e.fn, e.args[0].name, env);
@@ -500,7 +526,7 @@ function arith(op: string, a: number, b: number): number | undefined {
 }
 
 function lookup(e: Expr, s: State): Tri {
-  const f = s.facts.get(show(e));
+  const f = s.facts.get(textOf(e));
   return f ? (f.value ? 'T' : 'F') : 'U';
 }
 
@@ -538,6 +564,6 @@ function assumeResolved(e: Expr, value: boolean, s: State, env: EvalEnv): State 
 
 function addFact(s: State, atom: Expr, value: boolean): State {
   const facts = new Map(s.facts);
-  facts.set(show(atom), { atom, vars: [...varsOf(atom)], value });
+  facts.set(textOf(atom), { atom, vars: varsOfAtom(atom), value });
   return { ...s, facts };
 }
