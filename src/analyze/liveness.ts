@@ -16,6 +16,8 @@ export interface Live {
    * call arguments read.
    */
   readBeforeKill: { texts: Set<string>; vars: Set<string> };
+  /** What both keep (their intersection): forgetDead's quick answer. */
+  both: { texts: Set<string>; vars: Set<string> };
 }
 
 /** The analysis of one function ran out of its time budget before any result. */
@@ -55,7 +57,9 @@ export function liveConditions(
     let live = shared.get(key);
     if (!live) {
       const t = index.namesOf(tested[i]);
-      shared.set(key, (live = { ...t, readBeforeKill: index.namesOf(beforeKill[i]) }));
+      const r = index.namesOf(beforeKill[i]);
+      const both = { texts: new Set([...t.texts].filter((x) => r.texts.has(x))), vars: new Set([...t.vars].filter((x) => r.vars.has(x))) };
+      shared.set(key, (live = { ...t, readBeforeKill: r, both }));
     }
     return live;
   });
@@ -307,13 +311,13 @@ export function forgetDead(s: State, live: Live, onParams: (f: Fact) => boolean)
   const kept = (k: string, sets: { texts: Set<string>; vars: Set<string> }) => sets.texts.has(k) || readThroughBinding(k, s.bindings, sets.vars);
   let facts: Map<string, Fact> | null = null;
   for (const [k, f] of s.facts) {
-    if (onParams(f) || (kept(k, live) && kept(k, live.readBeforeKill))) continue;
+    if (live.both.texts.has(k) || onParams(f) || (kept(k, live) && kept(k, live.readBeforeKill))) continue;
     facts ??= new Map(s.facts);
     facts.delete(k);
   }
   let bindings: Map<string, Binding> | null = null;
   for (const v of s.bindings.keys()) {
-    if (v.startsWith(RET_PREFIX) ? live.texts.has(v.slice(RET_PREFIX.length)) : live.vars.has(v) && live.readBeforeKill.vars.has(v)) continue;
+    if (v.startsWith(RET_PREFIX) ? live.texts.has(v.slice(RET_PREFIX.length)) : live.both.vars.has(v)) continue;
     bindings ??= new Map(s.bindings);
     bindings.delete(v);
   }
