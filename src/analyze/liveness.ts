@@ -1,5 +1,7 @@
-// Which facts are worth keeping at each node: a fact nothing later tests only
-// multiplies states, so dropping it is exact for every later decision.
+// Which facts are worth keeping at each node: a fact nothing later reads only
+// multiplies states, so dropping it is exact for every later decision. That
+// is a fact no later test reads, or one every path overwrites (assigns one of
+// its variables) before reading it.
 import { show, substitute, varsOf, type Expr } from '../ir/expr.js';
 import type { FunctionCFG, FunctionIR, IRNode } from '../ir/types.js';
 import { lookupName, type Program } from './program.js';
@@ -11,9 +13,9 @@ export interface Live {
   texts: Set<string>;
   vars: Set<string>;
   /**
-   * The same, but only what some path reads *before* an assignment kills it
-   * (see `Reads`): a subset of `texts` and `vars`, plus what assignments and
-   * call arguments read.
+   * What some path reads before an assignment (or havoc) of one of its
+   * variables kills it. Reads are tests as above, plus assignments'
+   * right-hand sides and a sync's arguments (see NodeReads).
    */
   readBeforeKill: { texts: Set<string>; vars: Set<string> };
   /** What both keep (their intersection): forgetDead's quick answer. */
@@ -28,7 +30,9 @@ export class AnalysisTimeout extends Error {
 /**
  * For each node, the conditions some path from it may still test (its own
  * branches, and the substituted conditions of the summaries of the calls it
- * makes) and the variables they read.
+ * makes) and the variables they read; and what some path reads before it
+ * is killed (`readBeforeKill`). A branch on a constant (`while (true)`) is
+ * followed only the way the engine takes it.
  */
 export function liveConditions(
   fn: FunctionIR,
