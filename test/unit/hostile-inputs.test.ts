@@ -164,7 +164,7 @@ describe('rule files', () => {
     const started = performance.now();
     const { code, stderr } = await cli(root, 'lint', '--rules', 'my-rules');
     expect(code).toBe(2);
-    expect(stderr).toMatch(/^flushcheck: error: \S*my-rules\/slow\.yaml: errorLabels: matching the label 'a+b' took over 200 ms \(catastrophic backtracking\); simplify the pattern/);
+    expect(stderr).toMatch(/^flushcheck: error: \S*my-rules\/slow\.yaml: errorLabels: matching the label 'a+b' took over 2000 ms \(catastrophic backtracking\); simplify the pattern/);
     expect(performance.now() - started).toBeLessThan(20_000);
   });
 
