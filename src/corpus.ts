@@ -101,7 +101,7 @@ export class Corpus {
       opts.cache.stats.scanHits += scan.fromIndex;
       opts.cache.stats.scanMisses += scan.read;
     }
-    opts.trace(`scanned ${scan.replayed ? 'the record' : `${scan.read + scan.fromIndex} files`} for ${fresh.length} names: ${scan.matched.size} match`);
+    opts.trace(`scanned ${scan.replayed ? 'the record' : `${scan.read + scan.fromIndex} files`} for ${fresh.length} names: ${scan.matched.size} match${scan.hashed === undefined ? '' : `, ${scan.hashed} hashed`}`);
     this.parseAll(scan.matched);
     return scan.matched.size;
   }

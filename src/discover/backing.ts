@@ -3,20 +3,28 @@
 // - A folder: the files a walk found (or git's index, for a work tree's top),
 //   read from disk as they are.
 // - A git tree (a commit's): its files and blob ids from git. A file is read
-//   from disk when its bytes there are the blob's (checked by hashing them:
-//   the working tree usually holds what was committed), else from git's
-//   objects. Nothing is ever trusted to match without its hash, so a file
-//   edited on disk, or one git is told not to look at, is read as the tree has it.
+//   from disk when its bytes there are the blob's (the working tree usually
+//   holds what was committed), else from git's objects. That the bytes are
+//   the blob's is known from git's own check of the work tree against the
+//   index, strict and re-checked against the file's ctime (discover/trust.ts),
+//   or else by hashing them. A file edited on disk, or one git is told not to
+//   look at (assume-unchanged, skip-worktree), is read as the tree has it.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ScanIndex } from '../cache/store.js';
 import type { Diagnostic } from '../types.js';
 import { blobId, listCommit, listCommitAsync, readBlob, readObjectsAsync, type GitRepo } from './git.js';
 import { buildWholeWordMatcher, prefilter, prefilterAsListed, type PrefilterResult } from './prefilter.js';
-import { readRegularFileInside } from './safe-read.js';
+import { readRegularFileWithStat } from './safe-read.js';
 import type { Backing, BackingScan, ScanOptions } from './snapshot.js';
+import { askGitForCleanFiles, type WorkTreeTrust } from './trust.js';
 import { buildSkipReason, discoverFiles, isSourceName, type DiscoverOptions, type DiscoverResult } from './walk.js';
 
+/**
+ * A scan of more files than this asks git's check of the work tree itself
+ * (see GitTreeBacking.scan); a smaller one only waits for a check already asked.
+ */
+const LARGE_SCAN_FILES = 4096;
 /** A working-tree file larger than this is not a source anyone edits by hand (the scan has its own limit). */
 export const MAX_READ_BYTES = 64 * 1024 * 1024;
 /** What a git tree backing keeps of the contents it read (the headers a review reads again after each patch are a few MB). */
@@ -117,6 +125,13 @@ export class GitTreeBacking implements Backing {
    */
   private readonly contents = new Map<string, Buffer>();
   private contentBytes = 0;
+  /** Which work-tree files git finds clean against the index (see askTrust); null until it answers, or when it cannot. */
+  private trust$?: Promise<WorkTreeTrust | null>;
+  private trust: WorkTreeTrust | null = null;
+  private readonly stopTrust = new AbortController();
+  private realTop?: string;
+  /** Files whose bytes on disk were hashed to check them against the tree (by scans and reads). */
+  hashed = 0;
 
   constructor(
     private readonly repo: GitRepo,
@@ -124,6 +139,8 @@ export class GitTreeBacking implements Backing {
     private readonly arch: string,
     /** The scan index, loaded only when a scan needs it. */
     private readonly index?: () => ScanIndex,
+    /** The clock git's check of the work tree is timed with (tests move it: see discover/trust.ts). */
+    private readonly now: () => number = Date.now,
   ) {}
 
   get root(): string {
@@ -141,6 +158,7 @@ export class GitTreeBacking implements Backing {
    * analysed: one whose analysis is stored never needs its listing.
    */
   prefetch(): void {
+    void this.askTrust();
     if (this.listed || this.listing$) return;
     this.listing$ = listCommitAsync(this.repo, this.tree);
     // A failure is reported by the synchronous listing, which runs git again.
@@ -163,13 +181,22 @@ export class GitTreeBacking implements Backing {
     return [];
   }
 
+  /**
+   * Ask git, in the background, which work-tree files hold their index blob
+   * (discover/trust.ts), once: scans take the answer as it comes, a read
+   * takes it if it is there.
+   */
+  private askTrust(): Promise<WorkTreeTrust | null> {
+    this.trust$ ??= askGitForCleanFiles(this.repo, this.now, this.stopTrust.signal).then((trust) => (this.trust = trust));
+    return this.trust$;
+  }
+
   read(file: string, key: string | undefined): Buffer | null {
     const id = key ?? this.listing().get(file);
     if (!id) return null;
     const known = this.contents.get(id);
     if (known) return known;
-    const onDisk = this.fromDisk(file);
-    const content = onDisk && blobId(onDisk) === id ? onDisk : readBlob(this.repo, id);
+    const content = this.checkedFromDisk(file, id) ?? readBlob(this.repo, id);
     if (content && this.contentBytes + content.length <= MAX_REMEMBERED_BYTES) {
       this.contents.set(id, content);
       this.contentBytes += content.length;
@@ -177,10 +204,24 @@ export class GitTreeBacking implements Backing {
     return content;
   }
 
-  /** The working tree's regular file, or null (a symlink, a FIFO, a folder, nothing: read from git then). */
-  private fromDisk(file: string): Buffer | null {
+  /** The working tree's file when its bytes are blob `id`: git vouches for it (and it is unchanged since), or its hash says so. */
+  private checkedFromDisk(file: string, id: string): Buffer | null {
+    const vouched = this.trust?.ids.get(file);
+    // git found another blob on disk: the disk cannot give this one.
+    if (vouched !== undefined && vouched !== id) return null;
+    const onDisk = this.fromDisk(file);
+    if (!onDisk) return null;
+    const { content, stat } = onDisk;
+    if (vouched === id && stat.ctimeMs < this.trust!.trustedBefore && stat.mtimeMs < this.trust!.trustedBefore) return content;
+    this.hashed++;
+    return blobId(content) === id ? content : null;
+  }
+
+  /** The working tree's regular file with its stat after the read, or null (a symlink, a FIFO, a folder, nothing: read from git then). */
+  private fromDisk(file: string): { content: Buffer; stat: fs.Stats } | null {
     try {
-      return readRegularFileInside(this.repo.top, file, MAX_READ_BYTES);
+      this.realTop ??= fs.realpathSync.native(this.repo.top);
+      return readRegularFileWithStat(this.repo.top, file, MAX_READ_BYTES, this.realTop);
     } catch {
       return null;
     }
@@ -189,7 +230,25 @@ export class GitTreeBacking implements Backing {
   async scan(files: string[], names: string[], opts: ScanOptions): Promise<BackingScan> {
     const listing = this.listing();
     const keyOf = (f: string) => listing.get(f) ?? null;
-    const read = (toRead: string[], vocab: string[]) => prefilter(this.repo.top, toRead, vocab, { ...opts, contentKeys: true, noFollow: true });
+    // git's check stats every file of the work tree (~0.4 s on a kernel, more
+    // with cold caches). A large scan asks for it (prefetch usually has) and
+    // starts at once: the answer serves the batches handed out after it
+    // comes. A small scan does not ask (a warm run's few files cost less to
+    // hash), but waits for a check already asked: a small tree answers fast,
+    // and a large one's first scan has seen the answer come.
+    if (files.length > LARGE_SCAN_FILES) void this.askTrust();
+    else if (this.trust$) await this.trust$;
+    // A vouched-for file's key is its index blob id, unhashed: where that is not the tree's, it is read from git, as a file whose hash differs is.
+    const trustedKeys = () => this.trust;
+    const read = async (toRead: string[], vocab: string[]) => {
+      const scan = await prefilter(this.repo.top, toRead, vocab, { ...opts, contentKeys: true, trustedKeys, noFollow: true });
+      this.hashed += scan.hashed;
+      // git still checking after a whole scan means an index whose stat data
+      // is stale (a copied tree, changed inodes): git is hashing every file
+      // itself, now only for the few later reads. Its CPU is better spent on the analysis.
+      if (!this.trust && files.length > LARGE_SCAN_FILES) this.stopTrust.abort();
+      return scan;
+    };
     const fromGit = async (stale: string[]) => {
       const contents = await readObjectsAsync(this.repo, stale.map((f) => keyOf(f)!));
       return new Map(stale.map((f, i) => [f, contents[i]]));
@@ -254,5 +313,5 @@ async function scanThroughIndex(
     }
     consider(file, scan.matched.get(file));
   }
-  return { matched, diagnostics, fromIndex, read: toRead.length };
+  return { matched, diagnostics, fromIndex, read: toRead.length, hashed: scan.hashed };
 }

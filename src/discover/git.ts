@@ -61,10 +61,15 @@ function gitReason(stderr: Buffer | string | null | undefined): string | undefin
   return lines.length ? lines.join('\n') : undefined;
 }
 
-/** `git` without blocking: a slow call (one that stats every file) runs while other work goes on. */
-export function gitAsync(cwd: string, args: string[]): Promise<Buffer> {
+/**
+ * `git` without blocking: a slow call (one that stats every file) runs while
+ * other work goes on. `env`: added to gitEnv(); `signal`: ends git when the
+ * answer is no longer wanted (the promise then rejects).
+ */
+export function gitAsync(cwd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {}): Promise<Buffer> {
   return new Promise((resolvePromise, reject) => {
-    execFile('git', args, { cwd, env: gitEnv(), maxBuffer: MAX_GIT_OUTPUT, encoding: 'buffer', ...OWN_PROCESS_GROUP } as ExecFileOptions & { encoding: 'buffer' }, (error, stdout, stderr) => {
+    const options = { cwd, env: { ...gitEnv(), ...opts.env }, signal: opts.signal, maxBuffer: MAX_GIT_OUTPUT, encoding: 'buffer', ...OWN_PROCESS_GROUP };
+    execFile('git', args, options as ExecFileOptions & { encoding: 'buffer' }, (error, stdout, stderr) => {
       if (!error) return resolvePromise(stdout);
       const code = (error as NodeJS.ErrnoException).code;
       if (typeof code === 'string') return reject(spawnFailure(args, error as NodeJS.ErrnoException));

@@ -29,6 +29,14 @@ export interface PrefilterOptions {
   /** Work out each read file's git blob id from the bytes read (caches key on what was analysed). */
   contentKeys?: boolean;
   /**
+   * With contentKeys: files whose blob id git vouched for (discover/trust.ts),
+   * not hashed when their ctime and mtime, read after their bytes, are before
+   * `trustedBefore` (the bytes read are then the ones git checked). Asked for
+   * each batch as it is handed out: batches handed out before git answered
+   * (null) are hashed, so the scan need not wait for git.
+   */
+  trustedKeys?: () => TrustedKeys | null;
+  /**
    * Files whose names are not valid UTF-8: the displayed (escaped) relative
    * name -> the real path's bytes (see walk.ts). Opened by those bytes.
    */
@@ -39,11 +47,24 @@ export interface PrefilterOptions {
   onMatch?: (file: string, content: Buffer) => void;
 }
 
+export interface TrustedKeys {
+  ids: Map<string, string>;
+  trustedBefore: number;
+}
+
+/** A batch's vouched-for keys (`keys[i]` for files[i], null: hash it) and the time their files must predate. */
+interface BatchTrust {
+  keys: (string | null)[];
+  before: number;
+}
+
 export interface PrefilterResult {
   /** rel path -> content, only files containing >= 1 identifier as a whole word */
   matched: Map<string, Buffer>;
   /** rel path -> git blob id of the bytes read, for every file read (with `contentKeys`). */
   keys: Map<string, string>;
+  /** Files whose key was worked out by hashing their bytes (the others' came from `trustedKeys`). */
+  hashed: number;
   bytesRead: number;
   filesRead: number;
   diagnostics: Diagnostic[];
@@ -65,6 +86,7 @@ const CRASH_TEST_ENV = 'FLUSHCHECK_TEST_PREFILTER_CRASH_ON';
 interface BatchOutput {
   matched: { file: string; content: Uint8Array }[];
   keys: [string, string][];
+  hashed: number;
   bytesRead: number;
   filesRead: number;
   diagnostics: Diagnostic[];
@@ -148,6 +170,7 @@ export function wholeWordTest(name: string): (text: Buffer) => boolean {
 
 /**
  * Scan `files` (relative to `root`), keeping those for which `matches` holds.
+ * `trusted`: the content keys git vouched for (see PrefilterOptions.trustedKeys).
  *
  * Self-contained on purpose (see WORKER_SOURCE): only parameters and globals.
  * Matched contents are copied into fresh ArrayBuffers so they can be
@@ -157,13 +180,15 @@ function scanBatch(
   fsModule: typeof fs,
   root: string,
   files: string[],
+  trusted: BatchTrust | null,
   matches: (text: Buffer) => boolean,
   scratch: { buf: Buffer },
   opts: { maxFileBytes: number; rawPaths: Record<string, Uint8Array>; contentKey: ((text: Buffer) => string) | null; openFlags: number },
 ): BatchOutput {
-  const out: BatchOutput = { matched: [], keys: [], bytesRead: 0, filesRead: 0, diagnostics: [] };
+  const out: BatchOutput = { matched: [], keys: [], hashed: 0, bytesRead: 0, filesRead: 0, diagnostics: [] };
   const maxFileBytes = opts.maxFileBytes;
-  for (const file of files) {
+  for (let i = 0; i < files.length; i++) {
+    const file = files[i];
     let fd = -1;
     try {
       const raw = opts.rawPaths[file];
@@ -190,7 +215,19 @@ function scanBatch(
       out.filesRead += 1;
       // The scratch buffer holds stale bytes of earlier files past `len`.
       const text = scratch.buf.subarray(0, len);
-      if (opts.contentKey) out.keys.push([file, opts.contentKey(text)]);
+      if (opts.contentKey) {
+        let key = trusted ? trusted.keys[i] : null;
+        if (key !== null) {
+          // Stat again after reading: a change during the read shows in the ctime too.
+          const after = fsModule.fstatSync(fd);
+          if (!(after.ctimeMs < trusted!.before && after.mtimeMs < trusted!.before && after.size === len)) key = null;
+        }
+        if (key === null) {
+          key = opts.contentKey(text);
+          out.hashed += 1;
+        }
+        out.keys.push([file, key]);
+      }
       // NUL bytes do not make a file binary here: a source that names a rule
       // function is analysed whatever else it holds (lowering blanks them).
       if (matches(text)) {
@@ -242,7 +279,7 @@ parentPort.on('message', (batch) => {
   if (workerData.crashOn && batch.files.includes(workerData.crashOn)) process.exit(70);
   // A batch from a listing in progress brings the raw paths of its files (names not valid UTF-8).
   const options = batch.rawPaths ? { ...batchOptions, rawPaths: batch.rawPaths } : batchOptions;
-  const out = scanBatch(fs, workerData.root, batch.files, matches, scratch, options);
+  const out = scanBatch(fs, workerData.root, batch.files, batch.trusted, matches, scratch, options);
   parentPort.postMessage({ id: batch.id, out }, out.matched.map((m) => m.content.buffer));
 });
 `;
@@ -265,7 +302,7 @@ type WorkerData = { root: string; identifiers: string[]; maxFileBytes: number; r
 
 /** One scan's settings and what it has found so far, whichever way its files come. */
 class ScanRun {
-  readonly result: PrefilterResult = { matched: new Map(), keys: new Map(), bytesRead: 0, filesRead: 0, diagnostics: [] };
+  readonly result: PrefilterResult = { matched: new Map(), keys: new Map(), hashed: 0, bytesRead: 0, filesRead: 0, diagnostics: [] };
   /** Identifiers are C names (ASCII); an empty one would match everywhere. */
   readonly wanted: string[];
   readonly jobs: number;
@@ -273,7 +310,7 @@ class ScanRun {
   /** Files to scan, as far as known (a listing in progress adds to it). */
   total = 0;
   private done = 0;
-  private readonly batchOptions: Parameters<typeof scanBatch>[5];
+  private readonly batchOptions: Parameters<typeof scanBatch>[6];
   private inlineMatcher?: (text: Buffer) => boolean;
 
   constructor(
@@ -299,6 +336,7 @@ class ScanRun {
       this.opts.onMatch?.(m.file, content);
     }
     for (const [file, key] of out.keys) this.result.keys.set(file, key);
+    this.result.hashed += out.hashed;
     this.result.bytesRead += out.bytesRead;
     this.result.filesRead += out.filesRead;
     this.result.diagnostics.push(...out.diagnostics);
@@ -309,12 +347,18 @@ class ScanRun {
   scanInline(files: string[], scratch: { buf: Buffer }, rawPaths?: Record<string, Uint8Array>): void {
     this.inlineMatcher ??= buildWholeWordMatcher(this.wanted);
     const options = rawPaths ? { ...this.batchOptions, rawPaths } : this.batchOptions;
-    this.absorb(scanBatch(fs, this.workerData.root, files, this.inlineMatcher, scratch, options), files.length);
+    this.absorb(scanBatch(fs, this.workerData.root, files, this.trustedFor(files), this.inlineMatcher, scratch, options), files.length);
   }
+
+  /** The keys git vouches for among `files`, as known now (see PrefilterOptions.trustedKeys). */
+  readonly trustedFor = (files: string[]): BatchTrust | null => {
+    const trusted = this.opts.contentKeys ? this.opts.trustedKeys?.() : null;
+    return trusted ? { keys: files.map((f) => trusted.ids.get(f) ?? null), before: trusted.trustedBefore } : null;
+  };
 
   pool(workerCount: number): WorkerPool {
     const inlineScratch = { buf: Buffer.allocUnsafeSlow(0) };
-    return new WorkerPool(workerCount, this.workerData, this.absorb, (batch) => this.scanInline(batch.files, inlineScratch, batch.rawPaths), this.result.diagnostics);
+    return new WorkerPool(workerCount, this.workerData, this.absorb, (batch) => this.scanInline(batch.files, inlineScratch, batch.rawPaths), this.result.diagnostics, this.trustedFor);
   }
 
   finish(): PrefilterResult {
@@ -416,6 +460,8 @@ class WorkerPool {
     private readonly absorb: (out: BatchOutput, batchSize: number) => void,
     private readonly scanInline: (batch: Batch) => void,
     private readonly diagnostics: Diagnostic[],
+    /** A batch's vouched-for keys, asked as it is handed to a worker. */
+    private readonly trustedFor: (files: string[]) => BatchTrust | null,
   ) {
     for (let i = 0; i < workerCount; i++) this.start();
   }
@@ -466,7 +512,7 @@ class WorkerPool {
         if (this.queue[0].retried && inFlight.size > 0) break;
         const batch = this.queue.shift()!;
         inFlight.set(batch.id, batch);
-        worker.postMessage({ id: batch.id, files: batch.files, rawPaths: batch.rawPaths });
+        worker.postMessage({ id: batch.id, files: batch.files, rawPaths: batch.rawPaths, trusted: this.trustedFor(batch.files) });
       }
       if (inFlight.size === 0 && this.closed) {
         this.feeders.delete(feed);
@@ -486,7 +532,7 @@ class WorkerPool {
         for (const batch of lost) {
           if (batch.retried) {
             this.diagnostics.push({ file: batch.files[0], reason: `scan worker crashed on this file (${reason}); skipped` });
-            this.absorb({ matched: [], keys: [], bytesRead: 0, filesRead: 0, diagnostics: [] }, 1);
+            this.absorb({ matched: [], keys: [], hashed: 0, bytesRead: 0, filesRead: 0, diagnostics: [] }, 1);
           } else {
             for (const file of batch.files) {
               const raw = batch.rawPaths?.[file];

@@ -32,6 +32,8 @@ export interface BackingScan {
   /** Files answered by the scan index without reading, and files read. */
   fromIndex: number;
   read: number;
+  /** Of the files read, those hashed to work out their content key (a keyed backing's; the others' keys were vouched for by git). */
+  hashed?: number;
 }
 
 /** Where a snapshot's unchanged files come from: a folder or a git tree (discover/backing.ts). */

@@ -1,0 +1,103 @@
+// Which working-tree files git vouches for: their bytes on disk are the
+// index's blob, so a git tree snapshot (discover/backing.ts) can take the
+// tree's blob id as their content key without hashing them (1.2 GB on a
+// kernel tree). A file is vouched for only when git itself just compared it
+// with the index, strictly, and nothing can make its disk bytes differ from
+// the blob while git calls it clean:
+// - `git ls-files -m` lists the files whose content differs from the index:
+//   it lstat's each file and, where the stat data does not match (or the
+//   entry is racily clean: written in the same instant as the index), hashes
+//   the file itself. Read in the same call as the index's blob ids, so the
+//   ids and the verdicts come from one reading of the index.
+// - fsmonitor is off (its "unchanged" comes from a daemon, not a stat) and
+//   the stat check is git's full one: ctime trusted, all fields compared,
+//   whatever the user configured for speed.
+// - assume-unchanged ("h") and skip-worktree ("S") entries are never
+//   compared by git: not vouched for. Nor unmerged entries, nor symlinks.
+// - A conversion makes the disk bytes differ from the blob while git calls
+//   the file clean (a clean/smudge filter, CRLF, ident, an encoding): files
+//   with such an attribute are left out (pathspec attr magic, evaluated by
+//   the same call), and nothing is vouched for when core.autocrlf is set.
+// - What git checked may change after: the time just before the call is
+//   kept (`since`), and a file whose ctime or mtime is not clearly before it
+//   is hashed after all (see trustedSince).
+import { gitAsync, type GitRepo } from './git.js';
+
+export interface WorkTreeTrust {
+  /** Root-relative path -> the blob id git found the file on disk to hold. */
+  ids: Map<string, string>;
+  /**
+   * A vouched-for file is taken as its blob only if its ctime and mtime,
+   * read after its bytes, are before this (ms since the epoch). Any change
+   * to a file (a write, a rename onto it, a chmod) sets its ctime to the
+   * time of the change, and ctime cannot be set back by hand: a file whose
+   * ctime is before git's check was not changed during or after the check,
+   * so the bytes read are the ones git compared. The margin (2 s before the
+   * check started) covers file systems' coarse timestamps (the kernel's
+   * clock tick, FAT's 2 s) and the gap between the clock the kernel stamps
+   * files with and the one Date.now() reads.
+   */
+  trustedBefore: number;
+}
+
+/** See WorkTreeTrust.trustedBefore. */
+export const TIMESTAMP_MARGIN_MS = 2000;
+
+/** Config that makes git's comparison of each file with the index strict, whatever the user set. */
+const STRICT_STAT = ['-c', 'core.fsmonitor=false', '-c', 'core.checkStat=default', '-c', 'core.trustctime=true', '-c', 'core.ignoreStat=false'];
+/**
+ * C sources (walk.ts isSourceName: a third of a kernel's files are not)
+ * none of whose attributes converts bytes between the blob and the disk:
+ * an attribute set, unset or given a value leaves the file out. Without
+ * `glob` magic, `*` matches across folders.
+ */
+const SOURCES_WITHOUT_CONVERSION = ['*.c', '*.h'].map((glob) => `:(attr:!filter !text !eol !crlf !ident !working-tree-encoding)${glob}`);
+
+/**
+ * The files of `repo`'s work tree that git finds byte-identical to the
+ * index's blob, or null when git cannot say (not a work tree, git failed,
+ * core.autocrlf set, `signal` aborted): then nothing is trusted and every
+ * file is hashed. `now`: the clock read just before git looks (tests move it).
+ */
+export async function askGitForCleanFiles(repo: GitRepo, now: () => number = Date.now, signal?: AbortSignal): Promise<WorkTreeTrust | null> {
+  const checkStarts = now();
+  // A user's GIT_LITERAL_PATHSPECS would make the attr magic a file name (nothing matches: safe, but useless).
+  const env = { GIT_LITERAL_PATHSPECS: '0', GIT_GLOB_PATHSPECS: '0', GIT_NOGLOB_PATHSPECS: '0', GIT_ICASE_PATHSPECS: '0' };
+  try {
+    const [autocrlf, listed] = await Promise.all([
+      gitAsync(repo.top, ['config', '--default', 'false', '--get', 'core.autocrlf'], { signal }),
+      gitAsync(repo.top, [...STRICT_STAT, 'ls-files', '-z', '--stage', '-v', '--cached', '--modified', '--', ...SOURCES_WITHOUT_CONVERSION], { env, signal }),
+    ]);
+    if (!['false', 'no', 'off', '0', ''].includes(autocrlf.toString('utf8').trim().toLowerCase())) return null;
+    return { ids: parseCleanEntries(listed), trustedBefore: checkStarts - TIMESTAMP_MARGIN_MS };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * `ls-files -z --stage -v --cached --modified` records (`TAG MODE ID STAGE<TAB>PATH`)
+ * -> the paths git lists as a cached regular file at stage 0 ("H") and not
+ * again, after that, as modified ("C") or otherwise. Exported for tests.
+ */
+export function parseCleanEntries(out: Buffer): Map<string, string> {
+  const clean = new Map<string, string>();
+  const text = out.toString('utf8');
+  // Read in place (a kernel has ~64,000 records): "H 100644 " is 9 characters, the id runs to " 0" before the tab.
+  for (let pos = 0; pos < text.length; ) {
+    let end = text.indexOf('\0', pos);
+    if (end < 0) end = text.length;
+    const tab = text.indexOf('\t', pos);
+    const record = pos;
+    pos = end + 1;
+    if (tab < 0 || tab > end) continue;
+    const file = text.slice(tab + 1, end);
+    // A name that is not UTF-8 decodes to U+FFFD and could be mistaken for another file's.
+    const regular =
+      (text.startsWith('H 100644 ', record) || text.startsWith('H 100755 ', record)) && text.startsWith(' 0', tab - 2) && (tab - record - 11 === 40 || tab - record - 11 === 64) && !file.includes('\uFFFD');
+    // An entry's records come together, its "C" after its "H" (the index has one entry per path at stage 0).
+    if (regular) clean.set(file, text.slice(record + 9, tab - 2));
+    else clean.delete(file);
+  }
+  return clean;
+}
