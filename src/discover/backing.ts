@@ -230,8 +230,8 @@ export class GitTreeBacking implements Backing {
   async scan(files: string[], names: string[], opts: ScanOptions): Promise<BackingScan> {
     const listing = this.listing();
     const keyOf = (f: string) => listing.get(f) ?? null;
-    // git's check stats every file of the work tree (~0.4 s on a kernel, more
-    // with cold caches). A large scan asks for it (prefetch usually has) and
+    // git's check stats every source of the work tree (~0.15 s on a kernel,
+    // more with cold caches). A large scan asks for it (prefetch usually has) and
     // starts at once: the answer serves the batches handed out after it
     // comes. A small scan does not ask (a warm run's few files cost less to
     // hash), but waits for a check already asked: a small tree answers fast,
@@ -243,9 +243,8 @@ export class GitTreeBacking implements Backing {
     const read = async (toRead: string[], vocab: string[]) => {
       const scan = await prefilter(this.repo.top, toRead, vocab, { ...opts, contentKeys: true, trustedKeys, noFollow: true });
       this.hashed += scan.hashed;
-      // git still checking after a whole scan means an index whose stat data
-      // is stale (a copied tree, changed inodes): git is hashing every file
-      // itself, now only for the few later reads. Its CPU is better spent on the analysis.
+      // git still checking after a whole scan (cold caches, a busy machine)
+      // is now only worth the few later reads: its CPU is better spent on the analysis.
       if (!this.trust && files.length > LARGE_SCAN_FILES) this.stopTrust.abort();
       return scan;
     };

@@ -1,14 +1,17 @@
 // Which working-tree files git vouches for: their bytes on disk are the
 // index's blob, so a git tree snapshot (discover/backing.ts) can take the
 // tree's blob id as their content key without hashing them (1.2 GB on a
-// kernel tree). A file is vouched for only when git itself just compared it
-// with the index, strictly, and nothing can make its disk bytes differ from
-// the blob while git calls it clean:
-// - `git ls-files -m` lists the files whose content differs from the index:
-//   it lstat's each file and, where the stat data does not match (or the
-//   entry is racily clean: written in the same instant as the index), hashes
-//   the file itself. Read in the same call as the index's blob ids, so the
-//   ids and the verdicts come from one reading of the index.
+// kernel tree). A file is vouched for only when git itself has just compared
+// it with the index, strictly, and nothing can make its disk bytes differ
+// from the blob while git calls it clean:
+// - `git diff-files` lists the files whose stat data no longer matches the
+//   index entry's (without hashing them: a stale index, a copied tree, costs
+//   git no more than a clean one), and those whose content differs among the
+//   racily clean ones (recorded in the same instant the index was written,
+//   which git hashes itself). `git ls-files` gives the index's blob ids. The
+//   two run together; the index file, stat'ed before both and after both,
+//   must not have changed in between (git replaces it whole, by a rename),
+//   so ids and verdicts come from one state of the index.
 // - fsmonitor is off (its "unchanged" comes from a daemon, not a stat) and
 //   the stat check is git's full one: ctime trusted, all fields compared,
 //   whatever the user configured for speed.
@@ -16,11 +19,18 @@
 //   compared by git: not vouched for. Nor unmerged entries, nor symlinks.
 // - A conversion makes the disk bytes differ from the blob while git calls
 //   the file clean (a clean/smudge filter, CRLF, ident, an encoding): files
-//   with such an attribute are left out (pathspec attr magic, evaluated by
-//   the same call), and nothing is vouched for when core.autocrlf is set.
-// - What git checked may change after: the time just before the call is
-//   kept (`since`), and a file whose ctime or mtime is not clearly before it
-//   is hashed after all (see trustedSince).
+//   with such an attribute are left out (pathspec attr magic), and nothing is
+//   vouched for when core.autocrlf is set.
+// - What git checked may change after: the time just before the check is
+//   kept, and a file whose ctime or mtime is not clearly before it is hashed
+//   after all (see trustedBefore).
+// git compares timestamps to the second (unless built with USE_NSEC): a file
+// rewritten within the second git recorded it, with its size kept and its
+// mtime set back by hand, is clean to git, and so to this check once that
+// second is more than the margin past. git's own status and diff share that
+// blind spot.
+import fs from 'node:fs';
+import path from 'node:path';
 import { gitAsync, type GitRepo } from './git.js';
 
 export interface WorkTreeTrust {
@@ -45,40 +55,52 @@ export const TIMESTAMP_MARGIN_MS = 2000;
 
 /** Config that makes git's comparison of each file with the index strict, whatever the user set. */
 const STRICT_STAT = ['-c', 'core.fsmonitor=false', '-c', 'core.checkStat=default', '-c', 'core.trustctime=true', '-c', 'core.ignoreStat=false'];
-/**
- * C sources (walk.ts isSourceName: a third of a kernel's files are not)
- * none of whose attributes converts bytes between the blob and the disk:
- * an attribute set, unset or given a value leaves the file out. Without
- * `glob` magic, `*` matches across folders.
- */
-const SOURCES_WITHOUT_CONVERSION = ['*.c', '*.h'].map((glob) => `:(attr:!filter !text !eol !crlf !ident !working-tree-encoding)${glob}`);
+/** C sources (walk.ts isSourceName: a third of a kernel's files are not). Without `glob` magic, `*` matches across folders. */
+const SOURCES = ['*.c', '*.h'];
+/** Of those, the ones none of whose attributes converts bytes between the blob and the disk: set, unset or given a value, it leaves the file out. */
+const SOURCES_WITHOUT_CONVERSION = SOURCES.map((glob) => `:(attr:!filter !text !eol !crlf !ident !working-tree-encoding)${glob}`);
+/** A user's GIT_LITERAL_PATHSPECS would make the globs and the attr magic file names (nothing matches: safe, but useless). */
+const PATHSPEC_ENV = { GIT_LITERAL_PATHSPECS: '0', GIT_GLOB_PATHSPECS: '0', GIT_NOGLOB_PATHSPECS: '0', GIT_ICASE_PATHSPECS: '0' };
 
 /**
  * The files of `repo`'s work tree that git finds byte-identical to the
  * index's blob, or null when git cannot say (not a work tree, git failed,
- * core.autocrlf set, `signal` aborted): then nothing is trusted and every
- * file is hashed. `now`: the clock read just before git looks (tests move it).
+ * the index changed meanwhile, core.autocrlf set, `signal` aborted): then
+ * nothing is trusted and every file is hashed. `now`: the clock read just
+ * before git looks (tests move it).
  */
 export async function askGitForCleanFiles(repo: GitRepo, now: () => number = Date.now, signal?: AbortSignal): Promise<WorkTreeTrust | null> {
-  const checkStarts = now();
-  // A user's GIT_LITERAL_PATHSPECS would make the attr magic a file name (nothing matches: safe, but useless).
-  const env = { GIT_LITERAL_PATHSPECS: '0', GIT_GLOB_PATHSPECS: '0', GIT_NOGLOB_PATHSPECS: '0', GIT_ICASE_PATHSPECS: '0' };
+  const git = (args: string[]) => gitAsync(repo.top, args, { env: PATHSPEC_ENV, signal });
   try {
-    const [autocrlf, listed] = await Promise.all([
-      gitAsync(repo.top, ['config', '--default', 'false', '--get', 'core.autocrlf'], { signal }),
-      gitAsync(repo.top, [...STRICT_STAT, 'ls-files', '-z', '--stage', '-v', '--cached', '--modified', '--', ...SOURCES_WITHOUT_CONVERSION], { env, signal }),
+    // The index git reads (GIT_INDEX_FILE, a worktree's own).
+    const index = path.resolve(repo.top, (await git(['rev-parse', '--git-path', 'index'])).toString('utf8').trim());
+    const before = indexState(index);
+    const checkStarts = now();
+    const [autocrlf, listed, changed] = await Promise.all([
+      git(['config', '--default', 'false', '--get', 'core.autocrlf']),
+      git(['ls-files', '-z', '--stage', '-v', '--cached', '--', ...SOURCES_WITHOUT_CONVERSION]),
+      git([...STRICT_STAT, 'diff-files', '--name-only', '-z', '--', ...SOURCES]),
     ]);
+    if (indexState(index) !== before) return null;
     if (!['false', 'no', 'off', '0', ''].includes(autocrlf.toString('utf8').trim().toLowerCase())) return null;
-    return { ids: parseCleanEntries(listed), trustedBefore: checkStarts - TIMESTAMP_MARGIN_MS };
+    const ids = parseCleanEntries(listed);
+    for (const file of changed.toString('utf8').split('\0')) ids.delete(file);
+    return { ids, trustedBefore: checkStarts - TIMESTAMP_MARGIN_MS };
   } catch {
     return null;
   }
 }
 
+/** What tells one index file from the next: git writes a new one and renames it into place. */
+function indexState(file: string): string {
+  const stat = fs.statSync(file, { bigint: true });
+  return `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`;
+}
+
 /**
- * `ls-files -z --stage -v --cached --modified` records (`TAG MODE ID STAGE<TAB>PATH`)
+ * `ls-files -z --stage -v --cached` records (`TAG MODE ID STAGE<TAB>PATH`)
  * -> the paths git lists as a cached regular file at stage 0 ("H") and not
- * again, after that, as modified ("C") or otherwise. Exported for tests.
+ * again (as modified, "C", with --modified). Exported for tests.
  */
 export function parseCleanEntries(out: Buffer): Map<string, string> {
   const clean = new Map<string, string>();
@@ -95,7 +117,7 @@ export function parseCleanEntries(out: Buffer): Map<string, string> {
     // A name that is not UTF-8 decodes to U+FFFD and could be mistaken for another file's.
     const regular =
       (text.startsWith('H 100644 ', record) || text.startsWith('H 100755 ', record)) && text.startsWith(' 0', tab - 2) && (tab - record - 11 === 40 || tab - record - 11 === 64) && !file.includes('\uFFFD');
-    // An entry's records come together, its "C" after its "H" (the index has one entry per path at stage 0).
+    // An entry's records come together (the index has one entry per path at stage 0).
     if (regular) clean.set(file, text.slice(record + 9, tab - 2));
     else clean.delete(file);
   }

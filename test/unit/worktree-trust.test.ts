@@ -143,6 +143,16 @@ describe('which files git vouches for', () => {
     expect(backing.hashed).toBe(4);
   });
 
+  it('an index without stat data (read-tree) vouches for nothing: every file is hashed', async () => {
+    const dir = makeRepo('read-tree');
+    git(dir, 'read-tree', 'HEAD');
+    const { repo } = findRepoWithHead(dir)!;
+    expect((await askGitForCleanFiles(repo, AHEAD))!.ids.size).toBe(0);
+    const { snapshot, backing } = headSnapshot(dir, AHEAD);
+    expect((await scanned(snapshot)).get(FOO)).toBe(committed(dir, FOO));
+    expect(backing.hashed).toBe(4);
+  });
+
   for (const bit of ['--assume-unchanged', '--skip-worktree']) {
     it(`does not trust a file marked ${bit} and edited on disk: the tree's version is analysed`, async () => {
       const dir = makeRepo(`marked${bit}`);
