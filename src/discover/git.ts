@@ -140,16 +140,27 @@ export function resolveCommit(repo: GitRepo, rev: string): string {
  */
 function parseTree(out: Buffer): Map<string, string> {
   const entries = new Map<string, string>();
+  forEachRecord(out, (text, start, tab, end) => {
+    const regularFile = text.startsWith('100644 blob ', start) || text.startsWith('100755 blob ', start);
+    if (regularFile) entries.set(text.slice(tab + 1, end), text.slice(start + 12, tab));
+  });
+  return entries;
+}
+
+/**
+ * Each NUL-terminated `FIELDS<TAB>PATH` record of git's `-z` output, as
+ * offsets into the decoded text (records without a tab are skipped): read
+ * in place, since slicing ~95,000 records costs a third of the time.
+ */
+export function forEachRecord(out: Buffer, onRecord: (text: string, start: number, tab: number, end: number) => void): void {
   const text = out.toString('utf8');
   for (let pos = 0; pos < text.length; ) {
     let end = text.indexOf('\0', pos);
     if (end < 0) end = text.length;
     const tab = text.indexOf('\t', pos);
-    const regularFile = text.startsWith('100644 blob ', pos) || text.startsWith('100755 blob ', pos);
-    if (regularFile && tab > pos && tab < end) entries.set(text.slice(tab + 1, end), text.slice(pos + 12, tab));
+    if (tab > pos && tab < end) onRecord(text, pos, tab, end);
     pos = end + 1;
   }
-  return entries;
 }
 
 /** Files of a commit (under the analysed root, or only `paths` from the top) with their blob ids. */

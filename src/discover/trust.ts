@@ -31,7 +31,7 @@
 // blind spot.
 import fs from 'node:fs';
 import path from 'node:path';
-import { gitAsync, type GitRepo } from './git.js';
+import { forEachRecord, gitAsync, type GitRepo } from './git.js';
 
 export interface WorkTreeTrust {
   /** Root-relative path -> the blob id git found the file on disk to hold. */
@@ -99,27 +99,20 @@ function indexState(file: string): string {
 
 /**
  * `ls-files -z --stage -v --cached` records (`TAG MODE ID STAGE<TAB>PATH`)
- * -> the paths git lists as a cached regular file at stage 0 ("H") and not
- * again (as modified, "C", with --modified). Exported for tests.
+ * -> the paths git lists as a regular file at stage 0 with tag "H": neither
+ * assume-unchanged ("h"), skip-worktree ("S") nor unmerged (a path's records
+ * come together, and one at another stage removes it). Exported for tests.
  */
 export function parseCleanEntries(out: Buffer): Map<string, string> {
   const clean = new Map<string, string>();
-  const text = out.toString('utf8');
-  // Read in place (a kernel has ~64,000 records): "H 100644 " is 9 characters, the id runs to " 0" before the tab.
-  for (let pos = 0; pos < text.length; ) {
-    let end = text.indexOf('\0', pos);
-    if (end < 0) end = text.length;
-    const tab = text.indexOf('\t', pos);
-    const record = pos;
-    pos = end + 1;
-    if (tab < 0 || tab > end) continue;
+  // "H 100644 " is 9 characters; the id runs to " 0" before the tab.
+  forEachRecord(out, (text, record, tab, end) => {
     const file = text.slice(tab + 1, end);
     // A name that is not UTF-8 decodes to U+FFFD and could be mistaken for another file's.
     const regular =
       (text.startsWith('H 100644 ', record) || text.startsWith('H 100755 ', record)) && text.startsWith(' 0', tab - 2) && (tab - record - 11 === 40 || tab - record - 11 === 64) && !file.includes('\uFFFD');
-    // An entry's records come together (the index has one entry per path at stage 0).
     if (regular) clean.set(file, text.slice(record + 9, tab - 2));
     else clean.delete(file);
-  }
+  });
   return clean;
 }
