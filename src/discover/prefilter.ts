@@ -412,7 +412,7 @@ export async function prefilterAsListed(
   let batch: string[] = [];
   let batchRaw: Record<string, Uint8Array> | undefined;
   const streaming = run.jobs > 0 && run.wanted.length > 0;
-  await list((file, rawPath) => {
+  const take: ListedFile = (file, rawPath) => {
     listed.push(file);
     if (rawPath) rawPaths.set(file, rawPath);
     if (!streaming) return;
@@ -425,7 +425,14 @@ export async function prefilterAsListed(
     pool.push(batch, batchRaw);
     batch = [];
     batchRaw = undefined;
-  });
+  };
+  try {
+    await list(take);
+  } catch (error) {
+    // A listing that fails half-way leaves no worker behind to keep the process alive.
+    await pool?.close();
+    throw error;
+  }
   if (!pool) return { ...(await prefilter(root, listed, identifiers, { ...opts, rawPaths })), listed };
   run.total = listed.length;
   if (batch.length) pool.push(batch, batchRaw);

@@ -318,6 +318,14 @@ describe('prefilter', () => {
       }
     });
 
+    it('passes on the error of a listing that fails half-way', async () => {
+      const failing = async (take: (file: string, raw?: Buffer) => void) => {
+        await walkOf(root)(take);
+        throw new Error('listing failed');
+      };
+      await expect(prefilterAsListed(root, failing, IDS, { jobs: 2 })).rejects.toThrow('listing failed');
+    });
+
     it('scans a listing too small for workers on the calling thread', async () => {
       const small = makeTree({ 'a.c': sourceLines(0), 'b.c': sourceLines(1) });
       tempDirs.push(small);
