@@ -133,16 +133,16 @@ export function replayUnrolled(path: PathStep[], n = 8): { result: ReplayResult;
  * unchanged ones), each a search of the model's executions. A path's replay
  * depends on nothing else.
  */
-const replays = new Map<string, { result: ReplayResult; replays: number } | null>();
+const replayed = new Map<string, { result: ReplayResult; replays: number } | null>();
 const MAX_REMEMBERED_REPLAYS = 10_000;
 
 function remembered<T extends { result: ReplayResult; replays: number } | null>(kind: string, path: PathStep[], replay: () => T): T {
   const key = `${kind}\0${JSON.stringify(path)}`;
-  let known = replays.get(key);
+  let known = replayed.get(key);
   if (known === undefined) {
-    if (replays.size >= MAX_REMEMBERED_REPLAYS) replays.clear();
+    if (replayed.size >= MAX_REMEMBERED_REPLAYS) replayed.clear();
     known = replay();
-    replays.set(key, known);
+    replayed.set(key, known);
   }
   // The caller keeps the witness in a finding: its own copy.
   return (known && { result: { ...known.result, witness: [...known.result.witness] }, replays: known.replays }) as T;
