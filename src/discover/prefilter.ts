@@ -19,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Diagnostic } from '../types.js';
+import type { WorkTreeTrust } from './trust.js';
 
 export interface PrefilterOptions {
   /** Worker threads (default, and at most, os.availableParallelism()); 0 scans on the calling thread. */
@@ -35,7 +36,7 @@ export interface PrefilterOptions {
    * each batch as it is handed out: batches handed out before git answered
    * (null) are hashed, so the scan need not wait for git.
    */
-  trustedKeys?: () => TrustedKeys | null;
+  trustedKeys?: () => WorkTreeTrust | null;
   /**
    * Files whose names are not valid UTF-8: the displayed (escaped) relative
    * name -> the real path's bytes (see walk.ts). Opened by those bytes.
@@ -45,11 +46,6 @@ export interface PrefilterOptions {
   noFollow?: boolean;
   /** Each matching file as soon as its batch is done. */
   onMatch?: (file: string, content: Buffer) => void;
-}
-
-export interface TrustedKeys {
-  ids: Map<string, string>;
-  trustedBefore: number;
 }
 
 /** A batch's vouched-for keys (`keys[i]` for files[i], null: hash it) and the time their files must predate. */

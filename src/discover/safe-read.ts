@@ -37,14 +37,18 @@ function isInside(dir: string, file: string): boolean {
  * The content of `rel` under `container`, or null when there is no such file.
  * Throws UnsafeFileError when it is not a regular file inside the container
  * (checked with lstat, realpath and O_NOFOLLOW on the open file) or is over
- * `maxBytes`. `realContainer`: the container's realpath, when the caller
- * reads many files of it (one realpath of the container instead of one per file).
+ * `maxBytes`.
  */
-export function readRegularFileInside(container: string, rel: string, maxBytes: number, realContainer?: string): Buffer | null {
-  return readRegularFileWithStat(container, rel, maxBytes, realContainer)?.content ?? null;
+export function readRegularFileInside(container: string, rel: string, maxBytes: number): Buffer | null {
+  return readRegularFileWithStat(container, rel, maxBytes)?.content ?? null;
 }
 
-/** readRegularFileInside, with the file's stat taken after its bytes were read (a change during the read shows in it). */
+/**
+ * readRegularFileInside, with the file's stat taken after its bytes were read
+ * (a change during the read shows in it). `realContainer`: the container's
+ * realpath, when the caller reads many files of it (one realpath of the
+ * container instead of one per file).
+ */
 export function readRegularFileWithStat(container: string, rel: string, maxBytes: number, realContainer?: string): { content: Buffer; stat: fs.Stats } | null {
   const full = path.join(container, rel);
   let stat: fs.Stats | undefined;
