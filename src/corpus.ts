@@ -171,8 +171,13 @@ export class Corpus {
     if (this.interestingKey?.version !== this.interestingVersion) {
       this.interestingKey = { version: this.interestingVersion, key: digest(this.opts.envKey, ...[...this.interesting].sort()) };
     }
-    return digest(file, blobId(content), this.interestingKey.key);
+    let id = this.blobIds.get(content);
+    if (id === undefined) this.blobIds.set(content, (id = blobId(content)));
+    return digest(file, id, this.interestingKey.key);
   }
+
+  /** A matched file's key is asked for when the scan finds it and again when it is parsed: its bytes are hashed once. */
+  private readonly blobIds = new WeakMap<Buffer, string>();
 
   /** The file as lowerEarly lowered it, if from these bytes and with the interesting names as they are now. */
   private takeEarly(file: string, content: Buffer): EarlyLowering | undefined {

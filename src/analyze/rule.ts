@@ -142,7 +142,8 @@ function summariesBottomUp(program: Program, ctx: RuleContext, callees: Map<Func
           failed.set(fn, failureReason(e));
           continue;
         }
-        if (summaryKey(summaries.get(fn)) !== summaryKey(res.summary)) changed = true;
+        // Only a component of several functions iterates (a key is a JSON text of the whole summary).
+        if (scc.length > 1 && summaryKey(summaries.get(fn)) !== summaryKey(res.summary)) changed = true;
         summaries.set(fn, res.summary);
         results.set(fn, res);
       }
