@@ -2,7 +2,7 @@
 // conditions are mostly calls on parameters (`dev_is_dma_coherent(dev)`),
 // flag tests (`attrs & DMA_ATTR_SKIP_CPU_SYNC`) and boolean locals, so this is
 // all the path-feasibility reasoning needs; anything else becomes `opaque`.
-import type Parser from 'tree-sitter';
+import type { SNode } from '../parse/plain-tree.js';
 
 export type Expr =
   | { k: 'id'; name: string }
@@ -50,11 +50,11 @@ export const MAX_EXPR_DEPTH = 256;
  * costs N^2. With it, a node deeper than MAX_EXPR_DEPTH below the first node
  * converted may be cut at a slightly different depth; nothing real is that deep.
  */
-export function toExpr(node: Parser.SyntaxNode | null | undefined, memo?: Map<number, Expr>): Expr {
+export function toExpr(node: SNode | null | undefined, memo?: Map<number, Expr>): Expr {
   return convert(node, 0, memo);
 }
 
-function convert(node: Parser.SyntaxNode | null | undefined, depth: number, memo: Map<number, Expr> | undefined): Expr {
+function convert(node: SNode | null | undefined, depth: number, memo: Map<number, Expr> | undefined): Expr {
   if (!node) return { k: 'opaque', text: '?', vars: [] };
   if (!memo) return convertNode(node, depth, undefined);
   const known = memo.get(node.id);
@@ -64,9 +64,9 @@ function convert(node: Parser.SyntaxNode | null | undefined, depth: number, memo
   return e;
 }
 
-function convertNode(node: Parser.SyntaxNode, depth: number, memo: Map<number, Expr> | undefined): Expr {
+function convertNode(node: SNode, depth: number, memo: Map<number, Expr> | undefined): Expr {
   if (depth > MAX_EXPR_DEPTH) return opaque(node);
-  const sub = (n: Parser.SyntaxNode | null | undefined) => convert(n, depth + 1, memo);
+  const sub = (n: SNode | null | undefined) => convert(n, depth + 1, memo);
   switch (node.type) {
     case 'identifier':
       return { k: 'id', name: node.text };
@@ -129,9 +129,9 @@ function convertNode(node: Parser.SyntaxNode, depth: number, memo: Map<number, E
  * from the root in tree-sitter), so deep nesting is neither a stack overflow
  * nor quadratic.
  */
-function opaque(node: Parser.SyntaxNode): Expr {
+function opaque(node: SNode): Expr {
   const vars = new Set<string>();
-  const stack: { n: Parser.SyntaxNode; isCallee: boolean }[] = [{ n: node, isCallee: false }];
+  const stack: { n: SNode; isCallee: boolean }[] = [{ n: node, isCallee: false }];
   while (stack.length > 0) {
     const { n, isCallee } = stack.pop()!;
     if (n.type === 'identifier' && !isCallee) vars.add(n.text);

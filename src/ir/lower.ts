@@ -11,6 +11,7 @@ import type Parser from 'tree-sitter';
 import { ERROR_CHECKS, toExpr, type Expr } from './expr.js';
 import type { FileIR, FunctionCFG, FunctionIR, IRNode, LoopInfo, OpsAssignment } from './types.js';
 import { ParseTimeout, parseC } from '../parse/tree.js';
+import { plainCopy, type SNode } from '../parse/plain-tree.js';
 
 /**
  * Calls that only read what they are given: predicates (`dma_use_iova(state)`,
@@ -26,7 +27,8 @@ const MAX_DEPTH = 400;
 const ERROR_RETURN = /^(\(?-E[A-Z0-9]+\)?|DMA_MAPPING_ERROR|ERR_PTR\(.*\)|-\d+|BLK_STS_[A-Z_]+(?<!BLK_STS_OK))$/;
 const MAX_NODES = 50_000;
 
-type SNode = Parser.SyntaxNode;
+/** A tree-sitter node: what the file-level lowering walks (the CFG builder walks PlainNode copies). */
+type NativeNode = Parser.SyntaxNode;
 
 interface LoopCtx {
   breakTo: number;
@@ -189,7 +191,7 @@ class FunctionBuilder {
   }
 
   /** Statements in order, recognising `iterator_macro(args) body` pairs. */
-  sequence(children: SNode[], next: number, loop: LoopCtx | null, sw: LoopCtx | null): number {
+  sequence(children: readonly SNode[], next: number, loop: LoopCtx | null, sw: LoopCtx | null): number {
     const items = children.filter((c) => c.type !== 'comment');
     // Build backwards so each statement knows its continuation.
     let entry = next;
@@ -549,7 +551,7 @@ export function lowerFile(file: string, source: string, opts: LowerOptions): Fil
     checkDeadline();
     if (def.startIndex < outerEnd) continue;
     outerEnd = def.endIndex;
-    const fn = functionHeader(file, def, 0);
+    const fn = functionHeader(file, source, def, 0);
     if (fn) functions.push(fn);
   }
   for (const def of root.descendantsOfType(['preproc_function_def', 'preproc_def'])) {
@@ -602,7 +604,7 @@ export function lowerFile(file: string, source: string, opts: LowerOptions): Fil
 }
 
 /** Name, parameters and calls now; the CFG when the analysis first asks. */
-function functionHeader(file: string, def: SNode, lineOffset: number, macro?: { name: string; params: string[] }): FunctionIR | null {
+function functionHeader(file: string, source: string, def: NativeNode, lineOffset: number, macro?: { name: string; params: string[] }): FunctionIR | null {
   const fd = findFunctionDeclarator(def.childForFieldName('declarator'));
   const name = macro?.name ?? (fd ? declaratorName(fd.childForFieldName('declarator')) : null);
   const body = def.childForFieldName('body');
@@ -620,7 +622,7 @@ function functionHeader(file: string, def: SNode, lineOffset: number, macro?: { 
     isMacro: !!macro,
     calls: callNames(body.text),
     cfg() {
-      built ??= buildCFG(def, body, lineOffset);
+      built ??= buildCFG(source, def, body, lineOffset);
       return built;
     },
     digest() {
@@ -630,13 +632,13 @@ function functionHeader(file: string, def: SNode, lineOffset: number, macro?: { 
   };
 }
 
-function buildCFG(def: SNode, body: SNode, lineOffset: number): FunctionCFG {
+function buildCFG(source: string, def: NativeNode, body: NativeNode, lineOffset: number): FunctionCFG {
   const b = new FunctionBuilder(lineOffset);
   const pos = { line: def.startPosition.row + 1 + lineOffset, column: def.startPosition.column + 1 };
   try {
     const exit = b.add({ op: 'exit', next: [], line: body.endPosition.row + 1 + lineOffset, column: 1 });
     const end = b.add({ op: 'return', next: [exit], line: body.endPosition.row + 1 + lineOffset, column: body.endPosition.column });
-    const entryStmt = b.stmt(body, end, null, null);
+    const entryStmt = b.stmt(plainCopy(body, source), end, null, null);
     const entry = b.add({ op: 'nop', next: [entryStmt], ...pos });
     for (const n of b.nodes) if (n.op === 'return') n.next = [exit];
     for (const g of b.gotos) {
@@ -666,7 +668,7 @@ function lowerMacro(file: string, def: SNode, name: string, opts: LowerOptions, 
   const tree = parseC(wrapped, timeoutMs);
   const fnDef = tree.rootNode.namedChildren.find((c) => c.type === 'function_definition');
   if (!fnDef) return null;
-  const fn = functionHeader(file, fnDef, value.startPosition.row, { name, params });
+  const fn = functionHeader(file, wrapped, fnDef, value.startPosition.row, { name, params });
   if (fn) {
     fn.line = def.startPosition.row + 1;
     fn.column = def.startPosition.column + 1;
