@@ -19,14 +19,29 @@ const RETRY_BUDGET_FACTOR = 10;
 const TEST = new vm.Script('pattern.test(label)');
 
 /**
+ * What one pattern (source and budget) answered: every rule with the same
+ * pattern (the bundled default), every analysis of a review and every request
+ * of a resident process asks the same labels, and each vm run with a timeout
+ * starts a watchdog thread. Only answers are kept: a label that exhausted the
+ * budget is tried again by the next run (a loaded machine may have been the cause).
+ */
+interface PatternAnswers {
+  context: vm.Context;
+  answers: Map<string, boolean>;
+}
+
+const answersByPattern = new Map<string, PatternAnswers>();
+/** A resident process must not grow without bound. */
+const MAX_PATTERNS = 100;
+
+/**
  * A RegExp whose `test` runs under the budget. A label that exhausts it counts
  * as no error label, every later test answers false at once, and `problem`
  * says which rule file to fix (lint turns it into a usage error).
  */
 export class BudgetedPattern extends RegExp {
   problem: string | null = null;
-  private readonly answers = new Map<string, boolean>();
-  private readonly context: vm.Context;
+  private readonly known: PatternAnswers;
 
   constructor(
     source: string,
@@ -34,26 +49,34 @@ export class BudgetedPattern extends RegExp {
     private readonly budgetMs = MATCH_BUDGET_MS,
   ) {
     super(source);
-    this.context = vm.createContext({ pattern: new RegExp(source), label: '' });
+    const key = `${budgetMs}\0${source}`;
+    let known = answersByPattern.get(key);
+    if (!known) {
+      if (answersByPattern.size >= MAX_PATTERNS) answersByPattern.clear();
+      known = { context: vm.createContext({ pattern: new RegExp(source), label: '' }), answers: new Map() };
+      answersByPattern.set(key, known);
+    }
+    this.known = known;
   }
 
   override test(label: string): boolean {
-    const known = this.answers.get(label);
+    const known = this.known.answers.get(label);
     if (known !== undefined) return known;
     if (this.problem) return false;
-    this.context.label = label;
+    this.known.context.label = label;
     const answer = this.match(this.budgetMs) ?? this.match(this.budgetMs * RETRY_BUDGET_FACTOR);
     if (answer === undefined) {
       this.problem = `${this.ruleFile}: errorLabels: matching the label '${label.slice(0, 60)}' took over ${this.budgetMs * RETRY_BUDGET_FACTOR} ms (catastrophic backtracking); simplify the pattern (no nested or overlapping repetition)`;
+      return false;
     }
-    this.answers.set(label, answer ?? false);
-    return answer ?? false;
+    this.known.answers.set(label, answer);
+    return answer;
   }
 
   /** The pattern's answer for the context's label, or undefined when it takes longer than `timeout` ms. */
   private match(timeout: number): boolean | undefined {
     try {
-      return TEST.runInContext(this.context, { timeout }) === true;
+      return TEST.runInContext(this.known.context, { timeout }) === true;
     } catch {
       return undefined;
     }
