@@ -567,10 +567,12 @@ export function lowerFile(file: string, source: string, opts: LowerOptions): Fil
   // The table a `.field = fn` pair belongs to is its innermost enclosing
   // init_declarator: both lists are in document order and ranges nest, so a
   // stack of the declarators still open finds it without `parent`.
-  const declarators = root.descendantsOfType('init_declarator');
+  const pairs = root.descendantsOfType('initializer_pair');
+  // Every initialised variable has one: asked for only when there are pairs.
+  const declarators = pairs.length ? root.descendantsOfType('init_declarator') : [];
   const open: SNode[] = [];
   let nextDeclarator = 0;
-  for (const pair of root.descendantsOfType('initializer_pair')) {
+  for (const pair of pairs) {
     checkDeadline();
     while (nextDeclarator < declarators.length && declarators[nextDeclarator].startIndex <= pair.startIndex) {
       const d = declarators[nextDeclarator++];
