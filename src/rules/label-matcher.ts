@@ -31,8 +31,9 @@ interface PatternAnswers {
 }
 
 const answersByPattern = new Map<string, PatternAnswers>();
-/** A resident process must not grow without bound. */
+/** A resident process must not grow without bound (a kernel has a few thousand distinct labels). */
 const MAX_PATTERNS = 100;
+const MAX_ANSWERS = 100_000;
 
 /**
  * A RegExp whose `test` runs under the budget. A label that exhausts it counts
@@ -69,6 +70,7 @@ export class BudgetedPattern extends RegExp {
       this.problem = `${this.ruleFile}: errorLabels: matching the label '${label.slice(0, 60)}' took over ${this.budgetMs * RETRY_BUDGET_FACTOR} ms (catastrophic backtracking); simplify the pattern (no nested or overlapping repetition)`;
       return false;
     }
+    if (this.known.answers.size >= MAX_ANSWERS) this.known.answers.clear();
     this.known.answers.set(label, answer);
     return answer;
   }
