@@ -76,7 +76,7 @@ function parseOptions(argv: string[]): BenchOptions {
   const program = new Command('bench')
     .description('flushcheck speed figures, each next to its baseline measured in the same run')
     .option('--tree <dir>', 'linux-7.x tree to lint (default: newest complete linux-7.* in the kernel cache); diff uses its git dir DIR.git')
-    .option('--runs <n>', 'interleaved grep/lint runs on the linux-7.x tree', positiveInteger, 3)
+    .option('--runs <n>', 'interleaved grep/lint runs on the linux-7.x tree', positiveInteger, 7)
     .option('--diff-runs <n>', 'rounds of the diff measurements (each: lint, cold, warm ×3)', positiveInteger, 5)
     .option('--json', 'also print the figures as JSON', false)
     .allowExcessArguments(false)
