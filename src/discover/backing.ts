@@ -17,7 +17,7 @@ import { blobId, listCommit, listCommitAsync, readBlob, readObjectsAsync, type G
 import { buildWholeWordMatcher, prefilter, prefilterAsListed, type PrefilterResult } from './prefilter.js';
 import { readRegularFileWithStat } from './safe-read.js';
 import type { Backing, BackingScan, ScanOptions } from './snapshot.js';
-import { askGitForCleanFiles, type WorkTreeTrust } from './trust.js';
+import { askGitForCleanFiles, unchangedSinceCheck, type WorkTreeTrust } from './trust.js';
 import { buildSkipReason, discoverFiles, isSourceName, type DiscoverOptions, type DiscoverResult } from './walk.js';
 
 /**
@@ -212,7 +212,7 @@ export class GitTreeBacking implements Backing {
     const onDisk = this.fromDisk(file);
     if (!onDisk) return null;
     const { content, stat } = onDisk;
-    if (vouched === id && stat.ctimeMs < this.trust!.trustedBefore && stat.mtimeMs < this.trust!.trustedBefore) return content;
+    if (vouched === id && unchangedSinceCheck(stat, this.trust!.trustedBefore)) return content;
     this.hashed++;
     return blobId(content) === id ? content : null;
   }

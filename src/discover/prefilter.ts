@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Diagnostic } from '../types.js';
-import type { WorkTreeTrust } from './trust.js';
+import { unchangedSinceCheck, type WorkTreeTrust } from './trust.js';
 
 export interface PrefilterOptions {
   /** Worker threads (default, and at most, os.availableParallelism()); 0 scans on the calling thread. */
@@ -179,7 +179,14 @@ function scanBatch(
   trusted: BatchTrust | null,
   matches: (text: Buffer) => boolean,
   scratch: { buf: Buffer },
-  opts: { maxFileBytes: number; rawPaths: Record<string, Uint8Array>; contentKey: ((text: Buffer) => string) | null; openFlags: number },
+  opts: {
+    maxFileBytes: number;
+    rawPaths: Record<string, Uint8Array>;
+    contentKey: ((text: Buffer) => string) | null;
+    openFlags: number;
+    /** trust.ts unchangedSinceCheck, passed in: this function runs in workers by its source. */
+    unchangedSinceCheck: typeof unchangedSinceCheck;
+  },
 ): BatchOutput {
   const out: BatchOutput = { matched: [], keys: [], hashed: 0, bytesRead: 0, filesRead: 0, diagnostics: [] };
   const maxFileBytes = opts.maxFileBytes;
@@ -216,7 +223,7 @@ function scanBatch(
         if (key !== null) {
           // Stat again after reading: a change during the read shows in the ctime too.
           const after = fsModule.fstatSync(fd);
-          if (!(after.ctimeMs < trusted!.before && after.mtimeMs < trusted!.before && after.size === len)) key = null;
+          if (!(opts.unchangedSinceCheck(after, trusted!.before) && after.size === len)) key = null;
         }
         if (key === null) {
           key = opts.contentKey(text);
@@ -263,6 +270,7 @@ const { parentPort, workerData } = require('node:worker_threads');
 const buildWholeWordMatcher = ${buildWholeWordMatcher.toString()};
 const scanBatch = ${scanBatch.toString()};
 const gitBlobId = ${gitBlobId.toString()};
+const unchangedSinceCheck = ${unchangedSinceCheck.toString()};
 const matches = buildWholeWordMatcher(workerData.identifiers);
 const scratch = { buf: Buffer.allocUnsafeSlow(1 << 20) };
 const batchOptions = {
@@ -270,6 +278,7 @@ const batchOptions = {
   rawPaths: workerData.rawPaths,
   contentKey: workerData.contentKeys ? (text) => gitBlobId(createHash, text) : null,
   openFlags: workerData.openFlags,
+  unchangedSinceCheck,
 };
 parentPort.on('message', (batch) => {
   if (workerData.crashOn && batch.files.includes(workerData.crashOn)) process.exit(70);
@@ -318,7 +327,7 @@ class ScanRun {
     const maxFileBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
     const rawPaths: Record<string, Uint8Array> = Object.fromEntries(opts.rawPaths ?? []);
     const openFlags = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | (opts.noFollow ? fs.constants.O_NOFOLLOW : 0);
-    this.batchOptions = { maxFileBytes, rawPaths, contentKey: opts.contentKeys ? (text: Buffer) => gitBlobId(createHash, text) : null, openFlags };
+    this.batchOptions = { maxFileBytes, rawPaths, contentKey: opts.contentKeys ? (text: Buffer) => gitBlobId(createHash, text) : null, openFlags, unchangedSinceCheck };
     this.wanted = [...new Set(identifiers.filter((id) => id.length > 0))];
     // More threads than cores only cost memory: each holds a scratch buffer as large as its largest file.
     this.jobs = Math.min(os.availableParallelism(), Math.max(0, Math.floor(opts.jobs ?? os.availableParallelism())));

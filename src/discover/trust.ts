@@ -53,6 +53,15 @@ export interface WorkTreeTrust {
 /** See WorkTreeTrust.trustedBefore. */
 export const TIMESTAMP_MARGIN_MS = 2000;
 
+/**
+ * Whether a vouched-for file, stat'ed after its bytes were read, still holds
+ * what git compared (see WorkTreeTrust.trustedBefore). Self-contained: the
+ * scan's workers run its source (discover/prefilter.ts).
+ */
+export function unchangedSinceCheck(stat: { ctimeMs: number; mtimeMs: number }, trustedBefore: number): boolean {
+  return stat.ctimeMs < trustedBefore && stat.mtimeMs < trustedBefore;
+}
+
 /** Config that makes git's comparison of each file with the index strict, whatever the user set. */
 const STRICT_STAT = ['-c', 'core.fsmonitor=false', '-c', 'core.checkStat=default', '-c', 'core.trustctime=true', '-c', 'core.ignoreStat=false'];
 /** C sources (walk.ts isSourceName: a third of a kernel's files are not). Without `glob` magic, `*` matches across folders. */
