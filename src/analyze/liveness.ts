@@ -5,7 +5,7 @@
 import { show, substitute, varsOf, type Expr } from '../ir/expr.js';
 import type { FunctionCFG, FunctionIR, IRNode } from '../ir/types.js';
 import { lookupName, type Program } from './program.js';
-import { RET_PREFIX, textOf, type Binding, type Fact, type State } from './state.js';
+import { RET_PREFIX, type Binding, type Fact, type State } from './state.js';
 import type { Summary } from './types.js';
 
 export interface Live {
@@ -330,7 +330,7 @@ export function forgetDead(s: State, live: Live, onParams: (f: Fact) => boolean)
 
 /** A fact on a bound expression is read through the variable's binding (a live variable bound to a text containing it). */
 function readThroughBinding(fact: string, bindings: ReadonlyMap<string, Binding>, liveVars: Set<string>): boolean {
-  for (const [v, b] of bindings) if (b.kind === 'alias' && liveVars.has(v) && textOf(b.expr).includes(fact)) return true;
+  for (const [v, b] of bindings) if (b.kind === 'alias' && liveVars.has(v) && show(b.expr).includes(fact)) return true;
   return false;
 }
 

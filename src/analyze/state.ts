@@ -7,20 +7,6 @@ import { isConstantName, show, substitute, varsOf, type Expr } from '../ir/expr.
 import type { CacheEffect, PathStep } from '../types.js';
 import { configTest } from '../discover/kconfig.js';
 
-/**
- * `show(e)`, printed once per expression object: lookups, keys and kills
- * print the same conditions at every visit (expressions are never modified
- * once made). Names, numbers and opaque text print as they are.
- */
-export function textOf(e: Expr): string {
-  if (e.k === 'id' || e.k === 'num' || e.k === 'opaque') return show(e);
-  let text = texts.get(e);
-  if (text === undefined) texts.set(e, (text = show(e)));
-  return text;
-}
-
-const texts = new WeakMap<Expr, string>();
-
 /** The variables a fact's condition reads, listed once per condition object. */
 function varsOfAtom(atom: Expr): string[] {
   let vars = atomVars.get(atom);
@@ -102,7 +88,7 @@ export function setReturned(s: State, call: Expr, value: Tri): State {
   if (value === 'U' && !hasReturned(s.bindings)) return s;
   const bindings = new Map(s.bindings);
   for (const k of bindings.keys()) if (k.startsWith(RET_PREFIX)) bindings.delete(k);
-  if (value !== 'U') bindings.set(RET_PREFIX + textOf(call), { kind: 'const', value: value === 'T' });
+  if (value !== 'U') bindings.set(RET_PREFIX + show(call), { kind: 'const', value: value === 'T' });
   return { ...s, bindings };
 }
 
@@ -184,7 +170,7 @@ function numberFor(ids: Map<string, number>, text: string): number {
 
 function bindingsKey(bindings: ReadonlyMap<string, Binding>): string {
   const texts: string[] = [];
-  for (const [k, v] of bindings) texts.push(k + '=' + (v.kind === 'const' ? String(v.value) : textOf(v.expr)));
+  for (const [k, v] of bindings) texts.push(k + '=' + (v.kind === 'const' ? String(v.value) : show(v.expr)));
   return texts.sort().join(';');
 }
 
@@ -279,7 +265,7 @@ export function assign(s: State, target: string, value: Expr | null, uniq: strin
   // Resolve the value through existing bindings so `coherent = x; y = coherent` chains.
   const resolved = value ? resolve(value, s.bindings) : null;
   // `err = f(...)` right after the call: the callee's summary may know the result.
-  const known = value?.k === 'call' ? s.bindings.get(RET_PREFIX + textOf(value)) : undefined;
+  const known = value?.k === 'call' ? s.bindings.get(RET_PREFIX + show(value)) : undefined;
   const b = known ?? bindingFor(resolved, target, uniq);
   const current = (bindings ?? s.bindings).get(target);
   if (b ? !(current && sameBindingValue(current, b)) : current !== undefined) {
@@ -292,7 +278,7 @@ export function assign(s: State, target: string, value: Expr | null, uniq: strin
 
 function sameBindingValue(a: Binding, b: Binding): boolean {
   if (a.kind === 'const' || b.kind === 'const') return a.kind === b.kind && (a as { value: boolean }).value === (b as { value: boolean }).value;
-  return a.expr === b.expr || textOf(a.expr) === textOf(b.expr);
+  return a.expr === b.expr || show(a.expr) === show(b.expr);
 }
 
 /**
@@ -311,7 +297,7 @@ export function assignField(s: State, base: string, lvalue: string): State {
   }
   let bindings: Map<string, Binding> | null = null;
   for (const [k, b] of s.bindings) {
-    if (b.kind !== 'alias' || !b.vars.includes(base) || !dies(textOf(b.expr))) continue;
+    if (b.kind !== 'alias' || !b.vars.includes(base) || !dies(show(b.expr))) continue;
     bindings ??= new Map(s.bindings);
     bindings.delete(k);
   }
@@ -425,7 +411,7 @@ function withReturned(e: Expr, bindings: ReadonlyMap<string, Binding>): Expr {
   const walk = (x: Expr): Expr => {
     switch (x.k) {
       case 'call': {
-        const known = bindings.get(RET_PREFIX + textOf(x));
+        const known = bindings.get(RET_PREFIX + show(x));
         if (known?.kind === 'const') return { k: 'num', v: known.value ? 1 : 0 };
         return x;
       }
@@ -466,7 +452,7 @@ function evalResolved(e: Expr, s: State, env: EvalEnv): Tri {
       return b === 'F' ? lookup(e, s) === 'U' ? a : lookup(e, s) : lookup(e, s);
     }
     case 'call': {
-      const returned = s.bindings.get(RET_PREFIX + textOf(e));
+      const returned = s.bindings.get(RET_PREFIX + show(e));
       if (returned?.kind === 'const') return returned.value ? 'T' : 'F';
       if (e.args.length === 1 && e.args[0].k === 'id' && e.args[0].name.startsWith('CONFIG_')) {
         const v = configTest(e.fn, e.args[0].name, env);
@@ -526,7 +512,7 @@ function arith(op: string, a: number, b: number): number | undefined {
 }
 
 function lookup(e: Expr, s: State): Tri {
-  const f = s.facts.get(textOf(e));
+  const f = s.facts.get(show(e));
   return f ? (f.value ? 'T' : 'F') : 'U';
 }
 
@@ -564,6 +550,6 @@ function assumeResolved(e: Expr, value: boolean, s: State, env: EvalEnv): State 
 
 function addFact(s: State, atom: Expr, value: boolean): State {
   const facts = new Map(s.facts);
-  facts.set(textOf(atom), { atom, vars: varsOfAtom(atom), value });
+  facts.set(show(atom), { atom, vars: varsOfAtom(atom), value });
   return { ...s, facts };
 }

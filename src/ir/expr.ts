@@ -150,6 +150,23 @@ export function show(e: Expr): string {
       return e.name;
     case 'num':
       return String(e.v);
+    case 'opaque':
+      return e.text;
+  }
+  let text = shown.get(e);
+  if (text === undefined) shown.set(e, (text = showCompound(e)));
+  return text;
+}
+
+/**
+ * Compound expressions' text, printed once per expression object: the
+ * analysis looks conditions up, keys states and kills facts by their text at
+ * every visit, and expressions are never modified once made.
+ */
+const shown = new WeakMap<Expr, string>();
+
+function showCompound(e: Exclude<Expr, { k: 'id' | 'num' | 'opaque' }>): string {
+  switch (e.k) {
     case 'call':
       return `${e.fn}(${e.args.map(show).join(', ')})`;
     case 'not':
@@ -162,8 +179,6 @@ export function show(e: Expr): string {
       return `${wrap(e.a)} ${e.op} ${wrap(e.b)}`;
     case 'field':
       return `${wrap(e.base)}${e.arrow ? '->' : '.'}${e.field}`;
-    case 'opaque':
-      return e.text;
   }
 }
 
