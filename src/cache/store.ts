@@ -24,18 +24,26 @@ import { fileURLToPath } from 'node:url';
 import type { FileIR } from '../ir/types.js';
 
 /**
- * 3: stores are lines of `key digest json` (parseStoreLines), read lazily;
- * scan.txt with a checksum line.
+ * 4: stores are lines of `key digest json` (parseStoreLines), read lazily,
+ * and grow by appended lines; scan.txt is sections, each under its checksum
+ * line, and grows by appended sections.
  */
-const FORMAT = 3;
+const FORMAT = 4;
 /** Another build's cache folder unused this long is removed. */
 const STALE_CACHE_MS = 30 * 24 * 3600 * 1000;
 /** Names one scan index tracks (bits of a 32-bit mask). */
 const MAX_VOCABULARY = 31;
-/** Function results kept on disk: several kernel-sized runs' worth. */
-const MAX_STORED_RESULTS = 20_000;
+/**
+ * What one store file keeps: several kernel-sized runs' worth. Every run
+ * reads the whole file, so it is bounded in size as well as in entries: a
+ * 7.2 lint stores about 1.5 MB of function results, and a pre-commit hook
+ * adds the changed functions' results on every commit.
+ */
+const STORE_LIMITS = { entries: 20_000, bytes: 16 * 1024 * 1024 }; // bytes: counted as characters of the text
 /** Whole snapshot analyses kept on disk (the most recently used): a few branches' worth. */
 const MAX_STORED_SNAPSHOTS = 24;
+/** Sections appended to scan.txt before it is written whole again as one. */
+const MAX_SCAN_SECTIONS = 64;
 
 export function digest(...parts: string[]): string {
   const h = createHash('sha1');
@@ -55,6 +63,10 @@ export class ScanIndex {
   private readonly found = new Map<string, number>();
   readonly vocab: string[] = [];
   changed = false;
+  /** Keys recorded by this run: what an appended section holds. */
+  private readonly fresh = new Set<string>();
+  /** Intact sections of the file this index was read from; null: write it whole (new, damaged, or started over). */
+  private sectionsOnDisk: number | null = null;
 
   private bitOf(name: string): number {
     let b = this.bit.get(name);
@@ -73,6 +85,8 @@ export class ScanIndex {
     this.found.clear();
     this.vocab.length = 0;
     this.changed = true;
+    // The bits mean other names now: what the file holds no longer fits them.
+    this.sectionsOnDisk = null;
   }
 
   private mask(names: string[]): number {
@@ -100,42 +114,86 @@ export class ScanIndex {
     const found = ((this.found.get(key) ?? 0) & ~scannedMask) | foundMask;
     if (found) this.found.set(key, found);
     else this.found.delete(key);
+    this.fresh.add(key);
     this.changed = true;
   }
 
-  /** A checksum line, the vocabulary, then one `key scanned found` line per content. */
+  /** The whole index as one section: a checksum line, the vocabulary, then one `key scanned found` line per content. */
   serialize(): string {
+    return this.section(this.scanned.keys());
+  }
+
+  /**
+   * A section of what this run recorded, to append to the file the index was
+   * read from; null when the file must be written whole instead (new,
+   * damaged, started over, or grown to MAX_SCAN_SECTIONS sections).
+   */
+  appendix(): string | null {
+    if (this.sectionsOnDisk === null || this.sectionsOnDisk >= MAX_SCAN_SECTIONS) return null;
+    return this.fresh.size ? this.section(this.fresh) : '';
+  }
+
+  private section(keys: Iterable<string>): string {
     const lines = [this.vocab.join(' ')];
-    for (const [key, scanned] of this.scanned) lines.push(`${key} ${scanned.toString(16)} ${(this.found.get(key) ?? 0).toString(16)}`);
+    for (const key of keys) lines.push(`${key} ${this.scanned.get(key)!.toString(16)} ${(this.found.get(key) ?? 0).toString(16)}`);
     const body = lines.join('\n') + '\n';
     return `# ${digest(body)}\n${body}`;
   }
 
-  /** An index read back; empty when its checksum does not match (a damaged index only costs a scan). */
-  static parse(sealed: string): ScanIndex {
+  /**
+   * An index read back, section by section. A section whose checksum does
+   * not match, or whose vocabulary does not extend the one before, is not
+   * read, nor is anything after it: a damaged index only costs scans, and is
+   * written whole at the next save.
+   */
+  static parse(text: string): ScanIndex {
     const index = new ScanIndex();
-    const first = sealed.indexOf('\n');
-    const text = sealed.slice(first + 1);
-    if (first < 0 || sealed.slice(0, first) !== `# ${digest(text)}`) return index;
-    let eol = text.indexOf('\n');
-    if (eol < 0) return index;
-    for (const name of text.slice(0, eol).split(' ').filter(Boolean)) index.bitOf(name);
-    const limit = 2 ** index.vocab.length;
-    for (let pos = eol + 1; pos < text.length; pos = eol + 1) {
-      eol = text.indexOf('\n', pos);
-      if (eol < 0) eol = text.length;
-      const s1 = text.indexOf(' ', pos);
-      const s2 = text.indexOf(' ', s1 + 1);
-      if (s1 < 0 || s2 < 0 || s2 > eol) continue;
-      const scanned = parseInt(text.slice(s1 + 1, s2), 16);
-      const found = parseInt(text.slice(s2 + 1, eol), 16);
-      if (!(scanned >= 0 && scanned < limit && found >= 0 && found < limit)) continue;
-      const key = text.slice(pos, s1);
-      index.scanned.set(key, scanned);
-      if (found) index.found.set(key, found);
+    let sections = 0;
+    let intact = true;
+    for (let at = 0; at < text.length; ) {
+      const headerEnd = text.indexOf('\n', at);
+      // Bodies hold names and hexadecimal keys: only a section's header starts a line with '#'.
+      const next = headerEnd < 0 ? -1 : text.indexOf('\n#', headerEnd);
+      const end = next < 0 ? text.length : next + 1;
+      const body = headerEnd < 0 ? '' : text.slice(headerEnd + 1, end);
+      if (headerEnd < 0 || text.slice(at, headerEnd) !== `# ${digest(body)}` || !index.readSection(body)) {
+        intact = false;
+        break;
+      }
+      sections++;
+      at = end;
     }
-    index.changed = false;
+    index.fresh.clear();
+    index.sectionsOnDisk = intact && sections > 0 ? sections : null;
+    // A damaged file is written whole at the next save, even if nothing new is recorded.
+    index.changed = !intact;
     return index;
+  }
+
+  /** Reads one section's body into the index; false when its vocabulary does not extend the index's. */
+  private readSection(body: string): boolean {
+    let eol = body.indexOf('\n');
+    if (eol < 0) return false;
+    const names = body.slice(0, eol).split(' ').filter(Boolean);
+    if (names.length > MAX_VOCABULARY || this.vocab.some((name, i) => names[i] !== name)) return false;
+    for (const name of names) this.bitOf(name);
+    const limit = 2 ** this.vocab.length;
+    for (let pos = eol + 1; pos < body.length; pos = eol + 1) {
+      eol = body.indexOf('\n', pos);
+      if (eol < 0) eol = body.length;
+      const s1 = body.indexOf(' ', pos);
+      const s2 = body.indexOf(' ', s1 + 1);
+      if (s1 < 0 || s2 < 0 || s2 > eol) continue;
+      const scanned = parseInt(body.slice(s1 + 1, s2), 16);
+      const found = parseInt(body.slice(s2 + 1, eol), 16);
+      if (!(scanned >= 0 && scanned < limit && found >= 0 && found < limit)) continue;
+      const key = body.slice(pos, s1);
+      // A later section's line holds the key's whole record as of then.
+      this.scanned.set(key, scanned);
+      if (found) this.found.set(key, found);
+      else this.found.delete(key);
+    }
+    return true;
   }
 }
 
@@ -250,11 +308,18 @@ function checkedValue(entry: StoredEntry, isValid: (value: unknown) => boolean):
 export class ResultStore {
   private readonly entries: Map<string, StoredEntry>;
   private readonly used = new Set<string>();
+  /** Keys put by this run: what an append writes. */
+  private readonly fresh = new Set<string>();
   changed = false;
   /** Entries dropped this run because they were damaged or did not fit their schema. */
   dropped = 0;
 
-  constructor(entries?: Map<string, StoredEntry>) {
+  /** `onDisk`: the lines and length of the file the entries were read from (null: none was read). */
+  constructor(
+    entries?: Map<string, StoredEntry>,
+    private readonly onDisk: { lines: number; length: number } | null = null,
+    private readonly limits = STORE_LIMITS,
+  ) {
     this.entries = entries ?? new Map();
   }
 
@@ -287,19 +352,49 @@ export class ResultStore {
     const json = JSON.stringify(value);
     this.entries.set(key, { json, digest: digest(json), value });
     this.used.add(key);
+    this.fresh.add(key);
     this.changed = true;
   }
 
-  /** Entries of this run first, then the most recent others, up to the cap. */
+  /**
+   * The lines of this run's new entries, to append to the file the store was
+   * read from (a later line of a key replaces an earlier one); null when the
+   * file must be written whole instead: none was read, this run dropped a
+   * damaged entry, or the file would pass a limit or be half lines replaced
+   * since. Appending costs what is new; writing whole costs the whole store,
+   * on every commit. Which entries stay past a limit is decided at the next
+   * whole write, from that run's use and the file's order.
+   */
+  appendix(): string | null {
+    if (this.onDisk === null || this.dropped > 0) return null;
+    const lines = this.onDisk.lines + this.fresh.size;
+    if (lines > this.limits.entries || lines > 2 * this.entries.size + 64) return null;
+    let text = '';
+    for (const key of this.fresh) text += formatStoreLine(key, this.entries.get(key)!);
+    return this.onDisk.length + text.length > this.limits.bytes ? null : text;
+  }
+
+  /** Entries of this run first, then the most recent others, within the limits; oldest first. */
   serialize(): string {
     const keep = [...this.used];
     const rest = [...this.entries.keys()].filter((k) => !this.used.has(k)).reverse();
-    const chosen = [...keep, ...rest].slice(0, MAX_STORED_RESULTS).reverse();
-    return chosen.map((k) => formatStoreLine(k, this.entries.get(k)!)).join('');
+    const chosen: string[] = [];
+    let length = 0;
+    for (const key of [...keep, ...rest]) {
+      const line = formatStoreLine(key, this.entries.get(key)!);
+      if (chosen.length === this.limits.entries || length + line.length > this.limits.bytes) break;
+      chosen.push(line);
+      length += line.length;
+    }
+    return chosen.reverse().join('');
   }
 
-  static parse(text: string): ResultStore {
-    return new ResultStore(parseStoreLines(text));
+  /** A store read back from its file's text (`limits`: for tests). */
+  static parse(text: string, limits = STORE_LIMITS): ResultStore {
+    let lines = 0;
+    for (let eol = text.indexOf('\n'); eol >= 0; eol = text.indexOf('\n', eol + 1)) lines++;
+    if (text.length > 0 && !text.endsWith('\n')) lines++;
+    return new ResultStore(parseStoreLines(text), { lines, length: text.length }, limits);
   }
 }
 
@@ -469,10 +564,10 @@ export class AnalysisCache {
     if (!this.dir) return null;
     try {
       fs.mkdirSync(this.dir, { recursive: true });
-      if (this.scanIndex?.changed) writeAtomic(path.join(this.dir, 'scan.txt'), this.scanIndex.serialize());
-      if (this.resultStore?.changed) writeAtomic(path.join(this.dir, 'functions.txt'), this.resultStore.serialize());
-      if (this.fileStore?.changed) writeAtomic(path.join(this.dir, 'files.txt'), this.fileStore.serialize());
-      if (this.cfgStore?.changed) writeAtomic(path.join(this.dir, 'cfgs.txt'), this.cfgStore.serialize());
+      if (this.scanIndex?.changed) saveStore(path.join(this.dir, 'scan.txt'), this.scanIndex);
+      if (this.resultStore?.changed) saveStore(path.join(this.dir, 'functions.txt'), this.resultStore);
+      if (this.fileStore?.changed) saveStore(path.join(this.dir, 'files.txt'), this.fileStore);
+      if (this.cfgStore?.changed) saveStore(path.join(this.dir, 'cfgs.txt'), this.cfgStore);
       this.snapshots.save();
       const now = new Date();
       fs.utimesSync(this.dir, now, now);
@@ -521,6 +616,44 @@ export function codeDigestOf(top: string): string {
 }
 
 /** Another process reading meanwhile sees the old file or the new one, never half of one. */
+/** Appends what the store added to its file when it can, else writes it whole. */
+function saveStore(file: string, store: { appendix(): string | null; serialize(): string }): void {
+  const added = store.appendix();
+  if (added === null || !appendTo(file, added)) writeAtomic(file, store.serialize());
+}
+
+/**
+ * Appends `text` (whole lines) to `file` in one write; false when there is no
+ * such file any more (it is then written whole). Another flushcheck appending
+ * meanwhile is harmless: each write lands whole at the end of the file, and
+ * every line or section carries its own checksum. Replacing the file instead
+ * costs rewriting megabytes per commit, and on a filesystem mounted with
+ * `discard` the old blocks' release made that the larger part of a warm run's
+ * save.
+ */
+function appendTo(file: string, text: string): boolean {
+  if (!text) return true;
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_APPEND | fs.constants.O_NOFOLLOW);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile()) return false;
+    // A last line cut short (an interrupted write) must not swallow the first appended one.
+    const size = stat.size;
+    const last = Buffer.alloc(1);
+    const cut = size > 0 && fs.readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a;
+    const bytes = Buffer.from(cut ? `\n${text}` : text);
+    for (let done = 0; done < bytes.length; ) done += fs.writeSync(fd, bytes, done);
+    return true;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 function writeAtomic(file: string, text: string): void {
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   fs.writeFileSync(tmp, text);

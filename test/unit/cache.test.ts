@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AnalysisCache, ResultStore, formatStoreLine, parseStoreLines } from '../../src/cache/store.js';
+import { AnalysisCache, ResultStore, ScanIndex, digest, formatStoreLine, parseStoreLines } from '../../src/cache/store.js';
 import { folderSnapshot } from '../../src/discover/source.js';
 import type { Snapshot } from '../../src/discover/snapshot.js';
 import { analyzeTree, runLint } from '../../src/lint.js';
@@ -81,3 +81,137 @@ describe('store files (lines of key, digest and JSON)', () => {
     expect(tampered.get('k2')).toEqual({ b: [2] });
   });
 });
+
+describe('saving appends what a run added, and writes whole only when it must', () => {
+  const fresh = () => fs.mkdtempSync(path.join(cacheRoot, 'append-'));
+
+  it('a run that adds results appends their lines and leaves the lines before byte for byte', () => {
+    const dir = fresh();
+    const first = new AnalysisCache(dir);
+    first.results.put('k1', { a: 1 });
+    first.scan.record('blob1', ['f', 'g'], ['f']);
+    expect(first.save()).toBeNull();
+    const results1 = fs.readFileSync(path.join(dir, 'functions.txt'), 'utf8');
+    const scan1 = fs.readFileSync(path.join(dir, 'scan.txt'), 'utf8');
+    const inode = fs.statSync(path.join(dir, 'functions.txt')).ino;
+
+    const second = new AnalysisCache(dir);
+    expect(second.results.get('k1')).toEqual({ a: 1 });
+    second.results.put('k2', { b: 2 });
+    // A name the index did not know yet: the appended section carries the grown vocabulary.
+    second.scan.record('blob2', ['f', 'g', 'h'], ['h']);
+    expect(second.save()).toBeNull();
+    const results2 = fs.readFileSync(path.join(dir, 'functions.txt'), 'utf8');
+    const scan2 = fs.readFileSync(path.join(dir, 'scan.txt'), 'utf8');
+    expect(results2.startsWith(results1)).toBe(true);
+    expect(results2.slice(results1.length)).toBe(formatStoreLine('k2', parseStoreLines(results2).get('k2')!));
+    expect(fs.statSync(path.join(dir, 'functions.txt')).ino).toBe(inode);
+    expect(scan2.startsWith(scan1)).toBe(true);
+    expect(scan2.slice(scan1.length).split('\n').filter((l) => !l.startsWith('#'))).toEqual(['f g h', 'blob2 7 4', '']);
+
+    const third = new AnalysisCache(dir);
+    expect(third.results.get('k1')).toEqual({ a: 1 });
+    expect(third.results.get('k2')).toEqual({ b: 2 });
+    const index = third.scan;
+    expect(index.lookup('blob1', index.query(['f']))).toBe(true);
+    expect(index.lookup('blob1', index.query(['g']))).toBe(false);
+    expect(index.lookup('blob1', index.query(['h']))).toBeUndefined();
+    expect(index.lookup('blob2', index.query(['h']))).toBe(true);
+    expect(index.lookup('blob2', index.query(['f', 'g']))).toBe(false);
+  });
+
+  it('a later line of a key replaces an earlier one, as a later section does', () => {
+    const store = ResultStore.parse(formatStoreLine('k', { digest: digestOf('{"v":1}'), json: '{"v":1}' }) + formatStoreLine('k', { digest: digestOf('{"v":2}'), json: '{"v":2}' }));
+    expect(store.get('k')).toEqual({ v: 2 });
+    const index = new ScanIndex();
+    index.record('blob', ['f'], ['f']);
+    const once = index.serialize();
+    const again = ScanIndex.parse(once);
+    again.record('blob', ['f'], []);
+    const both = ScanIndex.parse(once + again.appendix()!);
+    expect(both.lookup('blob', both.query(['f']))).toBe(false);
+  });
+
+  it('an append after a line cut short still reads back, and the cut line is dropped', () => {
+    const dir = fresh();
+    const first = new AnalysisCache(dir);
+    first.results.put('k1', { a: 1 });
+    first.results.put('k2', { b: 2 });
+    expect(first.save()).toBeNull();
+    const file = path.join(dir, 'functions.txt');
+    const text = fs.readFileSync(file, 'utf8');
+    const [kept, cut] = [...parseStoreLines(text).keys()];
+    // An interrupted write: the last line lost its end.
+    fs.writeFileSync(file, text.slice(0, text.length - 4));
+    const second = new AnalysisCache(dir);
+    second.results.put('k3', { c: 3 });
+    expect(second.save()).toBeNull();
+    const third = new AnalysisCache(dir);
+    expect(third.results.get(kept)).toEqual(kept === 'k1' ? { a: 1 } : { b: 2 });
+    expect(third.results.get('k3')).toEqual({ c: 3 });
+    expect(third.results.get(cut)).toBeUndefined();
+    expect(third.results.dropped).toBe(1);
+  });
+
+  it('a store that dropped a damaged entry, or would be mostly replaced lines, is written whole', () => {
+    const damaged = ResultStore.parse(formatStoreLine('bad', { digest: 'nope', json: '{}' }) + formatStoreLine('ok', { digest: digestOf('{}'), json: '{}' }));
+    damaged.put('new', { n: 1 });
+    expect(damaged.appendix()).not.toBeNull();
+    expect(damaged.get('bad')).toBeUndefined();
+    expect(damaged.appendix()).toBeNull();
+    expect(damaged.serialize()).not.toContain('"bad"');
+
+    // 200 lines on disk for one key: past twice the entries (and 64 spare), the file is rewritten.
+    const line = formatStoreLine('k', { digest: digestOf('{}'), json: '{}' });
+    expect(ResultStore.parse(line.repeat(60)).appendix()).toBe('');
+    const churned = ResultStore.parse(line.repeat(200));
+    expect(churned.appendix()).toBeNull();
+    expect(churned.serialize()).toBe(line);
+    expect(new ResultStore().appendix()).toBeNull();
+  });
+
+  it('a store kept within its size: past it, written whole with the entries of this run first, then the most recent', () => {
+    const lineOf = (key: string) => formatStoreLine(key, { digest: digestOf(`"${key}"`), json: `"${key}"` });
+    const old = ['a', 'b', 'c', 'd'].map(lineOf).join('');
+    const limits = { entries: 100, bytes: 3 * lineOf('a').length };
+    const store = ResultStore.parse(old, limits);
+    expect(store.get('a')).toBe('a');
+    store.put('e', 'e');
+    expect(store.appendix()).toBeNull();
+    // Three lines fit: `a` and `e` (this run), then `d` (the latest of the others), written in reverse.
+    expect(store.serialize()).toBe(['d', 'e', 'a'].map(lineOf).join(''));
+    const small = ResultStore.parse(lineOf('a'), limits);
+    small.put('e', 'e');
+    expect(small.appendix()).toBe(lineOf('e'));
+  });
+
+  it('a scan index section that is damaged, or renames bits, is not read, nor what follows; the index is then written whole', () => {
+    const index = new ScanIndex();
+    index.record('b1', ['f', 'g'], ['g']);
+    const base = index.serialize();
+    const extended = ScanIndex.parse(base);
+    extended.record('b2', ['f'], ['f']);
+    const good = extended.appendix()!;
+    const flipped = good.replace('b2 1 1', 'b2 1 0');
+    // Intact, but its bits name the names in another order.
+    const other = new ScanIndex();
+    other.record('b2', ['g', 'f'], ['f']);
+    const renamed = other.serialize();
+    expect(renamed.split('\n')[1]).toBe('g f');
+    for (const text of [base + flipped + good, base + good.slice(0, -3), base + renamed + good]) {
+      const back = ScanIndex.parse(text);
+      expect(back.lookup('b1', back.query(['g']))).toBe(true);
+      expect(back.lookup('b2', back.query(['f']))).toBeUndefined();
+      expect(back.changed).toBe(true);
+      expect(back.appendix()).toBeNull();
+    }
+    const intact = ScanIndex.parse(base + good);
+    expect(intact.changed).toBe(false);
+    expect(intact.appendix()).toBe('');
+    expect(intact.lookup('b2', intact.query(['f']))).toBe(true);
+  });
+});
+
+function digestOf(json: string): string {
+  return digest(json);
+}
