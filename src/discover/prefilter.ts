@@ -48,11 +48,21 @@ export interface PrefilterOptions {
   onMatch?: (file: string, content: Buffer) => void;
 }
 
-/** A batch's vouched-for keys (`keys[i]` for files[i], null: hash it) and the time their files must predate. */
+/**
+ * A batch's vouched-for keys (`keys[i]` for files[i], null: hash it) and the
+ * time their files must predate. Workers get only `vouched` (1 where a key is
+ * vouched for): they confirm or hash, and the keys stay on the main thread.
+ */
 interface BatchTrust {
   keys: (string | null)[];
+  vouched: Uint8Array;
   before: number;
 }
+
+/** A file's key as a batch reports it (BatchOutput.keyFrom). */
+const NO_KEY = 0;
+const VOUCHED_KEY = 1;
+const HASHED_KEY = 2;
 
 export interface PrefilterResult {
   /** rel path -> content, only files containing >= 1 identifier as a whole word */
@@ -81,7 +91,14 @@ const CRASH_TEST_ENV = 'FLUSHCHECK_TEST_PREFILTER_CRASH_ON';
 
 interface BatchOutput {
   matched: { file: string; content: Uint8Array }[];
-  keys: [string, string][];
+  /**
+   * Per file of the batch, where its key comes from: NO_KEY (not read, or no
+   * keys asked for), VOUCHED_KEY (the one git vouched for, confirmed), or
+   * HASHED_KEY (the next of `hashedKeys`). 50,000 paths and keys sent back
+   * as strings cost the workers and the main thread more than the hashing.
+   */
+  keyFrom: Uint8Array;
+  hashedKeys: string[];
   hashed: number;
   bytesRead: number;
   filesRead: number;
@@ -176,7 +193,7 @@ function scanBatch(
   fsModule: typeof fs,
   root: string,
   files: string[],
-  trusted: BatchTrust | null,
+  trusted: Pick<BatchTrust, 'vouched' | 'before'> | null,
   matches: (text: Buffer) => boolean,
   scratch: { buf: Buffer },
   opts: {
@@ -188,7 +205,7 @@ function scanBatch(
     unchangedSinceCheck: typeof unchangedSinceCheck;
   },
 ): BatchOutput {
-  const out: BatchOutput = { matched: [], keys: [], hashed: 0, bytesRead: 0, filesRead: 0, diagnostics: [] };
+  const out: BatchOutput = { matched: [], keyFrom: new Uint8Array(files.length), hashedKeys: [], hashed: 0, bytesRead: 0, filesRead: 0, diagnostics: [] };
   const maxFileBytes = opts.maxFileBytes;
   for (let i = 0; i < files.length; i++) {
     const file = files[i];
@@ -219,17 +236,18 @@ function scanBatch(
       // The scratch buffer holds stale bytes of earlier files past `len`.
       const text = scratch.buf.subarray(0, len);
       if (opts.contentKey) {
-        let key = trusted ? trusted.keys[i] : null;
-        if (key !== null) {
+        let vouched = trusted !== null && trusted.vouched[i] === 1;
+        if (vouched) {
           // Stat again after reading: a change during the read shows in the ctime too.
           const after = fsModule.fstatSync(fd);
-          if (!(opts.unchangedSinceCheck(after, trusted!.before) && after.size === len)) key = null;
+          vouched = opts.unchangedSinceCheck(after, trusted!.before) && after.size === len;
         }
-        if (key === null) {
-          key = opts.contentKey(text);
+        if (vouched) out.keyFrom[i] = 1; // VOUCHED_KEY
+        else {
+          out.hashedKeys.push(opts.contentKey(text));
+          out.keyFrom[i] = 2; // HASHED_KEY
           out.hashed += 1;
         }
-        out.keys.push([file, key]);
       }
       // NUL bytes do not make a file binary here: a source that names a rule
       // function is analysed whatever else it holds (lowering blanks them).
@@ -285,7 +303,7 @@ parentPort.on('message', (batch) => {
   // A batch from a listing in progress brings the raw paths of its files (names not valid UTF-8).
   const options = batch.rawPaths ? { ...batchOptions, rawPaths: batch.rawPaths } : batchOptions;
   const out = scanBatch(fs, workerData.root, batch.files, batch.trusted, matches, scratch, options);
-  parentPort.postMessage({ id: batch.id, out }, out.matched.map((m) => m.content.buffer));
+  parentPort.postMessage({ id: batch.id, out }, [...out.matched.map((m) => m.content.buffer), out.keyFrom.buffer]);
 });
 `;
 
@@ -334,31 +352,39 @@ class ScanRun {
     this.workerData = { root: absRoot, identifiers: this.wanted, maxFileBytes, rawPaths, contentKeys: !!opts.contentKeys, openFlags, crashOn: process.env[CRASH_TEST_ENV] ?? '' };
   }
 
-  readonly absorb = (out: BatchOutput, batchSize: number): void => {
+  /** A batch's output, for its `files` and the `trusted` keys it was given. */
+  readonly absorb = (out: BatchOutput, files: string[], trusted: BatchTrust | null): void => {
     for (const m of out.matched) {
       const content = Buffer.from(m.content.buffer, m.content.byteOffset, m.content.byteLength);
       this.result.matched.set(m.file, content);
       this.opts.onMatch?.(m.file, content);
     }
-    for (const [file, key] of out.keys) this.result.keys.set(file, key);
+    let hashed = 0;
+    for (let i = 0; i < out.keyFrom.length; i++) {
+      if (out.keyFrom[i] === VOUCHED_KEY) this.result.keys.set(files[i], trusted!.keys[i]!);
+      else if (out.keyFrom[i] === HASHED_KEY) this.result.keys.set(files[i], out.hashedKeys[hashed++]);
+    }
     this.result.hashed += out.hashed;
     this.result.bytesRead += out.bytesRead;
     this.result.filesRead += out.filesRead;
     this.result.diagnostics.push(...out.diagnostics);
-    this.done += batchSize;
+    this.done += files.length;
     this.opts.onProgress?.(this.done, this.total);
   };
 
   scanInline(files: string[], scratch: { buf: Buffer }, rawPaths?: Record<string, Uint8Array>): void {
     this.inlineMatcher ??= buildWholeWordMatcher(this.wanted);
     const options = rawPaths ? { ...this.batchOptions, rawPaths } : this.batchOptions;
-    this.absorb(scanBatch(fs, this.workerData.root, files, this.trustedFor(files), this.inlineMatcher, scratch, options), files.length);
+    const trusted = this.trustedFor(files);
+    this.absorb(scanBatch(fs, this.workerData.root, files, trusted, this.inlineMatcher, scratch, options), files, trusted);
   }
 
   /** The keys git vouches for among `files`, as known now (see PrefilterOptions.trustedKeys). */
   readonly trustedFor = (files: string[]): BatchTrust | null => {
     const trusted = this.opts.contentKeys ? this.opts.trustedKeys?.() : null;
-    return trusted ? { keys: files.map((f) => trusted.ids.get(f) ?? null), before: trusted.trustedBefore } : null;
+    if (!trusted) return null;
+    const keys = files.map((f) => trusted.ids.get(f) ?? null);
+    return { keys, vouched: Uint8Array.from(keys, (k) => (k === null ? 0 : 1)), before: trusted.trustedBefore };
   };
 
   pool(workerCount: number): WorkerPool {
@@ -469,7 +495,7 @@ class WorkerPool {
   constructor(
     workerCount: number,
     private readonly workerData: WorkerData,
-    private readonly absorb: (out: BatchOutput, batchSize: number) => void,
+    private readonly absorb: (out: BatchOutput, files: string[], trusted: BatchTrust | null) => void,
     private readonly scanInline: (batch: Batch) => void,
     private readonly diagnostics: Diagnostic[],
     /** A batch's vouched-for keys, asked as it is handed to a worker. */
@@ -503,7 +529,8 @@ class WorkerPool {
 
   private start(): void {
     if (this.finished) return;
-    const inFlight = new Map<number, Batch>();
+    /** Each batch a worker holds, with the keys it was told git vouches for. */
+    const inFlight = new Map<number, { batch: Batch; trusted: BatchTrust | null }>();
     let worker: Worker;
     try {
       worker = new Worker(WORKER_SOURCE, { eval: true, workerData: this.workerData });
@@ -519,12 +546,13 @@ class WorkerPool {
     const feed = (): void => {
       // A retried batch travels alone, so that if this worker dies too the
       // culprit is known.
-      const soloInFlight = (): boolean => [...inFlight.values()].some((b) => b.retried);
+      const soloInFlight = (): boolean => [...inFlight.values()].some((f) => f.batch.retried);
       while (inFlight.size < 2 && this.queue.length > 0 && !soloInFlight()) {
         if (this.queue[0].retried && inFlight.size > 0) break;
         const batch = this.queue.shift()!;
-        inFlight.set(batch.id, batch);
-        worker.postMessage({ id: batch.id, files: batch.files, rawPaths: batch.rawPaths, trusted: this.trustedFor(batch.files) });
+        const trusted = this.trustedFor(batch.files);
+        inFlight.set(batch.id, { batch, trusted });
+        worker.postMessage({ id: batch.id, files: batch.files, rawPaths: batch.rawPaths, trusted: trusted && { vouched: trusted.vouched, before: trusted.before } });
       }
       if (inFlight.size === 0 && this.closed) {
         this.feeders.delete(feed);
@@ -537,14 +565,14 @@ class WorkerPool {
       gone = true;
       this.live -= 1;
       this.feeders.delete(feed);
-      const lost = [...inFlight.values()];
+      const lost = [...inFlight.values()].map((f) => f.batch);
       inFlight.clear();
       if (lost.length > 0) {
         this.crashes += 1;
         for (const batch of lost) {
           if (batch.retried) {
             this.diagnostics.push({ file: batch.files[0], reason: `scan worker crashed on this file (${reason}); skipped` });
-            this.absorb({ matched: [], keys: [], hashed: 0, bytesRead: 0, filesRead: 0, diagnostics: [] }, 1);
+            this.absorb({ matched: [], keyFrom: new Uint8Array(1), hashedKeys: [], hashed: 0, bytesRead: 0, filesRead: 0, diagnostics: [] }, batch.files, null);
           } else {
             for (const file of batch.files) {
               const raw = batch.rawPaths?.[file];
@@ -563,10 +591,10 @@ class WorkerPool {
     };
 
     worker.on('message', (msg: { id: number; out: BatchOutput }) => {
-      const batch = inFlight.get(msg.id);
-      if (!batch) return;
+      const sent = inFlight.get(msg.id);
+      if (!sent) return;
       inFlight.delete(msg.id);
-      this.absorb(msg.out, batch.files.length);
+      this.absorb(msg.out, sent.batch.files, sent.trusted);
       feed();
     });
     worker.on('error', (err) => onGone(err instanceof Error ? err.message : String(err)));

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -251,6 +252,28 @@ describe('prefilter', () => {
       for (let i = 1; i < progress.length; i++) expect(progress[i][0]).toBeGreaterThan(progress[i - 1][0]);
       const inline = await prefilter(root, files, IDS, { jobs: 0 });
       expect([...inline.matched.keys()].sort()).toEqual(expected);
+    });
+
+    it('gives every file its blob id through the workers: vouched ones as vouched, the rest hashed', async () => {
+      const blobOf = (rel: string) => createHash('sha1').update(`blob ${Buffer.byteLength(fs.readFileSync(path.join(root, rel)))}\0`).update(fs.readFileSync(path.join(root, rel))).digest('hex');
+      const truth = new Map(files.map((f) => [f, blobOf(f)]));
+      // Every third file vouched for, one of them with a key git would not give (to see it is taken as vouched, not hashed).
+      const ids = new Map(files.filter((_, i) => i % 3 === 0).map((f) => [f, truth.get(f)!]));
+      const planted = files[3];
+      ids.set(planted, 'f'.repeat(40));
+      for (const trustedBefore of [Date.now() + 60_000, 0]) {
+        const result = await prefilter(root, files, IDS, { jobs: 2, contentKeys: true, trustedKeys: () => ({ ids, trustedBefore }) });
+        expect(result.keys.size).toBe(700);
+        if (trustedBefore === 0) {
+          // Files changed after git's check (every file, for a check at time 0) are hashed.
+          expect(result.hashed).toBe(700);
+          expect(result.keys).toEqual(truth);
+        } else {
+          expect(result.hashed).toBe(700 - ids.size);
+          expect(result.keys).toEqual(new Map([...truth, [planted, 'f'.repeat(40)]]));
+        }
+        expect([...result.matched.keys()].sort()).toEqual(expected);
+      }
     });
 
     it('survives a worker crash: the culprit file is reported, all others scanned', async () => {
