@@ -57,10 +57,10 @@ export function digest(...parts: string[]): string {
  * vocabulary outgrows them, the index starts over with the names asked for.
  */
 export class ScanIndex {
-  private readonly bit = new Map<string, number>();
+  private bit = new Map<string, number>();
   /** content key -> names scanned for, names found (bit masks over `vocab`). */
-  private readonly scanned = new Map<string, number>();
-  private readonly found = new Map<string, number>();
+  private scanned = new Map<string, number>();
+  private found = new Map<string, number>();
   readonly vocab: string[] = [];
   changed = false;
   /** Keys recorded by this run: what an appended section holds. */
@@ -131,6 +131,25 @@ export class ScanIndex {
   appendix(): string | null {
     if (this.sectionsOnDisk === null || this.sectionsOnDisk >= MAX_SCAN_SECTIONS) return null;
     return this.fresh.size ? this.section(this.fresh) : '';
+  }
+
+  /** This index is now what its file holds, `appended` having been appended to it. */
+  saved(appended: string): void {
+    if (appended) this.sectionsOnDisk! += 1;
+    this.fresh.clear();
+    this.changed = false;
+  }
+
+  /** A copy that a later run uses as if read from the file again (see rememberStores). */
+  copy(): ScanIndex {
+    const c = new ScanIndex();
+    c.bit = new Map(this.bit);
+    c.scanned = new Map(this.scanned);
+    c.found = new Map(this.found);
+    c.vocab.push(...this.vocab);
+    c.sectionsOnDisk = this.sectionsOnDisk;
+    c.changed = this.changed;
+    return c;
   }
 
   private section(keys: Iterable<string>): string {
@@ -317,7 +336,7 @@ export class ResultStore {
   /** `onDisk`: the lines and length of the file the entries were read from (null: none was read). */
   constructor(
     entries?: Map<string, StoredEntry>,
-    private readonly onDisk: { lines: number; length: number } | null = null,
+    private onDisk: { lines: number; length: number } | null = null,
     private readonly limits = STORE_LIMITS,
   ) {
     this.entries = entries ?? new Map();
@@ -372,6 +391,25 @@ export class ResultStore {
     let text = '';
     for (const key of this.fresh) text += formatStoreLine(key, this.entries.get(key)!);
     return this.onDisk.length + text.length > this.limits.bytes ? null : text;
+  }
+
+  /** This store is now what its file holds, `appended` having been appended to it. */
+  saved(appended: string): void {
+    this.onDisk = { lines: this.onDisk!.lines + this.fresh.size, length: this.onDisk!.length + appended.length };
+    this.fresh.clear();
+    this.used.clear();
+    this.changed = false;
+  }
+
+  /**
+   * A copy that a later run uses as if read from the file again (see
+   * rememberStores). Entries are shared: a value, once read and checked, is
+   * never modified.
+   */
+  copy(): ResultStore {
+    const c = new ResultStore(new Map(this.entries), this.onDisk, this.limits);
+    c.changed = this.changed;
+    return c;
   }
 
   /** Entries of this run first, then the most recent others, within the limits; oldest first. */
@@ -550,12 +588,27 @@ export class AnalysisCache {
     void this.results;
   }
 
-  private load<T>(name: string, parse: (text: string) => T): T | undefined {
+  private load<T extends StoreFile>(name: string, parse: (text: string) => T): T | undefined {
     if (!this.dir) return undefined;
+    const file = path.join(this.dir, name);
+    let fd: number;
     try {
-      return parse(fs.readFileSync(path.join(this.dir, name), 'utf8'));
+      fd = fs.openSync(file, 'r');
     } catch {
       return undefined;
+    }
+    try {
+      if (!storesRemembered) return parse(fs.readFileSync(fd, 'utf8'));
+      const identity = identityOf(fd);
+      const known = knownStores.get(file);
+      if (known?.identity === identity) return known.store.copy() as T;
+      const store = parse(fs.readFileSync(fd, 'utf8'));
+      remember(file, identity, store);
+      return store.copy() as T;
+    } catch {
+      return undefined;
+    } finally {
+      fs.closeSync(fd);
     }
   }
 
@@ -615,45 +668,92 @@ export function codeDigestOf(top: string): string {
   return h.digest('hex');
 }
 
-/** Another process reading meanwhile sees the old file or the new one, never half of one. */
-/** Appends what the store added to its file when it can, else writes it whole. */
-function saveStore(file: string, store: { appendix(): string | null; serialize(): string }): void {
-  const added = store.appendix();
-  if (added === null || !appendTo(file, added)) writeAtomic(file, store.serialize());
+/** A store file's content as a run holds it. */
+interface StoreFile {
+  appendix(): string | null;
+  serialize(): string;
+  saved(appended: string): void;
+  copy(): StoreFile;
 }
 
 /**
- * Appends `text` (whole lines) to `file` in one write; false when there is no
- * such file any more (it is then written whole). Another flushcheck appending
+ * Store files this process has read or appended to, by path, when it keeps
+ * them (rememberStores): the file's identity then (device, inode, size,
+ * modification and change times) and what it held. The resident process
+ * (src/resident/) reads the same stores on every request: one whose file
+ * still has that identity is what this process last read or wrote there, and
+ * is not read and parsed again. Another process's write changes the identity.
+ */
+const knownStores = new Map<string, { identity: string; store: StoreFile }>();
+/** Store files kept (a few repositories' worth); past it, the least recently used is dropped. */
+const MAX_KNOWN_STORES = 16;
+let storesRemembered = false;
+
+/** Keep store files in memory between the runs of this process (the resident process). */
+export function rememberStores(on: boolean): void {
+  storesRemembered = on;
+  if (!on) knownStores.clear();
+}
+
+function identityOf(fd: number): string {
+  const st = fs.fstatSync(fd, { bigint: true });
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+}
+
+function remember(file: string, identity: string, store: StoreFile): void {
+  knownStores.delete(file);
+  knownStores.set(file, { identity, store });
+  if (knownStores.size > MAX_KNOWN_STORES) knownStores.delete(knownStores.keys().next().value!);
+}
+
+/** Appends what the store added to its file when it can, else writes it whole. */
+function saveStore(file: string, store: StoreFile): void {
+  const added = store.appendix();
+  const identity = added === null ? null : appendTo(file, added);
+  if (identity === null) {
+    writeAtomic(file, store.serialize());
+    knownStores.delete(file);
+    return;
+  }
+  store.saved(added!);
+  if (storesRemembered) remember(file, identity, store);
+}
+
+/**
+ * Appends `text` (whole lines) to `file` in one write, and gives the file's
+ * identity after it (when stores are remembered, else ''); null when there is
+ * no such file any more (it is then written whole). Another flushcheck appending
  * meanwhile is harmless: each write lands whole at the end of the file, and
  * every line or section carries its own checksum. Replacing the file instead
  * costs rewriting megabytes per commit, and on a filesystem mounted with
  * `discard` the old blocks' release made that the larger part of a warm run's
  * save.
  */
-function appendTo(file: string, text: string): boolean {
-  if (!text) return true;
+function appendTo(file: string, text: string): string | null {
   let fd: number;
   try {
     fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_APPEND | fs.constants.O_NOFOLLOW);
   } catch {
-    return false;
+    return null;
   }
   try {
     const stat = fs.fstatSync(fd);
-    if (!stat.isFile()) return false;
-    // A last line cut short (an interrupted write) must not swallow the first appended one.
-    const size = stat.size;
-    const last = Buffer.alloc(1);
-    const cut = size > 0 && fs.readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a;
-    const bytes = Buffer.from(cut ? `\n${text}` : text);
-    for (let done = 0; done < bytes.length; ) done += fs.writeSync(fd, bytes, done);
-    return true;
+    if (!stat.isFile()) return null;
+    if (text) {
+      // A last line cut short (an interrupted write) must not swallow the first appended one.
+      const size = stat.size;
+      const last = Buffer.alloc(1);
+      const cut = size > 0 && fs.readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a;
+      const bytes = Buffer.from(cut ? `\n${text}` : text);
+      for (let done = 0; done < bytes.length; ) done += fs.writeSync(fd, bytes, done);
+    }
+    return storesRemembered ? identityOf(fd) : '';
   } finally {
     fs.closeSync(fd);
   }
 }
 
+/** Another process reading meanwhile sees the old file or the new one, never half of one. */
 function writeAtomic(file: string, text: string): void {
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   fs.writeFileSync(tmp, text);

@@ -16,6 +16,9 @@ export function registerResident(program: Command, ctx: CommandContext): void {
     .action(async () => {
       const { serveResident } = await import('../resident/server.js');
       const { main } = await import('./run.js');
+      const { rememberStores } = await import('../cache/store.js');
+      // Each request still reads the tree and git afresh; the cache's files are read again only once changed on disk.
+      rememberStores(true);
       const idle = Number(ctx.env.FLUSHCHECK_RESIDENT_IDLE_MS);
       const served = await serveResident({
         idleMs: Number.isFinite(idle) && idle > 0 ? idle : DEFAULT_IDLE_MS,

@@ -6,8 +6,9 @@
 // working folder and environment (GIT_DIR, GIT_INDEX_FILE...) are put in
 // place for the request, one request at a time (a client arriving meanwhile
 // is sent away to run its command itself), and its output and exit code go
-// back to the client. Nothing is kept between requests but loaded code:
-// every run reads the tree, git and the cache afresh. It leaves when idle,
+// back to the client. Nothing is kept between requests but loaded code and
+// the cache's files (cache/store.ts rememberStores, read again once changed on
+// disk): every run reads the tree and git afresh. It leaves when idle,
 // when asked, or at the first request after its build has changed on disk.
 import fs from 'node:fs';
 import net from 'node:net';

@@ -5,8 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
-import { AnalysisCache, ResultStore, ScanIndex, digest, formatStoreLine, parseStoreLines } from '../../src/cache/store.js';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { AnalysisCache, ResultStore, ScanIndex, digest, formatStoreLine, parseStoreLines, rememberStores } from '../../src/cache/store.js';
 import { folderSnapshot } from '../../src/discover/source.js';
 import type { Snapshot } from '../../src/discover/snapshot.js';
 import { analyzeTree, runLint } from '../../src/lint.js';
@@ -215,3 +215,64 @@ describe('saving appends what a run added, and writes whole only when it must', 
 function digestOf(json: string): string {
   return digest(json);
 }
+
+describe('a process that remembers its store files (the resident process)', () => {
+  afterEach(() => {
+    rememberStores(false);
+    vi.restoreAllMocks();
+  });
+
+  /** The store files `run` reads from disk. */
+  const readsDuring = (run: () => void): string[] => {
+    const read = vi.spyOn(fs, 'readFileSync');
+    run();
+    const files = read.mock.calls.map((c) => String(c[0]));
+    read.mockRestore();
+    return files;
+  };
+
+  it('reads a store file again only once another process has changed it', () => {
+    rememberStores(true);
+    const dir = fs.mkdtempSync(path.join(cacheRoot, 'remember-'));
+    const first = new AnalysisCache(dir);
+    first.results.put('k1', { a: 1 });
+    first.scan.record('blob1', ['f'], ['f']);
+    expect(first.save()).toBeNull();
+    // Written whole (there was no file): read once (functions.txt and scan.txt; files.txt is none), then known.
+    expect(readsDuring(() => void new AnalysisCache(dir).preload()).length).toBe(2);
+
+    const second = new AnalysisCache(dir);
+    expect(readsDuring(() => second.preload())).toEqual([]);
+    expect(second.results.get('k1')).toEqual({ a: 1 });
+    second.results.put('k2', { b: 2 });
+    second.scan.record('blob2', ['f'], []);
+    expect(second.save()).toBeNull();
+
+    // What this process appended is known too; a run's changes are its own (a copy each).
+    const third = new AnalysisCache(dir);
+    expect(readsDuring(() => third.preload())).toEqual([]);
+    expect(third.results.get('k2')).toEqual({ b: 2 });
+    expect(third.scan.lookup('blob2', third.scan.query(['f']))).toBe(false);
+    third.results.put('unsaved', 1);
+    expect(new AnalysisCache(dir).results.get('unsaved')).toBeUndefined();
+
+    // Another process appends: the file is read again, with its line.
+    const value = JSON.stringify({ c: 3 });
+    fs.appendFileSync(path.join(dir, 'functions.txt'), formatStoreLine('k3', { digest: digestOf(value), json: value }));
+    const fourth = new AnalysisCache(dir);
+    expect(readsDuring(() => fourth.preload()).length).toBe(1);
+    expect(fourth.results.get('k3')).toEqual({ c: 3 });
+    expect(fourth.results.get('k1')).toEqual({ a: 1 });
+    fourth.results.put('unsaved', 1);
+    expect(new AnalysisCache(dir).results.get('unsaved')).toBeUndefined();
+  });
+
+  it('a process that does not remember reads every time', () => {
+    const dir = fs.mkdtempSync(path.join(cacheRoot, 'no-remember-'));
+    const first = new AnalysisCache(dir);
+    first.results.put('k1', { a: 1 });
+    expect(first.save()).toBeNull();
+    expect(readsDuring(() => void new AnalysisCache(dir).results).length).toBe(1);
+    expect(readsDuring(() => void new AnalysisCache(dir).results).length).toBe(1);
+  });
+});
