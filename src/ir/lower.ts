@@ -543,18 +543,22 @@ export function lowerFile(file: string, source: string, opts: LowerOptions): Fil
   const macroNames: string[] = [];
   const prototypes: string[] = [];
   // Native queries: walking every node from JS costs far more than parsing.
-  // Matches come in document order, so a definition nested in another (error
-  // recovery) starts before the end of an earlier one. (Asking for `parent`
-  // instead costs a walk from the root in tree-sitter: quadratic when deep.)
+  // One walk finds every kind of node read below (each further kind asked for
+  // separately is another walk of the whole tree); matches come in document
+  // order, and so does each kind's share of them. A definition nested in
+  // another (error recovery) starts before the end of an earlier one. (Asking
+  // for `parent` instead costs a walk from the root in tree-sitter: quadratic
+  // when deep.)
+  const byType = nodesByType(root, root.hasError ? [...TOP_LEVEL_TYPES, 'ERROR'] : TOP_LEVEL_TYPES);
   let outerEnd = -1;
-  for (const def of root.descendantsOfType('function_definition')) {
+  for (const def of byType.get('function_definition') ?? []) {
     checkDeadline();
     if (def.startIndex < outerEnd) continue;
     outerEnd = def.endIndex;
     const fn = functionHeader(file, source, def, 0);
     if (fn) functions.push(fn);
   }
-  for (const def of root.descendantsOfType(['preproc_function_def', 'preproc_def'])) {
+  for (const def of byType.get('preproc_definitions') ?? []) {
     checkDeadline();
     const name = def.childForFieldName('name')?.text;
     if (!name) continue;
@@ -567,7 +571,7 @@ export function lowerFile(file: string, source: string, opts: LowerOptions): Fil
   // The table a `.field = fn` pair belongs to is its innermost enclosing
   // init_declarator: both lists are in document order and ranges nest, so a
   // stack of the declarators still open finds it without `parent`.
-  const pairs = root.descendantsOfType('initializer_pair');
+  const pairs = byType.get('initializer_pair') ?? [];
   // Every initialised variable has one: asked for only when there are pairs.
   const declarators = pairs.length ? root.descendantsOfType('init_declarator') : [];
   const open: SNode[] = [];
@@ -588,7 +592,7 @@ export function lowerFile(file: string, source: string, opts: LowerOptions): Fil
     }
   }
   // Prototypes: function declarators that are a declaration's child or grandchild.
-  for (const decl of root.descendantsOfType('declaration')) {
+  for (const decl of byType.get('declaration') ?? []) {
     checkDeadline();
     for (const child of decl.children) {
       for (const fd of [child, ...child.children]) {
@@ -601,8 +605,23 @@ export function lowerFile(file: string, source: string, opts: LowerOptions): Fil
   const exports = [...source.matchAll(EXPORT)].map((m) => m[1]);
   const withoutExports = source.replace(EXPORT, ' ');
   const valueRefs = [...new Set([...withoutExports.matchAll(VALUE_REF)].map((m) => m[1]))];
-  const parseErrors = root.hasError ? root.descendantsOfType('ERROR').length : 0;
+  const parseErrors = byType.get('ERROR')?.length ?? 0;
   return { file, functions, exports, ops, valueRefs, macroNames, prototypes, parseErrors };
+}
+
+/** The node kinds lowerFile reads from a whole file. */
+const TOP_LEVEL_TYPES = ['function_definition', 'preproc_function_def', 'preproc_def', 'initializer_pair', 'declaration'];
+
+/** The nodes of `types` under `root`, by type (both macro kinds under 'preproc_definitions'), each list in document order. */
+function nodesByType(root: NativeNode, types: string[]): Map<string, NativeNode[]> {
+  const out = new Map<string, NativeNode[]>();
+  for (const node of root.descendantsOfType(types)) {
+    const type = node.type === 'preproc_function_def' || node.type === 'preproc_def' ? 'preproc_definitions' : node.type;
+    let list = out.get(type);
+    if (!list) out.set(type, (list = []));
+    list.push(node);
+  }
+  return out;
 }
 
 /** Name, parameters and calls now; the CFG when the analysis first asks. */
