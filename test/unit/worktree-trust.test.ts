@@ -135,6 +135,25 @@ describe('which files git vouches for', () => {
     expect(backing.hashed).toBe(2);
   });
 
+  it("a scan of HEAD's tree is the tree's: a file only the index has is not in it, one only the tree has is read from git", async () => {
+    const dir = makeRepo('index-differs');
+    // Staged, then gone from the disk: in the index only.
+    const added = 'drivers/new/new_dma.c';
+    fs.mkdirSync(path.join(dir, 'drivers/new'), { recursive: true });
+    fs.writeFileSync(path.join(dir, added), 'void f(void) { arch_sync_dma_for_device(0, 0, 0); }\n');
+    git(dir, 'add', added);
+    fs.rmSync(path.join(dir, added));
+    // Out of the index, edited on disk: in the tree (HEAD) only.
+    git(dir, 'rm', '-q', '--cached', BAR);
+    fs.appendFileSync(path.join(dir, BAR), '/* not the tree */\n');
+    const { snapshot } = headSnapshot(dir, AHEAD);
+    const scan = await snapshot.scan(NAMES, undefined, new Map(), { jobs: 0 });
+    expect([...scan.matched.keys()].sort()).toEqual([BAR, FOO, HEADER]);
+    expect(scan.matched.get(BAR)!.toString('utf8')).toBe(committed(dir, BAR));
+    // The index's file is missing on disk: that is no problem of HEAD's tree.
+    expect(scan.diagnostics).toEqual([]);
+  });
+
   it('a small scan of a snapshot not analysed cold does not ask git: a warm run hashes its few files rather than wait for a pass over the tree', async () => {
     const dir = makeRepo('warm');
     const { repo, head } = findRepoWithHead(dir)!;
