@@ -489,6 +489,20 @@ function gitIn(tree: string, gitDir: string, args: string[], input?: string): st
   return run.stdout.trim();
 }
 
+/**
+ * The index's stat data brought up to date with the tree, as any `git status`
+ * in a developer's checkout does (untimed). `git reset -q` does not refresh
+ * it, and the tree's ctimes move whenever something links or unlinks its
+ * files (section 6's `cp -al` of drivers/, in an earlier bench): with stale
+ * stat data git vouches for none of those files, and flushcheck hashes them
+ * all, which no developer's checkout makes it do.
+ */
+function refreshIndex(tree: string, gitDir: string): void {
+  // Exit 1 only says some file differs from the index (none does here, after a reset to HEAD).
+  const run = spawnSync('git', ['update-index', '-q', '--refresh'], { cwd: tree, env: { ...process.env, GIT_DIR: gitDir, GIT_WORK_TREE: tree }, encoding: 'utf8' });
+  if (run.error || (run.status !== 0 && run.status !== 1)) throw new CommandFailed(`git update-index --refresh failed: ${run.error?.message ?? run.stderr.trim()}`);
+}
+
 /** Stages `content` as `file` in the index only: the tree on disk is never written. */
 function stageInIndex(tree: string, gitDir: string, file: string, content: string): void {
   const id = gitIn(tree, gitDir, ['hash-object', '-w', '--stdin'], content);
@@ -642,6 +656,7 @@ async function measureDiffSection(tree: string, gitDir: string, runs: number, rs
   const checkpatch = checkpatchOf(tree);
   const checkpatchRuns: Measurement[] = [];
   gitIn(tree, gitDir, ['reset', '-q']); // whatever an interrupted run left staged
+  refreshIndex(tree, gitDir);
   let residentRssMb: number | null = null;
   try {
     await startResident();
@@ -791,6 +806,7 @@ async function measureHookSection(tree: string, treeGitDir: string, runs: number
     gitIn(tree, gitDir, ['update-ref', 'HEAD', base]);
     writeFileSync(path.join(gitDir, 'index'), readFileSync(path.join(treeGitDir, 'index')));
     gitIn(tree, gitDir, ['reset', '-q']);
+    refreshIndex(tree, gitDir);
     // The hook as `hook install` writes it, plain or with --resident (untimed; rewritten before each commit that needs the other).
     const install = (resident: boolean): void => {
       const run = spawnSync(process.execPath, [CLI_PATH, 'hook', 'install', '--tree', tree, ...(resident ? ['--resident'] : [])], { env, encoding: 'utf8' });
