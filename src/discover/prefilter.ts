@@ -59,8 +59,7 @@ interface BatchTrust {
   before: number;
 }
 
-/** A file's key as a batch reports it (BatchOutput.keyFrom). */
-const NO_KEY = 0;
+/** Where a file's key comes from, as a batch reports it (BatchOutput.keyFrom; 0: no key). scanBatch writes the numbers: it runs in workers by its source. */
 const VOUCHED_KEY = 1;
 const HASHED_KEY = 2;
 
@@ -92,7 +91,7 @@ const CRASH_TEST_ENV = 'FLUSHCHECK_TEST_PREFILTER_CRASH_ON';
 interface BatchOutput {
   matched: { file: string; content: Uint8Array }[];
   /**
-   * Per file of the batch, where its key comes from: NO_KEY (not read, or no
+   * Per file of the batch, where its key comes from: 0 (not read, or no
    * keys asked for), VOUCHED_KEY (the one git vouched for, confirmed), or
    * HASHED_KEY (the next of `hashedKeys`). 50,000 paths and keys sent back
    * as strings cost the workers and the main thread more than the hashing.

@@ -549,7 +549,7 @@ export function lowerFile(file: string, source: string, opts: LowerOptions): Fil
   // another (error recovery) starts before the end of an earlier one. (Asking
   // for `parent` instead costs a walk from the root in tree-sitter: quadratic
   // when deep.)
-  const byType = nodesByType(root, root.hasError ? [...TOP_LEVEL_TYPES, 'ERROR'] : TOP_LEVEL_TYPES);
+  const byType = nodesByType(root, root.hasError ? [...LOWERED_NODE_TYPES, 'ERROR'] : LOWERED_NODE_TYPES);
   let outerEnd = -1;
   for (const def of byType.get('function_definition') ?? []) {
     checkDeadline();
@@ -610,7 +610,7 @@ export function lowerFile(file: string, source: string, opts: LowerOptions): Fil
 }
 
 /** The node kinds lowerFile reads from a whole file. */
-const TOP_LEVEL_TYPES = ['function_definition', 'preproc_function_def', 'preproc_def', 'initializer_pair', 'declaration'];
+const LOWERED_NODE_TYPES = ['function_definition', 'preproc_function_def', 'preproc_def', 'initializer_pair', 'declaration'];
 
 /** The nodes of `types` under `root`, by type (both macro kinds under 'preproc_definitions'), each list in document order. */
 function nodesByType(root: NativeNode, types: string[]): Map<string, NativeNode[]> {
