@@ -44,6 +44,8 @@ const STORE_LIMITS = { entries: 20_000, bytes: 16 * 1024 * 1024 }; // bytes: cou
 const MAX_STORED_SNAPSHOTS = 24;
 /** Sections appended to scan.txt before it is written whole again as one. */
 const MAX_SCAN_SECTIONS = 64;
+/** A store file past this is none flushcheck wrote (it writes them whole past STORE_LIMITS.bytes): not read. */
+const MAX_STORE_FILE_BYTES = 4 * STORE_LIMITS.bytes;
 
 export function digest(...parts: string[]): string {
   const h = createHash('sha1');
@@ -497,11 +499,15 @@ export class SnapshotStore {
   /** A snapshot file holds one store line (see parseStoreLines), under its own name. */
   private readEntry(name: string): StoredEntry | undefined {
     if (!this.dir) return undefined;
+    const fd = openStoreFile(this.file(name));
+    if (fd === null) return undefined;
     let text: string;
     try {
-      text = fs.readFileSync(this.file(name), 'utf8');
+      text = fs.readFileSync(fd, 'utf8');
     } catch {
       return undefined;
+    } finally {
+      fs.closeSync(fd);
     }
     // Present but not one line of this name: damaged, seen by get() as a digest that does not match.
     const entry: StoredEntry = parseStoreLines(text).get(name) ?? { json: '', digest: '' };
@@ -591,12 +597,8 @@ export class AnalysisCache {
   private load<T extends StoreFile>(name: string, parse: (text: string) => T): T | undefined {
     if (!this.dir) return undefined;
     const file = path.join(this.dir, name);
-    let fd: number;
-    try {
-      fd = fs.openSync(file, 'r');
-    } catch {
-      return undefined;
-    }
+    const fd = openStoreFile(file);
+    if (fd === null) return undefined;
     try {
       if (!storesRemembered) return parse(fs.readFileSync(fd, 'utf8'));
       const identity = identityOf(fd);
@@ -666,6 +668,30 @@ export function codeDigestOf(top: string): string {
   };
   walk(top);
   return h.digest('hex');
+}
+
+/**
+ * A store file opened for reading, or null when there is none to read: a
+ * cache is not trusted to hold what flushcheck wrote, and a FIFO in a store's
+ * place would block the run, a device never end it. What is refused is as
+ * good as absent, and replaced at the next save.
+ */
+function openStoreFile(file: string): number | null {
+  let fd: number;
+  try {
+    // O_NONBLOCK: a FIFO is opened without waiting for a writer, then refused.
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch {
+    return null;
+  }
+  try {
+    const stat = fs.fstatSync(fd);
+    if (stat.isFile() && stat.size <= MAX_STORE_FILE_BYTES) return fd;
+  } catch {
+    // Unreadable: as absent.
+  }
+  fs.closeSync(fd);
+  return null;
 }
 
 /** A store file's content as a run holds it. */

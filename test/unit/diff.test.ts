@@ -194,6 +194,28 @@ describe('flushcheck diff', () => {
     expect(brief(again.findings)).toEqual(brief(cold.findings));
   });
 
+  it('a FIFO or a device in place of a cache file neither blocks the run nor is read, and the next save replaces it', () => {
+    applyFixturePatch(repo, 'break-fix/0002-foo-reject-oversized-segments-in-foo_map_sg.patch');
+    // In a process of its own: a run blocked on opening a FIFO is ended by the timeout, and the test fails.
+    const run = () => spawnSync(process.execPath, [CLI, 'diff', '--format', 'json'], { cwd: repo, encoding: 'utf8', timeout: 30_000 });
+    const cold = run();
+    expect(cold.status).toBe(1);
+    const dir = path.join(repo, '.git', 'flushcheck', fs.readdirSync(path.join(repo, '.git', 'flushcheck'))[0]);
+    const snapshots = path.join(dir, 'snapshots');
+    const replaced = ['functions.txt', 'scan.txt', ...fs.readdirSync(snapshots).map((f) => path.join('snapshots', f))];
+    for (const file of replaced) {
+      fs.rmSync(path.join(dir, file));
+      expect(spawnSync('mkfifo', [path.join(dir, file)]).status).toBe(0);
+    }
+    fs.rmSync(path.join(dir, 'files.txt'));
+    fs.symlinkSync('/dev/zero', path.join(dir, 'files.txt'));
+    const again = run();
+    expect(again.signal).toBeNull();
+    expect(again.status).toBe(1);
+    expect(brief(JSON.parse(again.stdout).findings)).toEqual(brief(JSON.parse(cold.stdout).findings));
+    for (const file of [...replaced, 'files.txt']) expect(fs.lstatSync(path.join(dir, file)).isFile()).toBe(true);
+  }, 90_000);
+
   it('exits 2 with advice outside a git repository and for an unknown revision', async () => {
     const plain = fs.mkdtempSync(path.join(os.tmpdir(), 'flushcheck-plain-'));
     try {
