@@ -22,6 +22,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FileIR } from '../ir/types.js';
+import { readRegularFileWithStat } from '../discover/safe-read.js';
 
 /**
  * 4: stores are lines of `key digest json` (parseStoreLines), read lazily,
@@ -498,17 +499,8 @@ export class SnapshotStore {
 
   /** A snapshot file holds one store line (see parseStoreLines), under its own name. */
   private readEntry(name: string): StoredEntry | undefined {
-    if (!this.dir) return undefined;
-    const fd = openStoreFile(this.file(name));
-    if (fd === null) return undefined;
-    let text: string;
-    try {
-      text = fs.readFileSync(fd, 'utf8');
-    } catch {
-      return undefined;
-    } finally {
-      fs.closeSync(fd);
-    }
+    const text = this.dir ? readStoreFile(this.dir, `${name}.txt`)?.text : undefined;
+    if (text === undefined) return undefined;
     // Present but not one line of this name: damaged, seen by get() as a digest that does not match.
     const entry: StoredEntry = parseStoreLines(text).get(name) ?? { json: '', digest: '' };
     this.memory.set(name, entry);
@@ -597,21 +589,20 @@ export class AnalysisCache {
   private load<T extends StoreFile>(name: string, parse: (text: string) => T): T | undefined {
     if (!this.dir) return undefined;
     const file = path.join(this.dir, name);
-    const fd = openStoreFile(file);
-    if (fd === null) return undefined;
+    const known = storesRemembered ? knownStores.get(file) : undefined;
+    // The file as this process last read or wrote it: not read again.
+    if (known && known.identity === identityOf(fs.lstatSync(file, { throwIfNoEntry: false }))) return known.store.copy() as T;
+    const read = readStoreFile(this.dir, name);
+    if (!read) return undefined;
+    let store: T;
     try {
-      if (!storesRemembered) return parse(fs.readFileSync(fd, 'utf8'));
-      const identity = identityOf(fd);
-      const known = knownStores.get(file);
-      if (known?.identity === identity) return known.store.copy() as T;
-      const store = parse(fs.readFileSync(fd, 'utf8'));
-      remember(file, identity, store);
-      return store.copy() as T;
+      store = parse(read.text);
     } catch {
       return undefined;
-    } finally {
-      fs.closeSync(fd);
     }
+    if (!storesRemembered) return store;
+    remember(file, read.identity, store);
+    return store.copy() as T;
   }
 
   /** Writes what changed; a failure to write (read-only repository) only costs the next run time. */
@@ -671,27 +662,19 @@ export function codeDigestOf(top: string): string {
 }
 
 /**
- * A store file opened for reading, or null when there is none to read: a
- * cache is not trusted to hold what flushcheck wrote, and a FIFO in a store's
- * place would block the run, a device never end it. What is refused is as
- * good as absent, and replaced at the next save.
+ * A store file's text and identity, or null when there is none to read. A
+ * cache is not trusted to hold what flushcheck wrote: a symlink, a FIFO (which
+ * would block the run), a device (which would never end it) or a file past
+ * MAX_STORE_FILE_BYTES is refused as any hostile file is (discover/safe-read.ts),
+ * is as good as absent, and is replaced at the next save.
  */
-function openStoreFile(file: string): number | null {
-  let fd: number;
+function readStoreFile(dir: string, name: string): { text: string; identity: string } | null {
   try {
-    // O_NONBLOCK: a FIFO is opened without waiting for a writer, then refused.
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    const read = readRegularFileWithStat(dir, name, MAX_STORE_FILE_BYTES);
+    return read && { text: read.content.toString('utf8'), identity: identityOf(read.stat)! };
   } catch {
     return null;
   }
-  try {
-    const stat = fs.fstatSync(fd);
-    if (stat.isFile() && stat.size <= MAX_STORE_FILE_BYTES) return fd;
-  } catch {
-    // Unreadable: as absent.
-  }
-  fs.closeSync(fd);
-  return null;
 }
 
 /** A store file's content as a run holds it. */
@@ -721,9 +704,9 @@ export function rememberStores(on: boolean): void {
   if (!on) knownStores.clear();
 }
 
-function identityOf(fd: number): string {
-  const st = fs.fstatSync(fd, { bigint: true });
-  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+/** What tells one version of a file from the next: an append changes its size and times, a rename its inode. */
+function identityOf(stat: fs.Stats | undefined): string | null {
+  return stat ? `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}` : null;
 }
 
 function remember(file: string, identity: string, store: StoreFile): void {
@@ -747,8 +730,8 @@ function saveStore(file: string, store: StoreFile): void {
 
 /**
  * Appends `text` (whole lines) to `file` in one write, and gives the file's
- * identity after it (when stores are remembered, else ''); null when there is
- * no such file any more (it is then written whole). Another flushcheck appending
+ * identity after it; null when there is no such file any more (it is then
+ * written whole). Another flushcheck appending
  * meanwhile is harmless: each write lands whole at the end of the file, and
  * every line or section carries its own checksum. Replacing the file instead
  * costs rewriting megabytes per commit, and on a filesystem mounted with
@@ -773,7 +756,7 @@ function appendTo(file: string, text: string): string | null {
       const bytes = Buffer.from(cut ? `\n${text}` : text);
       for (let done = 0; done < bytes.length; ) done += fs.writeSync(fd, bytes, done);
     }
-    return storesRemembered ? identityOf(fd) : '';
+    return identityOf(fs.fstatSync(fd))!;
   } finally {
     fs.closeSync(fd);
   }

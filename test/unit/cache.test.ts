@@ -224,7 +224,7 @@ describe('a process that remembers its store files (the resident process)', () =
 
   /** The store files `run` reads from disk. */
   const readsDuring = (run: () => void): string[] => {
-    const read = vi.spyOn(fs, 'readFileSync');
+    const read = vi.spyOn(fs, 'openSync');
     run();
     const files = read.mock.calls.map((c) => String(c[0]));
     read.mockRestore();
