@@ -116,28 +116,31 @@ function summariesBottomUp(program: Program, ctx: RuleContext, callees: Map<Func
   const invisible = new Set(ctx.rule.contracts.filter((c) => c.checkCallers === false).flatMap((c) => [c.defer, c.complete]));
   for (const scc of stronglyConnected(program.functions, callees)) {
     const inScc = new Set(scc);
+    // Functions that call nothing that matters have the identity summary;
+    // the functions contracts name are always analysed (they are checked).
+    const relevant = (fn: FunctionIR) =>
+      mustAnalyse.has(fn.name) ||
+      fn.calls.some((c) => !invisible.has(c) && (direct.has(c) || program.resolve(fn.file, c).some((t) => matters(summaries.get(t)) || inScc.has(t))));
+    const handoffs = new Map(scc.filter(relevant).map((fn) => [fn, program.isHandoff(fn, ctx.rule.handoff, contractDefers)]));
+    const kept = previous && handoffs.size === scc.length ? keptComponent(scc, inScc, handoffs, callees, summaries, previous) : null;
+    if (kept) {
+      scc.forEach((fn, i) => {
+        summaries.set(fn, kept[i].summary);
+        results.set(fn, kept[i]);
+      });
+      continue;
+    }
     for (let round = 0; round < MAX_SCC_ROUNDS; round++) {
       let changed = false;
       for (const fn of scc) {
-        // Functions that call nothing that matters have the identity summary;
-        // the functions contracts name are always analysed (they are checked).
-        const relevant =
-          mustAnalyse.has(fn.name) ||
-          fn.calls.some((c) => !invisible.has(c) && (direct.has(c) || program.resolve(fn.file, c).some((t) => matters(summaries.get(t)) || inScc.has(t))));
-        if (!relevant) continue;
-        const handoff = program.isHandoff(fn, ctx.rule.handoff, contractDefers);
+        const handoff = handoffs.get(fn);
+        if (!handoff) continue;
         const prev = previous?.results.get(fn);
-        const unchanged =
-          prev &&
-          scc.length === 1 &&
-          prev.summary.handoff === handoff.handoff &&
-          prev.summary.handoffWhy === handoff.why &&
-          callees.get(fn)!.every((t) => summaries.get(t) === previous!.summaries.get(t));
         let res: FunctionResult;
         try {
-          res = unchanged ? prev : analyzeOrRecall(fn, ctx, program, (t) => summaries.get(t), handoff, memo);
+          res = analyzeOrRecall(fn, ctx, program, (t) => summaries.get(t), handoff, memo);
           // An equal summary keeps its identity, so this function's callers can be reused too.
-          if (prev && res !== prev && summaryKey(prev.summary) === summaryKey(res.summary)) res = { ...res, summary: prev.summary };
+          if (prev && summaryKey(prev.summary) === summaryKey(res.summary)) res = { ...res, summary: prev.summary };
         } catch (e) {
           failed.set(fn, failureReason(e));
           continue;
@@ -151,6 +154,33 @@ function summariesBottomUp(program: Program, ctx: RuleContext, callees: Map<Func
     }
   }
   return { summaries, results, failed };
+}
+
+/**
+ * The previous round's results for a whole component, when nothing its
+ * analysis reads has changed: each member was analysed then, with the same
+ * hand-off status, and every callee outside the component keeps the very
+ * same summary. A component's results (the fixpoint of several functions,
+ * or of one that calls itself) depend on nothing else, so analysing it
+ * again would give them back.
+ */
+function keptComponent(
+  scc: FunctionIR[],
+  inScc: Set<FunctionIR>,
+  handoffs: Map<FunctionIR, { handoff: boolean; why: string }>,
+  callees: Map<FunctionIR, FunctionIR[]>,
+  summaries: Map<FunctionIR, Summary>,
+  previous: RuleRun,
+): FunctionResult[] | null {
+  const kept: FunctionResult[] = [];
+  for (const fn of scc) {
+    const prev = previous.results.get(fn);
+    const handoff = handoffs.get(fn)!;
+    if (!prev || prev.summary.handoff !== handoff.handoff || prev.summary.handoffWhy !== handoff.why) return null;
+    if (!callees.get(fn)!.every((t) => inScc.has(t) || summaries.get(t) === previous.summaries.get(t))) return null;
+    kept.push(prev);
+  }
+  return kept;
 }
 
 function matters(sm: Summary | undefined): boolean {
