@@ -38,10 +38,10 @@ export interface DiscoverResult {
   rawPaths: Map<string, Buffer>;
 }
 
-/** A directory entry's name as bytes and as shown (invalid UTF-8 bytes as `\xNN`). */
+/** A directory entry's name as shown (invalid UTF-8 bytes as `\xNN`), and as bytes when it was read as bytes. */
 interface EntryName {
   shown: string;
-  raw: Buffer;
+  raw?: Buffer;
   valid: boolean;
 }
 
@@ -58,7 +58,8 @@ function readFolder(absDir: string | Buffer): { entry: fs.Dirent; name: EntryNam
   const entries = fs.readdirSync(absDir, { withFileTypes: true });
   // Decoding replaced invalid bytes by U+FFFD: read the names again as bytes.
   if (typeof absDir === 'string' && !entries.some((e) => e.name.includes('\ufffd'))) {
-    return entries.map((entry) => ({ entry, name: { shown: entry.name, raw: Buffer.from(entry.name), valid: true } }));
+    // No bytes kept: a valid name under a folder named by a string is joined as a string (childPath).
+    return entries.map((entry) => ({ entry, name: { shown: entry.name, valid: true } }));
   }
   const raw = fs.readdirSync(absDir, { withFileTypes: true, encoding: 'buffer' }) as unknown as (fs.Dirent & { name: Buffer })[];
   return raw.map((entry) => ({ entry: entry as unknown as fs.Dirent, name: entryName(entry.name) }));
@@ -66,7 +67,7 @@ function readFolder(absDir: string | Buffer): { entry: fs.Dirent; name: EntryNam
 
 function childPath(absDir: string | Buffer, name: EntryName): string | Buffer {
   if (typeof absDir === 'string' && name.valid) return `${absDir}/${name.shown}`;
-  return Buffer.concat([typeof absDir === 'string' ? Buffer.from(absDir) : absDir, Buffer.from('/'), name.raw]);
+  return Buffer.concat([typeof absDir === 'string' ? Buffer.from(absDir) : absDir, Buffer.from('/'), name.raw ?? Buffer.from(name.shown)]);
 }
 
 /** Top-level folders that never hold kernel build sources. */
