@@ -17,6 +17,11 @@ const io = {
 };
 
 let served: number | null = null;
+if (argv[0] === 'diff' && argv.includes('--cached') && !argv.includes('--resident')) {
+  // The hook's first git questions, asked while the rest of the code loads (see discover/git.ts).
+  const { startCachedDiffEarly } = await import('../discover/git.js');
+  void startCachedDiffEarly(process.cwd());
+}
 if (argv[0] === 'diff' && argv.includes('--resident')) {
   const { runThroughResident } = await import('../resident/client.js');
   served = await runThroughResident(argv, io);

@@ -64,9 +64,16 @@ function gitReason(stderr: Buffer | string | null | undefined): string | undefin
 /**
  * `git` without blocking: a slow call (one that stats every file) runs while
  * other work goes on. `env`: added to gitEnv(); `signal`: ends git when the
- * answer is no longer wanted (the promise then rejects).
+ * answer is no longer wanted (the promise then rejects). A command started
+ * early (startCachedDiffEarly) with the same folder and arguments gives its
+ * answer instead; if it failed, git runs again, so an error comes as it would.
  */
 export function gitAsync(cwd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {}): Promise<Buffer> {
+  const early = opts.env || opts.signal ? undefined : takeEarly(cwd, args);
+  return early ? early.catch(() => runGit(cwd, args, opts)) : runGit(cwd, args, opts);
+}
+
+function runGit(cwd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; signal?: AbortSignal }): Promise<Buffer> {
   return new Promise((resolvePromise, reject) => {
     const options = { cwd, env: { ...gitEnv(), ...opts.env }, signal: opts.signal, maxBuffer: MAX_GIT_OUTPUT, encoding: 'buffer', ...OWN_PROCESS_GROUP };
     execFile('git', args, options as ExecFileOptions & { encoding: 'buffer' }, (error, stdout, stderr) => {
@@ -76,6 +83,37 @@ export function gitAsync(cwd: string, args: string[], opts: { env?: NodeJS.Proce
       reject(new GitError(args, gitReason(stderr) ?? error.message));
     });
   });
+}
+
+/** Commands started before the code that asks for them was loaded, by folder and arguments; each answers once. */
+const startedEarly = new Map<string, Promise<Buffer>>();
+
+const earlyKey = (cwd: string, args: string[]) => `${cwd}\0${args.join('\0')}`;
+
+function takeEarly(cwd: string, args: string[]): Promise<Buffer> | undefined {
+  const key = earlyKey(cwd, args);
+  const started = startedEarly.get(key);
+  startedEarly.delete(key);
+  return started;
+}
+
+/**
+ * `diff --cached` (the pre-commit hook) asks git what the index changes
+ * (diffIndex) once its code is loaded: ~40 ms on a kernel's index, waited
+ * for on every commit. Asked here, from the folder the command runs in (one
+ * rev-parse for the commit first), git answers while node loads the code.
+ * diffIndex takes the answer only if it asks the same folder about the same
+ * commit; the answer is the index as it was a moment earlier, when the
+ * command started. Resolves once git has answered or failed (the command
+ * does not wait for it; tests do).
+ */
+export async function startCachedDiffEarly(dir: string): Promise<void> {
+  const found = await runGit(dir, REPO_WITH_HEAD, {}).then((out) => parseRepoWithHead(out, dir), () => null);
+  if (!found) return;
+  const args = diffIndexArgs(found.head.commit, true);
+  const answer = runGit(found.repo.top, args, {});
+  startedEarly.set(earlyKey(found.repo.top, args), answer);
+  await answer.then(() => {}, () => {});
 }
 
 /** git refused (bad revision, dubious ownership, ...): a usage error carrying git's own words. */
@@ -275,16 +313,24 @@ export function blobId(content: Buffer): string {
   return createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
 }
 
+/** One rev-parse for the repository and its HEAD (see findRepoWithHead). */
+const REPO_WITH_HEAD = ['rev-parse', '--show-toplevel', '--git-common-dir', 'HEAD^{commit}', 'HEAD^{tree}', '--'];
+
 /** The repository and its HEAD in one git call: the commit and its tree, or null before the first commit. */
 export function findRepoWithHead(dir: string): { repo: GitRepo; head: { commit: string; tree: string } | null } | null {
-  const run = spawnSync('git', ['rev-parse', '--show-toplevel', '--git-common-dir', 'HEAD^{commit}', 'HEAD^{tree}', '--'], { cwd: dir, env: gitEnv(), ...OWN_PROCESS_GROUP });
+  const run = spawnSync('git', REPO_WITH_HEAD, { cwd: dir, env: gitEnv(), ...OWN_PROCESS_GROUP });
   if (run.error) throw spawnFailure(['rev-parse'], run.error as NodeJS.ErrnoException);
-  const [top, common, commit, tree] = run.stdout.toString('utf8').split('\n');
+  const found = run.status === 0 ? parseRepoWithHead(run.stdout, dir) : null;
+  if (found) return found;
   // No HEAD yet (or not a repository, or a refusal): the general lookup says which, in git's words.
-  if (run.status !== 0 || !top || !common || !/^[0-9a-f]{40,64}$/.test(commit ?? '') || !/^[0-9a-f]{40,64}$/.test(tree ?? '')) {
-    const repo = findRepo(dir);
-    return repo ? { repo, head: null } : null;
-  }
+  const repo = findRepo(dir);
+  return repo ? { repo, head: null } : null;
+}
+
+/** REPO_WITH_HEAD's answer, or null when it names no work tree and commit. */
+function parseRepoWithHead(out: Buffer, dir: string): { repo: GitRepo; head: { commit: string; tree: string } } | null {
+  const [top, common, commit, tree] = out.toString('utf8').split('\n');
+  if (!top || !common || !/^[0-9a-f]{40,64}$/.test(commit ?? '') || !/^[0-9a-f]{40,64}$/.test(tree ?? '')) return null;
   return { repo: { top, commonDir: path.resolve(dir, common) }, head: { commit, tree } };
 }
 
@@ -324,7 +370,11 @@ function parseRawDiff(out: Buffer): RawChange[] {
  * The index is compared without reading the working tree.
  */
 export async function diffIndex(repo: GitRepo, commit: string, cached: boolean): Promise<RawChange[]> {
-  return parseRawDiff(await gitAsync(repo.top, ['diff-index', '--raw', '-z', '--no-renames', ...(cached ? ['--cached'] : []), '--end-of-options', commit, '--']));
+  return parseRawDiff(await gitAsync(repo.top, diffIndexArgs(commit, cached)));
+}
+
+function diffIndexArgs(commit: string, cached: boolean): string[] {
+  return ['diff-index', '--raw', '-z', '--no-renames', ...(cached ? ['--cached'] : []), '--end-of-options', commit, '--'];
 }
 
 /** What differs between two trees (or commits), with the blob ids of the second. */

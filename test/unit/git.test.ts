@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { findRepo, findRepoAtTop, GitError, readObjects, readObjectsAsync } from '../../src/discover/git.js';
+import { diffIndex, findRepo, findRepoAtTop, findRepoWithHead, GitError, readObjects, readObjectsAsync, startCachedDiffEarly } from '../../src/discover/git.js';
 import { GitTreeBacking } from '../../src/discover/backing.js';
 import { treeSnapshot } from '../../src/discover/source.js';
 
@@ -80,5 +80,49 @@ describe('git plumbing', () => {
     git(foreign, 'init', '-q');
     execFileSync('chown', ['-R', '65534:65534', foreign]);
     expect(() => findRepo(foreign)).toThrow(/git rev-parse: fatal: detected dubious ownership in repository at/);
+  });
+});
+
+describe('the first git questions of diff --cached, asked early', () => {
+  const dir = path.join(work, 'early');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'a.c'), 'int a;\n');
+  fs.writeFileSync(path.join(dir, 'b.c'), 'int b;\n');
+  git(dir, 'init', '-q');
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-qm', 'base');
+  const staged = (changes: { path: string }[]) => changes.map((c) => c.path).sort();
+
+  it('answer diffIndex once, as the index was when they were asked', async () => {
+    fs.writeFileSync(path.join(dir, 'a.c'), 'int a2;\n');
+    git(dir, 'add', 'a.c');
+    await startCachedDiffEarly(dir);
+    // Staged after the early question: not in its answer.
+    fs.writeFileSync(path.join(dir, 'b.c'), 'int b2;\n');
+    git(dir, 'add', 'b.c');
+    const { repo, head } = findRepoWithHead(dir)!;
+    expect(staged(await diffIndex(repo, head!.commit, true))).toEqual(['a.c']);
+    // Each early answer serves once: the next question asks git.
+    expect(staged(await diffIndex(repo, head!.commit, true))).toEqual(['a.c', 'b.c']);
+  });
+
+  it('are taken only by the same question from the same folder, about the same HEAD', async () => {
+    git(dir, 'reset', '-q'); // nothing staged; a.c and b.c still changed on disk
+    await startCachedDiffEarly(dir);
+    git(dir, 'add', 'a.c');
+    const { repo, head } = findRepoWithHead(dir)!;
+    // Another folder, another question: asked of git, and the early answer stays.
+    expect(staged(await diffIndex({ ...repo, top: `${repo.top}/` }, head!.commit, true))).toEqual(['a.c']);
+    expect(staged(await diffIndex(repo, head!.commit, false))).toEqual(['a.c', 'b.c']);
+    // The early question's own: nothing was staged when it was asked.
+    expect(staged(await diffIndex(repo, head!.commit, true))).toEqual([]);
+
+    // HEAD moved after the early question: its answer, about the old HEAD, is not taken.
+    await startCachedDiffEarly(dir);
+    git(dir, 'commit', '-qm', 'second');
+    git(dir, 'add', 'b.c');
+    const now = findRepoWithHead(dir)!;
+    expect(now.head!.commit).not.toBe(head!.commit);
+    expect(staged(await diffIndex(now.repo, now.head!.commit, true))).toEqual(['b.c']);
   });
 });
