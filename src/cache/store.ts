@@ -70,6 +70,8 @@ export class ScanIndex {
   private readonly fresh = new Set<string>();
   /** Intact sections of the file this index was read from; null: write it whole (new, damaged, or started over). */
   private sectionsOnDisk: number | null = null;
+  /** Key lines in those sections: past twice the keys (a section per vocabulary growth repeats them all), written whole. */
+  private linesOnDisk = 0;
 
   private bitOf(name: string): number {
     let b = this.bit.get(name);
@@ -133,12 +135,14 @@ export class ScanIndex {
    */
   appendix(): string | null {
     if (this.sectionsOnDisk === null || this.sectionsOnDisk >= MAX_SCAN_SECTIONS) return null;
+    if (this.linesOnDisk + this.fresh.size > 2 * this.scanned.size + 64) return null;
     return this.fresh.size ? this.section(this.fresh) : '';
   }
 
   /** This index is now what its file holds, `appended` having been appended to it. */
   saved(appended: string): void {
     if (appended) this.sectionsOnDisk! += 1;
+    this.linesOnDisk += this.fresh.size;
     this.fresh.clear();
     this.changed = false;
   }
@@ -151,6 +155,7 @@ export class ScanIndex {
     c.found = new Map(this.found);
     c.vocab.push(...this.vocab);
     c.sectionsOnDisk = this.sectionsOnDisk;
+    c.linesOnDisk = this.linesOnDisk;
     c.changed = this.changed;
     return c;
   }
@@ -177,12 +182,17 @@ export class ScanIndex {
       // Bodies hold names and hexadecimal keys: only a section's header starts a line with '#'.
       const next = headerEnd < 0 ? -1 : text.indexOf('\n#', headerEnd);
       const end = next < 0 ? text.length : next + 1;
-      const body = headerEnd < 0 ? '' : text.slice(headerEnd + 1, end);
+      // A body ends with one newline: one more is the blank line an append puts before its section when it
+      // saw this one still being written (appendTo), not part of it.
+      let bodyEnd = end;
+      while (bodyEnd - headerEnd > 2 && text[bodyEnd - 1] === '\n' && text[bodyEnd - 2] === '\n') bodyEnd--;
+      const body = headerEnd < 0 ? '' : text.slice(headerEnd + 1, bodyEnd);
       if (headerEnd < 0 || text.slice(at, headerEnd) !== `# ${digest(body)}` || !index.readSection(body)) {
         intact = false;
         break;
       }
       sections++;
+      index.linesOnDisk += body.split('\n').length - 2;
       at = end;
     }
     index.fresh.clear();
@@ -517,7 +527,7 @@ export class SnapshotStore {
     fs.mkdirSync(this.dir, { recursive: true });
     for (const [name, entry] of this.pending) writeAtomic(this.file(name), formatStoreLine(name, entry));
     const now = new Date();
-    for (const name of this.used) if (!this.pending.has(name)) fs.utimesSync(this.file(name), now, now);
+    for (const name of this.used) if (!this.pending.has(name)) markRecent(this.file(name), now);
     this.pending.clear();
     for (const name of this.names().slice(MAX_STORED_SNAPSHOTS)) fs.rmSync(this.file(name), { force: true });
   }
@@ -591,7 +601,7 @@ export class AnalysisCache {
     const file = path.join(this.dir, name);
     const known = storesRemembered ? knownStores.get(file) : undefined;
     // The file as this process last read or wrote it: not read again.
-    if (known && known.identity === identityOf(fs.lstatSync(file, { throwIfNoEntry: false }))) return known.store.copy() as T;
+    if (known && known.identity === identityOf(statOrNone(file))) return known.store.copy() as T;
     const read = readStoreFile(this.dir, name);
     if (!read) return undefined;
     let store: T;
@@ -702,6 +712,24 @@ let storesRemembered = false;
 export function rememberStores(on: boolean): void {
   storesRemembered = on;
   if (!on) knownStores.clear();
+}
+
+/** Marks a snapshot file used now; one another flushcheck removed meanwhile (pruning its own) needs no mark. */
+function markRecent(file: string, now: Date): void {
+  try {
+    fs.utimesSync(file, now, now);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+}
+
+/** The file's lstat, or undefined when it cannot be had (no such file, or a folder above it that is no longer one). */
+function statOrNone(file: string): fs.Stats | undefined {
+  try {
+    return fs.lstatSync(file, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
 }
 
 /** What tells one version of a file from the next: an append changes its size and times, a rename its inode. */

@@ -216,6 +216,22 @@ function digestOf(json: string): string {
   return digest(json);
 }
 
+describe('saving while another flushcheck prunes the same cache', () => {
+  it('a snapshot this run used, removed meanwhile, does not stop the save', () => {
+    const dir = fs.mkdtempSync(path.join(cacheRoot, 'pruned-'));
+    const first = new AnalysisCache(dir);
+    first.snapshots.put('tree-a', { findings: [] });
+    expect(first.save()).toBeNull();
+    const second = new AnalysisCache(dir);
+    expect(second.snapshots.get('tree-a', () => true)).toEqual({ findings: [] });
+    second.results.put('k1', { a: 1 });
+    // Another process keeping its most recent snapshots removed this one.
+    fs.rmSync(path.join(dir, 'snapshots', 'tree-a.txt'));
+    expect(second.save()).toBeNull();
+    expect(new AnalysisCache(dir).results.get('k1')).toEqual({ a: 1 });
+  });
+});
+
 describe('a process that remembers its store files (the resident process)', () => {
   afterEach(() => {
     rememberStores(false);
