@@ -187,12 +187,13 @@ export class ScanIndex {
       let bodyEnd = end;
       while (bodyEnd - headerEnd > 2 && text[bodyEnd - 1] === '\n' && text[bodyEnd - 2] === '\n') bodyEnd--;
       const body = headerEnd < 0 ? '' : text.slice(headerEnd + 1, bodyEnd);
-      if (headerEnd < 0 || text.slice(at, headerEnd) !== `# ${digest(body)}` || !index.readSection(body)) {
+      const lines = headerEnd < 0 || text.slice(at, headerEnd) !== `# ${digest(body)}` ? null : index.readSection(body);
+      if (lines === null) {
         intact = false;
         break;
       }
       sections++;
-      index.linesOnDisk += body.split('\n').length - 2;
+      index.linesOnDisk += lines;
       at = end;
     }
     index.fresh.clear();
@@ -202,15 +203,17 @@ export class ScanIndex {
     return index;
   }
 
-  /** Reads one section's body into the index; false when its vocabulary does not extend the index's. */
-  private readSection(body: string): boolean {
+  /** Reads one section's body into the index: how many key lines it holds, or null when its vocabulary does not extend the index's. */
+  private readSection(body: string): number | null {
     let eol = body.indexOf('\n');
-    if (eol < 0) return false;
+    if (eol < 0) return null;
     const names = body.slice(0, eol).split(' ').filter(Boolean);
-    if (names.length > MAX_VOCABULARY || this.vocab.some((name, i) => names[i] !== name)) return false;
+    if (names.length > MAX_VOCABULARY || this.vocab.some((name, i) => names[i] !== name)) return null;
+    let lines = 0;
     for (const name of names) this.bitOf(name);
     const limit = 2 ** this.vocab.length;
     for (let pos = eol + 1; pos < body.length; pos = eol + 1) {
+      lines++;
       eol = body.indexOf('\n', pos);
       if (eol < 0) eol = body.length;
       const s1 = body.indexOf(' ', pos);
@@ -225,7 +228,7 @@ export class ScanIndex {
       if (found) this.found.set(key, found);
       else this.found.delete(key);
     }
-    return true;
+    return lines;
   }
 }
 
