@@ -7,20 +7,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyFixturePatch, git, seriesRepo } from './support/fixture-repo.js';
-import { main } from '../../src/cli/run.js';
+import { breakFixStates, diffCachedJson, git, seriesRepo, stageBreakFix, type BreakFixStates } from './support/fixture-repo.js';
 import { ResultStore, ScanIndex, digest, formatStoreLine } from '../../src/cache/store.js';
 
 let repo: string;
 
-async function diffCached(...extra: string[]): Promise<{ code: number; report: unknown; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(['diff', '--cached', '--format', 'json', ...extra], { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) }, isTTY: { stdout: false, stderr: false }, cwd: repo, env: {} });
-  const report = JSON.parse(stdout);
-  report.stats.ms = 0;
-  return { code, report, stderr };
-}
+const diffCached = (...extra: string[]) => diffCachedJson(repo, ...extra);
 
 const STORES = ['scan.txt', 'functions.txt', 'files.txt', 'cfgs.txt'];
 let cacheDir: string;
@@ -30,18 +22,8 @@ const after = new Map<string, string>();
 let expected: { code: number; report: unknown };
 let expectedOther: { code: number; report: unknown };
 
-let refactor: string;
-let broken: string;
-/**
- * Stages `state`: 'broken' (0002 staged over the refactor commit) or 'fixed'
- * (0003 staged over 0002's commit: its base tree holds a blob the first
- * state's did not, so scan.txt grows too).
- */
-function stage(state: 'broken' | 'fixed'): void {
-  git(repo, 'reset', '-q', '--hard', state === 'broken' ? refactor : broken);
-  applyFixturePatch(repo, `break-fix/${state === 'broken' ? '0002-foo-reject-oversized-segments-in-foo_map_sg' : '0003-foo-complete-the-maintenance-on-the-success-path-aga'}.patch`);
-  git(repo, 'add', '-A');
-}
+let commits: BreakFixStates;
+const stage = (state: 'broken' | 'fixed') => stageBreakFix(repo, commits, state);
 
 function restore(): void {
   for (const name of STORES) fs.writeFileSync(path.join(cacheDir, name), after.get(name)!);
@@ -62,10 +44,7 @@ function cuts(from: number, text: string): number[] {
 beforeAll(async () => {
   repo = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'flushcheck-crash-')), 'repo');
   seriesRepo(repo);
-  refactor = git(repo, 'rev-parse', 'HEAD').trim();
-  applyFixturePatch(repo, 'break-fix/0002-foo-reject-oversized-segments-in-foo_map_sg.patch');
-  git(repo, 'commit', '-qam', 'broken');
-  broken = git(repo, 'rev-parse', 'HEAD').trim();
+  commits = breakFixStates(repo);
   stage('fixed');
   expected = await diffCached('--no-cache');
   stage('broken');

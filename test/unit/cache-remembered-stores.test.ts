@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { applyFixturePatch, git, seriesRepo } from './support/fixture-repo.js';
+import { applyFixturePatch, breakFixStates, diffCachedJson, git, seriesRepo, stageBreakFix } from './support/fixture-repo.js';
 import { main } from '../../src/cli/run.js';
 import { AnalysisCache, digest, formatStoreLine, rememberStores } from '../../src/cache/store.js';
 
@@ -70,23 +70,9 @@ describe('a store used stale costs time, not a result', () => {
   it('diff --cached with every store as this process last saw it, while another process rewrote them, reports what a run without the cache does', async () => {
     const repo = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'flushcheck-stale-')), 'repo');
     seriesRepo(repo);
-    const refactor = git(repo, 'rev-parse', 'HEAD').trim();
-    applyFixturePatch(repo, 'break-fix/0002-foo-reject-oversized-segments-in-foo_map_sg.patch');
-    git(repo, 'commit', '-qam', 'broken');
-    const broken = git(repo, 'rev-parse', 'HEAD').trim();
-    const stage = (state: 'broken' | 'fixed') => {
-      git(repo, 'reset', '-q', '--hard', state === 'broken' ? refactor : broken);
-      applyFixturePatch(repo, `break-fix/${state === 'broken' ? '0002-foo-reject-oversized-segments-in-foo_map_sg' : '0003-foo-complete-the-maintenance-on-the-success-path-aga'}.patch`);
-      git(repo, 'add', '-A');
-    };
-    const run = async (...extra: string[]) => {
-      let stdout = '';
-      let stderr = '';
-      const code = await main(['diff', '--cached', '--format', 'json', ...extra], { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) }, isTTY: { stdout: false, stderr: false }, cwd: repo, env: {} });
-      const report = JSON.parse(stdout);
-      report.stats.ms = 0;
-      return { code, report, stderr };
-    };
+    const commits = breakFixStates(repo);
+    const stage = (state: 'broken' | 'fixed') => stageBreakFix(repo, commits, state);
+    const run = (...extra: string[]) => diffCachedJson(repo, ...extra);
     stage('fixed');
     const expectFixed = await run('--no-cache');
     stage('broken');
