@@ -70,7 +70,7 @@ export class ScanIndex {
   private readonly fresh = new Set<string>();
   /** Intact sections of the file this index was read from; null: write it whole (new, damaged, or started over). */
   private sectionsOnDisk: number | null = null;
-  /** Key lines in those sections: past twice the keys (a section per vocabulary growth repeats them all), written whole. */
+  /** Key lines in those sections (a section per vocabulary growth repeats them all: see outgrown). */
   private linesOnDisk = 0;
 
   private bitOf(name: string): number {
@@ -135,7 +135,7 @@ export class ScanIndex {
    */
   appendix(): string | null {
     if (this.sectionsOnDisk === null || this.sectionsOnDisk >= MAX_SCAN_SECTIONS) return null;
-    if (this.linesOnDisk + this.fresh.size > 2 * this.scanned.size + 64) return null;
+    if (outgrown(this.linesOnDisk + this.fresh.size, this.scanned.size)) return null;
     return this.fresh.size ? this.section(this.fresh) : '';
   }
 
@@ -403,7 +403,7 @@ export class ResultStore {
   appendix(): string | null {
     if (this.onDisk === null || this.dropped > 0) return null;
     const lines = this.onDisk.lines + this.fresh.size;
-    if (lines > this.limits.entries || lines > 2 * this.entries.size + 64) return null;
+    if (lines > this.limits.entries || outgrown(lines, this.entries.size)) return null;
     let text = '';
     for (const key of this.fresh) text += formatStoreLine(key, this.entries.get(key)!);
     return this.onDisk.length + text.length > this.limits.bytes ? null : text;
@@ -688,6 +688,15 @@ function readStoreFile(dir: string, name: string): { text: string; identity: str
   } catch {
     return null;
   }
+}
+
+/**
+ * Whether a store file of `lines` lines (its appended ones included) for
+ * `keys` live keys is to be written whole: past twice as many lines, most are
+ * superseded ones that every run still reads.
+ */
+function outgrown(lines: number, keys: number): boolean {
+  return lines > 2 * keys + 64;
 }
 
 /** A store file's content as a run holds it. */

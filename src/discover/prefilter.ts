@@ -59,7 +59,7 @@ interface BatchTrust {
   before: number;
 }
 
-/** Where a file's key comes from, as a batch reports it (BatchOutput.keyFrom; 0: no key). scanBatch writes the numbers: it runs in workers by its source. */
+/** Where a file's key comes from, as a batch reports it (BatchOutput.keyFrom; 0: no key). WORKER_SOURCE defines them too: scanBatch runs there by its source. */
 const VOUCHED_KEY = 1;
 const HASHED_KEY = 2;
 
@@ -184,7 +184,8 @@ export function wholeWordTest(name: string): (text: Buffer) => boolean {
  * Scan `files` (relative to `root`), keeping those for which `matches` holds.
  * `trusted`: the content keys git vouched for (see PrefilterOptions.trustedKeys).
  *
- * Self-contained on purpose (see WORKER_SOURCE): only parameters and globals.
+ * Self-contained on purpose (see WORKER_SOURCE): only parameters, globals, and the
+ * VOUCHED_KEY and HASHED_KEY numbers, which WORKER_SOURCE defines too.
  * Matched contents are copied into fresh ArrayBuffers so they can be
  * transferred to the main thread without another copy.
  */
@@ -241,10 +242,10 @@ function scanBatch(
           const after = fsModule.fstatSync(fd);
           vouched = opts.unchangedSinceCheck(after, trusted!.before) && after.size === len;
         }
-        if (vouched) out.keyFrom[i] = 1; // VOUCHED_KEY
+        if (vouched) out.keyFrom[i] = VOUCHED_KEY;
         else {
           out.hashedKeys.push(opts.contentKey(text));
-          out.keyFrom[i] = 2; // HASHED_KEY
+          out.keyFrom[i] = HASHED_KEY;
           out.hashed += 1;
         }
       }
@@ -288,6 +289,8 @@ const buildWholeWordMatcher = ${buildWholeWordMatcher.toString()};
 const scanBatch = ${scanBatch.toString()};
 const gitBlobId = ${gitBlobId.toString()};
 const unchangedSinceCheck = ${unchangedSinceCheck.toString()};
+const VOUCHED_KEY = ${VOUCHED_KEY};
+const HASHED_KEY = ${HASHED_KEY};
 const matches = buildWholeWordMatcher(workerData.identifiers);
 const scratch = { buf: Buffer.allocUnsafeSlow(1 << 20) };
 const batchOptions = {
