@@ -1,8 +1,13 @@
 // `npm run build`: dist/ from src/ alone. dist/ is emptied first, so files of
 // modules that moved or were removed (the benchmarks moved to bench/) never
 // linger in what the package ships, nor in the digest that names the cache
-// folder (src/cache/store.ts toolDigest). tsc's output goes to stderr (see
-// build-if-needed.mjs, which runs this script after `npm ci` in a clone).
+// folder (src/cache/store.ts toolDigest). The steps' output goes to stderr
+// (see build-if-needed.mjs, which runs this script after `npm ci` in a clone).
+// 1. tsc: dist/ as modules.
+// 2. bundle.mjs: the CLI as one file (src/cli/bundle.ts says why).
+// 3. precompile-validators.mjs: the cache's validators, the bundled rules and
+//    the digest of the built code.
+// 4. code-cache.mjs: V8's bytecode for the bundle (none if it cannot be made).
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -11,7 +16,13 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-const run = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, stdio: ['ignore', 2, 2] });
-if (run.status !== 0) process.exit(run.status ?? 1);
-const validators = spawnSync(process.execPath, [fileURLToPath(new URL('precompile-validators.mjs', import.meta.url))], { cwd: root, stdio: ['ignore', 2, 2] });
-process.exit(validators.status ?? 1);
+const steps = [
+  [tsc, '-p', 'tsconfig.build.json'],
+  [fileURLToPath(new URL('bundle.mjs', import.meta.url))],
+  [fileURLToPath(new URL('precompile-validators.mjs', import.meta.url))],
+  [fileURLToPath(new URL('code-cache.mjs', import.meta.url))],
+];
+for (const args of steps) {
+  const run = spawnSync(process.execPath, args, { cwd: root, stdio: ['ignore', 2, 2] });
+  if (run.status !== 0) process.exit(run.status ?? 1);
+}

@@ -5,11 +5,11 @@
 // whose tree was analysed before, loads none of it.
 import fs from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import { archSelects, loadKernelConfig, KNOWN_ARCHES, type ConfigEnv } from './discover/kconfig.js';
 import type { Snapshot } from './discover/snapshot.js';
 import { isStoredSnapshot, type StoredSnapshot } from './discover/record.js';
 import { loadRules } from './rules/load.js';
+import { packageVersion } from './rules/paths.js';
 import { UsageError } from './errors.js';
 import { digest, type AnalysisCache } from './cache/store.js';
 import type { LintOptions } from './lint.js';
@@ -17,7 +17,7 @@ import type { Diagnostic, InactiveRule, LintResult, Rule } from './types.js';
 
 export const VERSION: string = (() => {
   try {
-    return (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+    return packageVersion();
   } catch {
     return '0.0.0';
   }

@@ -660,14 +660,14 @@ export function toolDigest(): string {
   return codeDigest;
 }
 
-/** The digest of every .js/.ts file under `top`, in a fixed order. */
+/** The digest of every .js/.cjs/.ts file under `top` (the modules, the CLI's bundle, the validators), in a fixed order. */
 export function codeDigestOf(top: string): string {
   const h = createHash('sha1');
   const walk = (dir: string) => {
     for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) walk(full);
-      else if (/\.(js|ts)$/.test(entry.name)) h.update(entry.name).update(fs.readFileSync(full));
+      else if (/\.(c?js|ts)$/.test(entry.name)) h.update(entry.name).update(fs.readFileSync(full));
     }
   };
   walk(top);

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Entry point of the `flushcheck` bin: all logic is in run.ts so tests can call it.
 // `diff --resident` first offers its command to the resident process (see
-// src/resident/), before the rest of the code is loaded.
+// src/resident/), before the rest of the code is loaded; otherwise the CLI is
+// loaded as the build bundled it (see bundle.ts).
+import { loadCli } from './bundle.js';
 
 // `flushcheck lint | head` closes the pipe early; that is not an error.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
@@ -17,17 +19,14 @@ const io = {
 };
 
 let served: number | null = null;
-if (argv[0] === 'diff' && argv.includes('--cached') && !argv.includes('--resident')) {
-  // The hook's first git questions, asked while the rest of the code loads (see discover/git.ts).
-  const { startCachedDiffEarly } = await import('../discover/git.js');
-  void startCachedDiffEarly(process.cwd());
-}
 if (argv[0] === 'diff' && argv.includes('--resident')) {
   const { runThroughResident } = await import('../resident/client.js');
   served = await runThroughResident(argv, io);
 }
 if (served === null) {
-  const { main } = await import('./run.js');
-  served = await main(argv, io);
+  const cli = await loadCli();
+  // The hook's first git questions, asked while the CLI sets up (see discover/git.ts).
+  if (argv[0] === 'diff' && argv.includes('--cached') && !argv.includes('--resident')) void cli.startCachedDiffEarly(process.cwd());
+  served = await cli.main(argv, io);
 }
 process.exitCode = served;

@@ -72,7 +72,8 @@ function builtRule(text: string): Omit<Rule, 'source'> | undefined {
   if (!builtRules) {
     builtRules = new Map();
     try {
-      const parsed = lazyRequire('./bundled.json') as Record<string, Omit<Rule, 'source'>>;
+      // From dist/<folder>/, as in the CLI's bundle (dist/cli/bundle.cjs), not from this module's own folder.
+      const parsed = lazyRequire('../rules/bundled.json') as Record<string, Omit<Rule, 'source'>>;
       for (const [key, rule] of Object.entries(parsed)) builtRules.set(key, rule);
     } catch {
       // Run from src/ (tests): every rule is parsed.

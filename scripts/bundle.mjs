@@ -1,0 +1,37 @@
+// Build step (after tsc, see build.mjs): the CLI as one CommonJS file,
+// dist/cli/bundle.cjs, from dist/cli/entry.js and every module it imports.
+// src/cli/bundle.ts says why. The packages it imports are bundled too
+// (commander, picomatch, globby and theirs; MIT and ISC, and still installed
+// as dependencies): loaded from node_modules, commander and picomatch were
+// ~10 ms of every run, and a bundle run by a vm.Script cannot import() an ES
+// module (globby is one) without an experimental flag. tree-sitter is native
+// and stays in node_modules.
+// Each module's import.meta.url becomes the bundle's own URL: the modules find
+// shipped files from dist/<folder>/ (../validators/, ../code-digest.txt,
+// ../rules/bundled.json), and dist/cli/ is at the same depth.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const dist = new URL('../dist/', import.meta.url);
+const outfile = fileURLToPath(new URL('cli/bundle.cjs', dist));
+const result = await build({
+  entryPoints: [fileURLToPath(new URL('cli/entry.js', dist))],
+  outfile,
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  external: ['tree-sitter', 'tree-sitter-c'],
+  define: { 'import.meta.url': '__flushcheckBundleUrl' },
+  banner: { js: "const __flushcheckBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  logLevel: 'silent',
+});
+// A warning (an import.meta left over, a require it cannot follow) is a bundle that may not run, and so is
+// an import() left in it (see above): the build fails then.
+const problems = result.warnings.map((warning) => `${warning.text}${warning.location ? ` (${warning.location.file}:${warning.location.line})` : ''}`);
+const text = readFileSync(outfile, 'utf8');
+const dynamicImport = /(?<![\w.$])import\(/.exec(text);
+if (dynamicImport) problems.push(`an import() is left in the bundle: ${text.slice(dynamicImport.index, dynamicImport.index + 60)}`);
+for (const problem of problems) console.error(`bundle: ${problem}`);
+process.exit(problems.length === 0 ? 0 : 1);

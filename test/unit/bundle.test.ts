@@ -1,0 +1,126 @@
+// Loading the CLI as the build bundled it (src/cli/bundle.ts): V8's code cache
+// is used only with the text it was made from, the built cache is one this
+// node accepts, and the bundled CLI reports what its modules do.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import vm from 'node:vm';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { codeCacheOf, loadBundle } from '../../src/cli/bundle.js';
+import { main } from '../../src/cli/run.js';
+
+const DIST = fileURLToPath(new URL('../../dist/', import.meta.url));
+const DEMO = fileURLToPath(new URL('../../demo', import.meta.url));
+const LITMUS = fileURLToPath(new URL('../../fixtures/litmus/clean-invalidate.json', import.meta.url));
+
+let dir: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flushcheck-bundle-'));
+});
+afterEach(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A bundle whose one export answers `word` (4 letters, so every version has the same length). */
+function writeBundle(file: string, word: string): void {
+  fs.writeFileSync(file, `exports.answer = function answer() { return ${JSON.stringify(word)}; };\n`);
+}
+
+type Answering = { answer(): string };
+
+/**
+ * Loads the bundle in a node of its own, with dist/'s loader: within one
+ * process V8 compiles a text it has compiled before from memory, whatever
+ * data it is given. Returns what V8 said of the data, and the answer.
+ */
+function loadElsewhere(file: string, cache: string): { rejected: boolean | null; answer: string } {
+  const script = `import { loadBundle } from ${JSON.stringify(path.join(DIST, 'cli', 'bundle.js'))};
+const b = loadBundle(${JSON.stringify(file)}, ${JSON.stringify(cache)});
+console.log(JSON.stringify({ rejected: b.script.cachedDataRejected ?? null, answer: b.entry.answer() }));`;
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  expect(run.stderr).toBe('');
+  return JSON.parse(run.stdout) as { rejected: boolean | null; answer: string };
+}
+
+describe('the code cache', () => {
+  it('is used for the text it was made from', () => {
+    const file = path.join(dir, 'bundle.cjs');
+    const cache = path.join(dir, 'bundle.v8cache');
+    writeBundle(file, 'AAAA');
+    const first = loadBundle(file, null)!;
+    expect((first.entry as unknown as Answering).answer()).toBe('AAAA');
+    fs.writeFileSync(cache, codeCacheOf(first));
+
+    expect(loadElsewhere(file, cache)).toEqual({ rejected: false, answer: 'AAAA' });
+  });
+
+  it('is not used for another text of the same length, which V8 alone would run as the old one', () => {
+    const file = path.join(dir, 'bundle.cjs');
+    const cache = path.join(dir, 'bundle.v8cache');
+    writeBundle(file, 'AAAA');
+    const old = loadBundle(file, null)!;
+    (old.entry as unknown as Answering).answer();
+    fs.writeFileSync(cache, codeCacheOf(old));
+    writeBundle(file, 'BBBB');
+
+    // Why the cache carries its text's digest: V8 checks only the length.
+    const v8Data = fs.readFileSync(cache).subarray(old.sourceDigest.length + 1);
+    const text = fs.readFileSync(file, 'utf8');
+    const unchecked = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${text}\n})`, { filename: file, cachedData: v8Data });
+    const exports: Partial<Answering> = {};
+    (unchecked.runInThisContext() as (e: object) => void)(exports);
+    expect(unchecked.cachedDataRejected).toBe(false);
+    expect(exports.answer!()).toBe('AAAA');
+
+    expect(loadElsewhere(file, cache)).toEqual({ rejected: null, answer: 'BBBB' });
+  });
+
+  it('damaged after its header, is rejected by V8 and the bundle runs compiled as usual', () => {
+    const file = path.join(dir, 'bundle.cjs');
+    const cache = path.join(dir, 'bundle.v8cache');
+    writeBundle(file, 'AAAA');
+    const made = codeCacheOf(loadBundle(file, null)!);
+    fs.writeFileSync(cache, Buffer.concat([made.subarray(0, 41), Buffer.alloc(made.length - 41, 0x5a)]));
+    expect(loadElsewhere(file, cache)).toEqual({ rejected: true, answer: 'AAAA' });
+  });
+
+  it('missing, or the bundle missing: the bundle compiles as it runs, or the CLI loads its modules', () => {
+    const file = path.join(dir, 'bundle.cjs');
+    writeBundle(file, 'AAAA');
+    expect(loadElsewhere(file, path.join(dir, 'none.v8cache'))).toEqual({ rejected: null, answer: 'AAAA' });
+    expect(loadBundle(path.join(dir, 'none.cjs'))).toBeNull();
+  });
+});
+
+describe('the built bundle (npm run build)', () => {
+  it('comes with a code cache this node accepts', () => {
+    const script = `import { loadBundle } from ${JSON.stringify(path.join(DIST, 'cli', 'bundle.js'))};
+const b = loadBundle();
+console.log(JSON.stringify({ rejected: b.script.cachedDataRejected ?? null, main: typeof b.entry.main }));`;
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(JSON.parse(run.stdout)).toEqual({ rejected: false, main: 'function' });
+  });
+
+  // Each through another part of the bundle: the JSON and text reports, a glob (globby, an ES module, bundled
+  // because a vm.Script cannot import() it), the graph, the cache model's litmus tests, a usage error.
+  it.each([
+    [['lint', DEMO, '--format', 'json'], 1],
+    [['lint', DEMO], 1],
+    [['lint', '--root', DEMO, `${DEMO}/drivers/**/*.c`, '--format', 'json'], 1],
+    [['graph', DEMO, '--format', 'dot'], 0],
+    [['model', LITMUS], 0],
+    [['lint', DEMO, '--arch', 'vax'], 2],
+  ])('flushcheck %j reports what the modules report, and exits %i', async (argv, expected) => {
+    let stdout = '';
+    let stderr = '';
+    const code = await main(argv, { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) }, isTTY: { stdout: false, stderr: false }, env: {} });
+    const cli = spawnSync(process.execPath, [path.join(DIST, 'cli', 'main.js'), ...argv], { encoding: 'utf8' });
+    // Times differ from run to run, and so does the cache's line (what it found depends on the run before).
+    const withoutTimes = (text: string) => text.replace(/"ms": \d+/g, '"ms"').replace(/ in \d+ ms/g, ' in ms');
+    expect([code, cli.status]).toEqual([expected, expected]);
+    expect(withoutTimes(cli.stdout)).toBe(withoutTimes(stdout));
+    expect(cli.stderr).toBe(stderr);
+  });
+});
