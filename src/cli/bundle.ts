@@ -5,8 +5,10 @@
 // (scripts/bundle.mjs), and the bytecode V8 compiled for it while running a
 // few commands on the demo tree, dist/cli/bundle.v8cache
 // (scripts/code-cache.mjs). Node 20 has no compile cache for ES modules, but
-// a vm.Script takes V8's cached data. Without the bundle (tsc alone, or tests
-// from src/) the modules are imported as they are.
+// a vm.Script takes V8's cached data. Without the bundle (tests from src/, a
+// dist/ written by tsc alone) the modules are imported as they are. `npm run
+// build` empties dist/ and writes it whole: a tsc run over an older dist/
+// leaves the older bundle, as it leaves the older code digest.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';

@@ -19,14 +19,17 @@ const io = {
 };
 
 let served: number | null = null;
+if (argv[0] === 'diff' && argv.includes('--cached') && !argv.includes('--resident')) {
+  // The hook's first git questions, asked while the CLI loads (see discover/git.ts).
+  const { startCachedDiffEarly } = await import('../discover/git.js');
+  void startCachedDiffEarly(process.cwd());
+}
 if (argv[0] === 'diff' && argv.includes('--resident')) {
   const { runThroughResident } = await import('../resident/client.js');
   served = await runThroughResident(argv, io);
 }
 if (served === null) {
   const cli = await loadCli();
-  // The hook's first git questions, asked while the CLI sets up (see discover/git.ts).
-  if (argv[0] === 'diff' && argv.includes('--cached') && !argv.includes('--resident')) void cli.startCachedDiffEarly(process.cwd());
   served = await cli.main(argv, io);
 }
 process.exitCode = served;

@@ -69,8 +69,11 @@ function gitReason(stderr: Buffer | string | null | undefined): string | undefin
  * answer instead; if it failed, git runs again, so an error comes as it would.
  */
 export function gitAsync(cwd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {}): Promise<Buffer> {
-  const early = opts.env || opts.signal ? undefined : takeEarly(cwd, args);
-  return early ? early.catch(() => runGit(cwd, args, opts)) : runGit(cwd, args, opts);
+  if (opts.env || opts.signal) return runGit(cwd, args, opts);
+  // An early command whose rev-parse has not answered yet is not registered yet: wait for it rather than ask twice.
+  if (early.registering) return early.registering.then(() => gitAsync(cwd, args, opts));
+  const started = takeEarly(cwd, args);
+  return started ? started.catch(() => runGit(cwd, args, opts)) : runGit(cwd, args, opts);
 }
 
 function runGit(cwd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; signal?: AbortSignal }): Promise<Buffer> {
@@ -85,15 +88,27 @@ function runGit(cwd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; si
   });
 }
 
-/** Commands started before the code that asks for them was loaded, by folder and arguments; each answers once. */
-const startedEarly = new Map<string, Promise<Buffer>>();
+/**
+ * Commands started before the code that asks for them was loaded, by folder
+ * and arguments; each answers once. `registering`: until an early command is
+ * in `answers` (its rev-parse still running), or known not to come. One per
+ * process, not per copy of this module: cli/main.ts starts the early command
+ * from this module as tsc wrote it, before it loads the CLI's bundle, which
+ * holds its own copy (see cli/bundle.ts).
+ */
+interface EarlyCommands {
+  answers: Map<string, Promise<Buffer>>;
+  registering: Promise<void> | null;
+}
+const EARLY = Symbol.for('flushcheck.git.early');
+const early: EarlyCommands = ((globalThis as { [EARLY]?: EarlyCommands })[EARLY] ??= { answers: new Map(), registering: null });
 
 const earlyKey = (cwd: string, args: string[]) => `${cwd}\0${args.join('\0')}`;
 
 function takeEarly(cwd: string, args: string[]): Promise<Buffer> | undefined {
   const key = earlyKey(cwd, args);
-  const started = startedEarly.get(key);
-  startedEarly.delete(key);
+  const started = early.answers.get(key);
+  early.answers.delete(key);
   return started;
 }
 
@@ -104,16 +119,27 @@ function takeEarly(cwd: string, args: string[]): Promise<Buffer> | undefined {
  * rev-parse for the commit first), git answers while node loads the code.
  * diffIndex takes the answer only if it asks the same folder about the same
  * commit; the answer is the index as it was a moment earlier, when the
- * command started. Resolves once git has answered or failed (the command
- * does not wait for it; tests do).
+ * command started. A git command asked before the rev-parse answered waits
+ * for it. Resolves once git has answered or failed (the command does not wait
+ * for it; tests do).
  */
 export async function startCachedDiffEarly(dir: string): Promise<void> {
-  const found = await runGit(dir, REPO_WITH_HEAD, {}).then((out) => parseRepoWithHead(out, dir), () => null);
-  if (!found) return;
-  const args = diffIndexArgs(found.head.commit, true);
-  const answer = runGit(found.repo.top, args, {});
-  startedEarly.set(earlyKey(found.repo.top, args), answer);
-  await answer.then(() => {}, () => {});
+  // Resolves once the answer is registered, not once it has come (hence the box: a promise would be flattened).
+  const registered = runGit(dir, REPO_WITH_HEAD, {})
+    .then((out) => parseRepoWithHead(out, dir), () => null)
+    .then((found) => {
+      if (!found) return null;
+      const args = diffIndexArgs(found.head.commit, true);
+      const answer = runGit(found.repo.top, args, {});
+      early.answers.set(earlyKey(found.repo.top, args), answer);
+      return { answer };
+    });
+  const before = early.registering;
+  const mine: Promise<void> = Promise.all([before, registered]).then(() => {
+    if (early.registering === mine) early.registering = null;
+  });
+  early.registering = mine;
+  await (await registered)?.answer.then(() => {}, () => {});
 }
 
 /** git refused (bad revision, dubious ownership, ...): a usage error carrying git's own words. */

@@ -125,4 +125,27 @@ describe('the first git questions of diff --cached, asked early', () => {
     expect(now.head!.commit).not.toBe(head!.commit);
     expect(staged(await diffIndex(now.repo, now.head!.commit, true))).toEqual(['b.c']);
   });
+
+  it('are waited for when asked before the early rev-parse answered: git runs diff-index once', async () => {
+    // A git on PATH that logs its command: the only way to see which process answered.
+    const shim = fs.mkdtempSync(path.join(work, 'shim-'));
+    const log = path.join(shim, 'log');
+    const realGit = execFileSync('sh', ['-c', 'command -v git']).toString('utf8').trim();
+    fs.writeFileSync(path.join(shim, 'git'), `#!/bin/sh\necho "$1" >> '${log}'\nexec '${realGit}' "$@"\n`, { mode: 0o755 });
+    const oldPath = process.env.PATH;
+    process.env.PATH = `${shim}:${oldPath}`;
+    try {
+      git(dir, 'reset', '-q');
+      fs.writeFileSync(path.join(dir, 'a.c'), 'int a3;\n');
+      git(dir, 'add', 'a.c');
+      const started = startCachedDiffEarly(dir);
+      // Synchronous: the early rev-parse's answer cannot be taken in before diffIndex asks.
+      const { repo, head } = findRepoWithHead(dir)!;
+      expect(staged(await diffIndex(repo, head!.commit, true))).toEqual(['a.c']);
+      await started;
+      expect(fs.readFileSync(log, 'utf8').split('\n').filter((command) => command === 'diff-index')).toHaveLength(1);
+    } finally {
+      process.env.PATH = oldPath;
+    }
+  });
 });
