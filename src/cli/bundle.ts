@@ -28,9 +28,20 @@ export interface LoadedBundle {
   sourceDigest: string;
 }
 
-/** The CLI: the bundle when the build wrote one, else its modules. */
-export async function loadCli(): Promise<CliEntry> {
-  return loadBundle()?.entry ?? (await import('./entry.js'));
+/**
+ * The CLI: the bundle when the build wrote one, else its modules. A bundle
+ * that does not load (damaged) is said in one line to `warn`, and the
+ * modules run instead.
+ */
+export async function loadCli(warn: (line: string) => void, file = BUNDLE_FILE, cacheFile: string | null = CODE_CACHE_FILE): Promise<CliEntry> {
+  try {
+    const bundle = loadBundle(file, cacheFile);
+    if (bundle) return bundle.entry;
+  } catch (error) {
+    const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    warn(`flushcheck: ${file} does not load (${reason.split('\n')[0]}); running from its modules instead, slower (npm run build writes it again)\n`);
+  }
+  return import('./entry.js');
 }
 
 /** The bundle compiled (with its code cache when that was made from this text) and run; null when there is no bundle. */

@@ -29,7 +29,7 @@ if (argv[0] === 'diff' && argv.includes('--resident')) {
   served = await runThroughResident(argv, io);
 }
 if (served === null) {
-  const cli = await loadCli();
+  const cli = await loadCli((line) => io.stderr.write(line));
   served = await cli.main(argv, io);
 }
 process.exitCode = served;

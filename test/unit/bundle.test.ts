@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { codeCacheOf, loadBundle } from '../../src/cli/bundle.js';
+import { codeCacheOf, loadBundle, loadCli } from '../../src/cli/bundle.js';
 import { main } from '../../src/cli/run.js';
 
 const DIST = fileURLToPath(new URL('../../dist/', import.meta.url));
@@ -91,6 +91,21 @@ describe('the code cache', () => {
     writeBundle(file, 'AAAA');
     expect(loadElsewhere(file, path.join(dir, 'none.v8cache'))).toEqual({ rejected: null, answer: 'AAAA' });
     expect(loadBundle(path.join(dir, 'none.cjs'))).toBeNull();
+  });
+});
+
+describe('a damaged bundle', () => {
+  it.each([
+    ['a syntax error', 'exports.main = function ( {\n'],
+    ['an error at load', "throw new Error('half written');\n"],
+  ])('(%s) is said in one line, and the CLI runs from its modules', async (_, text) => {
+    const file = path.join(dir, 'bundle.cjs');
+    fs.writeFileSync(file, text);
+    const warnings: string[] = [];
+    const cli = await loadCli((line) => warnings.push(line), file, null);
+    expect(cli.main).toBe(main);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(new RegExp(`^flushcheck: ${file} does not load \\((SyntaxError|Error): [^\\n]+\\); running from its modules instead, slower \\(npm run build writes it again\\)\\n$`));
   });
 });
 
