@@ -16,13 +16,17 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+const codeCache = [fileURLToPath(new URL('code-cache.mjs', import.meta.url))];
 const steps = [
   [tsc, '-p', 'tsconfig.build.json'],
   [fileURLToPath(new URL('bundle.mjs', import.meta.url))],
   [fileURLToPath(new URL('precompile-validators.mjs', import.meta.url))],
-  [fileURLToPath(new URL('code-cache.mjs', import.meta.url))],
+  codeCache,
 ];
+// The code cache is made without NODE_OPTIONS: V8 keeps the flags it ran with in it, and rejects it under others.
+const { NODE_OPTIONS: _flags, ...withoutFlags } = process.env;
 for (const args of steps) {
-  const run = spawnSync(process.execPath, args, { cwd: root, stdio: ['ignore', 2, 2] });
+  const env = args === codeCache ? withoutFlags : process.env;
+  const run = spawnSync(process.execPath, args, { cwd: root, env, stdio: ['ignore', 2, 2] });
   if (run.status !== 0) process.exit(run.status ?? 1);
 }

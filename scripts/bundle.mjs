@@ -9,7 +9,7 @@
 // Each module's import.meta.url becomes the bundle's own URL: the modules find
 // shipped files from dist/<folder>/ (../validators/, ../code-digest.txt,
 // ../rules/bundled.json), and dist/cli/ is at the same depth.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -26,7 +26,15 @@ const result = await build({
   define: { 'import.meta.url': '__flushcheckBundleUrl' },
   banner: { js: "const __flushcheckBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
   logLevel: 'silent',
+  metafile: true,
+  absWorkingDir: fileURLToPath(new URL('..', import.meta.url)),
 });
+// The modules it was made from and their sizes: the CLI runs them instead once one changes (src/cli/bundle.ts).
+const inputs = Object.keys(result.metafile.inputs)
+  .filter((input) => input.startsWith('dist/'))
+  .sort()
+  .map((input) => [input.slice('dist/'.length), statSync(fileURLToPath(new URL(input.slice('dist/'.length), dist))).size]);
+writeFileSync(fileURLToPath(new URL('cli/bundle.inputs.json', dist)), `${JSON.stringify(inputs)}\n`);
 // A warning (an import.meta left over, a require it cannot follow) is a bundle that may not run, and so is
 // an import() left in it (see above): the build fails then.
 const problems = result.warnings.map((warning) => `${warning.text}${warning.location ? ` (${warning.location.file}:${warning.location.line})` : ''}`);

@@ -4,28 +4,35 @@
 // repository: a lint, a cold and a warm `diff --cached` (the pre-commit
 // hook's command). src/cli/bundle.ts loads it. Without git, or if a command
 // fails, no cache is written and the CLI compiles as it runs: slower, the same
-// results.
-import { execFileSync } from 'node:child_process';
+// results. `node scripts/code-cache.mjs [FILE]` writes FILE instead (tests).
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+// The build may run inside a git hook (the pre-commit framework installs flushcheck during a commit, and a
+// hook may run `npm test`): git's GIT_DIR, GIT_INDEX_FILE and the like would then point every git command
+// here, and the bundle's, at the repository being committed to. Nor does the builder's git configuration
+// (hooks, templates, signing) apply to the temporary repository.
+for (const key of Object.keys(process.env)) if (key.startsWith('GIT_')) delete process.env[key];
+Object.assign(process.env, { GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_TEMPLATE_DIR: '' });
+
 const dist = new URL('../dist/', import.meta.url);
-const { BUNDLE_FILE, CODE_CACHE_FILE, loadBundle, codeCacheOf } = await import(new URL('cli/bundle.js', dist));
-fs.rmSync(CODE_CACHE_FILE, { force: true });
+const bundleModule = new URL('cli/bundle.js', dist);
+const { BUNDLE_FILE, CODE_CACHE_FILE, loadBundle, codeCacheOf } = await import(bundleModule);
+const out = process.argv[2] ? path.resolve(process.argv[2]) : CODE_CACHE_FILE;
+fs.rmSync(out, { force: true });
 
 const quiet = { write: () => true };
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'flushcheck-code-cache-'));
 const home = process.cwd();
 try {
   fs.cpSync(fileURLToPath(new URL('../demo/', import.meta.url)), work, { recursive: true });
-  // A repository of its own, whatever the builder's git configuration says (hooks, templates, signing).
   const git = (...args) =>
     execFileSync('git', ['-c', 'user.name=flushcheck build', '-c', 'user.email=build@flushcheck.invalid', '-c', 'commit.gpgsign=false', '-c', 'core.hooksPath=/dev/null', ...args], {
       cwd: work,
       stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_TEMPLATE_DIR: '' },
     });
   git('init', '-q');
   git('add', '-A');
@@ -49,7 +56,19 @@ try {
   await run(0, 'diff', '--cached');
   stage(2);
   await run(0, 'diff', '--cached', '--format', 'json');
-  fs.writeFileSync(CODE_CACHE_FILE, codeCacheOf(bundle));
+  fs.writeFileSync(out, codeCacheOf(bundle));
+  // V8 rejects data made under other flags: NODE_OPTIONS or node flags at build time would make a cache no plain
+  // `flushcheck` uses, and nothing would say so.
+  const { NODE_OPTIONS: _flags, ...plain } = process.env;
+  const check = spawnSync(
+    process.execPath,
+    ['--input-type=module', '-e', `import { loadBundle } from ${JSON.stringify(bundleModule.href)}; process.stdout.write(String(loadBundle(${JSON.stringify(BUNDLE_FILE)}, ${JSON.stringify(out)}).script.cachedDataRejected));`],
+    { env: plain, encoding: 'utf8' },
+  );
+  if (check.stdout !== 'false') {
+    fs.rmSync(out, { force: true });
+    throw new Error(`a plain node rejects it (${check.stdout || check.stderr.trim().split('\n')[0]}): was this build run with node flags or NODE_OPTIONS?`);
+  }
 } catch (error) {
   console.error(`code cache: not written (${error instanceof Error ? error.message : String(error)}); the CLI compiles as it runs`);
 } finally {

@@ -6,9 +6,9 @@
 // few commands on the demo tree, dist/cli/bundle.v8cache
 // (scripts/code-cache.mjs). Node 20 has no compile cache for ES modules, but
 // a vm.Script takes V8's cached data. Without the bundle (tests from src/, a
-// dist/ written by tsc alone) the modules are imported as they are. `npm run
-// build` empties dist/ and writes it whole: a tsc run over an older dist/
-// leaves the older bundle, as it leaves the older code digest.
+// dist/ written by tsc alone) the modules are imported as they are, and so
+// they are when one of them changed after the bundle was made from it (tsc
+// alone, or `tsc --watch`, over a built dist/), with a line saying so.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -20,11 +20,13 @@ export type CliEntry = typeof import('./entry.js');
 
 export const BUNDLE_FILE = fileURLToPath(new URL('./bundle.cjs', import.meta.url));
 export const CODE_CACHE_FILE = fileURLToPath(new URL('./bundle.v8cache', import.meta.url));
+/** The modules the bundle was made from, with their sizes (scripts/bundle.mjs writes it). */
+export const BUNDLE_INPUTS_FILE = fileURLToPath(new URL('./bundle.inputs.json', import.meta.url));
 
 export interface LoadedBundle {
   entry: CliEntry;
   script: vm.Script;
-  /** sha1 of the bundle's text: the code cache is used only with the text it was made from. */
+  /** sha1 of the text compiled (the bundle in its wrapper): the code cache is used only with the text it was made from. */
   sourceDigest: string;
 }
 
@@ -33,7 +35,12 @@ export interface LoadedBundle {
  * that does not load (damaged) is said in one line to `warn`, and the
  * modules run instead.
  */
-export async function loadCli(warn: (line: string) => void, file = BUNDLE_FILE, cacheFile: string | null = CODE_CACHE_FILE): Promise<CliEntry> {
+export async function loadCli(warn: (line: string) => void, file = BUNDLE_FILE, cacheFile: string | null = CODE_CACHE_FILE, inputsFile = BUNDLE_INPUTS_FILE): Promise<CliEntry> {
+  const changed = changedInput(file, inputsFile);
+  if (changed) {
+    warn(`flushcheck: ${changed} changed after ${file} was built from it; running from the modules instead, slower (npm run build writes the bundle again)\n`);
+    return import('./entry.js');
+  }
   try {
     const bundle = loadBundle(file, cacheFile);
     if (bundle) return bundle.entry;
@@ -44,6 +51,36 @@ export async function loadCli(warn: (line: string) => void, file = BUNDLE_FILE, 
   return import('./entry.js');
 }
 
+/**
+ * In a checkout (src/ beside dist/), a module the bundle was made from that
+ * changed since (another size, or written after the bundle), or null. tsc
+ * alone over a built dist/ (or `tsc --watch`) rewrites modules and leaves the
+ * bundle: the older code would run, and the newer none. The inputs file lists
+ * each module's path (from dist/) and size: ~90 stat calls, ~2 ms. An
+ * installed package has no src/ and no tsc run over it, and npm gives its
+ * files the times they were unpacked at, in any order: not checked there.
+ */
+function changedInput(file: string, inputsFile: string): string | null {
+  const top = path.dirname(path.dirname(file));
+  if (!fs.existsSync(path.join(top, '..', 'src'))) return null;
+  let bundleTime: number;
+  let inputs: unknown;
+  try {
+    bundleTime = fs.statSync(file).mtimeMs;
+    inputs = JSON.parse(fs.readFileSync(inputsFile, 'utf8'));
+  } catch {
+    return null; // no bundle (the modules run), or no list of its modules: nothing to compare
+  }
+  if (!Array.isArray(inputs)) return inputsFile;
+  for (const input of inputs as unknown[]) {
+    if (!Array.isArray(input) || typeof input[0] !== 'string' || typeof input[1] !== 'number') return inputsFile;
+    const module = path.join(top, input[0]);
+    const stat = fs.statSync(module, { throwIfNoEntry: false });
+    if (stat && (stat.size !== input[1] || stat.mtimeMs > bundleTime)) return module;
+  }
+  return null;
+}
+
 /** The bundle compiled (with its code cache when that was made from this text) and run; null when there is no bundle. */
 export function loadBundle(file = BUNDLE_FILE, cacheFile: string | null = CODE_CACHE_FILE): LoadedBundle | null {
   let source: string;
@@ -52,8 +89,10 @@ export function loadBundle(file = BUNDLE_FILE, cacheFile: string | null = CODE_C
   } catch {
     return null;
   }
-  const sourceDigest = createHash('sha1').update(source).digest('hex');
-  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+  // The text V8 compiles, wrapper included, is what the cache must have been made from.
+  const wrapped = `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
+  const sourceDigest = createHash('sha1').update(wrapped).digest('hex');
+  const script = new vm.Script(wrapped, {
     filename: file,
     cachedData: cacheFile === null ? undefined : codeCacheFor(cacheFile, sourceDigest),
   });

@@ -4,6 +4,7 @@
 // src/resident/), before the rest of the code is loaded; otherwise the CLI is
 // loaded as the build bundled it (see bundle.ts).
 import { loadCli } from './bundle.js';
+import { currentFolder } from './cwd.js';
 
 // `flushcheck lint | head` closes the pipe early; that is not an error.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
@@ -22,7 +23,9 @@ let served: number | null = null;
 if (argv[0] === 'diff' && argv.includes('--cached') && !argv.includes('--resident')) {
   // The hook's first git questions, asked while the CLI loads (see discover/git.ts).
   const { startCachedDiffEarly } = await import('../discover/git.js');
-  void startCachedDiffEarly(process.cwd());
+  // A current folder removed meanwhile: no early question (run.ts says what is wrong).
+  const here = currentFolder();
+  if (here !== null) void startCachedDiffEarly(here);
 }
 if (argv[0] === 'diff' && argv.includes('--resident')) {
   const { runThroughResident } = await import('../resident/client.js');

@@ -5,6 +5,7 @@
 // Exit codes: 0 no finding at or above --fail-on, 1 some, 2 usage or internal error.
 import { Command, CommanderError } from 'commander';
 import { packageVersion } from '../rules/paths.js';
+import { currentFolder } from './cwd.js';
 import { defaultDeps, type CliDeps } from './deps.js';
 import { registerDiff } from './diff.js';
 import { registerGraph } from './graph.js';
@@ -23,7 +24,12 @@ export async function main(argv: string[], io: CliIO, deps: CliDeps = defaultDep
   const env = io.env ?? process.env;
   let exitCode = EXIT_OK;
   let commanderMessage = '';
-  const ctx: CommandContext = { io, env, cwd: io.cwd ?? process.cwd(), deps, setExit: (code) => (exitCode = code) };
+  const cwd = io.cwd ?? currentFolder();
+  if (cwd === null) {
+    io.stderr.write(`flushcheck: error: the current folder no longer exists (it was removed or moved); cd into an existing folder, e.g. the kernel tree\n`);
+    return EXIT_USAGE;
+  }
+  const ctx: CommandContext = { io, env, cwd, deps, setExit: (code) => (exitCode = code) };
 
   const program = new Command('flushcheck')
     .description('Prove that every arm64 DMA cache sync is completed by arch_sync_dma_flush() on every feasible path.')

@@ -23,9 +23,15 @@ export async function runThroughResident(argv: string[], io: ClientIO): Promise<
   if (Object.keys(process.env).some((k) => k.startsWith('FLUSHCHECK_'))) return null;
   const socket = residentSocket()?.socket;
   if (!socket) return null;
+  let cwd: string;
+  try {
+    cwd = process.cwd();
+  } catch {
+    return null; // the current folder was removed: run here, where the CLI says so
+  }
   const request: ResidentRequest = {
     argv,
-    cwd: process.cwd(),
+    cwd,
     env: Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => typeof e[1] === 'string')),
     isTTY: io.isTTY,
   };

@@ -109,6 +109,99 @@ describe('a damaged bundle', () => {
   });
 });
 
+describe('a bundle whose modules changed since it was made (tsc alone over a built dist/)', () => {
+  /** A checkout (or, without src/, an installed package) whose bundle was made from dist/lib/a.js. */
+  function builtTree(withSources: boolean) {
+    const top = path.join(dir, 'flushcheck');
+    fs.mkdirSync(path.join(top, 'dist', 'cli'), { recursive: true });
+    fs.mkdirSync(path.join(top, 'dist', 'lib'));
+    if (withSources) fs.mkdirSync(path.join(top, 'src'));
+    const module = path.join(top, 'dist', 'lib', 'a.js');
+    fs.writeFileSync(module, 'export const a = 1;\n');
+    const before = new Date(Date.now() - 60_000);
+    fs.utimesSync(module, before, before);
+    const file = path.join(top, 'dist', 'cli', 'bundle.cjs');
+    writeBundle(file, 'AAAA');
+    const inputs = path.join(top, 'dist', 'cli', 'bundle.inputs.json');
+    fs.writeFileSync(inputs, JSON.stringify([['lib/a.js', fs.statSync(module).size]]));
+    return { file, inputs, module, before };
+  }
+
+  async function load(file: string, inputs: string) {
+    const warnings: string[] = [];
+    const cli = await loadCli((line) => warnings.push(line), file, null, inputs);
+    return { cli, warnings };
+  }
+
+  it('runs the bundle while its modules are as it was made from them', async () => {
+    const { file, inputs } = builtTree(true);
+    const { cli, warnings } = await load(file, inputs);
+    expect((cli as unknown as Answering).answer()).toBe('AAAA');
+    expect(warnings).toEqual([]);
+  });
+
+  it('runs the modules, saying so, once one was written after the bundle or changed size', async () => {
+    const { file, inputs, module, before } = builtTree(true);
+    const later = new Date(Date.now() + 60_000);
+    fs.utimesSync(module, later, later);
+    const rewritten = await load(file, inputs);
+    expect(rewritten.cli.main).toBe(main);
+    expect(rewritten.warnings).toEqual([`flushcheck: ${module} changed after ${file} was built from it; running from the modules instead, slower (npm run build writes the bundle again)\n`]);
+
+    fs.writeFileSync(module, 'export const a = 22;\n');
+    fs.utimesSync(module, before, before);
+    const resized = await load(file, inputs);
+    expect(resized.cli.main).toBe(main);
+    expect(resized.warnings).toHaveLength(1);
+  });
+
+  it('is not checked in an installed package (no src/): npm unpacks its files at any time, in any order', async () => {
+    const { file, inputs, module } = builtTree(false);
+    const later = new Date(Date.now() + 60_000);
+    fs.utimesSync(module, later, later);
+    const { cli, warnings } = await load(file, inputs);
+    expect((cli as unknown as Answering).answer()).toBe('AAAA');
+    expect(warnings).toEqual([]);
+  });
+});
+
+describe('making the code cache (scripts/code-cache.mjs)', () => {
+  it("inside a git hook, touches nothing of the repository being committed to, and makes a cache a plain node accepts", () => {
+    // What git exports to a hook: the build may run in one (the pre-commit framework installs flushcheck during a commit).
+    const gitEnv = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' };
+    const victim = path.join(dir, 'victim');
+    fs.mkdirSync(victim);
+    fs.writeFileSync(path.join(victim, 'mine.txt'), 'mine\n');
+    const git = (...args: string[]) => spawnSync('git', args, { cwd: victim, env: gitEnv, encoding: 'utf8' }).stdout;
+    git('init', '-q');
+    git('add', '-A');
+    git('commit', '-qm', 'base');
+    fs.writeFileSync(path.join(victim, 'mine.txt'), 'mine, changed\n');
+    git('add', 'mine.txt');
+    const state = () => [git('rev-parse', 'HEAD'), git('status', '--porcelain'), git('ls-files', '--stage'), fs.readdirSync(victim).sort().join(' ')];
+    const before = state();
+
+    const out = path.join(dir, 'made.v8cache');
+    const hookEnv = { ...gitEnv, GIT_DIR: path.join(victim, '.git'), GIT_WORK_TREE: victim, GIT_INDEX_FILE: path.join(victim, '.git', 'index') };
+    const made = spawnSync(process.execPath, [fileURLToPath(new URL('../../scripts/code-cache.mjs', import.meta.url)), out], { cwd: victim, env: hookEnv, encoding: 'utf8' });
+    expect(made.stderr).toBe('');
+    expect(made.status).toBe(0);
+    expect(state()).toEqual(before);
+
+    const script = `import { loadBundle } from ${JSON.stringify(path.join(DIST, 'cli', 'bundle.js'))};
+console.log(String(loadBundle(undefined, ${JSON.stringify(out)}).script.cachedDataRejected));`;
+    expect(spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).stdout.trim()).toBe('false');
+  }, 60_000);
+
+  it('under node flags a plain node would not run with, writes none and says why', () => {
+    const out = path.join(dir, 'made.v8cache');
+    const made = spawnSync(process.execPath, [fileURLToPath(new URL('../../scripts/code-cache.mjs', import.meta.url)), out], { env: { ...process.env, NODE_OPTIONS: '--max-old-space-size=1234' }, encoding: 'utf8' });
+    expect(made.status).toBe(0);
+    expect(made.stderr).toMatch(/^code cache: not written \(a plain node rejects it \(true\): was this build run with node flags or NODE_OPTIONS\?\); the CLI compiles as it runs\n$/);
+    expect(fs.existsSync(out)).toBe(false);
+  }, 60_000);
+});
+
 describe('the built bundle (npm run build)', () => {
   it('comes with a code cache this node accepts', () => {
     const script = `import { loadBundle } from ${JSON.stringify(path.join(DIST, 'cli', 'bundle.js'))};

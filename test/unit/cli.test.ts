@@ -106,6 +106,16 @@ async function run(
 }
 
 describe('usage', () => {
+  // A shell can stay in a folder removed meanwhile; node cannot then say where it is.
+  it.each([['lint'], ['diff', '--cached'], ['diff', '--cached', '--resident']])('flushcheck %s from a removed folder says so and exits 2', (...argv) => {
+    const gone = mkdtempSync(join(tmpdir(), 'flushcheck-gone-'));
+    const cli = new URL('../../dist/cli/main.js', import.meta.url).pathname;
+    const ran = spawnSync('sh', ['-c', 'cd "$1" && rmdir "$1" && shift && exec "$0" "$@"', process.execPath, gone, cli, ...argv], { encoding: 'utf8' });
+    expect(ran.stderr).toBe('flushcheck: error: the current folder no longer exists (it was removed or moved); cd into an existing folder, e.g. the kernel tree\n');
+    expect(ran.status).toBe(2);
+    expect(ran.stdout).toBe('');
+  });
+
   it('--help exits 0 and prints the commands', async () => {
     const { code, stdout } = await run(['--help']);
     expect(code).toBe(0);
