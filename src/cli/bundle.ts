@@ -32,8 +32,8 @@ export interface LoadedBundle {
 
 /**
  * The CLI: the bundle when the build wrote one, else its modules. A bundle
- * that does not load (damaged) is said in one line to `warn`, and the
- * modules run instead.
+ * older than one of its modules (changedInput), or one that does not load
+ * (damaged), is said in one line to `warn`, and the modules run instead.
  */
 export async function loadCli(warn: (line: string) => void, file = BUNDLE_FILE, cacheFile: string | null = CODE_CACHE_FILE, inputsFile = BUNDLE_INPUTS_FILE): Promise<CliEntry> {
   const changed = changedInput(file, inputsFile);
@@ -46,7 +46,7 @@ export async function loadCli(warn: (line: string) => void, file = BUNDLE_FILE, 
     if (bundle) return bundle.entry;
   } catch (error) {
     const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    warn(`flushcheck: ${file} does not load (${reason.split('\n')[0]}); running from its modules instead, slower (npm run build writes it again)\n`);
+    warn(`flushcheck: ${file} does not load (${reason.split('\n')[0]}); running from the modules instead, slower (npm run build writes the bundle again)\n`);
   }
   return import('./entry.js');
 }

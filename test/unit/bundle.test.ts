@@ -105,7 +105,7 @@ describe('a damaged bundle', () => {
     const cli = await loadCli((line) => warnings.push(line), file, null);
     expect(cli.main).toBe(main);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(new RegExp(`^flushcheck: ${file} does not load \\((SyntaxError|Error): [^\\n]+\\); running from its modules instead, slower \\(npm run build writes it again\\)\\n$`));
+    expect(warnings[0]).toMatch(new RegExp(`^flushcheck: ${file} does not load \\((SyntaxError|Error): [^\\n]+\\); running from the modules instead, slower \\(npm run build writes the bundle again\\)\\n$`));
   });
 });
 
