@@ -9,7 +9,7 @@
 // Each module's import.meta.url becomes the bundle's own URL: the modules find
 // shipped files from dist/<folder>/ (../validators/, ../code-digest.txt,
 // ../rules/bundled.json), and dist/cli/ is at the same depth.
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -36,10 +36,11 @@ const inputs = Object.keys(result.metafile.inputs)
   .map((input) => [input.slice('dist/'.length), statSync(fileURLToPath(new URL(input.slice('dist/'.length), dist))).size]);
 writeFileSync(fileURLToPath(new URL('cli/bundle.inputs.json', dist)), `${JSON.stringify(inputs)}\n`);
 // A warning (an import.meta left over, a require it cannot follow) is a bundle that may not run, and so is
-// an import() left in it (see above): the build fails then.
+// an import() left in it (see above): the build fails then, and leaves no bundle for the CLI to load.
 const problems = result.warnings.map((warning) => `${warning.text}${warning.location ? ` (${warning.location.file}:${warning.location.line})` : ''}`);
 const text = readFileSync(outfile, 'utf8');
 const dynamicImport = /(?<![\w.$])import\(/.exec(text);
 if (dynamicImport) problems.push(`an import() is left in the bundle: ${text.slice(dynamicImport.index, dynamicImport.index + 60)}`);
 for (const problem of problems) console.error(`bundle: ${problem}`);
+if (problems.length > 0) rmSync(outfile, { force: true });
 process.exit(problems.length === 0 ? 0 : 1);
