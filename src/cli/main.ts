@@ -4,7 +4,7 @@
 // src/resident/), before the rest of the code is loaded; otherwise the CLI is
 // loaded as the build bundled it (see bundle.ts).
 import { loadCli } from './bundle.js';
-import { currentFolder } from './cwd.js';
+import { currentFolder } from '../cwd.js';
 
 // `flushcheck lint | head` closes the pipe early; that is not an error.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {

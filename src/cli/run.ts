@@ -5,7 +5,7 @@
 // Exit codes: 0 no finding at or above --fail-on, 1 some, 2 usage or internal error.
 import { Command, CommanderError } from 'commander';
 import { packageVersion } from '../rules/paths.js';
-import { currentFolder } from './cwd.js';
+import { currentFolder } from '../cwd.js';
 import { defaultDeps, type CliDeps } from './deps.js';
 import { registerDiff } from './diff.js';
 import { registerGraph } from './graph.js';

@@ -10,6 +10,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { exchange, residentSocket, type ResidentReply, type ResidentRequest } from './protocol.js';
+import { currentFolder } from '../cwd.js';
 
 export interface ClientIO {
   stdout: { write(chunk: string): unknown };
@@ -22,13 +23,9 @@ export async function runThroughResident(argv: string[], io: ClientIO): Promise<
   // FLUSHCHECK_* settings are read when the code loads: a resident process started with others would ignore them.
   if (Object.keys(process.env).some((k) => k.startsWith('FLUSHCHECK_'))) return null;
   const socket = residentSocket()?.socket;
-  if (!socket) return null;
-  let cwd: string;
-  try {
-    cwd = process.cwd();
-  } catch {
-    return null; // the current folder was removed: run here, where the CLI says so
-  }
+  // No current folder (removed meanwhile): run here, where the CLI says so.
+  const cwd = currentFolder();
+  if (!socket || cwd === null) return null;
   const request: ResidentRequest = {
     argv,
     cwd,

@@ -34,7 +34,12 @@ export function bundledRulesDir(): string {
   return join(packageRoot(), 'rules');
 }
 
+let cachedVersion: string | undefined;
+
+/** The package's version, read once (the CLI's --version and every cache key ask for it). */
 export function packageVersion(): string {
+  if (cachedVersion !== undefined) return cachedVersion;
   const parsed = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: unknown };
-  return typeof parsed.version === 'string' ? parsed.version : '0.0.0';
+  cachedVersion = typeof parsed.version === 'string' ? parsed.version : '0.0.0';
+  return cachedVersion;
 }
