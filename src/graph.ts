@@ -6,6 +6,7 @@ import type { CallGraphView } from './report/graph.js';
 import { show } from './ir/expr.js';
 import { ruleNames } from './analyze/rule.js';
 import { phraseCondition, summariseCondition, type Condition } from './report/conditions.js';
+import { compareText } from './order.js';
 
 export async function buildGraph(opts: LintOptions): Promise<CallGraphView> {
   const { program, runs, rules } = await analyzeTree(opts);
@@ -80,5 +81,5 @@ export async function buildGraph(opts: LintOptions): Promise<CallGraphView> {
       edges.push({ from, to: t.target, kind: 'ops-table', file: t.file, line: t.line });
     }
   }
-  return { nodes: [...nodes.values()].sort((a, b) => a.name.localeCompare(b.name)), edges };
+  return { nodes: [...nodes.values()].sort((a, b) => compareText(a.name, b.name)), edges };
 }

@@ -26,6 +26,7 @@ import { Corpus } from './corpus.js';
 import { IncludeResolver } from './discover/includes.js';
 import { headersToRead, seedsFromResults, seedsFromSyntax } from './analyze/followup.js';
 import type { Diagnostic, Finding, InactiveRule, LintResult, ModelStats, Rule } from './types.js';
+import { compareText } from './order.js';
 
 export interface LintOptions {
   /** Scanned root; finding paths are relative to it. */
@@ -268,7 +269,7 @@ function collectFindings(runs: Map<string, RuleRun>): { findings: Finding[]; syn
     syncSitesNotJudged += run.syncSitesNotJudged;
   }
   findings.sort(
-    (a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column || a.kind.localeCompare(b.kind) || a.ruleId.localeCompare(b.ruleId) || a.function.localeCompare(b.function) || a.message.localeCompare(b.message),
+    (a, b) => compareText(a.file, b.file) || a.line - b.line || a.column - b.column || compareText(a.kind, b.kind) || compareText(a.ruleId, b.ruleId) || compareText(a.function, b.function) || compareText(a.message, b.message),
   );
   return { findings, syncSites, syncSitesNotJudged };
 }

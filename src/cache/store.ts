@@ -23,6 +23,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FileIR } from '../ir/types.js';
 import { readRegularFileWithStat } from '../discover/safe-read.js';
+import { compareText } from '../order.js';
 
 /**
  * 4: stores are lines of `key digest json` (parseStoreLines), read lazily,
@@ -664,7 +665,7 @@ export function toolDigest(): string {
 export function codeDigestOf(top: string): string {
   const h = createHash('sha1');
   const walk = (dir: string) => {
-    for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => compareText(a.name, b.name))) {
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) walk(full);
       else if (/\.(c?js|ts)$/.test(entry.name)) h.update(entry.name).update(fs.readFileSync(full));

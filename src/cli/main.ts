@@ -22,10 +22,13 @@ const io = {
 let served: number | null = null;
 if (argv[0] === 'diff' && argv.includes('--cached') && !argv.includes('--resident')) {
   // The hook's first git questions, asked while the CLI loads (see discover/git.ts).
-  const { startCachedDiffEarly } = await import('../discover/git.js');
+  const { earlyCommandsRegistered, startCachedDiffEarly } = await import('../discover/git.js');
   // A current folder removed meanwhile: no early question (run.ts says what is wrong).
   const here = currentFolder();
   if (here !== null) void startCachedDiffEarly(here);
+  // Loading the CLI blocks node's event loop for ~40 ms: with the rev-parse
+  // answered first (a few ms), git's diff-index runs meanwhile instead of after.
+  await earlyCommandsRegistered();
 }
 if (argv[0] === 'diff' && argv.includes('--resident')) {
   const { runThroughResident } = await import('../resident/client.js');

@@ -124,8 +124,11 @@ function takeEarly(cwd: string, args: string[]): Promise<Buffer> | undefined {
  * for it; tests do).
  */
 export async function startCachedDiffEarly(dir: string): Promise<void> {
+  const repoWithHead = runGit(dir, REPO_WITH_HEAD, {});
+  // findRepoWithHeadAsync takes this answer too: the diff then asks git nothing the hook did not ask first.
+  early.answers.set(earlyKey(dir, REPO_WITH_HEAD), repoWithHead);
   // Resolves once the answer is registered, not once it has come (hence the box: a promise would be flattened).
-  const registered = runGit(dir, REPO_WITH_HEAD, {})
+  const registered = repoWithHead
     .then((out) => parseRepoWithHead(out, dir), () => null)
     .then((found) => {
       if (!found) return null;
@@ -351,6 +354,33 @@ export function findRepoWithHead(dir: string): { repo: GitRepo; head: { commit: 
   // No HEAD yet (or not a repository, or a refusal): the general lookup says which, in git's words.
   const repo = findRepo(dir);
   return repo ? { repo, head: null } : null;
+}
+
+/**
+ * findRepoWithHead without blocking: the early rev-parse's answer when
+ * startCachedDiffEarly asked the same folder (the command's first question,
+ * answered while node loaded the code), else git's. When git names no commit,
+ * the general lookup says why, as findRepoWithHead does.
+ */
+export async function findRepoWithHeadAsync(dir: string): Promise<ReturnType<typeof findRepoWithHead>> {
+  let found: ReturnType<typeof parseRepoWithHead> = null;
+  try {
+    found = parseRepoWithHead(await gitAsync(dir, REPO_WITH_HEAD), dir);
+  } catch (error) {
+    if (!(error instanceof GitError)) throw error; // git could not be run: said as findRepoWithHead says it
+  }
+  if (found) return found;
+  const repo = findRepo(dir);
+  return repo ? { repo, head: null } : null;
+}
+
+/**
+ * Until an early command is registered (its rev-parse answered), or known not
+ * to come: cli/main.ts waits for it before it loads the CLI, so that git's
+ * second answer (what the index changes) comes while node compiles the code.
+ */
+export function earlyCommandsRegistered(): Promise<void> {
+  return early.registering ?? Promise.resolve();
 }
 
 /** REPO_WITH_HEAD's answer, or null when it names no work tree and commit. */

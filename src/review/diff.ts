@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { AnalysisCache } from '../cache/store.js';
 import { UsageError } from '../errors.js';
-import { diffIndex, diffTrees, findRepoWithHead, gitAsync, renamesOf, resolveCommit, treeOf, type GitRepo, type RawChange } from '../discover/git.js';
+import { diffIndex, diffTrees, findRepoWithHeadAsync, gitAsync, renamesOf, resolveCommit, treeOf, type GitRepo, type RawChange } from '../discover/git.js';
 import { changesFromGit, isBuildSource, treeIdentity, treeSnapshot } from '../discover/source.js';
 import type { Snapshot } from '../discover/snapshot.js';
 import { analyzeSnapshot, configure, snapshotEntryName, VERSION, type Configuration } from '../configuration.js';
@@ -65,7 +65,7 @@ export function parseDiffTarget(rev: string | undefined, cached: boolean): DiffT
 
 export async function runDiff(opts: DiffOptions): Promise<DiffResult> {
   const dir = path.resolve(opts.tree);
-  const found = findRepoWithHead(dir);
+  const found = await findRepoWithHeadAsync(dir);
   if (!found) throw new UsageError(`${dir} is not in a git work tree; diff compares git revisions (use 'flushcheck lint' for a plain folder)`);
   const { repo, head: headCommit } = found;
   // The whole work tree, as `git diff` shows it from any subfolder: a change's

@@ -116,6 +116,32 @@ describe('usage', () => {
     expect(ran.stdout).toBe('');
   });
 
+  // localeCompare ordered findings by LANG: under en_US `a.c` came before `B.c`, under C after it.
+  it('lists findings in the same order under every locale: by code unit, as LC_ALL=C sort', () => {
+    const tree = mkdtempSync(join(tmpdir(), 'flushcheck-order-'));
+    try {
+      const fixture = new URL('../../fixtures/lint/01-export-missing-flush/', import.meta.url).pathname;
+      const source = readFileSync(join(fixture, 'drivers/foo/foo_dma.c'), 'utf8');
+      mkdirSync(join(tree, 'include/linux'), { recursive: true });
+      writeFileSync(join(tree, 'include/linux/dma-map-ops.h'), readFileSync(join(fixture, 'include/linux/dma-map-ops.h')));
+      // Names whose order differs between locales and code units: case, '-' against '_', 'i' against 'ı' (Turkish), 'å' (Swedish).
+      const names = ['a.c', 'B.c', 'dma-x.c', 'dma_y.c', 'i.c', 'ı.c', 'å.c', 'z.c'];
+      mkdirSync(join(tree, 'drivers'));
+      names.forEach((name, i) => writeFileSync(join(tree, 'drivers', name), source.replaceAll('foo_map_for_device', `map_${i}`)));
+      const cli = new URL('../../dist/cli/main.js', import.meta.url).pathname;
+      const orders = ['C', 'en_US.UTF-8', 'sv_SE.UTF-8', 'tr_TR.UTF-8'].map((locale) => {
+        const ran = spawnSync(process.execPath, [cli, 'lint', tree, '--format', 'json', '--fail-on', 'none'], { encoding: 'utf8', env: { ...process.env, LC_ALL: locale, LANG: locale } });
+        expect(ran.status).toBe(0);
+        return (JSON.parse(ran.stdout) as LintResult).findings.map((f) => f.file);
+      });
+      const byCodeUnit = names.map((name) => `drivers/${name}`).sort();
+      expect(byCodeUnit).toEqual(['drivers/B.c', 'drivers/a.c', 'drivers/dma-x.c', 'drivers/dma_y.c', 'drivers/i.c', 'drivers/z.c', 'drivers/å.c', 'drivers/ı.c']);
+      for (const order of orders) expect(order).toEqual(byCodeUnit);
+    } finally {
+      rmSync(tree, { recursive: true, force: true });
+    }
+  });
+
   it('--help exits 0 and prints the commands', async () => {
     const { code, stdout } = await run(['--help']);
     expect(code).toBe(0);

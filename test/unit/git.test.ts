@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { diffIndex, findRepo, findRepoAtTop, findRepoWithHead, GitError, readObjects, readObjectsAsync, startCachedDiffEarly } from '../../src/discover/git.js';
+import { diffIndex, earlyCommandsRegistered, findRepo, findRepoAtTop, findRepoWithHead, findRepoWithHeadAsync, GitError, readObjects, readObjectsAsync, startCachedDiffEarly } from '../../src/discover/git.js';
 import { GitTreeBacking } from '../../src/discover/backing.js';
 import { treeSnapshot } from '../../src/discover/source.js';
 
@@ -92,6 +92,17 @@ describe('the first git questions of diff --cached, asked early', () => {
   git(dir, 'add', '-A');
   git(dir, 'commit', '-qm', 'base');
   const staged = (changes: { path: string }[]) => changes.map((c) => c.path).sort();
+  /** A git on PATH that logs its command: the only way to see which process answered. */
+  const loggingGit = () => {
+    const shim = fs.mkdtempSync(path.join(work, 'shim-'));
+    const log = path.join(shim, 'log');
+    const realGit = execFileSync('sh', ['-c', 'command -v git']).toString('utf8').trim();
+    fs.writeFileSync(path.join(shim, 'git'), `#!/bin/sh\necho "$1" >> '${log}'\nexec '${realGit}' "$@"\n`, { mode: 0o755 });
+    const oldPath = process.env.PATH;
+    process.env.PATH = `${shim}:${oldPath}`;
+    return { log, restore: () => void (process.env.PATH = oldPath) };
+  };
+  const commands = (log: string) => fs.readFileSync(log, 'utf8').split('\n').filter(Boolean);
 
   it('answer diffIndex once, as the index was when they were asked', async () => {
     fs.writeFileSync(path.join(dir, 'a.c'), 'int a2;\n');
@@ -126,14 +137,38 @@ describe('the first git questions of diff --cached, asked early', () => {
     expect(staged(await diffIndex(now.repo, now.head!.commit, true))).toEqual(['b.c']);
   });
 
+  it('give the diff its repository and HEAD too: git runs rev-parse and diff-index once each', async () => {
+    const { log, restore } = loggingGit();
+    try {
+      git(dir, 'reset', '-q');
+      fs.writeFileSync(path.join(dir, 'a.c'), 'int a4;\n');
+      git(dir, 'add', 'a.c');
+      const started = startCachedDiffEarly(dir);
+      await earlyCommandsRegistered();
+      const found = await findRepoWithHeadAsync(dir);
+      expect(found).toEqual(findRepoWithHead(dir));
+      expect(staged(await diffIndex(found!.repo, found!.head!.commit, true))).toEqual(['a.c']);
+      await started;
+      // The synchronous findRepoWithHead above asked once more, after the early answers were taken.
+      expect(commands(log)).toEqual(['rev-parse', 'diff-index', 'rev-parse']);
+    } finally {
+      restore();
+    }
+  });
+
+  it('leave a folder that is no repository to the general lookup', async () => {
+    const plain = fs.mkdtempSync(path.join(os.tmpdir(), 'flushcheck-plain-'));
+    try {
+      void startCachedDiffEarly(plain);
+      await earlyCommandsRegistered();
+      expect(await findRepoWithHeadAsync(plain)).toBeNull();
+    } finally {
+      fs.rmSync(plain, { recursive: true, force: true });
+    }
+  });
+
   it('are waited for when asked before the early rev-parse answered: git runs diff-index once', async () => {
-    // A git on PATH that logs its command: the only way to see which process answered.
-    const shim = fs.mkdtempSync(path.join(work, 'shim-'));
-    const log = path.join(shim, 'log');
-    const realGit = execFileSync('sh', ['-c', 'command -v git']).toString('utf8').trim();
-    fs.writeFileSync(path.join(shim, 'git'), `#!/bin/sh\necho "$1" >> '${log}'\nexec '${realGit}' "$@"\n`, { mode: 0o755 });
-    const oldPath = process.env.PATH;
-    process.env.PATH = `${shim}:${oldPath}`;
+    const { log, restore } = loggingGit();
     try {
       git(dir, 'reset', '-q');
       fs.writeFileSync(path.join(dir, 'a.c'), 'int a3;\n');
@@ -143,9 +178,9 @@ describe('the first git questions of diff --cached, asked early', () => {
       const { repo, head } = findRepoWithHead(dir)!;
       expect(staged(await diffIndex(repo, head!.commit, true))).toEqual(['a.c']);
       await started;
-      expect(fs.readFileSync(log, 'utf8').split('\n').filter((command) => command === 'diff-index')).toHaveLength(1);
+      expect(commands(log).filter((command) => command === 'diff-index')).toHaveLength(1);
     } finally {
-      process.env.PATH = oldPath;
+      restore();
     }
   });
 });
