@@ -8,6 +8,8 @@ import type { FunctionIR } from '../ir/types.js';
 import type { EntryStore } from '../cache/store.js';
 import { digest } from '../cache/store.js';
 import type { CallRecord, CompletionSite, FunctionResult, RawFinding, Summary } from './engine.js';
+import type { AccessClause, DeferredItem, Literal, Outcome, OwnAccess } from './types.js';
+import type { PathStep } from '../types.js';
 import type { Program } from './program.js';
 import { bool, int, list, open, record, schemaCheck, str } from '../cache/schema-check.js';
 
@@ -20,16 +22,41 @@ export interface FunctionMemo {
   misses: number;
 }
 
-/** What is stored: FunctionResult without object references (functions, sets). */
+/**
+ * What is stored: FunctionResult without object references (functions, sets),
+ * its path steps and condition literals as indexes into two tables. A callee's
+ * steps repeat in every access and outcome that goes through it, and its
+ * conditions in every clause: on 7.2 the tables hold the function results in
+ * 55% of the text, which a warm diff parses and checks on every commit.
+ */
 interface StoredResult {
-  summary: Summary;
-  findings: Omit<RawFinding, 'fn'>[];
-  completions: (Omit<CompletionSite, 'localOrigins'> & { localOrigins: number[] })[];
+  summary: Interned<Summary>;
+  findings: Omit<Interned<RawFinding>, 'fn'>[];
+  completions: (Omit<Interned<CompletionSite>, 'localOrigins'> & { localOrigins: number[] })[];
   calls: Omit<CallRecord, 'targets'>[];
   truncated: boolean;
   syncSites: number;
   cutShort?: string;
+  /** summaryDigest of the summary: the callers' keys, without writing the summary out again. */
+  summaryDigest: string;
+  /** Every PathStep the lists above name, once. */
+  steps: PathStep[];
+  /** Every Literal they name, once. */
+  lits: Literal[];
 }
+
+/** T with its step and literal lists as indexes into StoredResult's tables, at the places the analysis puts them. */
+type Interned<T> = T extends Summary
+  ? Omit<Summary, 'outcomes' | 'accesses' | 'ownAccesses'> & {
+      outcomes: (Omit<Outcome, 'lits' | 'items'> & { lits: number[]; items: (Omit<DeferredItem, 'inner'> & { inner: number[] })[] })[] | null;
+      accesses: (Omit<AccessClause, 'lits' | 'steps'> & { lits: number[]; steps: number[] })[];
+      ownAccesses: (Omit<OwnAccess, 'lits' | 'steps'> & { lits: number[]; steps: number[] })[];
+    }
+  : T extends RawFinding
+    ? Omit<RawFinding, 'path' | 'item'> & { path: number[]; item: Omit<RawFinding['item'], 'inner'> & { inner: number[] } }
+    : T extends CompletionSite
+      ? Omit<CompletionSite, 'samplePath'> & { samplePath?: number[] }
+      : never;
 
 const summaryDigests = new WeakMap<Summary, string>();
 
@@ -59,15 +86,46 @@ export function memoKey(
 }
 
 export function storeResult(res: FunctionResult): StoredResult {
+  const steps = new Table<PathStep>();
+  const lits = new Table<Literal>();
+  const sm = res.summary;
+  const summary: Interned<Summary> = {
+    ...sm,
+    outcomes: sm.outcomes && sm.outcomes.map((o) => ({ ...o, lits: lits.indexes(o.lits), items: o.items.map((i) => ({ ...i, inner: steps.indexes(i.inner) })) })),
+    accesses: sm.accesses.map((a) => ({ ...a, lits: lits.indexes(a.lits), steps: steps.indexes(a.steps) })),
+    ...(sm.ownAccesses ? { ownAccesses: sm.ownAccesses.map((a) => ({ ...a, lits: lits.indexes(a.lits), steps: steps.indexes(a.steps) })) } : {}),
+  } as Interned<Summary>;
   return {
-    summary: res.summary,
-    findings: res.findings.map(({ fn: _fn, ...rest }) => rest),
-    completions: res.completions.map((c) => ({ ...c, localOrigins: [...c.localOrigins] })),
+    summary,
+    findings: res.findings.map(({ fn: _fn, ...rest }) => ({ ...rest, path: steps.indexes(rest.path), item: { ...rest.item, inner: steps.indexes(rest.item.inner) } })),
+    // Spread, then replaced: each key keeps its place (the stored text is the same for the same result).
+    completions: res.completions.map((c) => ({ ...c, localOrigins: [...c.localOrigins], ...(c.samplePath ? { samplePath: steps.indexes(c.samplePath) } : {}) }) as StoredResult['completions'][number]),
     calls: res.calls.map(({ targets: _targets, ...rest }) => rest),
     truncated: res.truncated,
     syncSites: res.syncSites,
     ...(res.cutShort ? { cutShort: res.cutShort } : {}),
+    summaryDigest: summaryDigest(res.summary),
+    steps: steps.values,
+    lits: lits.values,
   };
+}
+
+/** Values by their JSON text, each kept once; `indexes` gives a list's places in `values`. */
+class Table<T> {
+  readonly values: T[] = [];
+  private readonly index = new Map<string, number>();
+
+  indexes(list: T[]): number[] {
+    return list.map((value) => {
+      const text = JSON.stringify(value);
+      let at = this.index.get(text);
+      if (at === undefined) {
+        at = this.values.push(value) - 1;
+        this.index.set(text, at);
+      }
+      return at;
+    });
+  }
 }
 
 // The JSON Schema of StoredResult, beside it: keep them in step (the cache
@@ -76,16 +134,18 @@ export function storeResult(res: FunctionResult): StoredResult {
 // lies deeper (conditions, chains, dataflow) is typed where a reader depends
 // on it and otherwise left open, and the digest every entry carries covers it.
 const pathStep = open({ file: str, line: int, event: str }, { column: int, op: str });
-const lits = list(open({ atom: open({ k: str }), value: bool }));
+const literal = open({ atom: open({ k: str }), value: bool });
+/** Places in StoredResult's `steps` or `lits` (in range: see indexesInRange). */
+const indexes = { type: 'array', items: { type: 'integer', minimum: 0 } } as const;
 const origin = open({ file: str, line: int, function: str });
 const effect = { enum: ['clean', 'invalidate', 'clean_invalidate', 'none'] } as const;
-const deferredItem = open({ callee: str, effect, inner: list(pathStep), origin }, { uncertain: bool });
-const outcome = open({ lits, keepsCaller: bool, error: bool, ret: { enum: ['T', 'F', 'U'] }, failed: bool, items: list(deferredItem) });
+const deferredItem = open({ callee: str, effect, inner: indexes, origin }, { uncertain: bool });
+const outcome = open({ lits: indexes, keepsCaller: bool, error: bool, ret: { enum: ['T', 'F', 'U'] }, failed: bool, items: list(deferredItem) });
 const summary = open(
-  { outcomes: { anyOf: [{ type: 'null' }, list(outcome)] }, accesses: list(open({ lits, steps: list(pathStep) })), handoff: bool, handoffWhy: str },
-  { ownAccesses: list(open({ lits, callee: str, effect, origin, steps: list(pathStep) })) },
+  { outcomes: { anyOf: [{ type: 'null' }, list(outcome)] }, accesses: list(open({ lits: indexes, steps: indexes })), handoff: bool, handoffWhy: str },
+  { ownAccesses: list(open({ lits: indexes, callee: str, effect, origin, steps: indexes })) },
 );
-const pendingItem = open({ key: str, callee: str, effect, node: int, line: int, column: int, inner: list(pathStep), origin }, { via: str, uncertain: bool });
+const pendingItem = open({ key: str, callee: str, effect, node: int, line: int, column: int, inner: indexes, origin }, { via: str, uncertain: bool });
 
 export const storedResultSchema = record(
   {
@@ -97,35 +157,88 @@ export const storedResultSchema = record(
         at: open({ line: int, column: int, what: str }),
         error: bool,
         failed: bool,
-        path: list(pathStep),
+        path: indexes,
       }),
     ),
     completions: list(
       open(
         { node: int, line: int, column: int, sawLocal: bool, sawCaller: bool, localOrigins: { type: 'array', items: int } },
-        { samplePath: list(pathStep), loop: { anyOf: [{ type: 'null' }, open({ line: int, issuedInside: bool })] } },
+        { samplePath: indexes, loop: { anyOf: [{ type: 'null' }, open({ line: int, issuedInside: bool })] } },
       ),
     ),
     calls: list(open({ callee: str, withLocal: bool, withCaller: bool })),
     truncated: bool,
     syncSites: int,
+    summaryDigest: str,
+    steps: list(pathStep),
+    lits: list(literal),
   },
   { cutShort: str },
 );
 
-/** Whether a value read from the cache is a StoredResult. */
-export const isStoredResult = schemaCheck(storedResultSchema);
+const fitsStoredResultSchema = schemaCheck(storedResultSchema);
+
+/** Whether a value read from the cache is a StoredResult: its schema, and every index naming an entry of its tables. */
+export function isStoredResult(value: unknown): boolean {
+  return fitsStoredResultSchema(value) && indexesInRange(value as StoredResult);
+}
+
+function indexesInRange(stored: StoredResult): boolean {
+  const steps = (list: number[]) => list.every((i) => i < stored.steps.length);
+  const lits = (list: number[]) => list.every((i) => i < stored.lits.length);
+  const sm = stored.summary;
+  return (
+    (sm.outcomes ?? []).every((o) => lits(o.lits) && o.items.every((i) => steps(i.inner))) &&
+    sm.accesses.every((a) => lits(a.lits) && steps(a.steps)) &&
+    (sm.ownAccesses ?? []).every((a) => lits(a.lits) && steps(a.steps)) &&
+    stored.findings.every((f) => steps(f.path) && steps(f.item.inner)) &&
+    stored.completions.every((c) => !c.samplePath || steps(c.samplePath))
+  );
+}
+
+/**
+ * Results and summaries made from a stored value, by that value: a function
+ * recalled again (the next round, another snapshot of the same run) gets the
+ * very same summary, which its callers' reuse compares by identity (see
+ * rule.ts keptComponent). Stored values are never modified.
+ */
+const loaded = new WeakMap<StoredResult, { summary: Summary; findings: Omit<RawFinding, 'fn'>[]; completions: StoredCompletion[] }>();
+
+/** A completion site as stored, its path expanded. */
+type StoredCompletion = Omit<CompletionSite, 'localOrigins'> & { localOrigins: number[] };
 
 /** A stored result back in the shapes the rule runner uses (`raw` comes from FunctionMemo.store, which checked it with isStoredResult). */
 export function loadResult(raw: unknown, fn: FunctionIR, program: Program): FunctionResult {
   const stored = raw as StoredResult;
+  let parts = loaded.get(stored);
+  if (!parts) {
+    parts = expand(stored);
+    loaded.set(stored, parts);
+    summaryDigests.set(parts.summary, stored.summaryDigest);
+  }
   return {
-    summary: stored.summary,
-    findings: stored.findings.map((f) => ({ ...f, fn })),
-    completions: stored.completions.map((c) => ({ ...c, localOrigins: new Set(c.localOrigins) })),
+    summary: parts.summary,
+    findings: parts.findings.map((f) => ({ ...f, fn })),
+    completions: parts.completions.map((c) => ({ ...c, localOrigins: new Set(c.localOrigins) })),
     calls: stored.calls.map((c) => ({ ...c, targets: program.resolve(fn.file, c.callee) })),
     truncated: stored.truncated,
     syncSites: stored.syncSites,
     ...(stored.cutShort ? { cutShort: stored.cutShort } : {}),
   };
+}
+
+/** The stored lists of indexes as the steps and literals they name (shared: the analysis never modifies a step or a literal). */
+function expand(stored: StoredResult): { summary: Summary; findings: Omit<RawFinding, 'fn'>[]; completions: StoredCompletion[] } {
+  const steps = (list: number[]) => list.map((i) => stored.steps[i]);
+  const lits = (list: number[]) => list.map((i) => stored.lits[i]);
+  const sm = stored.summary;
+  const summary = {
+    ...sm,
+    outcomes: sm.outcomes && sm.outcomes.map((o) => ({ ...o, lits: lits(o.lits), items: o.items.map((i) => ({ ...i, inner: steps(i.inner) })) })),
+    accesses: sm.accesses.map((a) => ({ ...a, lits: lits(a.lits), steps: steps(a.steps) })),
+    ...(sm.ownAccesses ? { ownAccesses: sm.ownAccesses.map((a) => ({ ...a, lits: lits(a.lits), steps: steps(a.steps) })) } : {}),
+  } as Summary;
+  const findings = stored.findings.map((f) => ({ ...f, path: steps(f.path), item: { ...f.item, inner: steps(f.item.inner) } }));
+  const completions = stored.completions.map((c) => ({ ...c, ...(c.samplePath ? { samplePath: steps(c.samplePath) } : {}) }) as StoredCompletion);
+  return { summary, findings, completions };
 }

@@ -145,6 +145,26 @@ describe('a corrupted cache entry never changes a result', () => {
     expect(report((await analyzeTree({ root, arch: 'arm64', jobs: 0, source: await folderSource(root, unparsable), cache: unparsable })).result)).toEqual(plain);
     expect(unparsable.results.dropped).toBe(1);
   });
+
+  it('a stored result whose step or literal indexes name no entry of its tables is dropped (digest recomputed)', async () => {
+    const root = path.join(FIXTURES, '47-deferral-chain-path');
+    const plain = report(await runLint({ root, arch: 'arm64', jobs: 0 }));
+    const dir = path.join(scratch, 'tables');
+    const cold = new AnalysisCache(dir);
+    await analyzeTree({ root, arch: 'arm64', jobs: 0, source: await folderSource(root, cold), cache: cold });
+    cold.save();
+    const results = readStore(fs.readFileSync(path.join(dir, 'functions.txt'), 'utf8'));
+    for (const table of ['steps', 'lits']) {
+      // The table emptied: every index into it is out of range, and the schema alone cannot see it.
+      const naming = [...results.values()].filter((e) => (e.v[table] as unknown[]).length > 0).length;
+      expect(naming, table).toBeGreaterThan(0);
+      const damaged = new Map([...results].map(([k, e]) => [k, { d: digest(JSON.stringify({ ...e.v, [table]: [] })), v: { ...e.v, [table]: [] } }]));
+      fs.writeFileSync(path.join(dir, 'functions.txt'), writeStore(damaged));
+      const cache = new AnalysisCache(dir);
+      expect(report((await analyzeTree({ root, arch: 'arm64', jobs: 0, source: await folderSource(root, cache), cache })).result), table).toEqual(plain);
+      expect(cache.results.dropped, table).toBe(naming);
+    }
+  });
 });
 
 describe('cache folders of other flushcheck builds', () => {
