@@ -4,9 +4,9 @@
 // folder (src/cache/store.ts toolDigest). The steps' output goes to stderr
 // (see build-if-needed.mjs, which runs this script after `npm ci` in a clone).
 // 1. tsc: dist/ as modules.
-// 2. bundle.mjs: the CLI as one file (src/cli/bundle.ts says why).
-// 3. precompile-validators.mjs: the cache's validators, the bundled rules and
-//    the digest of the built code.
+// 2. precompile-validators.mjs: the cache's validators and the bundled rules.
+// 3. bundle.mjs: the CLI as one file, validators included (src/cli/bundle.ts
+//    says why), and the digest of the built code.
 // 4. code-cache.mjs: V8's bytecode for the bundle (none if it cannot be made).
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -19,8 +19,8 @@ const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 const codeCache = [fileURLToPath(new URL('code-cache.mjs', import.meta.url))];
 const steps = [
   [tsc, '-p', 'tsconfig.build.json'],
-  [fileURLToPath(new URL('bundle.mjs', import.meta.url))],
   [fileURLToPath(new URL('precompile-validators.mjs', import.meta.url))],
+  [fileURLToPath(new URL('bundle.mjs', import.meta.url))],
   codeCache,
 ];
 // The code cache is made without NODE_OPTIONS: V8 keeps the flags it ran with in it, and rejects it under others.

@@ -9,14 +9,29 @@
 // Each module's import.meta.url becomes the bundle's own URL: the modules find
 // shipped files from dist/<folder>/ (../validators/, ../code-digest.txt,
 // ../rules/bundled.json), and dist/cli/ is at the same depth.
-import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+// The cache's validators (precompile-validators.mjs wrote them before this
+// step) are bundled too and registered by key with src/cache/schema-check.ts:
+// loaded from their own files, they were compiled anew on every run, outside
+// the bundle's code cache.
+// Last, the digest of the built code, bundle included, that names the cache
+// folder (src/cache/store.ts toolDigest): dist/code-digest.txt.
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const dist = new URL('../dist/', import.meta.url);
 const outfile = fileURLToPath(new URL('cli/bundle.cjs', dist));
+const validators = readdirSync(new URL('validators/', dist)).filter((file) => file.endsWith('.cjs')).sort();
+const entry = [
+  `require('../cache/schema-check.js').registerPrecompiledValidators({`,
+  ...validators.map((file) => `  ${JSON.stringify(file.slice(0, -'.cjs'.length))}: require(${JSON.stringify(`../validators/${file}`)}),`),
+  '});',
+  "module.exports = require('./entry.js');",
+].join('\n');
+/** The entry above, as esbuild names it: no file (given on stdin), so not one of the modules the bundle is checked against. */
+const ENTRY_NAME = 'dist/cli/bundle-entry.cjs';
 const result = await build({
-  entryPoints: [fileURLToPath(new URL('cli/entry.js', dist))],
+  stdin: { contents: entry, resolveDir: fileURLToPath(new URL('cli/', dist)), sourcefile: 'bundle-entry.cjs', loader: 'js' },
   outfile,
   bundle: true,
   format: 'cjs',
@@ -31,7 +46,7 @@ const result = await build({
 });
 // The modules it was made from and their sizes: the CLI runs them instead once one changes (src/cli/bundle.ts).
 const inputs = Object.keys(result.metafile.inputs)
-  .filter((input) => input.startsWith('dist/'))
+  .filter((input) => input.startsWith('dist/') && input !== ENTRY_NAME)
   .sort()
   .map((input) => [input.slice('dist/'.length), statSync(fileURLToPath(new URL(input.slice('dist/'.length), dist))).size]);
 writeFileSync(fileURLToPath(new URL('cli/bundle.inputs.json', dist)), `${JSON.stringify(inputs)}\n`);
@@ -42,5 +57,9 @@ const text = readFileSync(outfile, 'utf8');
 const dynamicImport = /(?<![\w.$])import\(/.exec(text);
 if (dynamicImport) problems.push(`an import() is left in the bundle: ${text.slice(dynamicImport.index, dynamicImport.index + 60)}`);
 for (const problem of problems) console.error(`bundle: ${problem}`);
-if (problems.length > 0) rmSync(outfile, { force: true });
-process.exit(problems.length === 0 ? 0 : 1);
+if (problems.length > 0) {
+  rmSync(outfile, { force: true });
+  process.exit(1);
+}
+const { codeDigestOf } = await import(new URL('cache/store.js', dist));
+writeFileSync(new URL('code-digest.txt', dist), `${codeDigestOf(fileURLToPath(dist))}\n`);

@@ -1,16 +1,15 @@
-// Build step (after tsc, see build.mjs): the JSON Schema validators the
+// Build step (after tsc, before the bundle: see build.mjs): the JSON Schema validators the
 // cache and the rule loader check their input with, compiled ahead of time
 // with ajv's standalone code generation into dist/validators/<key>.cjs.
 // Compiling them at run time costs ~0.3 s of a run (ajv's code generation);
 // a warm pre-commit check cannot afford it. src/cache/schema-check.ts finds
 // a validator by the digest of its schema and options, so one compiled from
 // another schema is never used (it compiles at run time then, as under vitest).
-// The bundled rule files are parsed here too (dist/rules/bundled.json), and
-// the digest of the built code is written (dist/code-digest.txt).
+// The bundled rule files are parsed here too (dist/rules/bundled.json). The
+// CLI's bundle, made after this step, carries the validators (bundle.mjs).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 const { Ajv } = require('ajv');
@@ -50,6 +49,3 @@ for (const file of ruleFilesIn(bundledRulesDir())) {
 }
 writeFileSync(new URL('rules/bundled.json', dist), JSON.stringify(bundled));
 
-// Last: the digest of the built code that names the cache folder (src/cache/store.ts toolDigest).
-const { codeDigestOf } = await import(new URL('cache/store.js', dist));
-writeFileSync(new URL('code-digest.txt', dist), `${codeDigestOf(fileURLToPath(dist))}\n`);

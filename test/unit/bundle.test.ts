@@ -211,6 +211,46 @@ console.log(JSON.stringify({ rejected: b.script.cachedDataRejected ?? null, main
     expect(JSON.parse(run.stdout)).toEqual({ rejected: false, main: 'function' });
   });
 
+  it('checks the cache entries it reads with the validators it carries, not ones loaded from dist/validators/', () => {
+    // Each validator loaded from its own file is compiled anew on every run (scripts/bundle.mjs).
+    const env = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.org', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.org', GIT_CONFIG_GLOBAL: '/dev/null' };
+    const spy = path.join(dir, 'spy.cjs');
+    fs.writeFileSync(spy, `const Module = require('node:module');
+const load = Module._load;
+Module._load = function (request, ...rest) {
+  if (/validators[\\/]/.test(request)) require('node:fs').appendFileSync(process.env.SPY_LOG, request + '\\n');
+  return load.call(this, request, ...rest);
+};
+`);
+    /** Validator files two warm `diff --cached` runs of this CLI load (the second reads the first's cache). */
+    const validatorsLoaded = (cli: string, name: string): string[] => {
+      const repo = path.join(dir, name);
+      fs.cpSync(DEMO, repo, { recursive: true });
+      const git = (...args: string[]) => spawnSync('git', args, { cwd: repo, env, encoding: 'utf8' });
+      git('init', '-q');
+      git('add', '-A');
+      git('commit', '-qm', 'base');
+      const log = path.join(dir, `${name}.log`);
+      const driver = fs.readdirSync(path.join(repo, 'drivers'), { recursive: true }).map(String).find((f) => f.endsWith('.c'))!;
+      for (const round of [1, 2]) {
+        fs.appendFileSync(path.join(repo, 'drivers', driver), `/* change ${round} */\n`);
+        git('add', '-A');
+        const run = spawnSync(process.execPath, ['--require', spy, cli, 'diff', '--cached', '--format', 'json'], { cwd: repo, env: { ...env, SPY_LOG: log }, encoding: 'utf8' });
+        expect(run.status, run.stderr).toBe(0);
+      }
+      return fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').filter(Boolean) : [];
+    };
+    // The same dist/ without its bundle runs the modules: they load the validators, so the runs do check entries.
+    const unbundled = path.join(dir, 'unbundled');
+    fs.cpSync(DIST, path.join(unbundled, 'dist'), { recursive: true });
+    fs.rmSync(path.join(unbundled, 'dist', 'cli', 'bundle.cjs'));
+    fs.copyFileSync(path.join(DIST, '..', 'package.json'), path.join(unbundled, 'package.json'));
+    fs.symlinkSync(path.join(DIST, '..', 'node_modules'), path.join(unbundled, 'node_modules'));
+    fs.symlinkSync(path.join(DIST, '..', 'rules'), path.join(unbundled, 'rules'));
+    expect(validatorsLoaded(path.join(unbundled, 'dist', 'cli', 'main.js'), 'modules').length).toBeGreaterThan(0);
+    expect(validatorsLoaded(path.join(DIST, 'cli', 'main.js'), 'bundle')).toEqual([]);
+  });
+
   // Each through another part of the bundle: the JSON and text reports, a glob (globby, an ES module, bundled
   // because a vm.Script cannot import() it), the graph, the cache model's litmus tests, a usage error.
   it.each([
