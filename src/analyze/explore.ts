@@ -32,7 +32,7 @@ export class StateSets {
 
   /**
    * `correlated`: what the merged state must keep apart besides what is
-   * pending — the truth of the conditions that guard a completion (the
+   * pending: the truth of the conditions that guard a completion (the
    * `need_sync && !dev_is_dma_coherent(dev)` before the flush after a loop),
    * so that the flush still correlates with the syncs it completes.
    */

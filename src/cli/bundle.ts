@@ -9,6 +9,7 @@
 // dist/ written by tsc alone) the modules are imported as they are, and so
 // they are when one of them changed after the bundle was made from it (tsc
 // alone, or `tsc --watch`, over a built dist/), with a line saying so.
+import { isAscii } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -83,15 +84,18 @@ function changedInput(file: string, inputsFile: string): string | null {
 
 /** The bundle compiled (with its code cache when that was made from this text) and run; null when there is no bundle. */
 export function loadBundle(file = BUNDLE_FILE, cacheFile: string | null = CODE_CACHE_FILE): LoadedBundle | null {
-  let source: string;
+  let bytes: Buffer;
   try {
-    source = fs.readFileSync(file, 'utf8');
+    bytes = fs.readFileSync(file);
   } catch {
     return null;
   }
-  // The text V8 compiles, wrapper included, is what the cache must have been made from.
-  const wrapped = `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
-  const sourceDigest = createHash('sha1').update(wrapped).digest('hex');
+  // The text V8 compiles, wrapper included, is what the cache must have been made from. Hashed as
+  // bytes and, when it is all ASCII (esbuild writes it so), decoded as such: ~3 ms instead of ~11
+  // for a UTF-8 decode and a digest of the string.
+  const [head, tail] = ['(function (exports, require, module, __filename, __dirname) {', '\n})'];
+  const sourceDigest = createHash('sha1').update(head).update(bytes).update(tail).digest('hex');
+  const wrapped = head + (isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8')) + tail;
   const script = new vm.Script(wrapped, {
     filename: file,
     cachedData: cacheFile === null ? undefined : codeCacheFor(cacheFile, sourceDigest),

@@ -56,6 +56,16 @@ describe('the code cache', () => {
     expect(loadElsewhere(file, cache)).toEqual({ rejected: false, answer: 'AAAA' });
   });
 
+  it('is made from, and used with, text that is not all ASCII as well (read as UTF-8 then)', () => {
+    const file = path.join(dir, 'bundle.cjs');
+    const cache = path.join(dir, 'bundle.v8cache');
+    writeBundle(file, 'déjà — ✓');
+    const first = loadBundle(file, null)!;
+    expect((first.entry as unknown as Answering).answer()).toBe('déjà — ✓');
+    fs.writeFileSync(cache, codeCacheOf(first));
+    expect(loadElsewhere(file, cache)).toEqual({ rejected: false, answer: 'déjà — ✓' });
+  });
+
   it('is not used for another text of the same length, which V8 alone would run as the old one', () => {
     const file = path.join(dir, 'bundle.cjs');
     const cache = path.join(dir, 'bundle.v8cache');
