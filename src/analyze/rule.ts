@@ -140,13 +140,13 @@ function summariesBottomUp(program: Program, ctx: RuleContext, callees: Map<Func
         try {
           res = analyzeOrRecall(fn, ctx, program, (t) => summaries.get(t), handoff, memo);
           // An equal summary keeps its identity, so this function's callers can be reused too.
-          if (prev && summaryKey(prev.summary) === summaryKey(res.summary)) res = { ...res, summary: prev.summary };
+          if (prev && prev.summary !== res.summary && sameSummary(prev.summary, res.summary)) res = { ...res, summary: prev.summary };
         } catch (e) {
           failed.set(fn, failureReason(e));
           continue;
         }
         // Only a component of several functions iterates (a key is a JSON text of the whole summary).
-        if (scc.length > 1 && summaryKey(summaries.get(fn)) !== summaryKey(res.summary)) changed = true;
+        if (scc.length > 1 && !sameSummary(summaries.get(fn), res.summary)) changed = true;
         summaries.set(fn, res.summary);
         results.set(fn, res);
       }
@@ -224,6 +224,16 @@ function analyzeOrRecall(
   }
   if (memo && key && !res.timedOut) memo.store.put(key, storeResult(res));
   return res;
+}
+
+/**
+ * Whether two summaries say the same to callers. The same object needs no
+ * key: a result recalled again from the same stored entry brings back the
+ * very summary it brought before (memo.ts loadResult), and writing out the
+ * keys of those was most of a follow-up round's time in a warm diff.
+ */
+function sameSummary(a: Summary | undefined, b: Summary | undefined): boolean {
+  return a === b || summaryKey(a) === summaryKey(b);
 }
 
 /** Summaries are never modified once made: the key of one is computed once. */
