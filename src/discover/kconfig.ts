@@ -6,6 +6,7 @@
 // architecture's own Kconfig forces on (`select`s of the arch symbol) -- enough
 // to decide the arch-level #ifs that matter here (ARCH_HAS_SYNC_DMA_FOR_DEVICE,
 // ARCH_HAS_BATCHED_DMA_SYNC, ...).
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { defconfigValues, kconfigLogicalLines, readKconfigTree, type ExplicitValue, type Interval } from './kconfig-tree.js';
@@ -326,7 +327,7 @@ function isAlwaysOn(block: ConfigBlock): boolean {
  * `config 64BIT def_bool y`) are y, as are those always-on bools; symbols
  * selected only `if` something are unknown, like everything else.
  */
-export function archSelects(root: string, arch: string): ConfigEnv & { alwaysOn: string[] } {
+export function archSelects(root: string, arch: string, memo?: SelectsMemo): ConfigEnv & { alwaysOn: string[] } {
   checkArch(arch);
   const known = archIdentity(arch);
   const kconfigFile = path.join(root, 'arch', arch, 'Kconfig');
@@ -344,6 +345,42 @@ export function archSelects(root: string, arch: string): ConfigEnv & { alwaysOn:
     };
   }
 
+  const key = createHash('sha1').update(`${arch}\0`).update(source).digest('hex');
+  const remembered = memo?.get(key);
+  const selected = remembered ? new Map(remembered) : selectedBy(source, arch);
+  if (!remembered) memo?.put(key, [...selected]);
+  // A selected symbol is built in (select forces the selector's value: the arch's is y).
+  const value = (name: string): Tri => {
+    const bare = stripPrefix(name);
+    return known.get(bare) ?? selected.get(bare) ?? 'unknown';
+  };
+  return {
+    arch,
+    origin: 'arch-selects',
+    symbol: value,
+    tristate: value,
+    alwaysOn: [...selected].filter(([, v]) => v === 'y').map(([name]) => name),
+  };
+}
+
+/**
+ * Where archSelects keeps what it read from an arch's Kconfig, by a digest of
+ * the arch and the file's text (the analysis cache: `diff` and `review` run
+ * again over the same Kconfig, whose ~2,600 lines took ~8 ms to read on every
+ * pre-commit check).
+ */
+export interface SelectsMemo {
+  get(key: string): [string, Tri][] | undefined;
+  put(key: string, selected: [string, Tri][]): void;
+}
+
+/** Whether a value read back from a SelectsMemo is one archSelects put there. */
+export function isSelectsEntry(value: unknown): value is [string, Tri][] {
+  return Array.isArray(value) && value.every((e) => Array.isArray(e) && e.length === 2 && typeof e[0] === 'string' && (e[1] === 'y' || e[1] === 'unknown'));
+}
+
+/** The symbols the arch's always-on entries select: y, or unknown when only selected `if` something. */
+function selectedBy(source: string, arch: string): Map<string, Tri> {
   const selected = new Map<string, Tri>();
   const own = archSymbol(arch);
   for (const block of configBlocks(source)) {
@@ -358,16 +395,5 @@ export function archSelects(root: string, arch: string): ConfigEnv & { alwaysOn:
       else if (!selected.has(select[1])) selected.set(select[1], 'unknown');
     }
   }
-  // A selected symbol is built in (select forces the selector's value: the arch's is y).
-  const value = (name: string): Tri => {
-    const bare = stripPrefix(name);
-    return known.get(bare) ?? selected.get(bare) ?? 'unknown';
-  };
-  return {
-    arch,
-    origin: 'arch-selects',
-    symbol: value,
-    tristate: value,
-    alwaysOn: [...selected].filter(([, v]) => v === 'y').map(([name]) => name),
-  };
+  return selected;
 }

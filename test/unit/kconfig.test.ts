@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { archSelects, archSymbol, configMacro, configTest, KNOWN_ARCHES, loadDotConfig, loadKernelConfig } from '../../src/discover/kconfig.js';
+import { archSelects, archSymbol, configMacro, configTest, isSelectsEntry, KNOWN_ARCHES, loadDotConfig, loadKernelConfig } from '../../src/discover/kconfig.js';
 import { defconfigValues, readKconfigTree, type ExplicitValue } from '../../src/discover/kconfig-tree.js';
 
 const tempDirs: string[] = [];
@@ -197,6 +197,28 @@ describe('archSelects', () => {
       IN_CONDITIONAL_MENU: 'unknown',
       NUMBER: 'unknown',
     });
+  });
+
+  it('keeps what it read in a memo by the text, and answers from it the next time', () => {
+    const root = treeWith('arm64', arm64Kconfig);
+    const memo = new Map<string, [string, 'y' | 'n' | 'unknown'][]>();
+    const store = { get: (key: string) => memo.get(key), put: (key: string, selected: [string, 'y' | 'n' | 'unknown'][]) => void memo.set(key, selected) };
+    const read = archSelects(root, 'arm64', store);
+    expect(memo.size).toBe(1);
+    const [key, kept] = [...memo][0];
+    expect(isSelectsEntry(JSON.parse(JSON.stringify(kept)))).toBe(true);
+    const again = archSelects(root, 'arm64', store);
+    for (const sym of ['ARM64', 'ARCH_HAS_SYNC_DMA_FOR_DEVICE', 'ACPI_IORT', '64BIT', 'PROMPTED', 'FOO']) expect(again.symbol(sym), sym).toBe(read.symbol(sym));
+    expect(again.alwaysOn).toEqual(read.alwaysOn);
+    // The second answer came from the memo: what it holds is what is answered.
+    memo.set(key, [['ACPI_IORT', 'y']]);
+    expect(archSelects(root, 'arm64', store).symbol('ACPI_IORT')).toBe('y');
+    // Another text (or another arch) is another key: read afresh.
+    const edited = treeWith('arm64', `${arm64Kconfig}\nconfig LATE_ALWAYS_ON\n\tdef_bool y\n`);
+    expect(archSelects(edited, 'arm64', store).symbol('LATE_ALWAYS_ON')).toBe('y');
+    expect(memo.size).toBe(2);
+    expect(isSelectsEntry([['X', 'maybe']])).toBe(false);
+    expect(isSelectsEntry({ X: 'y' })).toBe(false);
   });
 
   it("sets other arches' symbols to n", () => {
