@@ -6,6 +6,7 @@
 // steps decide which cache line an op touches, so a scatter-gather loop
 // unrolled N times syncs N distinct lines. The path is then embedded in the
 // hand-off it belongs to (to-device, from-device or both) and checked.
+import { createHash } from 'node:crypto';
 import type { ModelVerdict, PathStep } from '../types.js';
 import { checkScenario } from './check.js';
 import { embedHandoff, type HandoffKind, type LitmusStep, type Scenario } from './scenario.js';
@@ -136,12 +137,49 @@ export function replayUnrolled(path: PathStep[], n = 8): { result: ReplayResult;
 const replayed = new Map<string, { result: ReplayResult; replays: number } | null>();
 const MAX_REMEMBERED_REPLAYS = 10_000;
 
-function remembered<T extends { result: ReplayResult; replays: number } | null>(kind: string, path: PathStep[], replay: () => T): T {
+/**
+ * Where replays are kept between runs (the analysis cache), by a digest of
+ * what was replayed: a warm `diff` replays the same ~50 paths on every commit.
+ * Only verdicts nothing else is made from are kept (coherent, unknown, and an
+ * error path with no hand-off); an incoherent one is replayed again, since its
+ * scenario gives the finding's timeline.
+ */
+export interface ReplayMemo {
+  get(key: string): StoredReplay | undefined;
+  put(key: string, replay: StoredReplay): void;
+}
+
+/** A replay as kept: `result` null when an error path has no hand-off to replay. */
+export interface StoredReplay {
+  result: (ModelVerdict & { verdict: 'coherent' | 'unknown' }) | null;
+  replays: number;
+}
+
+/** Whether a value read back from a ReplayMemo is a StoredReplay. */
+export function isStoredReplay(value: unknown): value is StoredReplay {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const { result, replays } = value as { result?: unknown; replays?: unknown };
+  if (!Number.isInteger(replays) || (replays as number) < 0) return false;
+  if (result === null) return true;
+  if (typeof result !== 'object' || result === undefined || Array.isArray(result)) return false;
+  const { verdict, witness, reason } = result as { verdict?: unknown; witness?: unknown; reason?: unknown };
+  return (verdict === 'coherent' || verdict === 'unknown') && Array.isArray(witness) && (reason === undefined || typeof reason === 'string');
+}
+
+function remembered<T extends { result: ReplayResult; replays: number } | null>(kind: string, path: PathStep[], replay: () => T, memo: ReplayMemo | undefined): T {
   const key = `${kind}\0${JSON.stringify(path)}`;
   let known = replayed.get(key);
   if (known === undefined) {
     if (replayed.size >= MAX_REMEMBERED_REPLAYS) replayed.clear();
-    known = replay();
+    const stored = memo?.get(createHash('sha1').update(key).digest('hex'));
+    if (stored) known = stored.result && { result: stored.result, replays: stored.replays };
+    else {
+      known = replay();
+      if (memo && known?.result.verdict !== 'incoherent') {
+        const kept: StoredReplay = known ? { result: { verdict: known.result.verdict as 'coherent' | 'unknown', witness: known.result.witness, ...(known.result.reason !== undefined ? { reason: known.result.reason } : {}) }, replays: known.replays } : { result: null, replays: 0 };
+        memo.put(createHash('sha1').update(key).digest('hex'), kept);
+      }
+    }
     replayed.set(key, known);
   }
   // The caller keeps the witness in a finding: its own copy.
@@ -167,6 +205,7 @@ export function replayFindings<F extends { severity: string; kind: string; messa
   findings: F[],
   flushedPaths: PathStep[][],
   timeline: (r: ReplayResult) => string | undefined,
+  memo?: ReplayMemo,
 ): ReplaySummary {
   const summary: ReplaySummary = { pathsReplayed: 0, coherent: 0, incoherent: 0 };
   const count = (r: ReplayResult, n: number) => {
@@ -182,8 +221,8 @@ export function replayFindings<F extends { severity: string; kind: string; messa
       f.model = { verdict: 'unknown', witness: [], reason: 'not replayed: the cache-model time budget of this run ran out' };
       continue;
     }
-    const onErrorPath = f.failedPath && f.kind === 'unflushed-return' ? remembered('error', f.path, () => errorPathReplay(f.path)) : null;
-    const { result, replays } = onErrorPath ?? remembered('unrolled', f.path, () => replayUnrolled(f.path));
+    const onErrorPath = f.failedPath && f.kind === 'unflushed-return' ? remembered('error', f.path, () => errorPathReplay(f.path), memo) : null;
+    const { result, replays } = onErrorPath ?? remembered('unrolled', f.path, () => replayUnrolled(f.path), memo);
     count(result, replays);
     f.model = { verdict: result.verdict, witness: result.witness, reason: result.reason, timeline: timeline(result) };
     if (result.verdict === 'coherent') {
@@ -194,7 +233,7 @@ export function replayFindings<F extends { severity: string; kind: string; messa
   }
   for (const p of flushedPaths) {
     if (outOfTime()) break;
-    const { result, replays } = remembered('unrolled', p, () => replayUnrolled(p));
+    const { result, replays } = remembered('unrolled', p, () => replayUnrolled(p), memo);
     if (result.verdict !== 'unknown') count(result, replays);
   }
   return summary;

@@ -1,7 +1,7 @@
 // Replaying analysis paths on the cache model: which ops, which lines,
 // which hand-off, and the verdicts for flushed and unflushed paths.
-import { describe, expect, it } from 'vitest';
-import { handoffKind, pathSteps, replayErrorPath, replayFindings, replayPath, replayUnrolled } from '../../src/model/replay.js';
+import { describe, expect, it, vi } from 'vitest';
+import { handoffKind, isStoredReplay, pathSteps, replayErrorPath, replayFindings, replayPath, replayUnrolled } from '../../src/model/replay.js';
 import type { PathStep } from '../../src/types.js';
 
 const f = 'drivers/foo/foo.c';
@@ -110,5 +110,46 @@ describe('replayFindings', () => {
     expect(first.model!.witness.length).toBeGreaterThan(0);
     first.model!.witness.length = 0;
     expect(again.model!.witness.length).toBeGreaterThan(0);
+  });
+
+  it('keeps coherent and unknown replays in a memo for the next process, never incoherent ones, and answers from it', async () => {
+    type Found = { severity: string; kind: string; message: string; failedPath?: boolean; path: PathStep[]; model?: { verdict: string; reason?: string; timeline?: string } };
+    const findings = (): Found[] => [
+      { severity: 'warning', kind: 'unflushed-return', message: 'm', failedPath: true, path: [step(5, 'clean', 'clean')] },
+      { severity: 'error', kind: 'unflushed-return', message: 'm', path: loopNoFlush },
+    ];
+    const kept = new Map<string, unknown>();
+    const memo = { get: (key: string) => kept.get(key) as never, put: (key: string, value: unknown) => void kept.set(key, JSON.parse(JSON.stringify(value))) };
+    // Each run in a fresh copy of the module: a process of its own, with no replay remembered in memory.
+    const fresh = async () => {
+      vi.resetModules();
+      return (await import('../../src/model/replay.js')).replayFindings;
+    };
+    const first = findings();
+    const firstStats = (await fresh())(first as never[], [loopThenFlush, [step(1, 'no op here')]], (r) => (r.verdict === 'incoherent' ? 'timeline' : undefined), memo);
+    // The harmless finding's error-path replay, the flushed path's and the op-less one's; not the incoherent one.
+    expect(kept.size).toBe(3);
+    expect([...kept.values()].every((v) => isStoredReplay(v))).toBe(true);
+    expect([...kept.values()].map((v) => (v as { result: { verdict: string } | null }).result?.verdict).sort()).toEqual(['coherent', 'coherent', 'unknown']);
+
+    const second = findings();
+    const secondStats = (await fresh())(second as never[], [loopThenFlush, [step(1, 'no op here')]], (r) => (r.verdict === 'incoherent' ? 'timeline' : undefined), memo);
+    expect(second).toEqual(first);
+    expect(secondStats).toEqual(firstStats);
+    expect(second[1].model?.timeline).toBe('timeline');
+    // The verdicts came from the memo: what it holds is what is reported.
+    for (const value of kept.values()) {
+      const stored = value as { result: { verdict: string; reason?: string } | null };
+      if (stored.result?.verdict === 'coherent') stored.result.reason = 'from the memo';
+    }
+    const third = findings();
+    (await fresh())(third as never[], [loopThenFlush], () => undefined, memo);
+    expect(third[0].message).toContain('from the memo');
+
+    expect(isStoredReplay({ result: null, replays: 0 })).toBe(true);
+    expect(isStoredReplay({ result: { verdict: 'incoherent', witness: [] }, replays: 1 })).toBe(false);
+    expect(isStoredReplay({ result: { verdict: 'coherent', witness: 'x' }, replays: 1 })).toBe(false);
+    expect(isStoredReplay({ result: { verdict: 'coherent', witness: [] }, replays: -1 })).toBe(false);
+    expect(isStoredReplay([])).toBe(false);
   });
 });
