@@ -161,7 +161,7 @@ export function isStoredReplay(value: unknown): value is StoredReplay {
   const { result, replays } = value as { result?: unknown; replays?: unknown };
   if (!Number.isInteger(replays) || (replays as number) < 0) return false;
   if (result === null) return true;
-  if (typeof result !== 'object' || result === undefined || Array.isArray(result)) return false;
+  if (typeof result !== 'object' || Array.isArray(result)) return false;
   const { verdict, witness, reason } = result as { verdict?: unknown; witness?: unknown; reason?: unknown };
   return (verdict === 'coherent' || verdict === 'unknown') && Array.isArray(witness) && (reason === undefined || typeof reason === 'string');
 }
@@ -171,13 +171,14 @@ function remembered<T extends { result: ReplayResult; replays: number } | null>(
   let known = replayed.get(key);
   if (known === undefined) {
     if (replayed.size >= MAX_REMEMBERED_REPLAYS) replayed.clear();
-    const stored = memo?.get(createHash('sha1').update(key).digest('hex'));
+    const memoKey = memo && createHash('sha1').update(key).digest('hex');
+    const stored = memoKey ? memo!.get(memoKey) : undefined;
     if (stored) known = stored.result && { result: stored.result, replays: stored.replays };
     else {
       known = replay();
-      if (memo && known?.result.verdict !== 'incoherent') {
+      if (memoKey && known?.result.verdict !== 'incoherent') {
         const kept: StoredReplay = known ? { result: { verdict: known.result.verdict as 'coherent' | 'unknown', witness: known.result.witness, ...(known.result.reason !== undefined ? { reason: known.result.reason } : {}) }, replays: known.replays } : { result: null, replays: 0 };
-        memo.put(createHash('sha1').update(key).digest('hex'), kept);
+        memo!.put(memoKey, kept);
       }
     }
     replayed.set(key, known);
