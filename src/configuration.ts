@@ -5,7 +5,7 @@
 // whose tree was analysed before, loads none of it.
 import fs from 'node:fs';
 import path from 'node:path';
-import { archSelects, isSelectsEntry, loadKernelConfig, KNOWN_ARCHES, type ConfigEnv, type SelectsMemo, type Tri } from './discover/kconfig.js';
+import { archSelects, isSelectsEntry, loadKernelConfig, KNOWN_ARCHES, type ConfigEnv, type Tri } from './discover/kconfig.js';
 import type { Snapshot } from './discover/snapshot.js';
 import { isStoredSnapshot, type StoredSnapshot } from './discover/record.js';
 import { loadRules } from './rules/load.js';
@@ -88,7 +88,7 @@ export function configure(opts: LintOptions): Configuration {
   const root = path.resolve(opts.root);
   let env: ConfigEnv;
   try {
-    env = opts.kconfigFile ? loadKernelConfig(opts.kconfigFile, root, arch) : archSelects(root, arch, opts.cache && selectsMemo(opts.cache));
+    env = opts.kconfigFile ? loadKernelConfig(opts.kconfigFile, root, arch) : archSelects(root, arch, opts.cache?.files.checked<[string, Tri][]>(isSelectsEntry, 'kconfig-selects:'));
   } catch (e) {
     const message = (e as Error).message;
     throw new UsageError(
@@ -100,15 +100,6 @@ export function configure(opts: LintOptions): Configuration {
   const rules = loadRules(opts.rulesDirs ?? [], opts.cache?.files);
   const envKey = configFingerprint(env, opts.kconfigFile ?? path.join(root, 'arch', arch, 'Kconfig'));
   return { root, arch, env, envKey, rules, diagnostics: [], inactive: [] };
-}
-
-/** archSelects' memo in the cache's store of files (a Kconfig is one), under a key of its own. */
-function selectsMemo(cache: AnalysisCache): SelectsMemo {
-  const name = (key: string) => `kconfig-selects:${key}`;
-  return {
-    get: (key) => cache.files.get(name(key), isSelectsEntry) as [string, Tri][] | undefined,
-    put: (key, selected) => cache.files.put(name(key), selected),
-  };
 }
 
 /** What the configuration decides, for cache keys: the arch, where #if answers come from, and that file's text. */

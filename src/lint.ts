@@ -117,7 +117,7 @@ export async function analyzeTree(opts: LintOptions, configured: Configuration =
   const slowPatterns = [...labelPatterns.values()].flatMap((p) => (p.problem ? [p.problem] : []));
   if (slowPatterns.length) throw new RuleError(slowPatterns);
   const { findings, syncSites, syncSitesNotJudged } = collectFindings(runs);
-  const model = replayOnCacheModel(findings, runs, opts.cache && replayMemo(opts.cache));
+  const model = replayOnCacheModel(findings, runs, opts.cache?.results.checked<StoredReplay>(isStoredReplay, 'replay:'));
   const unique = uniqueDiagnostics(diagnostics);
   const scoped = opts.scope ? restrictToScope(opts.scope, findings, runs.values(), snapshot.files(), unique) : undefined;
   if (opts.cache) for (const memo of memos.values()) countMemo(opts.cache, memo);
@@ -278,15 +278,6 @@ function collectFindings(runs: Map<string, RuleRun>): { findings: Finding[]; syn
 function replayOnCacheModel(findings: Finding[], runs: Map<string, RuleRun>, memo: ReplayMemo | undefined): ModelStats {
   const flushed = [...runs.values()].flatMap((run) => [...run.results.values()].flatMap((r) => r.completions.flatMap((c) => (c.samplePath ? [c.samplePath] : []))));
   return replayFindings(findings, flushed, (r) => (r.scenario && r.verdict === 'incoherent' ? formatTimeline(checkScenario(r.scenario), r.scenario) : undefined), memo);
-}
-
-/** Replays kept in the cache's store of function results, under keys of their own. */
-function replayMemo(cache: AnalysisCache): ReplayMemo {
-  const name = (key: string) => `replay:${key}`;
-  return {
-    get: (key) => cache.results.get(name(key), isStoredReplay) as StoredReplay | undefined,
-    put: (key, replay) => cache.results.put(name(key), replay),
-  };
 }
 
 function countMemo(cache: AnalysisCache, memo: FunctionMemo): void {

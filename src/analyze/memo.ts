@@ -88,18 +88,17 @@ export function memoKey(
 export function storeResult(res: FunctionResult): StoredResult {
   const steps = new Table<PathStep>();
   const lits = new Table<Literal>();
-  const sm = res.summary;
-  const summary: Interned<Summary> = {
-    ...sm,
-    outcomes: sm.outcomes && sm.outcomes.map((o) => ({ ...o, lits: lits.indexes(o.lits), items: o.items.map((i) => ({ ...i, inner: steps.indexes(i.inner) })) })),
-    accesses: sm.accesses.map((a) => ({ ...a, lits: lits.indexes(a.lits), steps: steps.indexes(a.steps) })),
-    ...(sm.ownAccesses ? { ownAccesses: sm.ownAccesses.map((a) => ({ ...a, lits: lits.indexes(a.lits), steps: steps.indexes(a.steps) })) } : {}),
-  } as Interned<Summary>;
+  const interned = mapLists(
+    {
+      summary: res.summary,
+      findings: res.findings.map(({ fn: _fn, ...rest }) => rest),
+      completions: res.completions.map((c) => ({ ...c, localOrigins: [...c.localOrigins] })),
+    },
+    (list: PathStep[]) => steps.indexes(list),
+    (list: Literal[]) => lits.indexes(list),
+  );
   return {
-    summary,
-    findings: res.findings.map(({ fn: _fn, ...rest }) => ({ ...rest, path: steps.indexes(rest.path), item: { ...rest.item, inner: steps.indexes(rest.item.inner) } })),
-    // Spread, then replaced: each key keeps its place (the stored text is the same for the same result).
-    completions: res.completions.map((c) => ({ ...c, localOrigins: [...c.localOrigins], ...(c.samplePath ? { samplePath: steps.indexes(c.samplePath) } : {}) }) as StoredResult['completions'][number]),
+    ...(interned as Pick<StoredResult, 'summary' | 'findings' | 'completions'>),
     calls: res.calls.map(({ targets: _targets, ...rest }) => rest),
     truncated: res.truncated,
     syncSites: res.syncSites,
@@ -107,6 +106,33 @@ export function storeResult(res: FunctionResult): StoredResult {
     summaryDigest: summaryDigest(res.summary),
     steps: steps.values,
     lits: lits.values,
+  };
+}
+
+/** What holds step lists (S[]) and literal lists (L[]): a summary, findings and completion sites, as analysed or as stored. */
+interface ListHolders<S, L> {
+  summary: { outcomes: { lits: L[]; items: { inner: S[] }[] }[] | null; accesses: { lits: L[]; steps: S[] }[]; ownAccesses?: { lits: L[]; steps: S[] }[] };
+  findings: { path: S[]; item: { inner: S[] } }[];
+  completions: { samplePath?: S[] }[];
+}
+
+/**
+ * The summary, findings and completion sites with each step list passed
+ * through `steps` and each literal list through `lits`: the one place that
+ * knows where the analysis puts them (stored as indexes, read back, checked
+ * in range). Each key keeps its place, so the same result is the same text.
+ */
+function mapLists<S, L, S2, L2>(from: ListHolders<S, L>, steps: (list: S[]) => S2[], lits: (list: L[]) => L2[]): ListHolders<S2, L2> {
+  const sm = from.summary;
+  return {
+    summary: {
+      ...sm,
+      outcomes: sm.outcomes && sm.outcomes.map((o) => ({ ...o, lits: lits(o.lits), items: o.items.map((i) => ({ ...i, inner: steps(i.inner) })) })),
+      accesses: sm.accesses.map((a) => ({ ...a, lits: lits(a.lits), steps: steps(a.steps) })),
+      ...(sm.ownAccesses ? { ownAccesses: sm.ownAccesses.map((a) => ({ ...a, lits: lits(a.lits), steps: steps(a.steps) })) } : {}),
+    } as ListHolders<S2, L2>['summary'],
+    findings: from.findings.map((f) => ({ ...f, path: steps(f.path), item: { ...f.item, inner: steps(f.item.inner) } })),
+    completions: from.completions.map((c) => (c.samplePath ? { ...c, samplePath: steps(c.samplePath) } : (c as { samplePath?: S2[] }))),
   };
 }
 
@@ -184,16 +210,13 @@ export function isStoredResult(value: unknown): boolean {
 }
 
 function indexesInRange(stored: StoredResult): boolean {
-  const steps = (list: number[]) => list.every((i) => i < stored.steps.length);
-  const lits = (list: number[]) => list.every((i) => i < stored.lits.length);
-  const sm = stored.summary;
-  return (
-    (sm.outcomes ?? []).every((o) => lits(o.lits) && o.items.every((i) => steps(i.inner))) &&
-    sm.accesses.every((a) => lits(a.lits) && steps(a.steps)) &&
-    (sm.ownAccesses ?? []).every((a) => lits(a.lits) && steps(a.steps)) &&
-    stored.findings.every((f) => steps(f.path) && steps(f.item.inner)) &&
-    stored.completions.every((c) => !c.samplePath || steps(c.samplePath))
-  );
+  let inRange = true;
+  const within = (size: number) => (list: number[]) => {
+    if (!list.every((i) => i < size)) inRange = false;
+    return list;
+  };
+  mapLists(stored, within(stored.steps.length), within(stored.lits.length));
+  return inRange;
 }
 
 /**
@@ -229,16 +252,9 @@ export function loadResult(raw: unknown, fn: FunctionIR, program: Program): Func
 
 /** The stored lists of indexes as the steps and literals they name (shared: the analysis never modifies a step or a literal). */
 function expand(stored: StoredResult): { summary: Summary; findings: Omit<RawFinding, 'fn'>[]; completions: StoredCompletion[] } {
-  const steps = (list: number[]) => list.map((i) => stored.steps[i]);
-  const lits = (list: number[]) => list.map((i) => stored.lits[i]);
-  const sm = stored.summary;
-  const summary = {
-    ...sm,
-    outcomes: sm.outcomes && sm.outcomes.map((o) => ({ ...o, lits: lits(o.lits), items: o.items.map((i) => ({ ...i, inner: steps(i.inner) })) })),
-    accesses: sm.accesses.map((a) => ({ ...a, lits: lits(a.lits), steps: steps(a.steps) })),
-    ...(sm.ownAccesses ? { ownAccesses: sm.ownAccesses.map((a) => ({ ...a, lits: lits(a.lits), steps: steps(a.steps) })) } : {}),
-  } as Summary;
-  const findings = stored.findings.map((f) => ({ ...f, path: steps(f.path), item: { ...f.item, inner: steps(f.item.inner) } }));
-  const completions = stored.completions.map((c) => ({ ...c, ...(c.samplePath ? { samplePath: steps(c.samplePath) } : {}) }) as StoredCompletion);
-  return { summary, findings, completions };
+  return mapLists(
+    stored,
+    (list: number[]) => list.map((i) => stored.steps[i]),
+    (list: number[]) => list.map((i) => stored.lits[i]),
+  ) as unknown as { summary: Summary; findings: Omit<RawFinding, 'fn'>[]; completions: StoredCompletion[] };
 }

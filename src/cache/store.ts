@@ -233,10 +233,10 @@ export class ScanIndex {
   }
 }
 
-/** Values by key whose reads are checked (see ResultStore.checked). */
-export interface EntryStore {
-  get(key: string): unknown;
-  put(key: string, value: unknown): void;
+/** Values by key whose reads are checked (see ResultStore.checked): what `get` returns passed the check, as a T. */
+export interface EntryStore<T = unknown> {
+  get(key: string): T | undefined;
+  put(key: string, value: T): void;
 }
 
 /**
@@ -379,9 +379,13 @@ export class ResultStore {
     return this.entries.has(key);
   }
 
-  /** This store seen through a schema check: what its consumer reads back always fits. */
-  checked(isValid: (value: unknown) => boolean): EntryStore {
-    return { get: (key) => this.get(key, isValid), put: (key, value) => this.put(key, value) };
+  /**
+   * This store seen through a schema check: what its consumer reads back
+   * always fits (T: what the check accepts). `prefix` keeps a kind of entry
+   * apart from the others the store holds (the Kconfig's selects among files).
+   */
+  checked<T = unknown>(isValid: (value: unknown) => boolean, prefix = ''): EntryStore<T> {
+    return { get: (key) => this.get(prefix + key, isValid) as T | undefined, put: (key, value) => this.put(prefix + key, value) };
   }
 
   put(key: string, value: unknown): void {

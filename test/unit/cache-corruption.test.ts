@@ -80,6 +80,17 @@ function* corruptions(file: string): Generator<{ label: string; text: string }> 
   }
 }
 
+/** Fixture 47's plain report, and a cache of its analysis saved in a scratch folder named `name`. */
+async function analysedOnce(name: string): Promise<{ root: string; plain: unknown; dir: string }> {
+  const root = path.join(FIXTURES, '47-deferral-chain-path');
+  const plain = report(await runLint({ root, arch: 'arm64', jobs: 0 }));
+  const dir = path.join(scratch, name);
+  const cold = new AnalysisCache(dir);
+  await analyzeTree({ root, arch: 'arm64', jobs: 0, source: await folderSource(root, cold), cache: cold });
+  cold.save();
+  return { root, plain, dir };
+}
+
 describe('a corrupted cache entry never changes a result', () => {
   it.each(['01-export-missing-flush', '15-goto-error-label', '32-iova-contract', '47-deferral-chain-path'])('%s', async (name) => {
     const root = path.join(FIXTURES, name);
@@ -109,12 +120,7 @@ describe('a corrupted cache entry never changes a result', () => {
   }, 120_000);
 
   it('a scan index with a flipped bit is ignored (checksum), and the named cases from the audit are dropped', async () => {
-    const root = path.join(FIXTURES, '47-deferral-chain-path');
-    const plain = report(await runLint({ root, arch: 'arm64', jobs: 0 }));
-    const dir = path.join(scratch, 'scan');
-    const cold = new AnalysisCache(dir);
-    await analyzeTree({ root, arch: 'arm64', jobs: 0, source: await folderSource(root, cold), cache: cold });
-    cold.save();
+    const { root, plain, dir } = await analysedOnce('scan');
 
     const scan = fs.readFileSync(path.join(dir, 'scan.txt'), 'utf8');
     // Say that no file contains any name.
@@ -147,12 +153,7 @@ describe('a corrupted cache entry never changes a result', () => {
   });
 
   it('a stored result whose step or literal indexes name no entry of its tables is dropped (digest recomputed)', async () => {
-    const root = path.join(FIXTURES, '47-deferral-chain-path');
-    const plain = report(await runLint({ root, arch: 'arm64', jobs: 0 }));
-    const dir = path.join(scratch, 'tables');
-    const cold = new AnalysisCache(dir);
-    await analyzeTree({ root, arch: 'arm64', jobs: 0, source: await folderSource(root, cold), cache: cold });
-    cold.save();
+    const { root, plain, dir } = await analysedOnce('tables');
     const results = readStore(fs.readFileSync(path.join(dir, 'functions.txt'), 'utf8'));
     for (const table of ['steps', 'lits']) {
       // The table emptied: every index into it is out of range, and the schema alone cannot see it.

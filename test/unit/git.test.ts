@@ -103,6 +103,12 @@ describe('the first git questions of diff --cached, asked early', () => {
     return { log, restore: () => void (process.env.PATH = oldPath) };
   };
   const commands = (log: string) => fs.readFileSync(log, 'utf8').split('\n').filter(Boolean);
+  /** Nothing staged but a.c, with this text. */
+  const stageOnlyA = (text: string) => {
+    git(dir, 'reset', '-q');
+    fs.writeFileSync(path.join(dir, 'a.c'), text);
+    git(dir, 'add', 'a.c');
+  };
 
   it('answer diffIndex once, as the index was when they were asked', async () => {
     fs.writeFileSync(path.join(dir, 'a.c'), 'int a2;\n');
@@ -140,9 +146,7 @@ describe('the first git questions of diff --cached, asked early', () => {
   it('give the diff its repository and HEAD too: git runs rev-parse and diff-index once each', async () => {
     const { log, restore } = loggingGit();
     try {
-      git(dir, 'reset', '-q');
-      fs.writeFileSync(path.join(dir, 'a.c'), 'int a4;\n');
-      git(dir, 'add', 'a.c');
+      stageOnlyA('int a4;\n');
       const started = startCachedDiffEarly(dir);
       await earlyCommandsRegistered();
       const found = await findRepoWithHeadAsync(dir);
@@ -170,9 +174,7 @@ describe('the first git questions of diff --cached, asked early', () => {
   it('are waited for when asked before the early rev-parse answered: git runs diff-index once', async () => {
     const { log, restore } = loggingGit();
     try {
-      git(dir, 'reset', '-q');
-      fs.writeFileSync(path.join(dir, 'a.c'), 'int a3;\n');
-      git(dir, 'add', 'a.c');
+      stageOnlyA('int a3;\n');
       const started = startCachedDiffEarly(dir);
       // Synchronous: the early rev-parse's answer cannot be taken in before diffIndex asks.
       const { repo, head } = findRepoWithHead(dir)!;
