@@ -13,8 +13,9 @@ import { walkedByFirstScan } from './discover/source.js';
 import type { Snapshot } from './discover/snapshot.js';
 import type { FunctionIR } from './ir/types.js';
 import { Program } from './analyze/program.js';
-import { ruleContext, ruleNames, runRule, scanNames, type RuleRun } from './analyze/rule.js';
+import { analyseRule, judgeRule, ruleContext, ruleNames, scanNames, type RuleAnalysis, type RuleRun } from './analyze/rule.js';
 import { isStoredResult, type FunctionMemo } from './analyze/memo.js';
+import type { RuleContext } from './analyze/types.js';
 import { RuleError } from './rules/load.js';
 import { BudgetedPattern } from './rules/label-matcher.js';
 import { isStoredReplay, replayFindings, type ReplayMemo, type StoredReplay } from './model/replay.js';
@@ -103,15 +104,18 @@ export async function analyzeTree(opts: LintOptions, configured: Configuration =
   const memos = ruleMemos(opts.cache, candidates, envKey, opts.maxStates);
   // errorLabels come from rule files: matched under a time budget (a pattern that exhausts it is a usage error below).
   const labelPatterns = new Map(candidates.map((r) => [r.id, new BudgetedPattern(r.errorLabels, r.source)]));
-  let runs = new Map<string, RuleRun>();
+  const budgets = { maxStates: opts.maxStates, labelPatterns };
+  let analyses = new Map<string, RuleAnalysis>();
   for (let round = 0; ; round++) {
-    runs = analyseRound(program, candidates, env, runs, memos, { maxStates: opts.maxStates, labelPatterns });
+    analyses = analyseRound(program, candidates, env, analyses, memos, budgets);
     trace(`round ${round}: analysed ${program.functions.length} functions`);
     // A round is synchronous work: let signal handlers (review's Ctrl-C) run between rounds.
     await new Promise((resolve) => setImmediate(resolve));
-    if (round >= MAX_FOLLOWUP_ROUNDS || !(await readWhatTheRoundNeeds(corpus, program, runs, includes, direct, cpuAccess, trace))) break;
+    if (round >= MAX_FOLLOWUP_ROUNDS || !(await readWhatTheRoundNeeds(corpus, program, analyses, includes, direct, cpuAccess, trace))) break;
     program = new Program([...corpus.parsed.values()], { arch });
   }
+  // Only the last round's program is reported: its findings are the only ones made.
+  const runs = new Map(candidates.map((r) => [r.id, judgeRule(program, roundContext(r, env, budgets), analyses.get(r.id)!)]));
 
   snapshot.recordIncludes(includes.record());
   const slowPatterns = [...labelPatterns.values()].flatMap((p) => (p.problem ? [p.problem] : []));
@@ -181,17 +185,25 @@ function ruleMemos(cache: AnalysisCache | undefined, rules: Rule[], envKey: stri
   return new Map(rules.map((r) => [r.id, { store: cache.results.checked(isStoredResult), scope: digest(envKey, JSON.stringify({ ...r, source: '' }), String(maxStates ?? '')), hits: 0, misses: 0 }]));
 }
 
+interface RoundBudgets {
+  maxStates: number | undefined;
+  labelPatterns: Map<string, BudgetedPattern>;
+}
+
 /** Every rule over the program; functions whose inputs did not change since the last round keep their results. */
 function analyseRound(
   program: Program,
   rules: Rule[],
   env: ConfigEnv,
-  previous: Map<string, RuleRun>,
+  previous: Map<string, RuleAnalysis>,
   memos: Map<string, FunctionMemo>,
-  budgets: { maxStates: number | undefined; labelPatterns: Map<string, BudgetedPattern> },
-): Map<string, RuleRun> {
-  const context = (r: Rule) => ({ ...ruleContext(r, env, budgets.maxStates), errorLabel: budgets.labelPatterns.get(r.id)! });
-  return new Map(rules.map((r) => [r.id, runRule(program, context(r), previous.get(r.id), memos.get(r.id))]));
+  budgets: RoundBudgets,
+): Map<string, RuleAnalysis> {
+  return new Map(rules.map((r) => [r.id, analyseRule(program, roundContext(r, env, budgets), previous.get(r.id), memos.get(r.id))]));
+}
+
+function roundContext(rule: Rule, env: ConfigEnv, budgets: RoundBudgets): RuleContext {
+  return { ...ruleContext(rule, env, budgets.maxStates), errorLabel: budgets.labelPatterns.get(rule.id)! };
 }
 
 /**
@@ -205,7 +217,7 @@ function analyseRound(
 async function readWhatTheRoundNeeds(
   corpus: Corpus,
   program: Program,
-  runs: Map<string, RuleRun>,
+  runs: Map<string, RuleAnalysis>,
   includes: IncludeResolver,
   ruleNames: Set<string>,
   cpuAccess: Set<string>,
@@ -241,7 +253,7 @@ function readHeadersBeforeAnalysis(corpus: Corpus, program: Program, rules: Rule
 }
 
 /** Functions that leave maintenance pending for their callers on a normal path, and where their callers can be. */
-function deferringNames(runs: Map<string, RuleRun>): { everywhere: Set<string>; privateHeaders: Map<string, string> } {
+function deferringNames(runs: Map<string, RuleAnalysis>): { everywhere: Set<string>; privateHeaders: Map<string, string> } {
   const everywhere = new Set<string>();
   const privateHeaders = new Map<string, string>();
   for (const run of runs.values()) {

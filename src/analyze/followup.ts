@@ -3,7 +3,7 @@
 import { addressRoots, derivedFrom, readsAddress } from '../ir/dataflow.js';
 import type { FunctionIR } from '../ir/types.js';
 import type { Program } from './program.js';
-import type { RuleRun } from './rule.js';
+import type { RuleAnalysis } from './rule.js';
 import type { Summary } from './types.js';
 
 /**
@@ -101,7 +101,7 @@ export function headersToRead(
 }
 
 /** What an analysis round saw: the calls made with an invalidation pending, and those a batched flush would expose. */
-export function seedsFromResults(runs: Map<string, RuleRun>): TaintedCall[] {
+export function seedsFromResults(runs: Map<string, RuleAnalysis>): TaintedCall[] {
   const seeds: TaintedCall[] = [];
   for (const run of runs.values()) {
     for (const [fn, res] of run.results) {

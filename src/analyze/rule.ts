@@ -1,7 +1,10 @@
-// Run one rule over the program, in named steps:
+// Run one rule over the program, in named steps. Analysing (every round of a
+// lint, see lint.ts):
 //   1. the call graph over resolved direct calls;
 //   2. summaries bottom-up over its strongly connected components (an SCC
-//      iterates to a fixpoint);
+//      iterates to a fixpoint).
+// Judging (the last round only: an earlier round's findings would be thrown
+// away with its program):
 //   3. findings from every function's result, at the place the code must
 //      change, with what could not be judged as visible `not-judged` notes;
 //   4. the functions rules declare (contracts) checked against their code;
@@ -16,10 +19,17 @@ import type { Program } from './program.js';
 import type { ChainSite, EvalEnv, PendingItem } from './state.js';
 import type { FunctionResult, RawFinding, RuleContext, Summary } from './types.js';
 
-export interface RuleRun {
-  findings: Finding[];
+/** What a rule's analysis of a program gives: every function's summary and result (steps 1 and 2). */
+export interface RuleAnalysis {
   summaries: Map<FunctionIR, Summary>;
   results: Map<FunctionIR, FunctionResult>;
+  /** Functions whose analysis threw, and why (each is a `not-judged` note). */
+  failed: Map<FunctionIR, string>;
+}
+
+/** A rule's analysis judged: its findings (steps 3 to 5). */
+export interface RuleRun extends RuleAnalysis {
+  findings: Finding[];
   syncSites: number;
   /** Sync sites in functions, or through callees, the analysis could not decide (each has a `not-judged` finding). */
   syncSitesNotJudged: number;
@@ -71,13 +81,18 @@ export function scanNames(rule: Rule): string[] {
 }
 
 /**
- * `previous`: the same rule's run on a smaller program (before a follow-up
- * round added files). A function whose callees' summaries and hand-off status
- * are unchanged keeps its result instead of being analysed again.
+ * Steps 1 and 2. `previous`: the same rule's analysis of a smaller program
+ * (before a follow-up round added files). A function whose callees' summaries
+ * and hand-off status are unchanged keeps its result instead of being
+ * analysed again.
  */
-export function runRule(program: Program, ctx: RuleContext, previous?: RuleRun, memo?: FunctionMemo): RuleRun {
-  const callees = callGraph(program);
-  const { summaries, results, failed } = summariesBottomUp(program, ctx, callees, previous, memo);
+export function analyseRule(program: Program, ctx: RuleContext, previous?: RuleAnalysis, memo?: FunctionMemo): RuleAnalysis {
+  return summariesBottomUp(program, ctx, callGraph(program), previous, memo);
+}
+
+/** Steps 3 to 5, on the program `analysis` was made of. Reads the analysis, never changes it. */
+export function judgeRule(program: Program, ctx: RuleContext, analysis: RuleAnalysis): RuleRun {
+  const { summaries, results, failed } = analysis;
   const findings: Finding[] = [];
   const notJudged = new Set<string>();
   const meantToDefer = deferringByDesign(results);
@@ -88,22 +103,35 @@ export function runRule(program: Program, ctx: RuleContext, previous?: RuleRun, 
   findings.push(...noteFindings);
   let syncSites = 0;
   for (const res of results.values()) syncSites += res.syncSites;
-  return { findings, summaries, results, syncSites, syncSitesNotJudged: notJudged.size, unbatchable };
+  return { ...analysis, findings, syncSites, syncSitesNotJudged: notJudged.size, unbatchable };
 }
 
+interface CallGraph {
+  callees: Map<FunctionIR, FunctionIR[]>;
+  /** Its strongly connected components, callees before callers. */
+  components: FunctionIR[][];
+}
+
+/** A program's call graph is the same for every rule (a program is never changed once built). */
+const callGraphs = new WeakMap<Program, CallGraph>();
+
 /** Step 1: who calls whom, over resolved direct calls (contract partners included: their summaries are used). */
-function callGraph(program: Program): Map<FunctionIR, FunctionIR[]> {
+function callGraph(program: Program): CallGraph {
+  let graph = callGraphs.get(program);
+  if (graph) return graph;
   const callees = new Map<FunctionIR, FunctionIR[]>();
   for (const fn of program.functions) {
     const out = new Set<FunctionIR>();
     for (const c of fn.calls) program.resolve(fn.file, c).forEach((t) => out.add(t));
     callees.set(fn, [...out]);
   }
-  return callees;
+  graph = { callees, components: stronglyConnected(program.functions, callees) };
+  callGraphs.set(program, graph);
+  return graph;
 }
 
 /** Step 2: each function analysed after its callees; an SCC until its summaries stop changing. */
-function summariesBottomUp(program: Program, ctx: RuleContext, callees: Map<FunctionIR, FunctionIR[]>, previous: RuleRun | undefined, memo: FunctionMemo | undefined) {
+function summariesBottomUp(program: Program, ctx: RuleContext, { callees, components }: CallGraph, previous: RuleAnalysis | undefined, memo: FunctionMemo | undefined): RuleAnalysis {
   const summaries = new Map<FunctionIR, Summary>();
   const results = new Map<FunctionIR, FunctionResult>();
   // Functions whose analysis threw: one odd function must not end the run.
@@ -114,13 +142,14 @@ function summariesBottomUp(program: Program, ctx: RuleContext, callees: Map<Func
   // A contract whose callers another rule judges (`checkCallers: false`) is
   // invisible to the callers here: calling its functions makes nothing relevant.
   const invisible = new Set(ctx.rule.contracts.filter((c) => c.checkCallers === false).flatMap((c) => [c.defer, c.complete]));
-  for (const scc of stronglyConnected(program.functions, callees)) {
+  // The definitions a function's visible calls reach: the call graph's, unless it calls an invisible name.
+  const reached = (fn: FunctionIR) => (fn.calls.some((c) => invisible.has(c)) ? fn.calls.filter((c) => !invisible.has(c)).flatMap((c) => program.resolve(fn.file, c)) : callees.get(fn)!);
+  for (const scc of components) {
     const inScc = new Set(scc);
     // Functions that call nothing that matters have the identity summary;
     // the functions contracts name are always analysed (they are checked).
     const relevant = (fn: FunctionIR) =>
-      mustAnalyse.has(fn.name) ||
-      fn.calls.some((c) => !invisible.has(c) && (direct.has(c) || program.resolve(fn.file, c).some((t) => matters(summaries.get(t)) || inScc.has(t))));
+      mustAnalyse.has(fn.name) || fn.calls.some((c) => direct.has(c) && !invisible.has(c)) || reached(fn).some((t) => matters(summaries.get(t)) || inScc.has(t));
     const handoffs = new Map(scc.filter(relevant).map((fn) => [fn, program.isHandoff(fn, ctx.rule.handoff, contractDefers)]));
     const kept = previous && handoffs.size === scc.length ? keptComponent(scc, inScc, handoffs, callees, summaries, previous) : null;
     if (kept) {
@@ -170,7 +199,7 @@ function keptComponent(
   handoffs: Map<FunctionIR, { handoff: boolean; why: string }>,
   callees: Map<FunctionIR, FunctionIR[]>,
   summaries: Map<FunctionIR, Summary>,
-  previous: RuleRun,
+  previous: RuleAnalysis,
 ): FunctionResult[] | null {
   const kept: FunctionResult[] = [];
   for (const fn of scc) {

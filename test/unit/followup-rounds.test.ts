@@ -24,6 +24,20 @@ vi.mock('../../src/analyze/engine.js', async (importOriginal) => {
   };
 });
 
+/** How many times the whole-program notes were made: once per rule for the report's round, not per round. */
+let judged = 0;
+
+vi.mock('../../src/analyze/notes.js', async (importOriginal) => {
+  const notes = await importOriginal<typeof import('../../src/analyze/notes.js')>();
+  return {
+    ...notes,
+    notes: (...args: Parameters<typeof notes.notes>) => {
+      judged++;
+      return notes.notes(...args);
+    },
+  };
+});
+
 const { runLint } = await import('../../src/lint.js');
 
 const DMA_HEADER = fileURLToPath(new URL('../../fixtures/lint/36-recursion/include/linux/dma-map-ops.h', import.meta.url));
@@ -115,8 +129,9 @@ function tree(name: string, foo: string, bar: string): string {
 
 async function lint(root: string) {
   analysed.clear();
+  judged = 0;
   const result = await runLint({ root, jobs: 0 });
-  return { findings: JSON.stringify(result.findings), functions: result.stats.functions, analysed: new Map(analysed) };
+  return { findings: JSON.stringify(result.findings), functions: result.stats.functions, analysed: new Map(analysed), judged };
 }
 
 const RECURSION = ['foo_sync_node', 'foo_sync_list'];
@@ -136,6 +151,14 @@ describe('follow-up rounds', () => {
       expect(once.analysed.get(name)).toBeGreaterThan(0);
       expect(rounds.analysed.get(name), name).toBe(once.analysed.get(name));
     }
+  });
+
+  it('are analysed, not judged: the findings are made once, for the last round', async () => {
+    const rounds = await lint(tree('judged-2', fooSource('foo_trace'), barSource(false, null)));
+    const once = await lint(tree('judged-1', fooSource('foo_trace'), barSource(true, null)));
+    expect(rounds.findings).toBe(once.findings);
+    expect(once.judged).toBeGreaterThan(0);
+    expect(rounds.judged).toBe(once.judged);
   });
 
   it('analyse a recursive component again when a function it calls is defined by the new files', async () => {
