@@ -102,3 +102,28 @@ describe('plainCopy', () => {
     expect(new Set(ids).size).toBe(ids.length);
   });
 });
+
+describe('parseC node classes', () => {
+  // parse/tree.ts gives tree-sitter its table of node classes, with each named
+  // type on its class's prototype: a node's type must still be what the binding says.
+  const typeFromBinding = (() => {
+    const SyntaxNode = (require('tree-sitter') as { SyntaxNode: { prototype: object } }).SyntaxNode;
+    return Object.getOwnPropertyDescriptor(SyntaxNode.prototype, 'type')!.get!;
+  })();
+
+  it('give every node of kernel-style C, ERROR and MISSING included, the type the binding gives it', () => {
+    const tree = parseC(KERNEL_STYLE);
+    let fromPrototype = 0;
+    const mismatches: string[] = [];
+    const visit = (n: Parser.SyntaxNode) => {
+      if (Object.getOwnPropertyDescriptor(Object.getPrototypeOf(n), 'type')?.value !== undefined) fromPrototype++;
+      const bound = typeFromBinding.call(n) as string;
+      if (n.type !== bound) mismatches.push(`${where(n)}: ${n.type} vs ${bound}`);
+      n.children.forEach(visit);
+    };
+    visit(tree.rootNode);
+    expect(mismatches).toEqual([]);
+    // The table was ours: named nodes read their type from their class.
+    expect(fromPrototype).toBeGreaterThan(50);
+  });
+});
