@@ -217,20 +217,20 @@ function roundContext(rule: Rule, env: ConfigEnv, budgets: RoundBudgets): RuleCo
 async function readWhatTheRoundNeeds(
   corpus: Corpus,
   program: Program,
-  runs: Map<string, RuleAnalysis>,
+  analyses: Map<string, RuleAnalysis>,
   includes: IncludeResolver,
   ruleNames: Set<string>,
   cpuAccess: Set<string>,
   trace: (message: string) => void,
 ): Promise<boolean> {
-  const { everywhere, privateHeaders } = deferringNames(runs);
+  const { everywhere, privateHeaders } = deferringNames(analyses);
   trace(`deferring: ${[...everywhere, ...privateHeaders.keys()].join(' ')}`);
   // Helpers in a subsystem's private header (kernel/dma/direct.h) can only
   // be called from that subsystem: no need to read the whole tree for them.
   let added = await corpus.scanAndParse([...privateHeaders.keys()].filter((n) => !everywhere.has(n)), [...new Set(privateHeaders.values())]);
   added += await corpus.scanAndParse([...everywhere]);
-  const summaryOf = (f: FunctionIR) => [...runs.values()].flatMap((r) => r.summaries.get(f) ?? []);
-  const headers = headersToRead(program, seedsFromResults(runs), ruleNames, cpuAccess, (file, name) => includes.definition(file, name), summaryOf);
+  const summaryOf = (f: FunctionIR) => [...analyses.values()].flatMap((a) => a.summaries.get(f) ?? []);
+  const headers = headersToRead(program, seedsFromResults(analyses), ruleNames, cpuAccess, (file, name) => includes.definition(file, name), summaryOf);
   const newHeaders = [...headers].filter((h) => !corpus.parsed.has(h));
   trace(`callee definitions under a pending invalidation: ${newHeaders.join(' ')}`);
   added += corpus.parseFiles(newHeaders);
@@ -253,11 +253,11 @@ function readHeadersBeforeAnalysis(corpus: Corpus, program: Program, rules: Rule
 }
 
 /** Functions that leave maintenance pending for their callers on a normal path, and where their callers can be. */
-function deferringNames(runs: Map<string, RuleAnalysis>): { everywhere: Set<string>; privateHeaders: Map<string, string> } {
+function deferringNames(analyses: Map<string, RuleAnalysis>): { everywhere: Set<string>; privateHeaders: Map<string, string> } {
   const everywhere = new Set<string>();
   const privateHeaders = new Map<string, string>();
-  for (const run of runs.values()) {
-    for (const [fn, sm] of run.summaries) {
+  for (const analysis of analyses.values()) {
+    for (const [fn, sm] of analysis.summaries) {
       // Only deferrals on normal paths: a helper that leaves maintenance
       // pending only when it fails (error outcomes) is not worth another
       // pass over the tree; its callers in parsed files are still judged.

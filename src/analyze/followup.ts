@@ -101,10 +101,10 @@ export function headersToRead(
 }
 
 /** What an analysis round saw: the calls made with an invalidation pending, and those a batched flush would expose. */
-export function seedsFromResults(runs: Map<string, RuleAnalysis>): TaintedCall[] {
+export function seedsFromResults(analyses: Map<string, RuleAnalysis>): TaintedCall[] {
   const seeds: TaintedCall[] = [];
-  for (const run of runs.values()) {
-    for (const [fn, res] of run.results) {
+  for (const analysis of analyses.values()) {
+    for (const [fn, res] of analysis.results) {
       for (const c of res.calls) if (c.taintedArgs?.length) seeds.push({ file: fn.file, name: c.callee, args: c.taintedArgs });
       // What a flush moved after its loop would expose (the batchable check needs to see it).
       for (const site of res.completions) for (const c of site.hoistedCalls ?? []) seeds.push({ file: fn.file, name: c.callee, args: c.taintedArgs });
