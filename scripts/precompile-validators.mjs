@@ -20,6 +20,8 @@ const { storedResultSchema } = await import(new URL('analyze/memo.js', dist));
 const { storedFileSchema, storedCfgSchema } = await import(new URL('ir/stored.js', dist));
 const { ruleFileSchema } = await import(new URL('rules/schema.js', dist));
 const { storedSnapshotSchema } = await import(new URL('discover/record.js', dist));
+const { selectsEntrySchema } = await import(new URL('discover/kconfig.js', dist));
+const { storedReplaySchema } = await import(new URL('model/replay.js', dist));
 const { RULE_VALIDATOR_OPTIONS, RULE_VOCABULARY, bundledRulesDir, parseRuleFile, ruleFilesIn, ruleTextKey } = await import(new URL('rules/load.js', dist));
 
 const out = new URL('validators/', dist);
@@ -29,6 +31,8 @@ const jobs = [
   [storedFileSchema, STORED_ENTRY_OPTIONS, []],
   [storedCfgSchema, STORED_ENTRY_OPTIONS, []],
   [storedSnapshotSchema, STORED_ENTRY_OPTIONS, []],
+  [selectsEntrySchema, STORED_ENTRY_OPTIONS, []],
+  [storedReplaySchema, STORED_ENTRY_OPTIONS, []],
   [ruleFileSchema, RULE_VALIDATOR_OPTIONS, RULE_VOCABULARY],
 ];
 for (const [schema, options, vocabulary] of jobs) {

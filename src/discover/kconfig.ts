@@ -10,6 +10,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { defconfigValues, kconfigLogicalLines, readKconfigTree, type ExplicitValue, type Interval } from './kconfig-tree.js';
+import type { EntryStore } from '../cache/store.js';
+import { list, schemaCheck, str } from '../cache/schema-check.js';
 
 export type Tri = 'y' | 'n' | 'unknown';
 
@@ -369,15 +371,13 @@ export function archSelects(root: string, arch: string, memo?: SelectsMemo): Con
  * again over the same Kconfig, whose ~2,600 lines took ~8 ms to read on every
  * pre-commit check).
  */
-export interface SelectsMemo {
-  get(key: string): [string, Tri][] | undefined;
-  put(key: string, selected: [string, Tri][]): void;
-}
+export type SelectsMemo = EntryStore<[string, Tri][]>;
+
+/** The JSON Schema of a SelectsMemo entry: [symbol, y or unknown] pairs (precompiled by the build). */
+export const selectsEntrySchema = list({ type: 'array', items: [str, { enum: ['y', 'unknown'] }], minItems: 2, additionalItems: false });
 
 /** Whether a value read back from a SelectsMemo is one archSelects put there. */
-export function isSelectsEntry(value: unknown): value is [string, Tri][] {
-  return Array.isArray(value) && value.every((e) => Array.isArray(e) && e.length === 2 && typeof e[0] === 'string' && (e[1] === 'y' || e[1] === 'unknown'));
-}
+export const isSelectsEntry = schemaCheck(selectsEntrySchema);
 
 /** The symbols the arch's always-on entries select: y, or unknown when only selected `if` something. */
 function selectedBy(source: string, arch: string): Map<string, Tri> {

@@ -6,8 +6,9 @@
 // steps decide which cache line an op touches, so a scatter-gather loop
 // unrolled N times syncs N distinct lines. The path is then embedded in the
 // hand-off it belongs to (to-device, from-device or both) and checked.
-import { createHash } from 'node:crypto';
 import type { ModelVerdict, PathStep } from '../types.js';
+import { digest, type EntryStore } from '../cache/store.js';
+import { open, schemaCheck, str } from '../cache/schema-check.js';
 import { checkScenario } from './check.js';
 import { embedHandoff, type HandoffKind, type LitmusStep, type Scenario } from './scenario.js';
 
@@ -144,10 +145,7 @@ const MAX_REMEMBERED_REPLAYS = 10_000;
  * error path with no hand-off); an incoherent one is replayed again, since its
  * scenario gives the finding's timeline.
  */
-export interface ReplayMemo {
-  get(key: string): StoredReplay | undefined;
-  put(key: string, replay: StoredReplay): void;
-}
+export type ReplayMemo = EntryStore<StoredReplay>;
 
 /** A replay as kept: `result` null when an error path has no hand-off to replay. */
 export interface StoredReplay {
@@ -155,23 +153,19 @@ export interface StoredReplay {
   replays: number;
 }
 
+// The JSON Schema of StoredReplay, beside it (precompiled by the build, as the other cache entries' are).
+const keptVerdict = open({ verdict: { enum: ['coherent', 'unknown'] }, witness: { type: 'array' } }, { reason: str });
+export const storedReplaySchema = open({ result: { anyOf: [{ type: 'null' }, keptVerdict] }, replays: { type: 'integer', minimum: 0 } });
+
 /** Whether a value read back from a ReplayMemo is a StoredReplay. */
-export function isStoredReplay(value: unknown): value is StoredReplay {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const { result, replays } = value as { result?: unknown; replays?: unknown };
-  if (!Number.isInteger(replays) || (replays as number) < 0) return false;
-  if (result === null) return true;
-  if (typeof result !== 'object' || Array.isArray(result)) return false;
-  const { verdict, witness, reason } = result as { verdict?: unknown; witness?: unknown; reason?: unknown };
-  return (verdict === 'coherent' || verdict === 'unknown') && Array.isArray(witness) && (reason === undefined || typeof reason === 'string');
-}
+export const isStoredReplay = schemaCheck(storedReplaySchema);
 
 function remembered<T extends { result: ReplayResult; replays: number } | null>(kind: string, path: PathStep[], replay: () => T, memo: ReplayMemo | undefined): T {
   const key = `${kind}\0${JSON.stringify(path)}`;
   let known = replayed.get(key);
   if (known === undefined) {
     if (replayed.size >= MAX_REMEMBERED_REPLAYS) replayed.clear();
-    const memoKey = memo && createHash('sha1').update(key).digest('hex');
+    const memoKey = memo && digest(key);
     const stored = memoKey ? memo!.get(memoKey) : undefined;
     if (stored) known = stored.result && { result: stored.result, replays: stored.replays };
     else {
