@@ -903,8 +903,9 @@ async function main(argv: string[]): Promise<number> {
   const cfg = spatchConfig(tree, version, opts.jobs);
   if (!cfg.python) print('  warning: this spatch has no Python scripting support; the semantic patch prints through script:python');
   const spatchCmd = `spatch ${cfg.args.map((a) => (a === SP_FILE ? path.relative(process.cwd(), SP_FILE) || a : a)).join(' ')}`;
-  const lintArgs = [CLI_PATH, 'lint', tree, '--format', 'json', '--fail-on', 'none'];
-  const lintCmd = `node ${path.relative(process.cwd(), CLI_PATH)} lint ${tree} --format json --fail-on none`;
+  // Run as a shell runs the installed bin, by its #! line (src/cli/main.ts: it sizes V8's thread pool to the cores).
+  const lintArgs = ['lint', tree, '--format', 'json', '--fail-on', 'none'];
+  const lintCmd = `${path.relative(process.cwd(), CLI_PATH)} lint ${tree} --format json --fail-on none`;
   print(`  (a) ${spatchCmd}`);
   print(`      jobs: ${cfg.jobs ?? 'not supported, one process'}; time limit ${opts.spatchTimeoutMin} min per run; run from an empty folder (no .cocciconfig)`);
   print(`  (b) ${lintCmd}`);
@@ -943,7 +944,7 @@ async function main(argv: string[]): Promise<number> {
           if (spatchRun.timedOut) spatchGaveUp = true; // one run past the limit is the result; do not repeat it
         } else {
           progress(`run ${run + 1}/${opts.runs}: flushcheck lint`);
-          lintRun = await runMeasured(process.execPath, lintArgs);
+          lintRun = await runMeasured(CLI_PATH, lintArgs);
           progress(`  lint: ${int(lintRun.wallMs)} ms, exit ${lintRun.exitCode ?? lintRun.signal}`);
           if (lintRun.exitCode !== 0) {
             print(`flushcheck lint failed (exit ${lintRun.exitCode ?? lintRun.signal}):\n${lintRun.stderr.trim().split('\n').slice(-10).join('\n')}`);

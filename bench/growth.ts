@@ -74,7 +74,7 @@ function linkedCopies(tree: string, copies: number, under: string): string {
 
 function lintOnce(dir: string): { ms: number; files: number; parsed: number; findings: number } {
   const started = performance.now();
-  const run = spawnSync(process.execPath, [CLI_PATH, 'lint', dir, '--format', 'json', '--fail-on', 'none'], { encoding: 'utf8', maxBuffer: 256 << 20 });
+  const run = spawnSync(CLI_PATH, ['lint', dir, '--format', 'json', '--fail-on', 'none'], { encoding: 'utf8', maxBuffer: 256 << 20 });
   const ms = Math.round(performance.now() - started);
   if (run.status !== 0) throw new Error(`lint ${dir} exited with ${run.status}: ${run.stderr.trim().split('\n').slice(-5).join('\n')}`);
   const report = JSON.parse(run.stdout) as { findings: unknown[]; stats: { files: number; parsed: number } };

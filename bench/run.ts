@@ -53,7 +53,11 @@ const FLUSH_RULE_ID = 'dma-sync-flush';
 const BRUTE_FORCE_STATE_BUDGET = 100_000;
 const BRUTE_FORCE_MAX_LINES = 12;
 
-/** The product as built by `npm run build` (this file runs from build/bench/). */
+/**
+ * The product as built by `npm run build` (this file runs from build/bench/).
+ * The timed commands run it as a shell runs the installed bin, by its #! line
+ * (src/cli/main.ts: it sizes V8's thread pool to the cores), not as `node CLI_PATH`.
+ */
 const CLI_PATH = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const TIME_BIN = '/usr/bin/time';
 
@@ -265,7 +269,7 @@ class LintFailed extends CommandFailed {}
 async function measureLint(tree: string, rssMethod: RssMethod): Promise<LintRun> {
   // --fail-on none: findings are expected (linux-7.2 has some), so any non-zero
   // exit means the command itself failed. It does not change the work done.
-  const run = await runMeasured(process.execPath, [CLI_PATH, 'lint', tree, '--format', 'json', '--fail-on', 'none'], rssMethod);
+  const run = await runMeasured(CLI_PATH, ['lint', tree, '--format', 'json', '--fail-on', 'none'], rssMethod);
   const failure = (why: string) =>
     new LintFailed(`lint ${tree} ${why}\n${run.stderr.trim().split('\n').slice(-10).join('\n')}`);
   if (run.exitCode !== 0) throw failure(`exited with ${run.exitCode ?? run.signal}`);
@@ -581,8 +585,8 @@ function asExpected(kind: DiffCase, run: DiffRun): boolean {
 }
 
 async function measureDiff(tree: string, gitDir: string, rssMethod: RssMethod, resident = false): Promise<DiffRun> {
-  const args = [CLI_PATH, 'diff', '--cached', '--tree', tree, '--format', 'json', ...(resident ? ['--resident'] : [])];
-  const run = await runMeasured(process.execPath, args, rssMethod, { ...benchEnv(), GIT_DIR: gitDir, GIT_WORK_TREE: tree });
+  const args = ['diff', '--cached', '--tree', tree, '--format', 'json', ...(resident ? ['--resident'] : [])];
+  const run = await runMeasured(CLI_PATH, args, rssMethod, { ...benchEnv(), GIT_DIR: gitDir, GIT_WORK_TREE: tree });
   const failure = (why: string) => new CommandFailed(`diff --cached on ${tree} ${why}\n${run.stderr.trim().split('\n').slice(-10).join('\n')}`);
   // 1: new findings (the flush removal has one); anything else is a failure of the command.
   if (run.exitCode !== 0 && run.exitCode !== 1) throw failure(`exited with ${run.exitCode ?? run.signal}`);
@@ -855,7 +859,7 @@ async function measureHookSection(tree: string, treeGitDir: string, runs: number
     gitIn(tree, gitDir, ['update-ref', 'HEAD', base]);
     gitIn(tree, gitDir, ['reset', '-q']);
     const review = async (): Promise<{ wallMs: number; findings: number }> => {
-      const run = await runMeasured(process.execPath, [CLI_PATH, 'review', `${base}..${tip}`, '--tree', tree, '--format', 'json'], rssMethod, env);
+      const run = await runMeasured(CLI_PATH, ['review', `${base}..${tip}`, '--tree', tree, '--format', 'json'], rssMethod, env);
       if (run.exitCode !== 0 && run.exitCode !== 1) throw new CommandFailed(`review exited with ${run.exitCode ?? run.signal}: ${run.stderr.trim().slice(-500)}`);
       const report = JSON.parse(run.stdout) as { patches: { applied: boolean; introduced: unknown[] }[] };
       if (report.patches.length !== SERIES_FILES.length || !report.patches.every((p) => p.applied)) throw new CommandFailed(`review did not apply the ${SERIES_FILES.length} patches`);

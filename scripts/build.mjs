@@ -9,7 +9,7 @@
 //    says why), and the digest of the built code.
 // 4. code-cache.mjs: V8's bytecode for the bundle (none if it cannot be made).
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -30,3 +30,5 @@ for (const args of steps) {
   const run = spawnSync(process.execPath, args, { cwd: root, env, stdio: ['ignore', 2, 2] });
   if (run.status !== 0) process.exit(run.status ?? 1);
 }
+// The bin runs by its #! line (src/cli/main.ts says why that matters), as npm makes it on install; tsc writes 0644.
+chmodSync(new URL('../dist/cli/main.js', import.meta.url), 0o755);

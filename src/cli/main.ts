@@ -1,5 +1,16 @@
-#!/usr/bin/env node
+#!/bin/sh
+// 2>/dev/null; n=$(nproc 2>/dev/null) || n=2; p=$((n > 4 ? 4 : n > 1 ? n - 1 : 1)); case " $NODE_OPTIONS " in *' --v8-pool-size'*) p= ;; esac; exec node ${p:+--v8-pool-size=$p} "$0" "$@"
 // Entry point of the `flushcheck` bin: all logic is in run.ts so tests can call it.
+//
+// The first two lines are for the shell that runs the bin (a line comment to
+// node, which skips the #! line): `//` fails quietly as a command, then node
+// is started with V8's thread pool at one thread fewer than the cores
+// (at least 1, at most node's default of 4), unless NODE_OPTIONS sets it.
+// Node's pool is 4 threads whatever the cores; on a 2-core machine the
+// optimizing compiler's background jobs then take the main thread's core
+// while it analyses: a cold lint of linux-7.2 spent ~230 ms more wall time
+// and ~300 ms more CPU with 4 than with 1 (README, "Where the time goes").
+// `node dist/cli/main.js` runs the same code with node's default pool.
 // `diff --resident` first offers its command to the resident process (see
 // src/resident/), before the rest of the code is loaded; otherwise the CLI is
 // loaded as the build bundled it (see bundle.ts).

@@ -1,0 +1,55 @@
+// The bin's first two lines (src/cli/main.ts): the shell that runs
+// dist/cli/main.js starts node with V8's thread pool at one thread fewer than
+// the cores, between 1 and 4, unless NODE_OPTIONS sets the pool itself.
+// A stand-in `node` and `nproc` on PATH show the command line the shell builds.
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+const VERSION = (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+describe('the bin started by its #! line', () => {
+  let fakes: string;
+  beforeAll(() => {
+    fakes = fs.mkdtempSync(path.join(os.tmpdir(), 'flushcheck-bin-start-'));
+    fs.writeFileSync(path.join(fakes, 'node'), '#!/bin/sh\nfor a in "$@"; do printf "[%s]" "$a"; done\n', { mode: 0o755 });
+    // FAKE_NPROC unset: nproc fails, as where it is missing.
+    fs.writeFileSync(path.join(fakes, 'nproc'), '#!/bin/sh\n[ -n "$FAKE_NPROC" ] || exit 1\necho "$FAKE_NPROC"\n', { mode: 0o755 });
+  });
+  afterAll(() => fs.rmSync(fakes, { recursive: true, force: true }));
+
+  const started = (env: Record<string, string>): { stdout: string; stderr: string } => {
+    const { NODE_OPTIONS: _ignored, ...inherited } = process.env;
+    const run = spawnSync(CLI, ['lint', 'a tree', "it's"], { encoding: 'utf8', env: { ...inherited, PATH: `${fakes}:${process.env.PATH}`, ...env } });
+    expect(run.error).toBeUndefined();
+    return { stdout: run.stdout, stderr: run.stderr };
+  };
+
+  it.each([
+    ['1', 1],
+    ['2', 1],
+    ['3', 2],
+    ['4', 3],
+    ['5', 4],
+    ['64', 4],
+  ])('with %s cores, a pool of %i threads, the arguments as given and nothing on stderr', (cores, pool) => {
+    expect(started({ FAKE_NPROC: cores })).toEqual({ stdout: `[--v8-pool-size=${pool}][${CLI}][lint][a tree][it's]`, stderr: '' });
+  });
+
+  it('without nproc, the pool for 2 cores', () => {
+    expect(started({}).stdout).toBe(`[--v8-pool-size=1][${CLI}][lint][a tree][it's]`);
+  });
+
+  it("leaves NODE_OPTIONS' own pool size alone", () => {
+    expect(started({ FAKE_NPROC: '2', NODE_OPTIONS: '--max-old-space-size=512 --v8-pool-size=3' }).stdout).toBe(`[${CLI}][lint][a tree][it's]`);
+    expect(started({ FAKE_NPROC: '2', NODE_OPTIONS: '--max-old-space-size=512' }).stdout).toBe(`[--v8-pool-size=1][${CLI}][lint][a tree][it's]`);
+  });
+
+  it('runs the real CLI with the real node', () => {
+    expect(execFileSync(CLI, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim()).toBe(VERSION);
+  });
+});
