@@ -50,7 +50,8 @@ function sha256(text: string): string {
 /**
  * The hook: flushcheck from PATH if there is one (an upgrade or a move of the
  * clone does not break it), else the CLI recorded at install time run by the
- * node on PATH (node upgraded) or the recorded node; else one line saying how
+ * node on PATH (node upgraded; through the CLI's #! line when it is
+ * executable, as a bin is) or the recorded node; else one line saying how
  * to reinstall. `command` is [node, cli script].
  */
 export function hookScript(command: string[], failOn: Severity, resident = false): string {
@@ -65,6 +66,8 @@ export function hookScript(command: string[], failOn: Severity, resident = false
     `cli=${shellQuote(cli ?? '')}`,
     `node=${shellQuote(node ?? '')}`,
     'if [ -f "$cli" ]; then',
+    // By its #! line, which starts the node on PATH with V8's pool sized to the cores (src/cli/main.ts).
+    `\tif [ -x "$cli" ] && command -v node >/dev/null 2>&1; then exec "$cli" ${args}; fi`,
     `\tif command -v node >/dev/null 2>&1; then exec node "$cli" ${args}; fi`,
     `\tif [ -x "$node" ]; then exec "$node" "$cli" ${args}; fi`,
     'fi',

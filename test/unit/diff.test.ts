@@ -274,6 +274,13 @@ describe('flushcheck hook', () => {
     expect(viaPath.status).not.toBe(0);
     expect(viaPath.stderr.toString()).toContain('flushcheck from PATH: diff --cached --hook --fail-on warning');
 
+    // Not on PATH: the recorded CLI, by its #! line (the node on PATH started with V8's pool sized: src/cli/main.ts).
+    fs.rmSync(path.join(bin, 'flushcheck'));
+    fs.writeFileSync(path.join(bin, 'node'), '#!/bin/sh\necho "node $*" >&2\nexit 1\n', { mode: 0o755 });
+    const recorded = spawnSync('git', ['commit', '-qm', 'x'], { cwd: repo, env: commitEnv(`${bin}:${pathWithoutFlushcheck()}`) });
+    expect(recorded.status).not.toBe(0);
+    expect(recorded.stderr.toString()).toMatch(new RegExp(`^node --v8-pool-size=[1-4] ${CLI.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} diff --cached --hook --fail-on warning$`, 'm'));
+
     // A moved clone: the recorded CLI is gone and nothing is on PATH.
     fs.rmSync(hookFile());
     installHook({ tree: repo, force: false, failOn: 'warning', command: [process.execPath, path.join(repo, 'moved', 'main.js')] });
