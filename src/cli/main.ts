@@ -1,5 +1,5 @@
 #!/bin/sh
-// 2>/dev/null; n=$(nproc 2>/dev/null) || n=2; p=$((n > 4 ? 4 : n > 1 ? n - 1 : 1)); case " $NODE_OPTIONS " in *' --v8-pool-size'*) p= ;; esac; exec node ${p:+--v8-pool-size=$p} "$0" "$@"
+// 2>/dev/null; n=$(nproc 2>/dev/null) || n=2; case $n in '' | *[!0-9]*) n=2 ;; esac; p=$((n > 4 ? 4 : n > 1 ? n - 1 : 1)); case " $NODE_OPTIONS " in *' --v8-pool-size'*) p= ;; esac; exec node ${p:+--v8-pool-size=$p} "$0" "$@"
 // Entry point of the `flushcheck` bin: all logic is in run.ts so tests can call it.
 //
 // The first two lines are for the shell that runs the bin (a line comment to

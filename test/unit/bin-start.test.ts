@@ -40,8 +40,9 @@ describe('the bin started by its #! line', () => {
     expect(started({ FAKE_NPROC: cores })).toEqual({ stdout: `[--v8-pool-size=${pool}][${CLI}][lint][a tree][it's]`, stderr: '' });
   });
 
-  it('without nproc, the pool for 2 cores', () => {
+  it('without nproc, or with an answer that is not a number, the pool for 2 cores', () => {
     expect(started({}).stdout).toBe(`[--v8-pool-size=1][${CLI}][lint][a tree][it's]`);
+    expect(started({ FAKE_NPROC: '8 cpus' })).toEqual({ stdout: `[--v8-pool-size=1][${CLI}][lint][a tree][it's]`, stderr: '' });
   });
 
   it("leaves NODE_OPTIONS' own pool size alone", () => {
