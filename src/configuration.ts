@@ -5,7 +5,7 @@
 // whose tree was analysed before, loads none of it.
 import fs from 'node:fs';
 import path from 'node:path';
-import { archSelects, isSelectsEntry, loadKernelConfig, KNOWN_ARCHES, type ConfigEnv, type Tri } from './discover/kconfig.js';
+import { archSelects, isSelectsEntry, loadKernelConfig, KNOWN_ARCHES, type ConfigEnv } from './discover/kconfig.js';
 import type { Snapshot } from './discover/snapshot.js';
 import { isStoredSnapshot, type StoredSnapshot } from './discover/record.js';
 import { loadRules } from './rules/load.js';
@@ -88,7 +88,7 @@ export function configure(opts: LintOptions): Configuration {
   const root = path.resolve(opts.root);
   let env: ConfigEnv;
   try {
-    env = opts.kconfigFile ? loadKernelConfig(opts.kconfigFile, root, arch) : archSelects(root, arch, opts.cache?.files.checked<[string, Tri][]>(isSelectsEntry, 'kconfig-selects:'));
+    env = opts.kconfigFile ? loadKernelConfig(opts.kconfigFile, root, arch) : archSelects(root, arch, opts.cache?.files.checked(isSelectsEntry, 'kconfig-selects:'));
   } catch (e) {
     const message = (e as Error).message;
     throw new UsageError(

@@ -18,7 +18,7 @@ import { isStoredResult, type FunctionMemo } from './analyze/memo.js';
 import type { RuleContext } from './analyze/types.js';
 import { RuleError } from './rules/load.js';
 import { BudgetedPattern } from './rules/label-matcher.js';
-import { isStoredReplay, replayFindings, type ReplayMemo, type StoredReplay } from './model/replay.js';
+import { isStoredReplay, replayFindings, type ReplayMemo } from './model/replay.js';
 import { checkScenario } from './model/check.js';
 import { formatTimeline } from './model/timeline.js';
 import { digest, type AnalysisCache } from './cache/store.js';
@@ -121,7 +121,7 @@ export async function analyzeTree(opts: LintOptions, configured: Configuration =
   const slowPatterns = [...labelPatterns.values()].flatMap((p) => (p.problem ? [p.problem] : []));
   if (slowPatterns.length) throw new RuleError(slowPatterns);
   const { findings, syncSites, syncSitesNotJudged } = collectFindings(runs);
-  const model = replayOnCacheModel(findings, runs, opts.cache?.results.checked<StoredReplay>(isStoredReplay, 'replay:'));
+  const model = replayOnCacheModel(findings, runs, opts.cache?.results.checked(isStoredReplay, 'replay:'));
   const unique = uniqueDiagnostics(diagnostics);
   const scoped = opts.scope ? restrictToScope(opts.scope, findings, runs.values(), snapshot.files(), unique) : undefined;
   if (opts.cache) for (const memo of memos.values()) countMemo(opts.cache, memo);

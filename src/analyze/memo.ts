@@ -205,7 +205,7 @@ export const storedResultSchema = record(
 const fitsStoredResultSchema = schemaCheck(storedResultSchema);
 
 /** Whether a value read from the cache is a StoredResult: its schema, and every index naming an entry of its tables. */
-export function isStoredResult(value: unknown): boolean {
+export function isStoredResult(value: unknown): value is StoredResult {
   return fitsStoredResultSchema(value) && indexesInRange(value as StoredResult);
 }
 

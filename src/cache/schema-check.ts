@@ -45,10 +45,10 @@ export function precompiledValidator(schema: SchemaObject, options: Options): Va
   }
 }
 
-/** `value` fits `schema`. */
-export function schemaCheck(schema: SchemaObject): (value: unknown) => boolean {
+/** `value` fits `schema`, which describes a T (the type beside the schema). */
+export function schemaCheck<T = unknown>(schema: SchemaObject): (value: unknown) => value is T {
   let validate: ValidateFunction | undefined;
-  return (value) => {
+  return (value): value is T => {
     if (!validate) {
       validate = precompiledValidator(schema, STORED_ENTRY_OPTIONS);
       if (!validate) {

@@ -384,7 +384,7 @@ export class ResultStore {
    * always fits (T: what the check accepts). `prefix` keeps a kind of entry
    * apart from the others the store holds (the Kconfig's selects among files).
    */
-  checked<T = unknown>(isValid: (value: unknown) => boolean, prefix = ''): EntryStore<T> {
+  checked<T>(isValid: (value: unknown) => value is T, prefix = ''): EntryStore<T> {
     return { get: (key) => this.get(prefix + key, isValid) as T | undefined, put: (key, value) => this.put(prefix + key, value) };
   }
 

@@ -6,11 +6,10 @@
 // architecture's own Kconfig forces on (`select`s of the arch symbol) -- enough
 // to decide the arch-level #ifs that matter here (ARCH_HAS_SYNC_DMA_FOR_DEVICE,
 // ARCH_HAS_BATCHED_DMA_SYNC, ...).
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { defconfigValues, kconfigLogicalLines, readKconfigTree, type ExplicitValue, type Interval } from './kconfig-tree.js';
-import type { EntryStore } from '../cache/store.js';
+import { digest, type EntryStore } from '../cache/store.js';
 import { list, schemaCheck, str } from '../cache/schema-check.js';
 
 export type Tri = 'y' | 'n' | 'unknown';
@@ -347,7 +346,7 @@ export function archSelects(root: string, arch: string, memo?: SelectsMemo): Con
     };
   }
 
-  const key = createHash('sha1').update(`${arch}\0`).update(source).digest('hex');
+  const key = digest(arch, source);
   const remembered = memo?.get(key);
   const selected = remembered ? new Map(remembered) : selectedBy(source, arch);
   if (!remembered) memo?.put(key, [...selected]);
@@ -377,7 +376,7 @@ export type SelectsMemo = EntryStore<[string, Tri][]>;
 export const selectsEntrySchema = list({ type: 'array', items: [str, { enum: ['y', 'unknown'] }], minItems: 2, additionalItems: false });
 
 /** Whether a value read back from a SelectsMemo is one archSelects put there. */
-export const isSelectsEntry = schemaCheck(selectsEntrySchema);
+export const isSelectsEntry = schemaCheck<[string, Tri][]>(selectsEntrySchema);
 
 /** The symbols the arch's always-on entries select: y, or unknown when only selected `if` something. */
 function selectedBy(source: string, arch: string): Map<string, Tri> {

@@ -158,7 +158,7 @@ const keptVerdict = open({ verdict: { enum: ['coherent', 'unknown'] }, witness: 
 export const storedReplaySchema = open({ result: { anyOf: [{ type: 'null' }, keptVerdict] }, replays: { type: 'integer', minimum: 0 } });
 
 /** Whether a value read back from a ReplayMemo is a StoredReplay. */
-export const isStoredReplay = schemaCheck(storedReplaySchema);
+export const isStoredReplay = schemaCheck<StoredReplay>(storedReplaySchema);
 
 function remembered<T extends { result: ReplayResult; replays: number } | null>(kind: string, path: PathStep[], replay: () => T, memo: ReplayMemo | undefined): T {
   const key = `${kind}\0${JSON.stringify(path)}`;

@@ -66,9 +66,11 @@ export function hookScript(command: string[], failOn: Severity, resident = false
     `cli=${shellQuote(cli ?? '')}`,
     `node=${shellQuote(node ?? '')}`,
     'if [ -f "$cli" ]; then',
-    // By its #! line, which starts the node on PATH with V8's pool sized to the cores (src/cli/main.ts).
-    `\tif [ -x "$cli" ] && command -v node >/dev/null 2>&1; then exec "$cli" ${args}; fi`,
-    `\tif command -v node >/dev/null 2>&1; then exec node "$cli" ${args}; fi`,
+    '\tif command -v node >/dev/null 2>&1; then',
+    // By its #! line when it is executable: that starts the node on PATH with V8's pool sized to the cores (src/cli/main.ts).
+    `\t\t[ -x "$cli" ] && exec "$cli" ${args}`,
+    `\t\texec node "$cli" ${args}`,
+    '\tfi',
     `\tif [ -x "$node" ]; then exec "$node" "$cli" ${args}; fi`,
     'fi',
     `echo "flushcheck pre-commit hook: flushcheck is not on PATH and $cli (or node) is gone; reinstall with 'flushcheck hook install --force', or commit with 'git commit --no-verify'" >&2`,
