@@ -149,8 +149,9 @@ export async function analyzeTree(opts: LintOptions, configured: Configuration =
   return { result, program, rules, runs, env };
 }
 
+/** FLUSHCHECK_TRACE: each step's time since this analysis started, and since the process did (a review runs several analyses). */
 function tracer(started: number): (message: string) => void {
-  return process.env.FLUSHCHECK_TRACE ? (msg) => console.error(`[${Math.round(performance.now() - started)} ms] ${msg}`) : () => {};
+  return process.env.FLUSHCHECK_TRACE ? (msg) => console.error(`[${Math.round(performance.now() - started)} ms; ${Math.round(performance.now())} ms in the run] ${msg}`) : () => {};
 }
 
 /** Rules meant for this arch and not turned off by the configuration; the others are reported inactive. */

@@ -13,8 +13,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ScanIndex } from '../cache/store.js';
 import type { Diagnostic } from '../types.js';
-import { blobId, listCommit, listCommitAsync, readBlob, readObjectsAsync, type GitRepo } from './git.js';
-import { buildWholeWordMatcher, prefilter, prefilterAsListed, type PrefilterResult } from './prefilter.js';
+import { blobId, listCommit, listCommitAsync, listSourcesThroughIndex, readBlob, readObjectsAsync, type GitRepo } from './git.js';
+import { buildWholeWordMatcher, prefilter, prefilterAsListed, type PrefilterResult, type ScanTrust } from './prefilter.js';
 import { readRegularFileWithStat } from './safe-read.js';
 import type { Backing, BackingScan, ScanOptions } from './snapshot.js';
 import { askGitForCleanFiles, unchangedSinceCheck, type WorkTreeTrust } from './trust.js';
@@ -128,6 +128,9 @@ export class GitTreeBacking implements Backing {
   /** Which work-tree files git finds clean against the index (see askTrust); null until it answers, or when it cannot. */
   private trust$?: Promise<WorkTreeTrust | null>;
   private trust: WorkTreeTrust | null = null;
+  private trustAnswered = false;
+  /** The trustedBefore of git's check once it has started (files read from then on can wait for its answer: see ScanTrust). */
+  private trustStartedBefore: number | null = null;
   private readonly stopTrust = new AbortController();
   private realTop?: string;
   /** Files whose bytes on disk were hashed to check them against the tree (by scans and reads). */
@@ -160,7 +163,8 @@ export class GitTreeBacking implements Backing {
   prefetch(): void {
     void this.askTrust();
     if (this.listed || this.listing$) return;
-    this.listing$ = listCommitAsync(this.repo, this.tree);
+    // From the index when it can say (a few times faster), else from the tree's objects.
+    this.listing$ = listSourcesThroughIndex(this.repo, this.tree).then((sources) => sources ?? listCommitAsync(this.repo, this.tree));
     // A failure is reported by the synchronous listing, which runs git again.
     this.listing$.catch(() => {});
   }
@@ -187,7 +191,10 @@ export class GitTreeBacking implements Backing {
    * takes it if it is there.
    */
   private askTrust(): Promise<WorkTreeTrust | null> {
-    this.trust$ ??= askGitForCleanFiles(this.repo, this.now, this.stopTrust.signal).then((trust) => (this.trust = trust));
+    this.trust$ ??= askGitForCleanFiles(this.repo, this.now, this.stopTrust.signal, (before) => (this.trustStartedBefore = before)).then((trust) => {
+      this.trustAnswered = true;
+      return (this.trust = trust);
+    });
     return this.trust$;
   }
 
@@ -239,9 +246,12 @@ export class GitTreeBacking implements Backing {
     if (files.length > LARGE_SCAN_FILES) void this.askTrust();
     else if (this.trust$) await this.trust$;
     // A vouched-for file's key is its index blob id, unhashed: where that is not the tree's, it is read from git, as a file whose hash differs is.
-    const trustedKeys = () => this.trust;
+    const trust: ScanTrust | undefined = this.trust$ && {
+      now: () => (this.trustAnswered ? this.trust : this.trustStartedBefore === null ? null : { trustedBefore: this.trustStartedBefore, ids: null }),
+      answer: this.trust$,
+    };
     const read = async (toRead: string[], vocab: string[]) => {
-      const scan = await prefilter(this.repo.top, toRead, vocab, { ...opts, contentKeys: true, trustedKeys, noFollow: true });
+      const scan = await prefilter(this.repo.top, toRead, vocab, { ...opts, contentKeys: true, trust, noFollow: true });
       this.hashed += scan.hashed;
       // git still checking after a whole scan (cold caches, a busy machine)
       // is now only worth the few later reads: its CPU is better spent on the analysis.

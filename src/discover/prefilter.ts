@@ -30,13 +30,13 @@ export interface PrefilterOptions {
   /** Work out each read file's git blob id from the bytes read (caches key on what was analysed). */
   contentKeys?: boolean;
   /**
-   * With contentKeys: files whose blob id git vouched for (discover/trust.ts),
-   * not hashed when their ctime and mtime, read after their bytes, are before
-   * `trustedBefore` (the bytes read are then the ones git checked). Asked for
-   * each batch as it is handed out: batches handed out before git answered
-   * (null) are hashed, so the scan need not wait for git.
+   * With contentKeys: git's check of which files hold their index blob
+   * (discover/trust.ts). Files whose ctime and mtime, read after their
+   * bytes, are before the check's `trustedBefore` are not hashed: the bytes
+   * read are the ones git checked, and their key is the blob id git vouches
+   * for (see ScanTrust).
    */
-  trustedKeys?: () => WorkTreeTrust | null;
+  trust?: ScanTrust;
   /**
    * Files whose names are not valid UTF-8: the displayed (escaped) relative
    * name -> the real path's bytes (see walk.ts). Opened by those bytes.
@@ -49,19 +49,42 @@ export interface PrefilterOptions {
 }
 
 /**
- * A batch's vouched-for keys (`keys[i]` for files[i], null: hash it) and the
- * time their files must predate. Workers get only `vouched` (1 where a key is
- * vouched for): they confirm or hash, and the keys stay on the main thread.
+ * git's check as far as it has got, asked for each batch as it is handed out.
+ * - Not started (`now()` null, or git answered that it cannot say): the
+ *   batch's files are hashed.
+ * - Started, not answered (`ids` null): a file read now, unchanged since
+ *   before the check started, holds the bytes git compares (or has
+ *   compared) with the index: its key is the blob id git will vouch for.
+ *   (Were it changed after the read, its ctime would no longer be the one
+ *   the index recorded before the check, and git would not call it clean;
+ *   the index itself is the same from before the check to its end.) It
+ *   waits for `answer`; a file git does not vouch for is scanned again,
+ *   hashed. So the scan need not wait for git, nor hash what git is about
+ *   to vouch for.
+ * - Answered: a vouched-for file unchanged since takes its id at once.
+ */
+export interface ScanTrust {
+  now(): { trustedBefore: number; ids: Map<string, string> | null } | null;
+  answer: Promise<WorkTreeTrust | null>;
+}
+
+/**
+ * A batch's vouched-for keys (`keys[i]` for files[i], null: hash it; all
+ * null while git has not answered) and the time their files must predate.
+ * Workers get only `vouched` (1 where a key is vouched for; null: any file
+ * may be): they confirm or hash, and the keys stay on the main thread.
  */
 interface BatchTrust {
-  keys: (string | null)[];
-  vouched: Uint8Array;
+  keys: (string | null)[] | null;
+  vouched: Uint8Array | null;
   before: number;
 }
 
 /** Where a file's key comes from, as a batch reports it (BatchOutput.keyFrom; 0: no key). WORKER_SOURCE defines them too: scanBatch runs there by its source. */
 const VOUCHED_KEY = 1;
 const HASHED_KEY = 2;
+/** Unchanged since before git's check started, read before git answered: git's answer gives the key (ScanTrust). */
+const PENDING_KEY = 3;
 
 export interface PrefilterResult {
   /** rel path -> content, only files containing >= 1 identifier as a whole word */
@@ -185,7 +208,7 @@ export function wholeWordTest(name: string): (text: Buffer) => boolean {
  * `trusted`: the content keys git vouched for (see PrefilterOptions.trustedKeys).
  *
  * Self-contained on purpose (see WORKER_SOURCE): only parameters, globals, and the
- * VOUCHED_KEY and HASHED_KEY numbers, which WORKER_SOURCE defines too.
+ * VOUCHED_KEY, HASHED_KEY and PENDING_KEY numbers, which WORKER_SOURCE defines too.
  * Matched contents are copied into fresh ArrayBuffers so they can be
  * transferred to the main thread without another copy.
  */
@@ -236,13 +259,14 @@ function scanBatch(
       // The scratch buffer holds stale bytes of earlier files past `len`.
       const text = scratch.buf.subarray(0, len);
       if (opts.contentKey) {
-        let vouched = trusted !== null && trusted.vouched[i] === 1;
+        const unanswered = trusted !== null && trusted.vouched === null;
+        let vouched = trusted !== null && (unanswered || trusted.vouched![i] === 1);
         if (vouched) {
           // Stat again after reading: a change during the read shows in the ctime too.
           const after = fsModule.fstatSync(fd);
           vouched = opts.unchangedSinceCheck(after, trusted!.before) && after.size === len;
         }
-        if (vouched) out.keyFrom[i] = VOUCHED_KEY;
+        if (vouched) out.keyFrom[i] = unanswered ? PENDING_KEY : VOUCHED_KEY;
         else {
           out.hashedKeys.push(opts.contentKey(text));
           out.keyFrom[i] = HASHED_KEY;
@@ -291,6 +315,7 @@ const gitBlobId = ${gitBlobId.toString()};
 const unchangedSinceCheck = ${unchangedSinceCheck.toString()};
 const VOUCHED_KEY = ${VOUCHED_KEY};
 const HASHED_KEY = ${HASHED_KEY};
+const PENDING_KEY = ${PENDING_KEY};
 const matches = buildWholeWordMatcher(workerData.identifiers);
 const scratch = { buf: Buffer.allocUnsafeSlow(1 << 20) };
 const batchOptions = {
@@ -335,6 +360,8 @@ class ScanRun {
   /** Files to scan, as far as known (a listing in progress adds to it). */
   total = 0;
   private done = 0;
+  /** Files read before git answered (PENDING_KEY), keyed once it has: see settle. */
+  private pending: string[] = [];
   private readonly batchOptions: Parameters<typeof scanBatch>[6];
   private inlineMatcher?: (text: Buffer) => boolean;
 
@@ -363,8 +390,9 @@ class ScanRun {
     }
     let hashed = 0;
     for (let i = 0; i < out.keyFrom.length; i++) {
-      if (out.keyFrom[i] === VOUCHED_KEY) this.result.keys.set(files[i], trusted!.keys[i]!);
+      if (out.keyFrom[i] === VOUCHED_KEY) this.result.keys.set(files[i], trusted!.keys![i]!);
       else if (out.keyFrom[i] === HASHED_KEY) this.result.keys.set(files[i], out.hashedKeys[hashed++]);
+      else if (out.keyFrom[i] === PENDING_KEY) this.pending.push(files[i]);
     }
     this.result.hashed += out.hashed;
     this.result.bytesRead += out.bytesRead;
@@ -381,13 +409,44 @@ class ScanRun {
     this.absorb(scanBatch(fs, this.workerData.root, files, trusted, this.inlineMatcher, scratch, options), files, trusted);
   }
 
-  /** The keys git vouches for among `files`, as known now (see PrefilterOptions.trustedKeys). */
+  /** The keys git vouches for among `files`, as known now (see ScanTrust). */
   readonly trustedFor = (files: string[]): BatchTrust | null => {
-    const trusted = this.opts.contentKeys ? this.opts.trustedKeys?.() : null;
+    const trusted = this.opts.contentKeys ? this.opts.trust?.now() : null;
     if (!trusted) return null;
-    const keys = files.map((f) => trusted.ids.get(f) ?? null);
+    const ids = trusted.ids;
+    if (ids === null) return { keys: null, vouched: null, before: trusted.trustedBefore };
+    const keys = files.map((f) => ids.get(f) ?? null);
     return { keys, vouched: Uint8Array.from(keys, (k) => (k === null ? 0 : 1)), before: trusted.trustedBefore };
   };
+
+  /**
+   * Keys for the files read before git answered: the blob id git vouches
+   * for; a file it does not vouch for (changed since the index, or git could
+   * not say) is scanned again and hashed, so its key and its match come from
+   * the same bytes.
+   */
+  async settle(root: string): Promise<void> {
+    if (!this.pending.length) return;
+    const trust = await this.opts.trust!.answer;
+    const again: string[] = [];
+    for (const file of this.pending) {
+      const id = trust?.ids.get(file);
+      if (id !== undefined) this.result.keys.set(file, id);
+      else again.push(file);
+    }
+    this.pending = [];
+    if (!again.length) return;
+    const rescan = await prefilter(root, again, this.wanted, { ...this.opts, trust: undefined, onProgress: undefined });
+    for (const file of again) this.result.matched.delete(file);
+    for (const [file, content] of rescan.matched) {
+      this.result.matched.set(file, content);
+      this.opts.onMatch?.(file, content);
+    }
+    for (const [file, key] of rescan.keys) this.result.keys.set(file, key);
+    this.result.hashed += rescan.hashed;
+    // A file gone since the first read: it is no longer matched, and says why.
+    this.result.diagnostics.push(...rescan.diagnostics);
+  }
 
   pool(workerCount: number): WorkerPool {
     const inlineScratch = { buf: Buffer.allocUnsafeSlow(0) };
@@ -416,6 +475,7 @@ export async function prefilter(
     for (let i = 0; i < files.length; i += BATCH_FILES) pool.push(files.slice(i, i + BATCH_FILES));
     await pool.close();
   }
+  await run.settle(root);
   return run.finish();
 }
 
@@ -470,6 +530,7 @@ export async function prefilterAsListed(
   run.total = listed.length;
   if (batch.length) pool.push(batch, batchRaw);
   await pool.close();
+  await run.settle(root);
   return { ...run.finish(), listed };
 }
 

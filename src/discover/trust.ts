@@ -29,9 +29,7 @@
 // mtime set back by hand, is clean to git, and so to this check once that
 // second is more than the margin past. git's own status and diff share that
 // blind spot.
-import fs from 'node:fs';
-import path from 'node:path';
-import { forEachRecord, gitAsync, type GitRepo } from './git.js';
+import { forEachRecord, gitAsync, indexFileOf, indexState, PATHSPEC_ENV, SOURCES, type GitRepo } from './git.js';
 
 export interface WorkTreeTrust {
   /** Root-relative path -> the blob id git found the file on disk to hold. */
@@ -64,27 +62,24 @@ export function unchangedSinceCheck(stat: { ctimeMs: number; mtimeMs: number }, 
 
 /** Config that makes git's comparison of each file with the index strict, whatever the user set. */
 const STRICT_STAT = ['-c', 'core.fsmonitor=false', '-c', 'core.checkStat=default', '-c', 'core.trustctime=true', '-c', 'core.ignoreStat=false'];
-/** C sources (walk.ts isSourceName: a third of a kernel's files are not). Without `glob` magic, `*` matches across folders. */
-const SOURCES = ['*.c', '*.h'];
 /** Of those, the ones none of whose attributes converts bytes between the blob and the disk: set, unset or given a value, it leaves the file out. */
 const SOURCES_WITHOUT_CONVERSION = SOURCES.map((glob) => `:(attr:!filter !text !eol !crlf !ident !working-tree-encoding)${glob}`);
-/** A user's GIT_LITERAL_PATHSPECS would make the globs and the attr magic file names (nothing matches: safe, but useless). */
-const PATHSPEC_ENV = { GIT_LITERAL_PATHSPECS: '0', GIT_GLOB_PATHSPECS: '0', GIT_NOGLOB_PATHSPECS: '0', GIT_ICASE_PATHSPECS: '0' };
 
 /**
  * The files of `repo`'s work tree that git finds byte-identical to the
  * index's blob, or null when git cannot say (not a work tree, git failed,
  * the index changed meanwhile, core.autocrlf set, `signal` aborted): then
  * nothing is trusted and every file is hashed. `now`: the clock read just
- * before git looks (tests move it).
+ * before git looks (tests move it). `onStart`: the check's trustedBefore,
+ * as soon as it starts (a scan can read files meanwhile: see ScanTrust).
  */
-export async function askGitForCleanFiles(repo: GitRepo, now: () => number = Date.now, signal?: AbortSignal): Promise<WorkTreeTrust | null> {
+export async function askGitForCleanFiles(repo: GitRepo, now: () => number = Date.now, signal?: AbortSignal, onStart?: (trustedBefore: number) => void): Promise<WorkTreeTrust | null> {
   const git = (args: string[]) => gitAsync(repo.top, args, { env: PATHSPEC_ENV, signal });
   try {
-    // The index git reads (GIT_INDEX_FILE, a worktree's own).
-    const index = path.resolve(repo.top, (await git(['rev-parse', '--git-path', 'index'])).toString('utf8').trim());
+    const index = await indexFileOf(repo);
     const before = indexState(index);
     const checkStarts = now();
+    onStart?.(checkStarts - TIMESTAMP_MARGIN_MS);
     const [autocrlf, listed, changed] = await Promise.all([
       git(['config', '--default', 'false', '--get', 'core.autocrlf']),
       git(['ls-files', '-z', '--stage', '-v', '--cached', '--', ...SOURCES_WITHOUT_CONVERSION]),
@@ -98,12 +93,6 @@ export async function askGitForCleanFiles(repo: GitRepo, now: () => number = Dat
   } catch {
     return null;
   }
-}
-
-/** What tells one index file from the next: git writes a new one and renames it into place. */
-function indexState(file: string): string {
-  const stat = fs.statSync(file, { bigint: true });
-  return `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`;
 }
 
 /**

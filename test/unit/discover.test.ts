@@ -262,7 +262,7 @@ describe('prefilter', () => {
       const planted = files[3];
       ids.set(planted, 'f'.repeat(40));
       for (const trustedBefore of [Date.now() + 60_000, 0]) {
-        const result = await prefilter(root, files, IDS, { jobs: 2, contentKeys: true, trustedKeys: () => ({ ids, trustedBefore }) });
+        const result = await prefilter(root, files, IDS, { jobs: 2, contentKeys: true, trust: { now: () => ({ ids, trustedBefore }), answer: Promise.resolve({ ids, trustedBefore }) } });
         expect(result.keys.size).toBe(700);
         if (trustedBefore === 0) {
           // Files changed after git's check (every file, for a check at time 0) are hashed.
@@ -273,6 +273,41 @@ describe('prefilter', () => {
           expect(result.keys).toEqual(new Map([...truth, [planted, 'f'.repeat(40)]]));
         }
         expect([...result.matched.keys()].sort()).toEqual(expected);
+      }
+    });
+
+    it("keys the files read while git was still checking by git's answer, and scans again, hashed, those it does not vouch for", async () => {
+      const blobOf = (rel: string) => createHash('sha1').update(`blob ${Buffer.byteLength(fs.readFileSync(path.join(root, rel)))}\0`).update(fs.readFileSync(path.join(root, rel))).digest('hex');
+      const truth = new Map(files.map((f) => [f, blobOf(f)]));
+      const ids = new Map(files.filter((_, i) => i % 3 === 0).map((f) => [f, truth.get(f)!]));
+      const planted = files[3];
+      ids.set(planted, 'f'.repeat(40));
+      const future = Date.now() + 60_000;
+      const cases = [
+        // git answers after every batch was handed out: the vouched-for files take git's ids, the others are hashed on a second read.
+        { trustedBefore: future, answer: { ids, trustedBefore: future }, hashed: 700 - ids.size, keys: new Map([...truth, [planted, 'f'.repeat(40)]]) },
+        // git cannot say after all: every file is hashed on a second read.
+        { trustedBefore: future, answer: null, hashed: 700, keys: truth },
+        // Every file changed since the check started: hashed as read, git's answer not needed.
+        { trustedBefore: 0, answer: { ids, trustedBefore: 0 }, hashed: 700, keys: truth },
+      ];
+      for (const c of cases) {
+        let handedOut = 0;
+        let answered = false;
+        const answer = new Promise<typeof c.answer>((resolve) => setTimeout(() => ((answered = true), resolve(c.answer)), 50));
+        const matchedFirst: string[] = [];
+        const result = await prefilter(root, files, IDS, {
+          jobs: 2,
+          contentKeys: true,
+          trust: { now: () => (handedOut++, answered ? c.answer : { trustedBefore: c.trustedBefore, ids: null }), answer },
+          onMatch: (file) => matchedFirst.push(file),
+        });
+        expect(handedOut).toBeGreaterThan(0);
+        expect(result.keys).toEqual(c.keys);
+        expect(result.hashed).toBe(c.hashed);
+        expect([...result.matched.keys()].sort()).toEqual(expected);
+        expect(new Set(matchedFirst)).toEqual(new Set(expected));
+        expect(result.diagnostics).toEqual([]);
       }
     });
 

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { diffIndex, earlyCommandsRegistered, findRepo, findRepoAtTop, findRepoWithHead, findRepoWithHeadAsync, GitError, readObjects, readObjectsAsync, startCachedDiffEarly } from '../../src/discover/git.js';
+import { diffIndex, earlyCommandsRegistered, findRepo, findRepoAtTop, findRepoWithHead, findRepoWithHeadAsync, GitError, listCommit, listSourcesThroughIndex, readObjects, readObjectsAsync, startCachedDiffEarly } from '../../src/discover/git.js';
 import { GitTreeBacking } from '../../src/discover/backing.js';
 import { treeSnapshot } from '../../src/discover/source.js';
 
@@ -64,6 +64,44 @@ describe('git plumbing', () => {
     const changed = base.withChanges(new Map([['small.c', Buffer.from('int y;\n')]]), 'changed', []);
     changed.prefetchListing();
     expect(prefetch).toHaveBeenCalledTimes(1);
+  });
+
+  it("lists a tree's C sources through the index as ls-tree does, whatever the index changed; an unmerged index cannot say", async () => {
+    const dir = path.join(work, 'through-index');
+    fs.mkdirSync(path.join(dir, 'd'), { recursive: true });
+    for (const f of ['a.c', 'b.c', 'c.h', 'd/e.c', 'd/f.h', 'g.c', 'notes.txt']) fs.writeFileSync(path.join(dir, f), `/* ${f} */\n`);
+    git(dir, 'init', '-q');
+    git(dir, 'add', '-A');
+    git(dir, 'commit', '-qm', 'base');
+    const repo = findRepo(dir)!;
+    const tree = git(dir, 'rev-parse', 'HEAD^{tree}').trim();
+    const sourcesOf = (listing: Map<string, string>) => new Map([...listing].filter(([f]) => f.endsWith('.c') || f.endsWith('.h')));
+    // Staged: an edit, a new file, a removal, a mode change, a file turned symlink, a rename; and an edit on disk only.
+    fs.appendFileSync(path.join(dir, 'a.c'), 'int a;\n');
+    fs.writeFileSync(path.join(dir, 'd/new.c'), 'int n;\n');
+    fs.rmSync(path.join(dir, 'b.c'));
+    fs.chmodSync(path.join(dir, 'c.h'), 0o755);
+    fs.rmSync(path.join(dir, 'g.c'));
+    fs.symlinkSync('a.c', path.join(dir, 'g.c'));
+    git(dir, 'mv', 'd/f.h', 'd/moved.h');
+    git(dir, 'add', '-A');
+    fs.appendFileSync(path.join(dir, 'd/e.c'), 'int e;\n');
+    const viaIndex = await listSourcesThroughIndex(repo, tree);
+    expect(viaIndex).toEqual(sourcesOf(listCommit(repo, tree)));
+    expect([...viaIndex!.keys()].sort()).toEqual(['a.c', 'b.c', 'c.h', 'd/e.c', 'd/f.h', 'g.c']);
+    // The index's own tree, after a commit: the same answer as ls-tree.
+    git(dir, 'commit', '-qm', 'next');
+    const next = git(dir, 'rev-parse', 'HEAD^{tree}').trim();
+    expect(await listSourcesThroughIndex(repo, next)).toEqual(sourcesOf(listCommit(repo, next)));
+    expect(await listSourcesThroughIndex(repo, tree)).toEqual(sourcesOf(listCommit(repo, tree)));
+    // An unmerged path has no one index entry: the caller asks ls-tree.
+    const branch = git(dir, 'rev-parse', '--abbrev-ref', 'HEAD').trim();
+    git(dir, 'checkout', '-qb', 'other', 'HEAD~1');
+    fs.writeFileSync(path.join(dir, 'a.c'), 'int other;\n');
+    git(dir, 'commit', '-qam', 'other');
+    expect(() => git(dir, 'merge', '-q', branch)).toThrow();
+    expect(git(dir, 'ls-files', '-u')).not.toBe('');
+    expect(await listSourcesThroughIndex(repo, tree)).toBeNull();
   });
 
   it('takes a folder inside a repository as a plain folder for review, and passes git refusals through', () => {
