@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { AnalysisCache } from '../cache/store.js';
 import { UsageError } from '../errors.js';
 import { blobId, findRepoAtTop, git, OWN_PROCESS_GROUP, readObjects, readObjectsAsync, resolveCommit, treeOf, type GitRepo } from '../discover/git.js';
@@ -64,16 +64,21 @@ export async function runReview(opts: ReviewOptions): Promise<ReviewResult> {
   const base = repo && baseTree ? treeSnapshot(repo, baseTree, arch, 'base', () => cache.scan) : await folderSnapshot({ root, arch, label: 'base' });
   // Every file the series has touched so far, as the applied patches left it (null: deleted).
   const patched = new Map<string, Buffer | null>();
-  // The base's version of every file the series touches, in one `cat-file --batch`
-  // that git answers while the base is analysed (set once that is done).
-  let fromBase = new Map<string, Buffer | null>();
   /** Every path the series touches (old and new names). */
   const baseFiles = [...new Set(series.patches.flatMap((p) => p.files.flatMap((f) => [f.oldPath, f.newPath]).filter((f): f is string => f !== null)))];
+  // The base's version of every file the series touches, in one `cat-file --batch`.
   const readingBase = repo && commit ? readObjectsAsync(repo, baseFiles.map((rel) => `${commit}:${rel}`)).catch(() => null) : null;
-  const contentsOf = (rels: string[]): Map<string, Buffer | null> => {
+  let fromBase: Map<string, Buffer | null> | undefined;
+  const contentsOf = async (rels: string[]): Promise<Map<string, Buffer | null>> => {
+    if (!fromBase) {
+      // Unread (git failed): asked again below, patch by patch, so that what goes wrong is reported.
+      const readBase = await readingBase;
+      fromBase = new Map(readBase ? baseFiles.map((rel, i) => [rel, readBase[i]]) : []);
+    }
+    const base = fromBase;
     const out = new Map<string, Buffer | null>();
     const unread = rels.filter((rel) => {
-      const known = patched.has(rel) ? patched : fromBase.has(rel) ? fromBase : null;
+      const known = patched.has(rel) ? patched : base.has(rel) ? base : null;
       if (!known) return true;
       out.set(rel, known.get(rel)!);
       return false;
@@ -88,6 +93,7 @@ export async function runReview(opts: ReviewOptions): Promise<ReviewResult> {
     return out;
   };
   const common = { ...opts, root, cache };
+  const labels = series.patches.map((patch, i) => (patch.index !== null && patch.total !== null ? `${patch.index}/${patch.total}` : `${i + 1}/${series.patches.length}`));
 
   removeStaleTempFolders();
   let madeDir: string | null = null;
@@ -109,7 +115,10 @@ export async function runReview(opts: ReviewOptions): Promise<ReviewResult> {
   process.once('exit', cleanup);
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `${TEMP_PREFIX}${process.pid}-`));
   madeDir = workDir;
+  const applying = new AbortController();
   try {
+    // git applies the series while the base is analysed: the loop below only waits for each patch's outcome.
+    const steps = applyAhead(series.patches, labels, { root, keepGoing: !!opts.keepGoing, workDir, signal: applying.signal }, contentsOf, patched);
     let current = base;
     const configured = configure(common);
     const first = await analyzeSnapshot({ ...common, source: current }, configured);
@@ -117,32 +126,23 @@ export async function runReview(opts: ReviewOptions): Promise<ReviewResult> {
     const inactiveIds = new Set(first.result.inactiveRules.map((i) => i.ruleId));
     const activeRules = first.rules.filter((r) => !inactiveIds.has(r.id));
     await yieldToSignals();
-    // Unread (git failed): contentsOf asks git again, patch by patch, and reports what goes wrong.
-    const readBase = await readingBase;
-    if (readBase) fromBase = new Map(baseFiles.map((rel, i) => [rel, readBase[i]]));
     const reviews: PatchReview[] = [];
     const renamed = new Map<string, string>();
     /** Content keys (blob ids) of the build sources the series has patched so far, kept as each patch applies. */
     const patchedKeys = new Map<string, string | null>();
     const total = series.patches.length;
-    let stopped: string | null = null;
-    let diffBytes = 0;
     for (const [i, patch] of series.patches.entries()) {
-      const label = patch.index !== null && patch.total !== null ? `${patch.index}/${patch.total}` : `${i + 1}/${total}`;
+      const label = labels[i];
       const review: PatchReview = { index: i + 1, label, subject: patch.subject, applied: false, introduced: [], fixed: [], patch };
       reviews.push(review);
-      diffBytes += patch.bytes;
-      if (!stopped && diffBytes > MAX_SERIES_DIFF_BYTES) stopped = `not tried: the series' diffs pass ${MAX_SERIES_DIFF_BYTES} bytes at ${label}; review fewer patches at a time`;
-      if (stopped) {
-        review.skipped = stopped;
+      const outcome = await steps[i];
+      if ('skipped' in outcome) {
+        review.skipped = outcome.skipped;
         opts.onPatch?.(review, total);
         continue;
       }
-      const refused = checkPatchPaths(patch, root);
-      const outcome = refused.length ? { error: refused.join('; ') } : applyPatch(patch, contentsOf, workDir);
       if ('error' in outcome) {
         review.error = outcome.error;
-        if (!opts.keepGoing) stopped = `not tried: ${label} did not apply (--keep-going applies the rest without it)`;
         opts.onPatch?.(review, total);
         continue;
       }
@@ -150,7 +150,6 @@ export async function runReview(opts: ReviewOptions): Promise<ReviewResult> {
       // Only build sources reach the analysis (a change under another arch cannot change a finding).
       const patchedSources = new Map([...outcome.files].filter(([rel]) => isBuildSource(rel, arch)));
       for (const [rel, content] of patchedSources) patchedKeys.set(rel, content ? blobId(content) : null);
-      for (const [rel, content] of outcome.files) patched.set(rel, content);
       review.files = new Map(outcome.files);
       const identities = baseTree ? [treeIdentity(baseTree, [...patchedKeys].map(([p, key]) => ({ path: p, key })))] : [];
       const next = current.withChanges(patchedSources, `after ${label}`, identities, addedBy(patch));
@@ -192,6 +191,7 @@ export async function runReview(opts: ReviewOptions): Promise<ReviewResult> {
       ms: Math.round(performance.now() - started),
     };
   } finally {
+    applying.abort();
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
     process.removeListener('exit', cleanup);
@@ -310,6 +310,49 @@ function addedBy(patch: Patch): Set<string> {
 }
 
 type ApplyOutcome = { files: Map<string, Buffer | null> } | { error: string };
+/** What became of one patch of the series: applied, not applied (why), or not tried (why). */
+type PatchStep = ApplyOutcome | { skipped: string };
+
+/**
+ * Each patch of the series applied on the ones before it, in order, as soon
+ * as the one before is done: the series' `git apply` runs (~10 ms each) while
+ * the base is analysed, and the analysis of each patch waits only for its
+ * outcome. `patched` gets every file an applied patch touches, as it left
+ * it. A patch is not tried once the series' diffs pass their limit, or after
+ * one that did not apply (unless keepGoing), or when `signal` says the
+ * review has ended. A step that fails (git missing) rejects; the review
+ * sees it when it waits for that step.
+ */
+function applyAhead(
+  patches: Patch[],
+  labels: string[],
+  opts: { root: string; keepGoing: boolean; workDir: string; signal: AbortSignal },
+  contentsOf: (rels: string[]) => Promise<Map<string, Buffer | null>>,
+  patched: Map<string, Buffer | null>,
+): Promise<PatchStep>[] {
+  let stopped: string | null = null;
+  let diffBytes = 0;
+  let previous: Promise<unknown> = Promise.resolve();
+  return patches.map((patch, i) => {
+    const step = previous.then(async (): Promise<PatchStep> => {
+      diffBytes += patch.bytes;
+      if (!stopped && diffBytes > MAX_SERIES_DIFF_BYTES) stopped = `not tried: the series' diffs pass ${MAX_SERIES_DIFF_BYTES} bytes at ${labels[i]}; review fewer patches at a time`;
+      if (!stopped && opts.signal.aborted) stopped = 'not tried: the review ended';
+      if (stopped) return { skipped: stopped };
+      const refused = checkPatchPaths(patch, opts.root);
+      const outcome = refused.length ? { error: refused.join('; ') } : await applyPatch(patch, contentsOf, opts.workDir);
+      if ('error' in outcome) {
+        if (!opts.keepGoing) stopped = `not tried: ${labels[i]} did not apply (--keep-going applies the rest without it)`;
+        return outcome;
+      }
+      for (const [rel, content] of outcome.files) patched.set(rel, content);
+      return outcome;
+    });
+    // Waited for in order by the review; a failure is seen there, not as an unhandled rejection.
+    previous = step.catch(() => {});
+    return step;
+  });
+}
 
 /**
  * Applies one patch to copies of the files it touches, as the patches before
@@ -317,24 +360,17 @@ type ApplyOutcome = { files: Map<string, Buffer | null> } | { error: string };
  * is read back only if it is a regular file inside the folder (a patch that
  * slipped a symlink past the mode checks would otherwise lead the read anywhere).
  */
-function applyPatch(patch: Patch, contentsOf: (rels: string[]) => Map<string, Buffer | null>, workDir: string): ApplyOutcome {
+async function applyPatch(patch: Patch, contentsOf: (rels: string[]) => Promise<Map<string, Buffer | null>>, workDir: string): Promise<ApplyOutcome> {
   const dir = fs.mkdtempSync(path.join(workDir, 'apply-'));
   try {
     const paths = [...new Set(patch.files.flatMap((f) => [f.oldPath, f.newPath]).filter((p): p is string => p !== null))];
-    for (const [rel, content] of contentsOf(paths)) {
+    for (const [rel, content] of await contentsOf(paths)) {
       if (content === null) continue;
       const target = path.join(dir, rel);
       fs.mkdirSync(path.dirname(target), { recursive: true });
       fs.writeFileSync(target, content, { flag: 'wx' });
     }
-    const run = spawnSync('git', ['apply', '--whitespace=nowarn', `-p${patch.stripComponents ?? 1}`, '-'], {
-      cwd: dir,
-      input: patch.diff,
-      // Outside any repository: git apply patches plain files and never looks above.
-      env: { ...process.env, GIT_CEILING_DIRECTORIES: path.dirname(dir), LC_ALL: 'C' },
-      maxBuffer: 64 * 1024 * 1024,
-      ...OWN_PROCESS_GROUP,
-    });
+    const run = await gitApply(dir, patch);
     if (run.error) throw new UsageError(`cannot run git apply: ${(run.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'git not found; install git or put it on PATH' : run.error.message}`);
     if (run.status !== 0) {
       const reason = run.stderr.toString('utf8').trim().split('\n').filter(Boolean).map(escapeControl).join('; ');
@@ -352,6 +388,27 @@ function applyPatch(patch: Patch, contentsOf: (rels: string[]) => Map<string, Bu
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** `git apply` of the patch's diff in `dir`, without blocking (the analysis of the base goes on meanwhile). */
+function gitApply(dir: string, patch: Patch): Promise<{ status: number | null; stderr: Buffer; error?: Error }> {
+  return new Promise((resolvePromise) => {
+    const child = spawn('git', ['apply', '--whitespace=nowarn', `-p${patch.stripComponents ?? 1}`, '-'], {
+      cwd: dir,
+      // Outside any repository: git apply patches plain files and never looks above.
+      env: { ...process.env, GIT_CEILING_DIRECTORIES: path.dirname(dir), LC_ALL: 'C' },
+      stdio: ['pipe', 'ignore', 'pipe'],
+      ...OWN_PROCESS_GROUP,
+    });
+    const stderr: Buffer[] = [];
+    let failed: Error | undefined;
+    child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.on('error', (error) => (failed = error));
+    // git stops reading when the diff is malformed: its exit status says why, not the broken pipe.
+    child.stdin!.on('error', () => {});
+    child.stdin!.end(patch.diff);
+    child.on('close', (status) => resolvePromise({ status, stderr: Buffer.concat(stderr), ...(failed ? { error: failed } : {}) }));
+  });
 }
 
 /** A finding one patch introduces and a later one fixes: the series does not bisect cleanly. */
