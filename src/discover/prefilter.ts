@@ -237,22 +237,40 @@ function scanBatch(
       const raw = opts.rawPaths[file];
       // Never blocks: a FIFO in a file's place is opened, seen by fstat, and skipped.
       fd = fsModule.openSync(raw ? Buffer.from(raw) : root + '/' + file, opts.openFlags);
-      const stat = fsModule.fstatSync(fd);
-      if (!stat.isFile()) {
-        out.diagnostics.push({ file, reason: 'not a regular file; skipped' });
-        continue;
-      }
-      if (stat.size > maxFileBytes) {
-        out.diagnostics.push({ file, reason: `file is ${stat.size} bytes, over the ${maxFileBytes}-byte limit; skipped` });
-        continue;
-      }
-      if (scratch.buf.length < stat.size) scratch.buf = Buffer.allocUnsafeSlow(Math.max(stat.size, scratch.buf.length * 2));
-      // Read what fstat promised; a file that shrinks meanwhile just ends early.
+      // Read to the end, without asking the size first: a stat per file
+      // costs the scan more than the read that finds the end. What is not a
+      // regular file shows as a read error or as nothing to read, and is
+      // told apart by fstat then.
       let len = 0;
-      while (len < stat.size) {
-        const n = fsModule.readSync(fd, scratch.buf, len, stat.size - len, len);
-        if (n === 0) break;
-        len += n;
+      let readFailed: unknown = null;
+      try {
+        for (;;) {
+          if (len === scratch.buf.length) {
+            if (len > maxFileBytes) break;
+            const grown = Buffer.allocUnsafeSlow(scratch.buf.length * 2);
+            scratch.buf.copy(grown, 0, 0, len);
+            scratch.buf = grown;
+          }
+          // Never past the limit and one byte: that byte says the file is over it.
+          const n = fsModule.readSync(fd, scratch.buf, len, Math.min(scratch.buf.length, maxFileBytes + 1) - len, len);
+          if (n === 0) break;
+          len += n;
+          if (len > maxFileBytes) break;
+        }
+      } catch (err) {
+        readFailed = err;
+      }
+      if (readFailed !== null || len === 0 || len > maxFileBytes) {
+        const stat = fsModule.fstatSync(fd);
+        if (!stat.isFile()) {
+          out.diagnostics.push({ file, reason: 'not a regular file; skipped' });
+          continue;
+        }
+        if (readFailed !== null) throw readFailed;
+        if (len > maxFileBytes) {
+          out.diagnostics.push({ file, reason: `file is ${Math.max(stat.size, len)} bytes, over the ${maxFileBytes}-byte limit; skipped` });
+          continue;
+        }
       }
       out.bytesRead += len;
       out.filesRead += 1;
