@@ -114,8 +114,11 @@ export class ScanIndex {
   }
 
   record(key: string, scannedNames: string[], foundNames: string[]): void {
-    const scannedMask = this.mask(scannedNames);
-    const foundMask = this.mask(foundNames);
+    this.recordMasks(key, this.mask(scannedNames), this.mask(foundNames));
+  }
+
+  /** `record` with the names as masks (see query): a scan records each of ~50,000 files with the same names scanned for. */
+  recordMasks(key: string, scannedMask: number, foundMask: number): void {
     this.scanned.set(key, (this.scanned.get(key) ?? 0) | scannedMask);
     const found = ((this.found.get(key) ?? 0) & ~scannedMask) | foundMask;
     if (found) this.found.set(key, found);

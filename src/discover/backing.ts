@@ -304,13 +304,17 @@ async function scanThroughIndex(
   const staleContents = stale.length ? await fromGit(stale) : new Map<string, Buffer | null>();
   const staleSet = new Set(stale);
   diagnostics.push(...scan.diagnostics.filter((d) => !staleSet.has(d.file) || staleContents.get(d.file) === null));
-  const single = index ? new Map(vocab.map((n) => [n, buildWholeWordMatcher([n])])) : null;
+  // Each name's own test and bit, for the names a matched file holds (the others hold none).
+  const single = index ? vocab.map((n) => ({ matches: buildWholeWordMatcher([n]), bit: index.query([n]) })) : null;
+  const vocabMask = index ? index.query(vocab) : 0;
   const answeredByIndex = new Set(knownMatches);
   const wanted = buildWholeWordMatcher(names);
   const consider = (file: string, content: Buffer | undefined) => {
     const key = keyOf(file) ?? scan.keys.get(file);
     if (index && single && key !== undefined && !answeredByIndex.has(file)) {
-      index.record(key, vocab, content ? vocab.filter((n) => single.get(n)!(content)) : []);
+      let found = 0;
+      if (content) for (const name of single) if (name.matches(content)) found |= name.bit;
+      index.recordMasks(key, vocabMask, found);
     }
     if (content && wanted(content)) matched.set(file, content);
   };

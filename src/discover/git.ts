@@ -245,16 +245,21 @@ export const SOURCES = ['*.c', '*.h'];
 /** A user's GIT_LITERAL_PATHSPECS would make globs (and attr magic) file names: nothing would match. */
 export const PATHSPEC_ENV = { GIT_LITERAL_PATHSPECS: '0', GIT_GLOB_PATHSPECS: '0', GIT_NOGLOB_PATHSPECS: '0', GIT_ICASE_PATHSPECS: '0' };
 
-const indexFiles = new Map<string, Promise<string>>();
+/**
+ * Per repository as a run found it: a run's environment (GIT_INDEX_FILE: a
+ * commit's hook is given a temporary index) is its own, and the resident
+ * process serves runs with other environments.
+ */
+const indexFiles = new WeakMap<GitRepo, Promise<string>>();
 
 /** The index file git reads for `repo` (GIT_INDEX_FILE, a worktree's own), asked once per run. */
 export function indexFileOf(repo: GitRepo): Promise<string> {
-  let file = indexFiles.get(repo.top);
+  let file = indexFiles.get(repo);
   if (!file) {
     file = gitAsync(repo.top, ['rev-parse', '--git-path', 'index']).then((out) => path.resolve(repo.top, out.toString('utf8').trim()));
-    indexFiles.set(repo.top, file);
+    indexFiles.set(repo, file);
     // Asked again next time: a failure says nothing about a later call.
-    file.catch(() => indexFiles.delete(repo.top));
+    file.catch(() => indexFiles.delete(repo));
   }
   return file;
 }

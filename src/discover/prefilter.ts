@@ -238,39 +238,47 @@ function scanBatch(
       // Never blocks: a FIFO in a file's place is opened, seen by fstat, and skipped.
       fd = fsModule.openSync(raw ? Buffer.from(raw) : root + '/' + file, opts.openFlags);
       // Read to the end, without asking the size first: a stat per file
-      // costs the scan more than the read that finds the end. What is not a
-      // regular file shows as a read error or as nothing to read, and is
-      // told apart by fstat then.
+      // costs the scan more than the read that finds the end. Only a file
+      // that fills the buffer (a hundred or so in a kernel) is stat'ed, to
+      // grow the buffer to it or skip it. What is not a regular file shows as
+      // a read error or as nothing to read, and is told apart by fstat then.
       let len = 0;
+      let over = -1;
       let readFailed: unknown = null;
+      // Never more than the limit and one byte: that byte says the file is over it.
+      const cap = maxFileBytes + 1;
       try {
         for (;;) {
-          if (len === scratch.buf.length) {
-            if (len > maxFileBytes) break;
-            const grown = Buffer.allocUnsafeSlow(scratch.buf.length * 2);
+          const room = Math.min(scratch.buf.length, cap);
+          if (len === room) {
+            const size = fsModule.fstatSync(fd).size;
+            if (len === cap || size > maxFileBytes) {
+              over = Math.max(size, len);
+              break;
+            }
+            // One byte more than the size: a file growing meanwhile reads on, up to the limit.
+            const grown = Buffer.allocUnsafeSlow(Math.min(Math.max(size + 1, len * 2), cap));
             scratch.buf.copy(grown, 0, 0, len);
             scratch.buf = grown;
+            continue;
           }
-          // Never past the limit and one byte: that byte says the file is over it.
-          const n = fsModule.readSync(fd, scratch.buf, len, Math.min(scratch.buf.length, maxFileBytes + 1) - len, len);
+          const n = fsModule.readSync(fd, scratch.buf, len, room - len, len);
           if (n === 0) break;
           len += n;
-          if (len > maxFileBytes) break;
         }
       } catch (err) {
         readFailed = err;
       }
-      if (readFailed !== null || len === 0 || len > maxFileBytes) {
-        const stat = fsModule.fstatSync(fd);
-        if (!stat.isFile()) {
+      if (readFailed !== null || len === 0) {
+        if (!fsModule.fstatSync(fd).isFile()) {
           out.diagnostics.push({ file, reason: 'not a regular file; skipped' });
           continue;
         }
         if (readFailed !== null) throw readFailed;
-        if (len > maxFileBytes) {
-          out.diagnostics.push({ file, reason: `file is ${Math.max(stat.size, len)} bytes, over the ${maxFileBytes}-byte limit; skipped` });
-          continue;
-        }
+      }
+      if (over >= 0) {
+        out.diagnostics.push({ file, reason: `file is ${over} bytes, over the ${maxFileBytes}-byte limit; skipped` });
+        continue;
       }
       out.bytesRead += len;
       out.filesRead += 1;

@@ -195,6 +195,28 @@ describe('prefilter', () => {
     expect(result.diagnostics).toEqual([{ file: 'big.c', reason: expect.stringMatching(/over the 100-byte limit/) }]);
   });
 
+  it('reads files larger than its buffer whole, and skips one over the limit by its size', async () => {
+    const mb = 1024 * 1024;
+    const filler = (n: number) => `int filler_${'x'.repeat(n)};\n`;
+    const root = makeTree({
+      // The name only at the end: found only if every byte is read.
+      'large.c': filler(3 * mb) + 'arch_sync_dma_flush();\n',
+      'larger.c': filler(5 * mb) + 'arch_sync_dma_flush();\n',
+      'small.c': 'arch_sync_dma_flush();\n',
+    });
+    tempDirs.push(root);
+    const size = (f: string) => fs.statSync(path.join(root, f)).size;
+    for (const jobs of [0, 2]) {
+      const all = await prefilter(root, ['large.c', 'larger.c', 'small.c'], IDS, { jobs });
+      expect([...all.matched.keys()].sort()).toEqual(['large.c', 'larger.c', 'small.c']);
+      expect(all.matched.get('larger.c')!.length).toBe(size('larger.c'));
+      expect(all.bytesRead).toBe(size('large.c') + size('larger.c') + size('small.c'));
+      const limited = await prefilter(root, ['large.c', 'larger.c', 'small.c'], IDS, { jobs, maxFileBytes: 4 * mb });
+      expect([...limited.matched.keys()].sort()).toEqual(['large.c', 'small.c']);
+      expect(limited.diagnostics).toEqual([{ file: 'larger.c', reason: `file is ${size('larger.c')} bytes, over the ${4 * mb}-byte limit; skipped` }]);
+    }
+  });
+
   it('reports a file deleted after discovery and goes on', async () => {
     const root = makeTree({ 'gone.c': 'arch_sync_dma_flush();\n', 'kept.c': 'arch_sync_dma_flush();\n' });
     tempDirs.push(root);
