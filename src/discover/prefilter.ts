@@ -203,12 +203,22 @@ export function wholeWordTest(name: string): (text: Buffer) => boolean {
   return buildWholeWordMatcher([name], true);
 }
 
+interface ScanFileOptions {
+  maxFileBytes: number;
+  rawPaths: Record<string, Uint8Array>;
+  contentKey: ((text: Buffer) => string) | null;
+  openFlags: number;
+  /** trust.ts unchangedSinceCheck, passed in: this function runs in workers by its source. */
+  unchangedSinceCheck: typeof unchangedSinceCheck;
+}
+
 /**
  * Scan `files` (relative to `root`), keeping those for which `matches` holds.
- * `trusted`: the content keys git vouched for (see PrefilterOptions.trustedKeys).
+ * `trusted`: which files' keys git vouches for (see ScanTrust).
  *
- * Self-contained on purpose (see WORKER_SOURCE): only parameters, globals, and the
- * VOUCHED_KEY, HASHED_KEY and PENDING_KEY numbers, which WORKER_SOURCE defines too.
+ * Self-contained on purpose (see WORKER_SOURCE): only parameters, globals,
+ * scanFile and the VOUCHED_KEY, HASHED_KEY and PENDING_KEY numbers, which
+ * WORKER_SOURCE defines too.
  * Matched contents are copied into fresh ArrayBuffers so they can be
  * transferred to the main thread without another copy.
  */
@@ -219,110 +229,116 @@ function scanBatch(
   trusted: Pick<BatchTrust, 'vouched' | 'before'> | null,
   matches: (text: Buffer) => boolean,
   scratch: { buf: Buffer },
-  opts: {
-    maxFileBytes: number;
-    rawPaths: Record<string, Uint8Array>;
-    contentKey: ((text: Buffer) => string) | null;
-    openFlags: number;
-    /** trust.ts unchangedSinceCheck, passed in: this function runs in workers by its source. */
-    unchangedSinceCheck: typeof unchangedSinceCheck;
-  },
+  opts: ScanFileOptions,
 ): BatchOutput {
   const out: BatchOutput = { matched: [], keyFrom: new Uint8Array(files.length), hashedKeys: [], hashed: 0, bytesRead: 0, filesRead: 0, diagnostics: [] };
+  // One call per file: the loop stays small, and V8 compiles the work per file once (not again on the loop's own hot path).
+  for (let i = 0; i < files.length; i++) scanFile(fsModule, root, files[i], i, trusted, matches, scratch, opts, out);
+  return out;
+}
+
+/** scanBatch's work on `file`, the batch's `i`th, into `out`. Self-contained for the same reason. */
+function scanFile(
+  fsModule: typeof fs,
+  root: string,
+  file: string,
+  i: number,
+  trusted: Pick<BatchTrust, 'vouched' | 'before'> | null,
+  matches: (text: Buffer) => boolean,
+  scratch: { buf: Buffer },
+  opts: ScanFileOptions,
+  out: BatchOutput,
+): void {
   const maxFileBytes = opts.maxFileBytes;
-  for (let i = 0; i < files.length; i++) {
-    const file = files[i];
-    let fd = -1;
+  let fd = -1;
+  try {
+    const raw = opts.rawPaths[file];
+    // Never blocks: a FIFO in a file's place is opened, seen by fstat, and skipped.
+    fd = fsModule.openSync(raw ? Buffer.from(raw) : root + '/' + file, opts.openFlags);
+    // Read to the end, without asking the size first: a stat per file
+    // costs the scan more than the read that finds the end. Only a file
+    // that fills the buffer (a hundred or so in a kernel) is stat'ed, to
+    // grow the buffer to it or skip it. What is not a regular file shows as
+    // a read error or as nothing to read, and is told apart by fstat then.
+    let len = 0;
+    let over = -1;
+    let readFailed: unknown = null;
+    // Never more than the limit and one byte: that byte says the file is over it.
+    const cap = maxFileBytes + 1;
     try {
-      const raw = opts.rawPaths[file];
-      // Never blocks: a FIFO in a file's place is opened, seen by fstat, and skipped.
-      fd = fsModule.openSync(raw ? Buffer.from(raw) : root + '/' + file, opts.openFlags);
-      // Read to the end, without asking the size first: a stat per file
-      // costs the scan more than the read that finds the end. Only a file
-      // that fills the buffer (a hundred or so in a kernel) is stat'ed, to
-      // grow the buffer to it or skip it. What is not a regular file shows as
-      // a read error or as nothing to read, and is told apart by fstat then.
-      let len = 0;
-      let over = -1;
-      let readFailed: unknown = null;
-      // Never more than the limit and one byte: that byte says the file is over it.
-      const cap = maxFileBytes + 1;
-      try {
-        for (;;) {
-          const room = Math.min(scratch.buf.length, cap);
-          if (len === room) {
-            const size = fsModule.fstatSync(fd).size;
-            if (len === cap || size > maxFileBytes) {
-              over = Math.max(size, len);
-              break;
-            }
-            // One byte more than the size: a file growing meanwhile reads on, up to the limit.
-            const grown = Buffer.allocUnsafeSlow(Math.min(Math.max(size + 1, len * 2), cap));
-            scratch.buf.copy(grown, 0, 0, len);
-            scratch.buf = grown;
-            continue;
+      for (;;) {
+        const room = Math.min(scratch.buf.length, cap);
+        if (len === room) {
+          const size = fsModule.fstatSync(fd).size;
+          if (len === cap || size > maxFileBytes) {
+            over = Math.max(size, len);
+            break;
           }
-          const n = fsModule.readSync(fd, scratch.buf, len, room - len, len);
-          if (n === 0) break;
-          len += n;
-        }
-      } catch (err) {
-        readFailed = err;
-      }
-      if (readFailed !== null || len === 0) {
-        if (!fsModule.fstatSync(fd).isFile()) {
-          out.diagnostics.push({ file, reason: 'not a regular file; skipped' });
+          // One byte more than the size: a file growing meanwhile reads on, up to the limit.
+          const grown = Buffer.allocUnsafeSlow(Math.min(Math.max(size + 1, len * 2), cap));
+          scratch.buf.copy(grown, 0, 0, len);
+          scratch.buf = grown;
           continue;
         }
-        if (readFailed !== null) throw readFailed;
-      }
-      if (over >= 0) {
-        out.diagnostics.push({ file, reason: `file is ${over} bytes, over the ${maxFileBytes}-byte limit; skipped` });
-        continue;
-      }
-      out.bytesRead += len;
-      out.filesRead += 1;
-      // The scratch buffer holds stale bytes of earlier files past `len`.
-      const text = scratch.buf.subarray(0, len);
-      if (opts.contentKey) {
-        const unanswered = trusted !== null && trusted.vouched === null;
-        let vouched = trusted !== null && (unanswered || trusted.vouched![i] === 1);
-        if (vouched) {
-          // Stat again after reading: a change during the read shows in the ctime too.
-          const after = fsModule.fstatSync(fd);
-          vouched = opts.unchangedSinceCheck(after, trusted!.before) && after.size === len;
-        }
-        if (vouched) out.keyFrom[i] = unanswered ? PENDING_KEY : VOUCHED_KEY;
-        else {
-          out.hashedKeys.push(opts.contentKey(text));
-          out.keyFrom[i] = HASHED_KEY;
-          out.hashed += 1;
-        }
-      }
-      // NUL bytes do not make a file binary here: a source that names a rule
-      // function is analysed whatever else it holds (lowering blanks them).
-      if (matches(text)) {
-        const content = new Uint8Array(new ArrayBuffer(len));
-        content.set(text);
-        out.matched.push({ file, content });
+        const n = fsModule.readSync(fd, scratch.buf, len, room - len, len);
+        if (n === 0) break;
+        len += n;
       }
     } catch (err) {
-      const e = err as { code?: string; message?: string };
-      const message = e && e.message ? e.message : String(err);
-      // Node's messages already start with the code ("ENOENT: no such file ...").
-      const code = e && e.code && !message.startsWith(e.code + ':') ? e.code + ': ' : '';
-      out.diagnostics.push({ file, reason: `unreadable: ${code}${message}` });
-    } finally {
-      if (fd !== -1) {
-        try {
-          fsModule.closeSync(fd);
-        } catch {
-          // Closing a read-only descriptor cannot lose data; nothing to report.
-        }
+      readFailed = err;
+    }
+    if (readFailed !== null || len === 0) {
+      if (!fsModule.fstatSync(fd).isFile()) {
+        out.diagnostics.push({ file, reason: 'not a regular file; skipped' });
+        return;
+      }
+      if (readFailed !== null) throw readFailed;
+    }
+    if (over >= 0) {
+      out.diagnostics.push({ file, reason: `file is ${over} bytes, over the ${maxFileBytes}-byte limit; skipped` });
+      return;
+    }
+    out.bytesRead += len;
+    out.filesRead += 1;
+    // The scratch buffer holds stale bytes of earlier files past `len`.
+    const text = scratch.buf.subarray(0, len);
+    if (opts.contentKey) {
+      const unanswered = trusted !== null && trusted.vouched === null;
+      let vouched = trusted !== null && (unanswered || trusted.vouched![i] === 1);
+      if (vouched) {
+        // Stat again after reading: a change during the read shows in the ctime too.
+        const after = fsModule.fstatSync(fd);
+        vouched = opts.unchangedSinceCheck(after, trusted!.before) && after.size === len;
+      }
+      if (vouched) out.keyFrom[i] = unanswered ? PENDING_KEY : VOUCHED_KEY;
+      else {
+        out.hashedKeys.push(opts.contentKey(text));
+        out.keyFrom[i] = HASHED_KEY;
+        out.hashed += 1;
+      }
+    }
+    // NUL bytes do not make a file binary here: a source that names a rule
+    // function is analysed whatever else it holds (lowering blanks them).
+    if (matches(text)) {
+      const content = new Uint8Array(new ArrayBuffer(len));
+      content.set(text);
+      out.matched.push({ file, content });
+    }
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    const message = e && e.message ? e.message : String(err);
+    // Node's messages already start with the code ("ENOENT: no such file ...").
+    const code = e && e.code && !message.startsWith(e.code + ':') ? e.code + ': ' : '';
+    out.diagnostics.push({ file, reason: `unreadable: ${code}${message}` });
+  } finally {
+    if (fd !== -1) {
+      try {
+        fsModule.closeSync(fd);
+      } catch {
+        // Closing a read-only descriptor cannot lose data; nothing to report.
       }
     }
   }
-  return out;
 }
 
 /**
@@ -336,6 +352,7 @@ const fs = require('node:fs');
 const { createHash } = require('node:crypto');
 const { parentPort, workerData } = require('node:worker_threads');
 const buildWholeWordMatcher = ${buildWholeWordMatcher.toString()};
+const scanFile = ${scanFile.toString()};
 const scanBatch = ${scanBatch.toString()};
 const gitBlobId = ${gitBlobId.toString()};
 const unchangedSinceCheck = ${unchangedSinceCheck.toString()};
