@@ -146,32 +146,48 @@ export async function discoverFiles(opts: DiscoverOptions): Promise<DiscoverResu
     opts.onFile?.(rel, typeof abs === 'string' ? undefined : abs);
   };
 
-  let foldersSinceYield = 0;
-  const walkDir = async (absDir: string | Buffer, relDir: string): Promise<void> => {
-    if (opts.onFile && ++foldersSinceYield >= FOLDERS_PER_YIELD) {
-      foldersSinceYield = 0;
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+  /**
+   * One folder's entries: its files added, its folders returned (to walk,
+   * depth first, in the order listed). Synchronous and small: V8 compiles
+   * it once, where an async walker recursing through every folder was
+   * compiled several times (~70 ms on a kernel).
+   */
+  const readDir = (absDir: string | Buffer, relDir: string): [string | Buffer, string][] => {
     let entries: { entry: fs.Dirent; name: EntryName }[];
     try {
       entries = readFolder(absDir);
     } catch (err) {
       diagnostics.push({ file: relDir || '.', reason: `unreadable folder: ${errorReason(err)}` });
-      return;
+      return [];
     }
+    const folders: [string | Buffer, string][] = [];
     for (const { entry, name } of entries) {
       const rel = relDir ? `${relDir}/${name.shown}` : name.shown;
-      const abs = childPath(absDir, name);
       if (entry.isDirectory()) {
-        if (skipReason(rel) === null) await walkDir(abs, rel);
+        if (skipReason(rel) === null) folders.push([childPath(absDir, name), rel]);
       } else if (entry.isFile()) {
-        if (isSourceName(name.shown) && !isExcludedByUser(rel)) addFile(abs, rel);
+        if (isSourceName(name.shown) && !isExcludedByUser(rel)) addFile(childPath(absDir, name), rel);
       } else if (entry.isSymbolicLink()) {
         // Symlinked folders are never followed (no loops, no escapes). A
         // symlinked source file is kept under its link name when its target
         // is a regular file inside the root: the compiler sees it there.
-        if (isSourceName(name.shown) && !isExcludedByUser(rel)) addSymlinkedFile(abs, rel);
+        if (isSourceName(name.shown) && !isExcludedByUser(rel)) addSymlinkedFile(childPath(absDir, name), rel);
       }
+    }
+    return folders;
+  };
+
+  let foldersSinceYield = 0;
+  const walkDir = async (absDir: string | Buffer, relDir: string): Promise<void> => {
+    const stack: [string | Buffer, string][] = [[absDir, relDir]];
+    while (stack.length) {
+      if (opts.onFile && ++foldersSinceYield >= FOLDERS_PER_YIELD) {
+        foldersSinceYield = 0;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      const [abs, rel] = stack.pop()!;
+      const folders = readDir(abs, rel);
+      for (let i = folders.length - 1; i >= 0; i--) stack.push(folders[i]);
     }
   };
 
