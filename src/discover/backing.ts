@@ -39,6 +39,8 @@ export class FolderBacking implements Backing {
   readonly keyed: boolean;
   /** The walk still to do (see unwalked), until done. */
   private walk?: DiscoverOptions;
+  /** The files with their keys, made once (a kernel folder's is ~50,000 entries). */
+  private listed?: Map<string, string | null>;
 
   constructor(
     readonly root: string,
@@ -78,6 +80,7 @@ export class FolderBacking implements Backing {
 
   private walked(listing: DiscoverResult): void {
     this.walk = undefined;
+    this.listed = undefined;
     this.files = listing.files;
     this.rawPaths = listing.rawPaths;
     this.diagnostics = listing.diagnostics;
@@ -85,7 +88,8 @@ export class FolderBacking implements Backing {
 
   listing(): Map<string, string | null> {
     if (this.walk) throw new Error('internal: a folder listed before its walk (await Backing.ready first)');
-    return new Map(this.files.map((f) => [f, this.keys?.get(f) ?? null]));
+    this.listed ??= new Map(this.files.map((f) => [f, this.keys?.get(f) ?? null]));
+    return this.listed;
   }
 
   listingDiagnostics(): Diagnostic[] {
