@@ -100,11 +100,20 @@ function asText(l: Literal): string {
 
 /**
  * `!(A && B)` where the conjunction already holds A is `!B`; where it holds
- * every part, the conjunction is impossible (null). `(A || B)` where it holds
- * A is implied, and dropped. The analysis hands these over when it merges
- * paths under a shared condition.
+ * every part, the conjunction is impossible (null); where it holds `!A` (or
+ * `!B`), it is implied, and dropped, as is `(A || B)` where it holds A. The
+ * analysis hands these over when it merges paths under a shared condition.
+ * Repeated while a literal changes: a reduced one may imply another.
  */
 function reduceNegatedConjunctions(conj: Literal[]): Literal[] | null {
+  for (let lits: Literal[] | null = conj; ; ) {
+    const next = reduceNegatedConjunctionsOnce(lits);
+    if (next === null || (next.length === lits.length && next.every((l, i) => l === lits![i]))) return next;
+    lits = next;
+  }
+}
+
+function reduceNegatedConjunctionsOnce(conj: Literal[]): Literal[] | null {
   const known = new Set(conj.map(asText));
   const out: Literal[] = [];
   for (const lit of conj) {
@@ -119,6 +128,8 @@ function reduceNegatedConjunctions(conj: Literal[]): Literal[] | null {
       out.push(lit);
       continue;
     }
+    // Some part known false: the negation holds already.
+    if (parts.some((part) => known.has(asText({ atom: part, value: false })))) continue;
     const left = parts.filter((part) => !known.has(part) && !known.has(unwrap(part)));
     if (left.length === 0) return null;
     if (left.length === parts.length) {
@@ -175,7 +186,8 @@ function phraseLiteral(l: Literal): string {
   if (/^[A-Za-z_]\w*$/.test(l.atom) && !/^[A-Z_0-9]+$/.test(l.atom)) return `${l.atom} is ${l.value ? 'true' : 'false'}`;
   // Wrapped unless one pair of parentheses already encloses it all: `(a) || (b)` is not enclosed.
   if (l.value) return /[ &|]/.test(l.atom) && unwrap(l.atom) === l.atom.trim() ? `(${l.atom})` : l.atom;
-  return /^[\w.>-]+(?:\([^()]*\))?$/.test(l.atom) ? `!${l.atom}` : `!(${l.atom.replace(/^\((.*)\)$/, '$1')})`;
+  // Only parentheses that enclose the whole test are taken off: `!((a & X) && (b & Y))`, never `!(a & X) && (b & Y)`.
+  return /^[\w.>-]+(?:\([^()]*\))?$/.test(l.atom) ? `!${l.atom}` : `!(${unwrap(l.atom)})`;
 }
 
 /** "always", "never", or the simplified disjunction in C-like words. */

@@ -630,6 +630,19 @@ describe('conditions for readers', () => {
     expect(phraseCondition([[merged]])).toBe('!(!dev_is_dma_coherent(dev) && (attrs & DMA_ATTR_REQUIRE_COHERENT))');
   });
 
+  it("drops a negated conjunction one of whose parts is known false, and shows one as a whole (dma_iova_link's summary on 7.2)", () => {
+    const swiotlbCoherent = lit('(state->__size & DMA_IOVA_USE_SWIOTLB) && (attrs & DMA_ATTR_REQUIRE_COHERENT)', false);
+    const merged = lit('!dev_is_dma_coherent(dev) && (attrs & DMA_ATTR_REQUIRE_COHERENT)', false);
+    const coherent = lit('dev_is_dma_coherent(dev)', false);
+    const sync = lit('attrs & (DMA_ATTR_SKIP_CPU_SYNC | DMA_ATTR_MMIO)', false);
+    // !(!coherent && REQUIRE) with !coherent is !REQUIRE, which makes !(SWIOTLB && REQUIRE) hold already.
+    expect(phraseCondition([[swiotlbCoherent, merged, coherent, sync]])).toBe(
+      '!(attrs & DMA_ATTR_REQUIRE_COHERENT) && !dev_is_dma_coherent(dev) && !(attrs & (DMA_ATTR_SKIP_CPU_SYNC | DMA_ATTR_MMIO))',
+    );
+    // Alone, it is shown negated whole, not as a negated first part and a second one.
+    expect(phraseCondition([[swiotlbCoherent]])).toBe('!((state->__size & DMA_IOVA_USE_SWIOTLB) && (attrs & DMA_ATTR_REQUIRE_COHERENT))');
+  });
+
   it('says a plain variable as words and keeps C tests as C', () => {
     expect(phraseCondition([[lit('dev_is_dma_coherent(dev)', false), lit('flush', false), lit('dir == DMA_TO_DEVICE', false)]])).toBe(
       '!dev_is_dma_coherent(dev) && flush is false && !(dir == DMA_TO_DEVICE)',
