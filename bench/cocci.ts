@@ -74,7 +74,7 @@ function parseOptions(argv: string[]): Options {
   const program = new Command('bench:cocci')
     .description('flushcheck lint next to a Coccinelle semantic patch for the same rule, on the same tree')
     .option('--tree <dir>', 'linux-7.x tree (default: newest complete linux-7.* in the kernel cache)')
-    .option('--runs <n>', 'interleaved spatch/lint runs', positiveInteger, 3)
+    .option('--runs <n>', 'interleaved spatch/lint runs (medians of 5: a single slow run of either moves a median of 3)', positiveInteger, 5)
     .option('--jobs <n>', 'spatch -j (when spatch supports it)', positiveInteger, 2)
     .option('--spatch-timeout-min <min>', 'time limit of one spatch run, in minutes', positiveNumber, 45)
     .option('--save <dir>', 'also write cocci.md and the raw outputs there')
@@ -388,7 +388,8 @@ function parseGraph(text: string): Map<string, GraphNode> {
   const nodes = new Map<string, GraphNode>();
   let current: GraphNode | null = null;
   for (const line of text.split('\n')) {
-    const edge = /^\s+->\s+(\S+)\s+\((?:[\w-]+), line (\d+)\)/.exec(line);
+    // `    -> callee (call, file.c:123)` (graph.ts formatGraphText).
+    const edge = /^\s+->\s+(\S+)\s+\((?:[\w-]+), \S+:(\d+)\)/.exec(line);
     if (edge && current) {
       current.callees.push({ name: edge[1], line: Number(edge[2]) });
       continue;
@@ -398,14 +399,14 @@ function parseGraph(text: string): Map<string, GraphNode> {
     let tagText = node[2];
     let defersWhen: string | null = null;
     let errorPathsOnly = false;
-    const at = tagText.indexOf('defers when ');
+    // `defers when X`, `defers on error paths, when X`, `defers on error paths only` (graph.ts).
+    const at = tagText.indexOf('defers ');
     if (at >= 0) {
-      defersWhen = tagText.slice(at + 'defers when '.length).trim();
+      const phrase = tagText.slice(at + 'defers '.length).trim();
       tagText = tagText.slice(0, at);
-      if (defersWhen.endsWith('(error paths only)')) {
-        errorPathsOnly = true;
-        defersWhen = defersWhen.slice(0, -'(error paths only)'.length).trim();
-      }
+      errorPathsOnly = phrase.startsWith('on error paths');
+      const when = /^(?:on error paths, )?when (.*)$/.exec(phrase);
+      defersWhen = when ? when[1]!.trim() : null;
     }
     current = {
       name: node[1],
@@ -772,7 +773,8 @@ function compare(
       );
     } else if (!ev.flushLines.length && node?.tags.includes('deferring') && !categories.length) {
       categories.push('cross-function');
-      parts.push(`${fn}() never flushes; flushcheck summarises it as deferring (when ${code(node.defersWhen ?? 'always')}) and judges its callers, ${shortList(callersOf(graph, fn).map((n) => `${n.name}()`))}.`);
+      const callers = callersOf(graph, fn).map((n) => `${n.name}()`);
+      parts.push(`${fn}() never flushes; flushcheck summarises it as deferring (when ${code(node.defersWhen ?? 'always')}) and judges its callers${callers.length ? `, ${shortList(callers)}` : ''}.`);
     }
     if (!categories.length) {
       categories.push('other');
