@@ -253,7 +253,7 @@ function scanFile(
   let fd = -1;
   try {
     const raw = opts.rawPaths[file];
-    // Never blocks: a FIFO in a file's place is opened, seen by fstat, and skipped.
+    // Never blocks (O_NONBLOCK): a FIFO in a file's place is opened, reads nothing or fails, is seen by fstat, and skipped.
     fd = fsModule.openSync(raw ? Buffer.from(raw) : root + '/' + file, opts.openFlags);
     // Read to the end, without asking the size first: a stat per file
     // costs the scan more than the read that finds the end. Only a file
