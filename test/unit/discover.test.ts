@@ -276,13 +276,21 @@ describe('prefilter', () => {
       expect([...inline.matched.keys()].sort()).toEqual(expected);
     });
 
-    it('gives every file its blob id through the workers: vouched ones as vouched, the rest hashed', async () => {
+    /**
+     * Every file's blob id, and the ids git vouches for: every third file's,
+     * one of them a key git would not give (to see it is taken as vouched, not hashed).
+     */
+    const vouchedSample = () => {
       const blobOf = (rel: string) => createHash('sha1').update(`blob ${Buffer.byteLength(fs.readFileSync(path.join(root, rel)))}\0`).update(fs.readFileSync(path.join(root, rel))).digest('hex');
       const truth = new Map(files.map((f) => [f, blobOf(f)]));
-      // Every third file vouched for, one of them with a key git would not give (to see it is taken as vouched, not hashed).
       const ids = new Map(files.filter((_, i) => i % 3 === 0).map((f) => [f, truth.get(f)!]));
       const planted = files[3];
       ids.set(planted, 'f'.repeat(40));
+      return { truth, ids, planted };
+    };
+
+    it('gives every file its blob id through the workers: vouched ones as vouched, the rest hashed', async () => {
+      const { truth, ids, planted } = vouchedSample();
       for (const trustedBefore of [Date.now() + 60_000, 0]) {
         const result = await prefilter(root, files, IDS, { jobs: 2, contentKeys: true, trust: { now: () => ({ ids, trustedBefore }), answer: Promise.resolve({ ids, trustedBefore }) } });
         expect(result.keys.size).toBe(700);
@@ -299,11 +307,7 @@ describe('prefilter', () => {
     });
 
     it("keys the files read while git was still checking by git's answer, and scans again, hashed, those it does not vouch for", async () => {
-      const blobOf = (rel: string) => createHash('sha1').update(`blob ${Buffer.byteLength(fs.readFileSync(path.join(root, rel)))}\0`).update(fs.readFileSync(path.join(root, rel))).digest('hex');
-      const truth = new Map(files.map((f) => [f, blobOf(f)]));
-      const ids = new Map(files.filter((_, i) => i % 3 === 0).map((f) => [f, truth.get(f)!]));
-      const planted = files[3];
-      ids.set(planted, 'f'.repeat(40));
+      const { truth, ids, planted } = vouchedSample();
       const future = Date.now() + 60_000;
       const cases = [
         // git answers after every batch was handed out: the vouched-for files take git's ids, the others are hashed on a second read.
