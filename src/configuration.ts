@@ -53,7 +53,7 @@ export async function analyzeSnapshot(opts: LintOptions & { source: Snapshot; ca
     for (const name of names) opts.cache.snapshots.put(name, { result, record: opts.source.record() } satisfies StoredSnapshot);
     return recalled(result);
   }
-  // The tree's listing (git ls-tree, ~0.2 s on a kernel) comes while the analysis loads.
+  // The tree's listing (from git's index, or ls-tree: see GitTreeBacking.prefetch) comes while the analysis loads.
   opts.source.prefetchListing();
   // analyzeTree adds to the configuration's diagnostics and inactive rules: its own lists.
   const { analyzeTree } = await import('./lint.js');
