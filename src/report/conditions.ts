@@ -123,7 +123,8 @@ function reduceNegatedConjunctionsOnce(conj: Literal[]): Literal[] | null {
       // An alternative holds when every one of its conjuncts is held by another literal.
       if (alternatives.length > 1 && alternatives.some((part) => topLevelParts(part, '&&').every((c) => others.has(c)))) continue;
     }
-    const parts = lit.value ? [] : topLevelParts(unwrap(lit.atom), '&&');
+    // A conjunction's parts; none for a test with a top-level `||` too (C text the analysis kept as written, `a || b && c`, is no conjunction of `a || b` and `c`).
+    const parts = lit.value || topLevelParts(unwrap(lit.atom), '||').length > 1 ? [] : topLevelParts(unwrap(lit.atom), '&&');
     if (parts.length < 2) {
       out.push(lit);
       continue;

@@ -639,6 +639,8 @@ describe('conditions for readers', () => {
     expect(phraseCondition([[swiotlbCoherent, merged, coherent, sync]])).toBe(
       '!(attrs & DMA_ATTR_REQUIRE_COHERENT) && !dev_is_dma_coherent(dev) && !(attrs & (DMA_ATTR_SKIP_CPU_SYNC | DMA_ATTR_MMIO))',
     );
+    // C text with `||` and `&&` at its top level is no conjunction: nothing is taken from it.
+    expect(phraseCondition([[lit('a || b && c', false), lit('c', false)]])).toBe('!(a || b && c) && c is false');
     // Alone, it is shown negated whole, not as a negated first part and a second one.
     expect(phraseCondition([[swiotlbCoherent]])).toBe('!((state->__size & DMA_IOVA_USE_SWIOTLB) && (attrs & DMA_ATTR_REQUIRE_COHERENT))');
   });
