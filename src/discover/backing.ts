@@ -129,10 +129,9 @@ export class GitTreeBacking implements Backing {
    */
   private readonly contents = new Map<string, Buffer>();
   private contentBytes = 0;
-  /** Which work-tree files git finds clean against the index (see askTrust); null until it answers, or when it cannot. */
+  /** Which work-tree files git finds clean against the index (see askTrust); undefined until it answers, null when it cannot say. */
   private trust$?: Promise<WorkTreeTrust | null>;
-  private trust: WorkTreeTrust | null = null;
-  private trustAnswered = false;
+  private trust: WorkTreeTrust | null | undefined;
   /** The trustedBefore of git's check once it has started (files read from then on can wait for its answer: see ScanTrust). */
   private trustStartedBefore: number | null = null;
   private readonly stopTrust = new AbortController();
@@ -195,10 +194,7 @@ export class GitTreeBacking implements Backing {
    * takes it if it is there.
    */
   private askTrust(): Promise<WorkTreeTrust | null> {
-    this.trust$ ??= askGitForCleanFiles(this.repo, this.now, this.stopTrust.signal, (before) => (this.trustStartedBefore = before)).then((trust) => {
-      this.trustAnswered = true;
-      return (this.trust = trust);
-    });
+    this.trust$ ??= askGitForCleanFiles(this.repo, this.now, this.stopTrust.signal, (before) => (this.trustStartedBefore = before)).then((trust) => (this.trust = trust));
     return this.trust$;
   }
 
@@ -251,7 +247,7 @@ export class GitTreeBacking implements Backing {
     else if (this.trust$) await this.trust$;
     // A vouched-for file's key is its index blob id, unhashed: where that is not the tree's, it is read from git, as a file whose hash differs is.
     const trust: ScanTrust | undefined = this.trust$ && {
-      now: () => (this.trustAnswered ? this.trust : this.trustStartedBefore === null ? null : { trustedBefore: this.trustStartedBefore, ids: null }),
+      now: () => (this.trust !== undefined ? this.trust : this.trustStartedBefore === null ? null : { trustedBefore: this.trustStartedBefore, ids: null }),
       answer: this.trust$,
     };
     const read = async (toRead: string[], vocab: string[]) => {

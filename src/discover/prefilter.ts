@@ -217,8 +217,8 @@ interface ScanFileOptions {
  * `trusted`: which files' keys git vouches for (see ScanTrust).
  *
  * Self-contained on purpose (see WORKER_SOURCE): only parameters, globals,
- * scanFile and the VOUCHED_KEY, HASHED_KEY and PENDING_KEY numbers, which
- * WORKER_SOURCE defines too.
+ * scanFile, readToEnd and the VOUCHED_KEY, HASHED_KEY and PENDING_KEY
+ * numbers, which WORKER_SOURCE defines too.
  * Matched contents are copied into fresh ArrayBuffers so they can be
  * transferred to the main thread without another copy.
  */
@@ -255,47 +255,24 @@ function scanFile(
     const raw = opts.rawPaths[file];
     // Never blocks (O_NONBLOCK): a FIFO in a file's place is opened, reads nothing or fails, is seen by fstat, and skipped.
     fd = fsModule.openSync(raw ? Buffer.from(raw) : root + '/' + file, opts.openFlags);
-    // Read to the end, without asking the size first: a stat per file
-    // costs the scan more than the read that finds the end. Only a file
-    // that fills the buffer (a hundred or so in a kernel) is stat'ed, to
-    // grow the buffer to it or skip it. What is not a regular file shows as
-    // a read error or as nothing to read, and is told apart by fstat then.
-    let len = 0;
-    let over = -1;
-    let readFailed: unknown = null;
-    // Never more than the limit and one byte: that byte says the file is over it.
-    const cap = maxFileBytes + 1;
+    // Read to the end, without asking the size first (see readToEnd). What
+    // is not a regular file shows as a read error or as nothing to read, and
+    // is told apart by fstat then.
+    let read: number | { failed: unknown };
     try {
-      for (;;) {
-        const room = Math.min(scratch.buf.length, cap);
-        if (len === room) {
-          const size = fsModule.fstatSync(fd).size;
-          if (len === cap || size > maxFileBytes) {
-            over = Math.max(size, len);
-            break;
-          }
-          // One byte more than the size: a file growing meanwhile reads on, up to the limit.
-          const grown = Buffer.allocUnsafeSlow(Math.min(Math.max(size + 1, len * 2), cap));
-          scratch.buf.copy(grown, 0, 0, len);
-          scratch.buf = grown;
-          continue;
-        }
-        const n = fsModule.readSync(fd, scratch.buf, len, room - len, len);
-        if (n === 0) break;
-        len += n;
-      }
-    } catch (err) {
-      readFailed = err;
+      read = readToEnd(fsModule, fd, scratch, maxFileBytes);
+    } catch (failed) {
+      read = { failed };
     }
-    if (readFailed !== null || len === 0) {
-      if (!fsModule.fstatSync(fd).isFile()) {
-        out.diagnostics.push({ file, reason: 'not a regular file; skipped' });
-        return;
-      }
-      if (readFailed !== null) throw readFailed;
+    if ((typeof read !== 'number' || read === 0) && !fsModule.fstatSync(fd).isFile()) {
+      out.diagnostics.push({ file, reason: 'not a regular file; skipped' });
+      return;
     }
-    if (over >= 0) {
-      out.diagnostics.push({ file, reason: `file is ${over} bytes, over the ${maxFileBytes}-byte limit; skipped` });
+    if (typeof read !== 'number') throw read.failed;
+    const len = read;
+    if (len < 0) {
+      // A file still growing may have passed the limit by reading, not by its size.
+      out.diagnostics.push({ file, reason: `file is ${Math.max(fsModule.fstatSync(fd).size, maxFileBytes + 1)} bytes, over the ${maxFileBytes}-byte limit; skipped` });
       return;
     }
     out.bytesRead += len;
@@ -342,6 +319,35 @@ function scanFile(
 }
 
 /**
+ * The open file `fd` read to its end into `scratch.buf`: its length, or -1
+ * when it is over `maxFileBytes`. No stat per file: a stat costs the scan
+ * more than the read that finds the end (node's fstatSync builds a Stats
+ * object with four Dates). Only a file that fills the buffer (a hundred or so
+ * in a kernel) is stat'ed, to grow the buffer to it or skip it by its size;
+ * no read goes past the limit and one byte, which says the file is over it.
+ * Self-contained for the same reason as scanBatch.
+ */
+function readToEnd(fsModule: typeof fs, fd: number, scratch: { buf: Buffer }, maxFileBytes: number): number {
+  const cap = maxFileBytes + 1;
+  let len = 0;
+  for (;;) {
+    const room = Math.min(scratch.buf.length, cap);
+    if (len === room) {
+      const size = fsModule.fstatSync(fd).size;
+      if (len === cap || size > maxFileBytes) return -1;
+      // One byte more than the size: a file growing meanwhile reads on, up to the limit.
+      const grown = Buffer.allocUnsafeSlow(Math.min(Math.max(size + 1, len * 2), cap));
+      scratch.buf.copy(grown, 0, 0, len);
+      scratch.buf = grown;
+      continue;
+    }
+    const n = fsModule.readSync(fd, scratch.buf, len, room - len, len);
+    if (n === 0) return len;
+    len += n;
+  }
+}
+
+/**
  * Source of each worker, evaluated as CommonJS (`require` is available). The
  * scan functions are inlined with Function#toString rather than loaded from a
  * worker file so the same code runs compiled (dist/) and under vitest, which
@@ -352,6 +358,7 @@ const fs = require('node:fs');
 const { createHash } = require('node:crypto');
 const { parentPort, workerData } = require('node:worker_threads');
 const buildWholeWordMatcher = ${buildWholeWordMatcher.toString()};
+const readToEnd = ${readToEnd.toString()};
 const scanFile = ${scanFile.toString()};
 const scanBatch = ${scanBatch.toString()};
 const gitBlobId = ${gitBlobId.toString()};

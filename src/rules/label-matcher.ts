@@ -50,6 +50,8 @@ const MAX_ANSWERS = 100_000;
 export class BudgetedPattern extends RegExp {
   problem: string | null = null;
   private readonly known: PatternAnswers;
+  /** The bundled default: matched directly (see the top of this file). */
+  private readonly direct: boolean;
 
   constructor(
     source: string,
@@ -57,6 +59,7 @@ export class BudgetedPattern extends RegExp {
     private readonly budgetMs = MATCH_BUDGET_MS,
   ) {
     super(source);
+    this.direct = this.source === DEFAULT_ERROR_LABELS_SOURCE;
     const key = `${budgetMs}\0${source}`;
     let known = answersByPattern.get(key);
     if (!known) {
@@ -68,7 +71,7 @@ export class BudgetedPattern extends RegExp {
   }
 
   override test(label: string): boolean {
-    if (this.source === DEFAULT_ERROR_LABELS_SOURCE) return super.test(label);
+    if (this.direct) return super.test(label);
     const known = this.known.answers.get(label);
     if (known !== undefined) return known;
     if (this.problem) return false;
