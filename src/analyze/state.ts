@@ -392,8 +392,27 @@ function isConstLike(e: Expr): boolean {
 
 /** Three-valued truth of a condition in a state. */
 export function evaluate(e: Expr, s: State, env: EvalEnv): Tri {
-  return evalResolved(resolve(withReturned(e, s.bindings), s.bindings), s, env);
+  return evalResolved(resolvedIn(e, s.bindings), s, env);
 }
+
+/**
+ * `e` as the path knows it: the calls whose result it knows replaced by that
+ * result, then its variables by what they are bound to. Once per condition and
+ * bindings map: states share a bindings map until an assignment changes it
+ * (maps are never modified once in a state), and a branch is evaluated and
+ * assumed in every state that reaches it. The same object for the same
+ * question also keeps its text, printed once (see show).
+ */
+function resolvedIn(e: Expr, bindings: ReadonlyMap<string, Binding>): Expr {
+  if (bindings.size === 0) return e;
+  let known = resolvedConditions.get(bindings);
+  if (!known) resolvedConditions.set(bindings, (known = new WeakMap()));
+  let out = known.get(e);
+  if (out === undefined) known.set(e, (out = resolve(withReturned(e, bindings), bindings)));
+  return out;
+}
+
+const resolvedConditions = new WeakMap<ReadonlyMap<string, Binding>, WeakMap<Expr, Expr>>();
 
 /**
  * `e` with the calls whose result the path knows (`if (f(x))` right after
@@ -522,7 +541,7 @@ function neg(t: Tri): Tri {
 
 /** The state with `e == value` assumed, or null if that contradicts what the path knows. */
 export function assume(e: Expr, value: boolean, s: State, env: EvalEnv): State | null {
-  return assumeResolved(resolve(withReturned(e, s.bindings), s.bindings), value, s, env);
+  return assumeResolved(resolvedIn(e, s.bindings), value, s, env);
 }
 
 function assumeResolved(e: Expr, value: boolean, s: State, env: EvalEnv): State | null {

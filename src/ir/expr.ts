@@ -268,23 +268,43 @@ function depthWithin(e: Expr, limit: number): boolean {
   return true;
 }
 
+/**
+ * A part that nothing was substituted in is returned as it is, not copied:
+ * the analysis keys facts by an expression's text, printed once per object
+ * (see show), so an unchanged condition keeps its text instead of being
+ * printed again at every visit.
+ */
 function substituteInner(e: Expr, map: Map<string, Expr>): Expr {
   switch (e.k) {
     case 'id':
       return map.get(e.name) ?? e;
     case 'num':
       return e;
-    case 'call':
-      return { k: 'call', fn: e.fn, args: e.args.map((a) => substituteInner(a, map)) };
-    case 'not':
-      return { k: 'not', e: substituteInner(e.e, map) };
+    case 'call': {
+      let args: Expr[] | null = null;
+      for (let i = 0; i < e.args.length; i++) {
+        const arg = substituteInner(e.args[i], map);
+        if (arg !== e.args[i]) (args ??= e.args.slice())[i] = arg;
+      }
+      return args ? { k: 'call', fn: e.fn, args } : e;
+    }
+    case 'not': {
+      const inner = substituteInner(e.e, map);
+      return inner === e.e ? e : { k: 'not', e: inner };
+    }
     case 'and':
-    case 'or':
-      return { k: e.k, a: substituteInner(e.a, map), b: substituteInner(e.b, map) };
-    case 'bin':
-      return { k: 'bin', op: e.op, a: substituteInner(e.a, map), b: substituteInner(e.b, map) };
-    case 'field':
-      return { k: 'field', base: substituteInner(e.base, map), field: e.field, arrow: e.arrow };
+    case 'or': {
+      const [a, b] = [substituteInner(e.a, map), substituteInner(e.b, map)];
+      return a === e.a && b === e.b ? e : { k: e.k, a, b };
+    }
+    case 'bin': {
+      const [a, b] = [substituteInner(e.a, map), substituteInner(e.b, map)];
+      return a === e.a && b === e.b ? e : { k: 'bin', op: e.op, a, b };
+    }
+    case 'field': {
+      const base = substituteInner(e.base, map);
+      return base === e.base ? e : { k: 'field', base, field: e.field, arrow: e.arrow };
+    }
     case 'opaque': {
       if (!e.vars.some((v) => map.has(v))) return e;
       // Opaque text cannot be rewritten structurally; rename by token so that

@@ -439,6 +439,10 @@ describe('buildWholeWordMatcher', () => {
       ['arch_sync_dma_flush', 'arch_sync_dma_for_cpu', 'dma_iova_link', 'dcache_clean_poc_nosync'],
       ['dsb', 'arch_sync_dma_flush'],
       ['dma_iova_sync'],
+      // The bundled rules' names: several share a window's last two bytes (one table entry, several compared).
+      ['arch_sync_dma_for_device', 'arch_sync_dma_for_cpu', 'arch_sync_dma_flush', 'dma_iova_link', 'dma_iova_sync', 'dcache_clean_poc_nosync', 'dcache_inval_poc_nosync', 'dcache_clean_inval_poc_nosync'],
+      // Longer than a jump can be (255): the shift is capped, not wrapped (257 bytes: a wrapped 256 would be 0).
+      [`${'a_'.repeat(150)}sync`, `${'b_'.repeat(126)}flush`],
     ];
     for (const ids of idSets) {
       const fragments = [...ids, ...ids.map((id) => id.slice(0, -1)), ...ids.map((id) => id.slice(1)), '_', 'x', ' ', '\n', '(', '0'];
