@@ -441,6 +441,10 @@ describe('buildWholeWordMatcher', () => {
       ['dma_iova_sync'],
       // The bundled rules' names: several share a window's last two bytes (one table entry, several compared).
       ['arch_sync_dma_for_device', 'arch_sync_dma_for_cpu', 'arch_sync_dma_flush', 'dma_iova_link', 'dma_iova_sync', 'dcache_clean_poc_nosync', 'dcache_inval_poc_nosync', 'dcache_clean_inval_poc_nosync'],
+      // Names that share their first `shortest` bytes (one window, compared once for all of them).
+      ['dma_iova_link', 'dma_iova_link_synthetic_rule_1', 'dma_iova_linkage', 'arch_sync_dma_flush_synthetic_rule_2'],
+      // Windows that end in the same two bytes (one table entry, two windows).
+      ['foo_bar_link', 'qux_baz_link', 'zap_iova_link'],
       // Longer than a jump can be (255): the shift is capped, not wrapped (257 bytes: a wrapped 256 would be 0).
       [`${'a_'.repeat(150)}sync`, `${'b_'.repeat(126)}flush`],
     ];
