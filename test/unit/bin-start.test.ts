@@ -2,7 +2,7 @@
 // dist/cli/main.js starts node with V8's thread pool at one thread fewer than
 // the cores, between 1 and 4, unless NODE_OPTIONS sets the pool itself.
 // A stand-in `node` and `nproc` on PATH show the command line the shell builds.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -54,3 +54,34 @@ describe('the bin started by its #! line', () => {
     expect(execFileSync(CLI, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim()).toBe(VERSION);
   });
 });
+
+// The bin exits as soon as its command is done and what it wrote has gone out
+// (src/cli/main.ts), not when node's event loop empties: a report larger than
+// a pipe holds must still reach a reader that only starts reading later.
+describe('the bin exiting after its report', () => {
+  let tree: string;
+  beforeAll(() => {
+    tree = fs.mkdtempSync(path.join(os.tmpdir(), 'flushcheck-bin-exit-'));
+    fs.cpSync(fileURLToPath(new URL('../../demo/', import.meta.url)), tree, { recursive: true });
+    // 400 functions that each leave a clean pending: a JSON report of several hundred KB.
+    const functions = Array.from({ length: 400 }, (_, i) => `void acme_unflushed_${i}(phys_addr_t buf, size_t len)\n{\n\tarch_sync_dma_for_device(buf, len, DMA_TO_DEVICE);\n}\n`);
+    fs.writeFileSync(path.join(tree, 'drivers/net/ethernet/acme/acme_many.c'), `#include <linux/dma-map-ops.h>\n\n${functions.join('\n')}`);
+  });
+  afterAll(() => fs.rmSync(tree, { recursive: true, force: true }));
+
+  it('writes the whole report to a pipe read only after a pause, then exits with the findings code', async () => {
+    const child = spawn(CLI, ['lint', tree, '--format', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.pause();
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+    child.stdout.resume();
+    const [code] = await new Promise<[number | null]>((resolve) => child.on('close', (c) => resolve([c])));
+    const report = Buffer.concat(chunks);
+    expect(report.length).toBeGreaterThan(256 * 1024);
+    const findings = (JSON.parse(report.toString('utf8')) as { findings: { function: string }[] }).findings;
+    expect(findings.filter((f) => f.function.startsWith('acme_unflushed_')).length).toBe(400);
+    expect(code).toBe(1);
+  }, 30_000);
+});
+
