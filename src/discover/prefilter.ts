@@ -607,13 +607,13 @@ export async function prefilterAsListed(
 }
 
 /**
- * Feeds batches to `workerCount` workers, BATCHES_IN_FLIGHT each so a
- * worker does not wait for the main thread while it parses. Batches can be pushed while the workers
- * run (a listing in progress) until `close`, which resolves once every batch
- * is scanned. A crashed worker is replaced; its in-flight batches are retried
- * one file per batch, so a file that kills a worker again is isolated and
- * reported instead of taking others with it. After too many crashes the
- * remaining batches are scanned inline.
+ * Feeds batches to `workerCount` workers, BATCHES_IN_FLIGHT each so that a
+ * worker does not wait while the main thread parses. Batches can be pushed
+ * while the workers run (a listing in progress) until `close`, which resolves
+ * once every batch is scanned. A crashed worker is replaced; its in-flight
+ * batches are retried one file per batch, so a file that kills a worker again
+ * is isolated and reported instead of taking others with it. After too many
+ * crashes the remaining batches are scanned inline.
  */
 class WorkerPool {
   private readonly queue: Batch[] = [];

@@ -294,11 +294,13 @@ function substituteInner(e: Expr, map: Map<string, Expr>): Expr {
     }
     case 'and':
     case 'or': {
-      const [a, b] = [substituteInner(e.a, map), substituteInner(e.b, map)];
+      const a = substituteInner(e.a, map);
+      const b = substituteInner(e.b, map);
       return a === e.a && b === e.b ? e : { k: e.k, a, b };
     }
     case 'bin': {
-      const [a, b] = [substituteInner(e.a, map), substituteInner(e.b, map)];
+      const a = substituteInner(e.a, map);
+      const b = substituteInner(e.b, map);
       return a === e.a && b === e.b ? e : { k: 'bin', op: e.op, a, b };
     }
     case 'field': {

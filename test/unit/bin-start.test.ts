@@ -84,4 +84,3 @@ describe('the bin exiting after its report', () => {
     expect(code).toBe(1);
   }, 30_000);
 });
-
