@@ -14,7 +14,7 @@ import path from 'node:path';
 import type { ScanIndex } from '../cache/store.js';
 import type { Diagnostic } from '../types.js';
 import { blobId, listCommit, listCommitAsync, listSourcesThroughIndex, readBlob, readObjectsAsync, type GitRepo } from './git.js';
-import { buildWholeWordMatcher, prefilter, prefilterAsListed, type PrefilterResult, type ScanTrust } from './prefilter.js';
+import { buildWholeWordMatcher, prefilter, prefilterAsListed, wholeWordTest, type PrefilterResult, type ScanTrust } from './prefilter.js';
 import { readRegularFileWithStat } from './safe-read.js';
 import type { Backing, BackingScan, ScanOptions } from './snapshot.js';
 import { askGitForCleanFiles, unchangedSinceCheck, type WorkTreeTrust } from './trust.js';
@@ -305,10 +305,11 @@ async function scanThroughIndex(
   const staleSet = new Set(stale);
   diagnostics.push(...scan.diagnostics.filter((d) => !staleSet.has(d.file) || staleContents.get(d.file) === null));
   // Each name's own test and bit, for the names a matched file holds (the others hold none).
-  const single = index ? vocab.map((n) => ({ matches: buildWholeWordMatcher([n]), bit: index.query([n]) })) : null;
+  // Only matched contents are tested, a few dozen: the one-name search without tables.
+  const single = index ? vocab.map((n) => ({ matches: wholeWordTest(n), bit: index.query([n]) })) : null;
   const vocabMask = index ? index.query(vocab) : 0;
   const answeredByIndex = new Set(knownMatches);
-  const wanted = buildWholeWordMatcher(names);
+  const wanted = buildWholeWordMatcher(names, true);
   const consider = (file: string, content: Buffer | undefined) => {
     const key = keyOf(file) ?? scan.keys.get(file);
     if (index && single && key !== undefined && !answeredByIndex.has(file)) {
