@@ -230,6 +230,22 @@ describe('flushcheck diff', () => {
     expect(unknown.stderr).toContain("'no-such-branch' is not a commit");
     expect((await flushcheck('diff', 'HEAD', '--cached')).code).toBe(2);
   });
+
+  it('stops, as git does, when the index names a blob git does not have, instead of taking it for an empty file', async () => {
+    // The id of a content never written to the object store, staged for a file that has findings.
+    const ghost = spawnSync('git', ['hash-object', '--stdin'], { cwd: repo, input: 'int ghost;\n' }).stdout.toString().trim();
+    git(repo, 'update-index', '--cacheinfo', `100644,${ghost},${FOO}`);
+    const run = await flushcheck('diff', '--cached', '--format', 'json');
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain(`git has no object for ${FOO} (${ghost}), which the index or commit names: the repository is missing objects (git fsck lists them)`);
+    // An empty file staged as usual (its blob stored) is an empty file: its findings are fixed.
+    fs.writeFileSync(path.join(repo, FOO), '');
+    git(repo, 'add', FOO);
+    const emptied = await flushcheck('diff', '--cached', '--format', 'json', '--show-fixed');
+    expect(emptied.code).toBe(0);
+    expect(JSON.parse(emptied.stdout).changedFiles).toEqual([FOO]);
+  });
 });
 
 describe('flushcheck hook', () => {
