@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ScanIndex } from '../cache/store.js';
 import type { Diagnostic } from '../types.js';
-import { blobId, listCommit, listCommitAsync, listSourcesThroughIndex, readBlob, readObjectsAsync, type GitRepo } from './git.js';
+import { blobId, listCommit, listCommitAsync, listSourcesThroughIndex, readBlob, readNamedBlobs, type GitRepo } from './git.js';
 import { buildWholeWordMatcher, prefilter, prefilterAsListed, wholeWordTest, type PrefilterResult, type ScanTrust } from './prefilter.js';
 import { readRegularFileWithStat } from './safe-read.js';
 import type { Backing, BackingScan, ScanOptions } from './snapshot.js';
@@ -259,8 +259,8 @@ export class GitTreeBacking implements Backing {
       return scan;
     };
     const fromGit = async (stale: string[]) => {
-      const contents = await readObjectsAsync(this.repo, stale.map((f) => keyOf(f)!));
-      return new Map(stale.map((f, i) => [f, contents[i]]));
+      const contents = await readNamedBlobs(this.repo, stale.map((f) => ({ path: f, id: keyOf(f)! })));
+      return new Map<string, Buffer | null>(stale.map((f, i) => [f, contents[i]]));
     };
     return scanThroughIndex(files, names, this.index?.() ?? null, keyOf, read, fromGit);
   }

@@ -478,6 +478,25 @@ export interface RawChange {
 }
 
 export const NULL_ID = '0000000000000000000000000000000000000000';
+/** The empty file's blob id: its content is known without the object (git writes it only when it stores an empty file). */
+export const EMPTY_BLOB_ID = 'e69de29bb2d1d6434b8b29ae775ad8c2e48c5391';
+
+/**
+ * The blobs the index, a commit or a tree names for these paths, in one
+ * `cat-file --batch`. One git does not have means the repository is damaged,
+ * and `git diff` stops there too: so does this (a UsageError naming them).
+ * Taken for an empty file or no file, its functions would vanish and their
+ * findings be reported fixed.
+ */
+export async function readNamedBlobs(repo: GitRepo, blobs: { path: string; id: string }[]): Promise<Buffer[]> {
+  const contents = await readObjectsAsync(repo, blobs.map((b) => b.id));
+  const missing = blobs.filter((b, i) => contents[i] === null && b.id !== EMPTY_BLOB_ID);
+  if (missing.length) {
+    const named = missing.map((b) => `${b.path} (${b.id})`).join(', ');
+    throw new UsageError(`git has no object for ${named}, which the index or commit names: the repository is missing objects (git fsck lists them); restore them, or stage the files again`);
+  }
+  return contents.map((content) => content ?? Buffer.alloc(0));
+}
 
 /** `:<srcmode> <dstmode> <srcid> <dstid> <status>\0<path>\0` records, both sides. */
 function parseRawDiffSides(out: Buffer): { path: string; status: string; srcMode: string; srcId: string; mode: string; id: string }[] {

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { ScanIndex } from '../cache/store.js';
 import { UsageError } from '../errors.js';
 import { FolderBacking, GitTreeBacking, isBuildSource, MAX_READ_BYTES } from './backing.js';
-import { blobId, NULL_ID, readObjectsAsync, type GitRepo, type RawChange } from './git.js';
+import { blobId, NULL_ID, readNamedBlobs, type GitRepo, type RawChange } from './git.js';
 import { readRegularFileInside, UnsafeFileError } from './safe-read.js';
 import { Snapshot, type Changes } from './snapshot.js';
 import { discoverFiles, type DiscoverOptions } from './walk.js';
@@ -74,16 +74,8 @@ export async function changesFromGit(repo: GitRepo, raw: RawChange[], arch: stri
   const changes: Changes = new Map();
   const added = new Set<string>();
   const fromGit = sources.filter((c) => isRegular(c.mode) && c.id !== NULL_ID);
-  const contents = await readObjectsAsync(repo, fromGit.map((c) => c.id));
-  // A blob the index or a commit names that git does not have: the repository
-  // is damaged, and `git diff` stops there too. Taken for an empty file, its
-  // functions would vanish and their findings be reported fixed.
-  const missing = fromGit.filter((c, i) => contents[i] === null && c.id !== EMPTY_BLOB_ID);
-  if (missing.length) {
-    const named = missing.map((c) => `${c.path} (${c.id})`).join(', ');
-    throw new UsageError(`git has no object for ${named}, which the index or commit names: the repository is missing objects (git fsck lists them); restore them, or stage the files again`);
-  }
-  fromGit.forEach((c, i) => changes.set(c.path, contents[i] ?? Buffer.alloc(0)));
+  const contents = await readNamedBlobs(repo, fromGit);
+  fromGit.forEach((c, i) => changes.set(c.path, contents[i]));
   for (const c of sources) {
     if (c.status === 'A') added.add(c.path);
     if (changes.has(c.path)) continue;
@@ -101,9 +93,6 @@ export async function changesFromGit(repo: GitRepo, raw: RawChange[], arch: stri
   const keys = [...changes].map(([p, content]) => ({ path: p, key: content ? blobId(content) : null }));
   return { changes, keys, added };
 }
-
-/** The empty file's blob id: its content is known without the object (git writes it only when it stores an empty file). */
-const EMPTY_BLOB_ID = 'e69de29bb2d1d6434b8b29ae775ad8c2e48c5391';
 
 function isRegular(mode: string): boolean {
   return mode === '100644' || mode === '100755';

@@ -239,12 +239,26 @@ describe('flushcheck diff', () => {
     expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
     expect(run.stderr).toContain(`git has no object for ${FOO} (${ghost}), which the index or commit names: the repository is missing objects (git fsck lists them)`);
-    // An empty file staged as usual (its blob stored) is an empty file: its findings are fixed.
+    // A base file read from git (its disk copy differs from the commit's) whose blob is gone: the same stop.
+    git(repo, 'read-tree', 'HEAD');
+    const headBlob = git(repo, 'rev-parse', `HEAD:${FOO}`).trim();
+    const headBlobFile = path.join(repo, '.git', 'objects', headBlob.slice(0, 2), headBlob.slice(2));
+    const looseBlob = fs.readFileSync(headBlobFile);
+    fs.rmSync(headBlobFile);
+    fs.appendFileSync(path.join(repo, FOO), '/* edited, not staged */\n');
+    const other = 'drivers/bar/bar.c';
+    fs.appendFileSync(path.join(repo, other), '/* staged */\n');
+    git(repo, 'add', other);
+    const baseRead = await flushcheck('diff', '--cached', '--format', 'json', '--no-cache');
+    expect(baseRead.code).toBe(2);
+    expect(baseRead.stderr).toContain(`git has no object for ${FOO} (${headBlob})`);
+    fs.writeFileSync(headBlobFile, looseBlob);
+    // An empty file staged as usual (its blob stored) is an empty file, as changed as any.
     fs.writeFileSync(path.join(repo, FOO), '');
     git(repo, 'add', FOO);
     const emptied = await flushcheck('diff', '--cached', '--format', 'json', '--show-fixed');
     expect(emptied.code).toBe(0);
-    expect(JSON.parse(emptied.stdout).changedFiles).toEqual([FOO]);
+    expect(JSON.parse(emptied.stdout).changedFiles).toEqual([other, FOO]);
   });
 });
 
