@@ -6,6 +6,7 @@
 // includes. Only headers are read here, and each once per run.
 import { createHash } from 'node:crypto';
 import path from 'node:path';
+import { callNames } from './call-names.js';
 
 /** The folders `#include <x>` searches for an arch, in the kernel's order (see the top Makefile's LINUXINCLUDE). */
 function includeDirs(arch: string): string[] {
@@ -246,15 +247,6 @@ function bodyAt(text: string, at: number): string {
     else if (text[i] === '}' && --depth === 0) return text.slice(open, i + 1);
   }
   return text.slice(open);
-}
-
-const CALL_NAME = /(?<![\w.>])([A-Za-z_]\w*)\s*\(/g;
-const NOT_CALLS = new Set(['if', 'for', 'while', 'switch', 'return', 'sizeof', 'typeof', '__typeof__', 'defined', 'do', 'case', 'else']);
-
-function callNames(body: string): string[] {
-  const out = new Set<string>();
-  for (const m of body.matchAll(CALL_NAME)) if (!NOT_CALLS.has(m[1])) out.add(m[1]);
-  return [...out];
 }
 
 function isWord(code: number): boolean {

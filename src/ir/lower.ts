@@ -12,6 +12,7 @@ import { ERROR_CHECKS, toExpr, type Expr } from './expr.js';
 import type { FileIR, FunctionCFG, FunctionIR, IRNode, LoopInfo, OpsAssignment } from './types.js';
 import { ParseTimeout, parseC } from '../parse/tree.js';
 import { plainCopy, type SNode } from '../parse/plain-tree.js';
+import { callNames } from '../discover/call-names.js';
 
 /**
  * Calls that only read what they are given: predicates (`dma_use_iova(state)`,
@@ -507,27 +508,10 @@ export interface LowerOptions {
   deadline?: number;
 }
 
-const CALL_NAME = /(?<![\w.>])([A-Za-z_]\w*)\s*\(/g;
-const NOT_CALLS = new Set(['if', 'for', 'while', 'switch', 'return', 'sizeof', 'typeof', '__typeof__', 'defined', 'do', 'case', 'else']);
 /** An identifier in value position: after `=`, `,`, `(`, `&`, `return`, before `,` `;` `)` `}`. */
 // (`\s*(?:&\s*)?` rather than `\s*&?\s*`: the same matches, without quadratic backtracking over long blank runs.)
 const VALUE_REF = /(?:[=,(&]|\breturn)\s*(?:&\s*)?([A-Za-z_]\w*)\s*(?=[,;)}])/g;
 const EXPORT = /\bEXPORT_SYMBOL\w*\s*\(\s*(\w+)/g;
-
-/** A call through a structure's function pointer: `ops->map_phys(` or `ops.map_phys(`. */
-const FIELD_CALL = /(?:->|\.)\s*([A-Za-z_]\w*)\s*\(/g;
-
-/**
- * The names a body calls, and its calls through function pointers as
- * `->field` (resolved to the functions ops tables assign to that field, see
- * Program.resolve).
- */
-function callNames(text: string): string[] {
-  const out = new Set<string>();
-  for (const m of text.matchAll(CALL_NAME)) if (!NOT_CALLS.has(m[1])) out.add(m[1]);
-  for (const m of text.matchAll(FIELD_CALL)) out.add(`->${m[1]}`);
-  return [...out];
-}
 
 export function lowerFile(file: string, source: string, opts: LowerOptions): FileIR {
   const remaining = () => (opts.deadline === undefined ? undefined : opts.deadline - performance.now());
@@ -641,7 +625,7 @@ function functionHeader(file: string, source: string, def: NativeNode, lineOffse
     params: macro?.params ?? (fd ? paramNames(fd) : []),
     isStatic: macro ? true : isStatic,
     isMacro: !!macro,
-    calls: callNames(body.text),
+    calls: callNames(body.text, true),
     cfg() {
       built ??= buildCFG(source, def, body, lineOffset);
       return built;

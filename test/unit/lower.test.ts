@@ -42,3 +42,41 @@ struct dma_map_ops *pick(void) { struct dma_map_ops local = { .unmap_page = loca
     expect(lower('static int a = 1, b = 2;\nint f(void) { int c = a; return c + b; }\n').ops).toEqual([]);
   });
 });
+
+describe("a function's calls", () => {
+  const callsOf = (source: string) => lower(source).functions.map((f) => [f.name, f.calls]);
+
+  it('are the names it calls in code, not words before a parenthesis in its comments or literals', () => {
+    // The comments are shaped like kernel ones that made false edges: swiotlb_find_pool()'s
+    // "returned by swiotlb_tbl_map_single() and" and queue_iova()'s "__iommu_dma_unmap() through".
+    const source = `
+static void find_pool(struct device *dev)
+{
+	/*
+	 * Returned by map_single() and passed to a driver; it's ordered (cf. unmap()).
+	 */
+	barrier(); // pairs with smp_mb() in find_slots()
+	pr_debug("flush() skipped for %s\\n", "x(");
+	if (c == '(' || c == '"')
+		real_after_quotes(dev);
+	ops->sync_one(dev);
+	dev->ops.sync_two(dev);
+	put_char("/* not a comment */"); after_string();
+}
+`;
+    expect(callsOf(source)).toEqual([
+      ['find_pool', ['barrier', 'pr_debug', 'real_after_quotes', 'put_char', 'after_string', '->sync_one', '->sync_two']],
+    ]);
+  });
+
+  it("end an unterminated literal at its line, as GCC does, so the next line's calls count", () => {
+    const source = `
+static void f(void)
+{
+	say(it's);
+	next_line_call();
+}
+`;
+    expect(callsOf(source)).toEqual([['f', ['say', 'next_line_call']]]);
+  });
+});
