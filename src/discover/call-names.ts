@@ -1,7 +1,8 @@
 // The names a piece of C calls, read from its text without a parser: the
 // call graph's edges, and the include walk's look-ups of callee definitions.
 // Both need the same reading, and both read text that has comments and
-// literals in it.
+// literals in it; so do the file-level reads of lowering (exports, functions
+// used as values).
 
 // One pass, left to right, so whichever starts first wins: a quote inside a
 // comment does not open a string, and `/*` inside a string does not open a
@@ -23,9 +24,14 @@ const FIELD_CALL = /(?:->|\.)\s*([A-Za-z_]\w*)\s*\(/g;
  * for a definition that does not exist.
  */
 export function callNames(text: string, fieldCalls = false): string[] {
-  const code = text.replace(COMMENT_OR_LITERAL, ' ');
+  const code = codeOnly(text);
   const out = new Set<string>();
   for (const m of code.matchAll(CALL_NAME)) if (!NOT_CALLS.has(m[1])) out.add(m[1]);
   if (fieldCalls) for (const m of code.matchAll(FIELD_CALL)) out.add(`->${m[1]}`);
   return [...out];
+}
+
+/** `text` with each comment and string or character literal replaced by a space: what the compiler reads as code. */
+export function codeOnly(text: string): string {
+  return text.replace(COMMENT_OR_LITERAL, ' ');
 }

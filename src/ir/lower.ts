@@ -12,7 +12,7 @@ import { ERROR_CHECKS, toExpr, type Expr } from './expr.js';
 import type { FileIR, FunctionCFG, FunctionIR, IRNode, LoopInfo, OpsAssignment } from './types.js';
 import { ParseTimeout, parseC } from '../parse/tree.js';
 import { plainCopy, type SNode } from '../parse/plain-tree.js';
-import { callNames } from '../discover/call-names.js';
+import { callNames, codeOnly } from '../discover/call-names.js';
 
 /**
  * Calls that only read what they are given: predicates (`dma_use_iova(state)`,
@@ -586,8 +586,10 @@ export function lowerFile(file: string, source: string, opts: LowerOptions): Fil
       }
     }
   }
-  const exports = [...source.matchAll(EXPORT)].map((m) => m[1]);
-  const withoutExports = source.replace(EXPORT, ' ');
+  // A comment's "(see dma_map_foo)" neither exports a function nor takes its address.
+  const code = codeOnly(source);
+  const exports = [...code.matchAll(EXPORT)].map((m) => m[1]);
+  const withoutExports = code.replace(EXPORT, ' ');
   const valueRefs = [...new Set([...withoutExports.matchAll(VALUE_REF)].map((m) => m[1]))];
   const parseErrors = byType.get('ERROR')?.length ?? 0;
   return { file, functions, exports, ops, valueRefs, macroNames, prototypes, parseErrors };

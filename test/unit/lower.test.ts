@@ -80,3 +80,20 @@ static void f(void)
     expect(callsOf(source)).toEqual([['f', ['say', 'next_line_call']]]);
   });
 });
+
+describe("a file's exports and the functions it uses as values", () => {
+  it('come from its code, not from a comment or a string', () => {
+    const source = `
+/* Was exported: EXPORT_SYMBOL_GPL(old_map); callers list (old_map, old_unmap). */
+static int old_map(void) { return 0; }
+static int old_unmap(void) { return 0; }
+static int live_map(void) { return 0; }
+static const char *why = "see = old_unmap, for the ring";
+int (*pick)(void) = live_map; // not old_map;
+EXPORT_SYMBOL(live_map);
+`;
+    const ir = lower(source);
+    expect(ir.exports).toEqual(['live_map']);
+    expect(ir.valueRefs.filter((r) => r.includes('map'))).toEqual(['live_map']);
+  });
+});
