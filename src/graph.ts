@@ -9,7 +9,7 @@ import { phraseCondition, summariseCondition, type Condition } from './report/co
 import { compareText } from './order.js';
 
 export async function buildGraph(opts: LintOptions): Promise<CallGraphView> {
-  const { program, runs, rules } = await analyzeTree(opts);
+  const { program, runs, rules, result } = await analyzeTree(opts);
   const nodes = new Map<string, CallGraphView['nodes'][number]>();
   const edges: CallGraphView['edges'] = [];
   const edgeKeys = new Set<string>();
@@ -81,5 +81,5 @@ export async function buildGraph(opts: LintOptions): Promise<CallGraphView> {
       edges.push({ from, to: t.target, kind: 'ops-table', file: t.file, line: t.line });
     }
   }
-  return { nodes: [...nodes.values()].sort((a, b) => compareText(a.name, b.name)), edges };
+  return { nodes: [...nodes.values()].sort((a, b) => compareText(a.name, b.name)), edges, inactiveRules: result.inactiveRules };
 }

@@ -1,7 +1,7 @@
 // `flushcheck graph [PATH]`: the call graph of syncs, flushes and the functions that defer them.
 import { spawnSync } from 'node:child_process';
 import { Command, Option } from 'commander';
-import type { GraphCluster } from '../report/graph.js';
+import type { CallGraphView, GraphCluster } from '../report/graph.js';
 import { escapeControl } from '../report/escape.js';
 import { UsageError } from '../errors.js';
 import { EXIT_OK, EXIT_USAGE, archOption, checkOutputPath, emit, existingFile, kconfigOption, rulesDirsOf, rulesOption, type CommandContext } from './shared.js';
@@ -44,12 +44,25 @@ export function registerGraph(program: Command, ctx: CommandContext): void {
       emit(ctx, opts.format === 'svg' ? renderSvg(dot()) : opts.format === 'dot' ? dot() : formatGraphText(focused), opts.output);
       if (focused.nodes.length === 0 && !opts.allowEmpty) {
         const where = path === undefined ? 'the tree' : escapeControl(path);
-        ctx.io.stderr.write(`flushcheck: error: the graph of ${where} is empty: no function there issues, defers or completes DMA cache maintenance; pass --allow-empty to accept that\n`);
+        ctx.io.stderr.write(`flushcheck: error: the graph of ${where} is empty: ${emptyBecause(view)}; pass --allow-empty to accept that\n`);
         ctx.setExit(EXIT_USAGE);
         return;
       }
       ctx.setExit(EXIT_OK);
     });
+}
+
+/**
+ * Why nothing is shown. A tree from before the batched-sync series syncs all
+ * over, but defines no flush: its rules are inactive, and "no function
+ * issues maintenance" would be false there.
+ */
+function emptyBecause(view: CallGraphView): string {
+  const inactive = view.inactiveRules ?? [];
+  if (view.nodes.length > 0 || inactive.length === 0) return 'no function there issues, defers or completes DMA cache maintenance';
+  const seen = new Set<string>();
+  const reasons = inactive.filter((r) => !seen.has(r.ruleId) && seen.add(r.ruleId)).map((r) => `${escapeControl(r.ruleId)}: ${escapeControl(r.reason)}`);
+  return `no rule applies to this tree (${reasons.join('; ')})`;
 }
 
 /** Graphviz's dot turns the DOT text into SVG; a clear message when it is not installed. */

@@ -6,6 +6,7 @@
 // the call site on each edge, only what is connected to a sync, and optional
 // clusters per file or folder.
 import path from 'node:path';
+import type { InactiveRule } from '../types.js';
 
 export type GraphNodeRole = 'issuing' | 'completing' | 'cpu-access' | 'deferring' | 'completes' | 'handoff' | 'caller';
 
@@ -42,6 +43,8 @@ export interface CallGraphEdge {
 export interface CallGraphView {
   nodes: CallGraphNode[];
   edges: CallGraphEdge[];
+  /** The rules that do not apply to the tree, and why (a tree from before the series defines no flush). */
+  inactiveRules?: InactiveRule[];
 }
 
 export type GraphCluster = 'none' | 'file' | 'folder';
@@ -121,7 +124,7 @@ export function focusGraph(view: CallGraphView, folders?: string[]): CallGraphVi
   }
   keep = new Set([...keep].filter((name) => reached.has(name)));
   edges = edges.filter((e) => reached.has(e.from) && reached.has(e.to));
-  return { nodes: view.nodes.filter((n) => keep.has(n.name)), edges };
+  return { nodes: view.nodes.filter((n) => keep.has(n.name)), edges, ...(view.inactiveRules ? { inactiveRules: view.inactiveRules } : {}) };
 }
 
 // ------------------------------------------------------------------ text ----

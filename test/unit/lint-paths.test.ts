@@ -133,6 +133,16 @@ describe('graph PATH', () => {
     expect(empty.stderr).toMatch(/the graph of drivers\/baz is empty/);
     expect((await cli(MINI, 'graph', 'drivers/baz', '--allow-empty')).code).toBe(0);
   });
+
+  it('says the rules do not apply when the tree defines no flush, instead of saying nothing syncs', async () => {
+    // A tree from before the batched-sync series: it syncs, but its rules are inactive.
+    const before = fileURLToPath(new URL('../../fixtures/lint/39-inactive-no-flush-defined/', import.meta.url));
+    const empty = await cli(before, 'graph');
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toBe(
+      'flushcheck: error: the graph of the tree is empty: no rule applies to this tree (arm64-dcache-nosync: the tree defines no dcache_clean_poc_nosync(); dma-sync-flush: the tree defines no arch_sync_dma_flush()); pass --allow-empty to accept that\n',
+    );
+  });
 });
 
 describe('--kconfig with a defconfig', () => {
