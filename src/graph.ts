@@ -81,5 +81,6 @@ export async function buildGraph(opts: LintOptions): Promise<CallGraphView> {
       edges.push({ from, to: t.target, kind: 'ops-table', file: t.file, line: t.line });
     }
   }
-  return { nodes: [...nodes.values()].sort((a, b) => compareText(a.name, b.name)), edges, inactiveRules: result.inactiveRules };
+  const noRuleApplies = active.length === 0 && result.inactiveRules.length ? { noRuleApplies: result.inactiveRules } : {};
+  return { nodes: [...nodes.values()].sort((a, b) => compareText(a.name, b.name)), edges, ...noRuleApplies };
 }

@@ -58,11 +58,9 @@ export function registerGraph(program: Command, ctx: CommandContext): void {
  * issues maintenance" would be false there.
  */
 function emptyBecause(view: CallGraphView): string {
-  const inactive = view.inactiveRules ?? [];
-  if (view.nodes.length > 0 || inactive.length === 0) return 'no function there issues, defers or completes DMA cache maintenance';
-  const seen = new Set<string>();
-  const reasons = inactive.filter((r) => !seen.has(r.ruleId) && seen.add(r.ruleId)).map((r) => `${escapeControl(r.ruleId)}: ${escapeControl(r.reason)}`);
-  return `no rule applies to this tree (${reasons.join('; ')})`;
+  if (!view.noRuleApplies?.length) return 'no function there issues, defers or completes DMA cache maintenance';
+  const reasons = new Map(view.noRuleApplies.map((r) => [r.ruleId, r.reason]));
+  return `no rule applies to this tree (${[...reasons].map(([id, reason]) => `${escapeControl(id)}: ${escapeControl(reason)}`).join('; ')})`;
 }
 
 /** Graphviz's dot turns the DOT text into SVG; a clear message when it is not installed. */

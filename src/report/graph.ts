@@ -43,8 +43,8 @@ export interface CallGraphEdge {
 export interface CallGraphView {
   nodes: CallGraphNode[];
   edges: CallGraphEdge[];
-  /** The rules that do not apply to the tree, and why (a tree from before the series defines no flush). */
-  inactiveRules?: InactiveRule[];
+  /** Set when no rule applies to the tree: why each does not (a tree from before the series defines no flush). */
+  noRuleApplies?: InactiveRule[];
 }
 
 export type GraphCluster = 'none' | 'file' | 'folder';
@@ -124,7 +124,7 @@ export function focusGraph(view: CallGraphView, folders?: string[]): CallGraphVi
   }
   keep = new Set([...keep].filter((name) => reached.has(name)));
   edges = edges.filter((e) => reached.has(e.from) && reached.has(e.to));
-  return { nodes: view.nodes.filter((n) => keep.has(n.name)), edges, ...(view.inactiveRules ? { inactiveRules: view.inactiveRules } : {}) };
+  return { nodes: view.nodes.filter((n) => keep.has(n.name)), edges, ...(view.noRuleApplies ? { noRuleApplies: view.noRuleApplies } : {}) };
 }
 
 // ------------------------------------------------------------------ text ----
