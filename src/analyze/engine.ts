@@ -24,6 +24,8 @@ import {
   assume,
   clobber,
   evaluate,
+  isNegativeIn,
+  isSuccessIn,
   hasReturned,
   havoc,
   pushStep,
@@ -32,6 +34,7 @@ import {
   type ChainSite,
   type Fact,
   type PendingItem,
+  type ReturnValue,
   type State,
 } from './state.js';
 import { hasLocal, itemPath, litKey, paramLits, summarize, MAX_INNER_STEPS, MAX_OUTCOMES } from './summary.js';
@@ -232,12 +235,29 @@ class FunctionAnalysis {
 
   // ------------------------------------------------------------ returns ----
 
+  /**
+   * What callers learn of the value returned: below zero for an error code
+   * (`return -EIO;`, or `return ret;` after `ret = -EIO;`: callers test `ret <
+   * 0`), true for another error code (`ERR_PTR(...)`), true and no error
+   * ('P': `return 1;`, a count), false, or unknown.
+   */
+  private returnValue(value: Expr | undefined, errorCode: boolean, s: State): ReturnValue {
+    if (value && isNegativeIn(value, s)) return 'N';
+    if (errorCode) return 'T';
+    const truth = value ? evaluate(value, s, this.ctx.env) : 'U';
+    return truth === 'T' ? 'P' : truth;
+  }
+
   private onReturn(id: number, node: Extract<IRNode, { op: 'return' }>, s: State): void {
     // Returning an error code: the caller does not get the buffer. So is
-    // `if (ret) return ret;` in a function that returns 0 for success.
-    const errorCode = node.errorValue || (node.value?.k === 'id' && (this.returnsZero || ERROR_VARIABLE.test(node.value.name)) && evaluate(node.value, s, this.ctx.env) === 'T');
+    // `if (ret) return ret;` in a function that returns 0 for success, unless
+    // `ret` holds what a callee returned on a way out that was no error (the
+    // count of 1 a helper returns: `ret = helper(); ... return ret;`).
+    const errorCode =
+      node.errorValue ||
+      (node.value?.k === 'id' && (this.returnsZero || ERROR_VARIABLE.test(node.value.name)) && evaluate(node.value, s, this.ctx.env) === 'T' && !isSuccessIn(node.value, s));
     if (errorCode && hasLocal(s)) s = { ...s, error: true, failed: true };
-    s = { ...s, ret: errorCode ? 'T' : node.value ? evaluate(node.value, s, this.ctx.env) : 'U' };
+    s = { ...s, ret: this.returnValue(node.value, errorCode, s) };
     if (this.handoff.handoff) {
       for (const item of s.pending.values()) {
         if (item.key === CALLER_TOKEN) continue;

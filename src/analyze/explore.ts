@@ -17,7 +17,7 @@
 // function is left unjudged for having too many paths.
 import type { Expr } from '../ir/expr.js';
 import { KeyIds, stateKey, type Binding, type Fact, type State } from './state.js';
-import { CALLER_TOKEN, RET_PREFIX } from './state.js';
+import { CALLER_TOKEN, RET_PREFIX, constKey } from './state.js';
 
 export const DEFAULT_EXACT_STATES_PER_NODE = 48;
 /** Shrinks of a merged state before it keeps only the facts that matter (see `keep`). */
@@ -108,7 +108,7 @@ export class StateSets {
 function propertyKey(s: State): string {
   const local = s.pending.size > (s.pending.has(CALLER_TOKEN) ? 1 : 0);
   let returned = '';
-  for (const [k, b] of s.bindings) if (b.kind === 'const' && k.startsWith(RET_PREFIX)) returned += `${k}=${b.value ? 1 : 0};`;
+  for (const [k, b] of s.bindings) if (b.kind === 'const' && k.startsWith(RET_PREFIX)) returned += `${k}=${constKey(b)};`;
   return `${s.pending.has(CALLER_TOKEN) ? 'C' : ''}${local ? 'L' : ''}|${s.error ? 'E' : ''}${s.failed ? 'F' : ''}${s.ret ?? ''}|${returned}`;
 }
 

@@ -166,7 +166,7 @@ const indexes = { type: 'array', items: { type: 'integer', minimum: 0 } } as con
 const origin = open({ file: str, line: int, function: str });
 const effect = { enum: ['clean', 'invalidate', 'clean_invalidate', 'none'] } as const;
 const deferredItem = open({ callee: str, effect, inner: indexes, origin }, { uncertain: bool });
-const outcome = open({ lits: indexes, keepsCaller: bool, error: bool, ret: { enum: ['T', 'F', 'U'] }, failed: bool, items: list(deferredItem) });
+const outcome = open({ lits: indexes, keepsCaller: bool, error: bool, ret: { enum: ['T', 'F', 'U', 'N', 'P'] }, failed: bool, items: list(deferredItem) });
 const summary = open(
   { outcomes: { anyOf: [{ type: 'null' }, list(outcome)] }, accesses: list(open({ lits: indexes, steps: indexes })), handoff: bool, handoffWhy: str },
   { ownAccesses: list(open({ lits: indexes, callee: str, effect, origin, steps: indexes })) },

@@ -17,6 +17,11 @@ function varsOfAtom(atom: Expr): string[] {
 const atomVars = new WeakMap<Expr, string[]>();
 
 export type Tri = 'T' | 'F' | 'U';
+/**
+ * What a path returns: its truth; 'N', negative (`return -EIO;`): true, and
+ * below zero; or 'P', true and no error code (`return 1;`, a count).
+ */
+export type ReturnValue = Tri | 'N' | 'P';
 
 export interface Fact {
   atom: Expr;
@@ -24,7 +29,8 @@ export interface Fact {
   value: boolean;
 }
 
-export type Binding = { kind: 'const'; value: boolean } | { kind: 'alias'; expr: Expr; vars: string[] };
+/** A variable's known value: a constant's truth (`negative`: below zero, an error code), or the condition it holds. */
+export type Binding = { kind: 'const'; value: boolean; negative?: true; success?: true } | { kind: 'alias'; expr: Expr; vars: string[] };
 
 /** One pending maintenance obligation, identified by where it arose in this function. */
 export interface PendingItem {
@@ -83,13 +89,63 @@ export const CALLER_TOKEN = 'caller';
 export const RET_PREFIX = '$ret:';
 
 /** Remember (or forget) what the call just made returned. */
-export function setReturned(s: State, call: Expr, value: Tri): State {
+export function setReturned(s: State, call: Expr, value: ReturnValue): State {
   // Nothing to forget or learn: the same map (and so the same state key, computed once).
   if (value === 'U' && !hasReturned(s.bindings)) return s;
   const bindings = new Map(s.bindings);
   for (const k of bindings.keys()) if (k.startsWith(RET_PREFIX)) bindings.delete(k);
-  if (value !== 'U') bindings.set(RET_PREFIX + show(call), { kind: 'const', value: value === 'T' });
+  if (value !== 'U') bindings.set(RET_PREFIX + show(call), value === 'N' ? NEGATIVE_CONST : value === 'P' ? SUCCESS_CONST : { kind: 'const', value: value === 'T' });
   return { ...s, bindings };
+}
+
+const NEGATIVE_CONST: Binding = { kind: 'const', value: true, negative: true };
+/** A true value a callee returned on a way out that was no error return (see ReturnValue 'P'). */
+const SUCCESS_CONST: Binding = { kind: 'const', value: true, success: true };
+
+/** Does `e` (a variable, or a call just made) hold what a callee returned on a way out that was no error return? */
+export function isSuccessIn(e: Expr, s: State): boolean {
+  const b = e.k === 'id' ? s.bindings.get(e.name) : e.k === 'call' ? s.bindings.get(RET_PREFIX + show(e)) : undefined;
+  return b?.kind === 'const' && !!b.success;
+}
+
+/**
+ * A value below zero the path knows no more of: what a variable bound to an
+ * error code, or a call that returned one, reads as (`ret:<0`). Not a
+ * number, so that it is never taken for a particular constant (`ret ==
+ * -EAGAIN` stays open); named after what holds it, so that what the path
+ * learns of one (`ret == -EAGAIN` taken) is not learnt of another.
+ */
+function negativeValue(holder: string, vars: string[]): Expr {
+  return { k: 'opaque', text: holder + NEGATIVE_SUFFIX, vars };
+}
+const NEGATIVE_SUFFIX = ':<0';
+/** An error code written out: `-EIO`, `-ENOMEM`, `-1`. */
+const NEGATIVE_LITERAL = /^-\s*(?:E[A-Z][A-Z0-9_]*|[1-9][0-9]*)$/;
+
+/** Is `e` (resolved) a value below zero: an error code, or one the path knows a variable or call holds? */
+function isNegative(e: Expr): boolean {
+  return e.k === 'opaque' && (e.text.endsWith(NEGATIVE_SUFFIX) || NEGATIVE_LITERAL.test(e.text));
+}
+
+/** Is `e` below zero on this path (`return ret;` after `ret = -EIO;`)? */
+export function isNegativeIn(e: Expr, s: State): boolean {
+  return isNegative(resolvedIn(e, s.bindings));
+}
+
+/**
+ * `neg OP n` for a value below zero and a number `n` ≥ 0, or `n OP neg`
+ * (`ents > 0`, `ret < 0`, `ret == 0`); null when that does not decide it.
+ */
+function compareNegative(op: string, a: Expr, b: Expr): Tri | null {
+  const aNeg = isNegative(a);
+  const other = aNeg ? b : a;
+  if ((!aNeg && !isNegative(b)) || other.k !== 'num' || other.v < 0) return null;
+  // With the negative value on the left: below, so <, <= and != hold.
+  const flipped: Record<string, string> = { '<': '>', '<=': '>=', '>': '<', '>=': '<=', '==': '==', '!=': '!=' };
+  const op2 = aNeg ? op : flipped[op];
+  if (op2 === '<' || op2 === '<=' || op2 === '!=') return 'T';
+  if (op2 === '>' || op2 === '>=' || op2 === '==') return 'F';
+  return null;
 }
 
 export interface Trail {
@@ -109,8 +165,8 @@ export interface State {
    * code. A map that failed is never handed to the device.
    */
   failed?: boolean;
-  /** Truth of the returned value, once the path has returned (callers test it). */
-  ret?: Tri;
+  /** The returned value, once the path has returned (callers test it). */
+  ret?: ReturnValue;
   trail: Trail | null;
 }
 
@@ -170,7 +226,7 @@ function numberFor(ids: Map<string, number>, text: string): number {
 
 function bindingsKey(bindings: ReadonlyMap<string, Binding>): string {
   const texts: string[] = [];
-  for (const [k, v] of bindings) texts.push(k + '=' + (v.kind === 'const' ? String(v.value) : show(v.expr)));
+  for (const [k, v] of bindings) texts.push(k + '=' + (v.kind === 'const' ? constKey(v) : show(v.expr)));
   return texts.sort().join(';');
 }
 
@@ -197,6 +253,8 @@ const PREDICATE_CALL = /(^|_)(is|has|can|needs?|should|use|uses)(_|$)|capable|co
 function bindingFor(value: Expr | null, target: string, uniq: string): Binding | null {
   if (!value) return null;
   if (value.k === 'num') return { kind: 'const', value: value.v !== 0 };
+  // `ret = -EIO;`: an error code, which `return ret;` and the caller's `if (ret < 0)` read.
+  if (isNegative(value)) return NEGATIVE_CONST;
   const vars = varsOf(value);
   if (vars.has(target)) return null;
   // Only conditions are worth remembering: arithmetic (idx = (idx + 1) % N)
@@ -276,8 +334,13 @@ export function assign(s: State, target: string, value: Expr | null, uniq: strin
   return facts || bindings ? { ...s, facts: facts ?? s.facts, bindings: bindings ?? s.bindings } : s;
 }
 
+/** A constant binding as text: `<0`, `ok`, `true` or `false`. */
+export function constKey(b: Extract<Binding, { kind: 'const' }>): string {
+  return b.negative ? '<0' : b.success ? 'ok' : String(b.value);
+}
+
 function sameBindingValue(a: Binding, b: Binding): boolean {
-  if (a.kind === 'const' || b.kind === 'const') return a.kind === b.kind && (a as { value: boolean }).value === (b as { value: boolean }).value;
+  if (a.kind === 'const' || b.kind === 'const') return a.kind === 'const' && b.kind === 'const' && constKey(a) === constKey(b);
   return a.expr === b.expr || show(a.expr) === show(b.expr);
 }
 
@@ -370,9 +433,14 @@ function resolve(e: Expr, bindings: ReadonlyMap<string, Binding>): Expr {
   for (const v of varsOf(e)) {
     const b = bindings.get(v);
     if (!b) continue;
-    (map ??= new Map()).set(v, b.kind === 'const' ? { k: 'num', v: b.value ? 1 : 0 } : b.expr);
+    (map ??= new Map()).set(v, b.kind === 'const' ? constExpr(b, v, [v]) : b.expr);
   }
   return map ? substitute(e, map) : e;
+}
+
+/** What a constant binding of `holder` reads as in a condition: 1, 0, or a value below zero. */
+function constExpr(b: Extract<Binding, { kind: 'const' }>, holder: string, vars: string[]): Expr {
+  return b.negative ? negativeValue(holder, vars) : { k: 'num', v: b.value ? 1 : 0 };
 }
 
 /** Split `a | B | C` into its constant flag names (and whether anything non-constant remains). */
@@ -431,7 +499,7 @@ function withReturned(e: Expr, bindings: ReadonlyMap<string, Binding>): Expr {
     switch (x.k) {
       case 'call': {
         const known = bindings.get(RET_PREFIX + show(x));
-        if (known?.kind === 'const') return { k: 'num', v: known.value ? 1 : 0 };
+        if (known?.kind === 'const') return constExpr(known, show(x), [...varsOf(x)]);
         return x;
       }
       case 'not':
@@ -479,7 +547,11 @@ function evalResolved(e: Expr, s: State, env: EvalEnv): Tri {
       }
       return lookup(e, s);
     }
+    case 'opaque':
+      return isNegative(e) ? 'T' : lookup(e, s);
     case 'bin': {
+      const signed = compareNegative(e.op, e.a, e.b);
+      if (signed) return signed;
       if ((e.op === '==' || e.op === '!=') && isConstLike(e.a) && isConstLike(e.b)) {
         const eq = show(e.a) === show(e.b);
         // Distinct enum constants / numbers are distinct values.

@@ -2,7 +2,7 @@
 import type { Expr } from '../ir/expr.js';
 import type { FunctionIR, LoopInfo } from '../ir/types.js';
 import type { CacheEffect, DeferralContract, IssuingCall, PathStep, Rule } from '../types.js';
-import type { ChainSite, EvalEnv, PendingItem } from './state.js';
+import type { ChainSite, EvalEnv, PendingItem, ReturnValue } from './state.js';
 
 /** A condition on the function's parameters (as the caller must substitute them). */
 export interface Literal {
@@ -35,8 +35,8 @@ export interface Outcome {
   keepsCaller: boolean;
   /** This way out only exists after an error check (the caller's path inherits that). */
   error: boolean;
-  /** Truth of the return value on this way out ('U' unknown). */
-  ret: 'T' | 'F' | 'U';
+  /** The return value on this way out: true, false, negative (an error code such as -EIO, so true too) or 'U' unknown. */
+  ret: ReturnValue;
   /** This way out reports failure (error label or error code). */
   failed: boolean;
   /** Maintenance this function leaves pending for its caller. */

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { analyzeTree, type Analysis } from '../../src/lint.js';
 import { linux612, linux7 } from './trees.js';
+import type { Finding } from '../../src/types.js';
 
 const tree7 = linux7();
 const tree612 = linux612();
@@ -111,6 +112,13 @@ describe.skipIf(!tree7)('Linux 7.x, arm64', () => {
     const notes = a.result.findings.filter((f) => f.severity === 'note');
     expect(notes.every((f) => f.kind === 'model-coherent' && f.model?.verdict === 'coherent'), JSON.stringify(notes.filter((f) => f.kind !== 'model-coherent').map((f) => f.message))).toBe(true);
     expect([...new Set(notes.map((f) => f.function))].sort()).toEqual(NOTES_7);
+  });
+
+  it('follows a failed map only where its negative error code goes: dma_map_sg_attrs() and dma_map_sgtable() return it only on their `< 0` branch', () => {
+    // __dma_map_sg_attrs() returns the -EIO of dma_direct_map_sg(); `ret >= 0` after it cannot happen.
+    const lastBranch = (f: Finding) => [...(f.path ?? [])].reverse().find((st) => /^(true|false): if \(/.test(st.event))?.event;
+    const viaMapSg = a.result.findings.filter((f) => f.function === 'dma_direct_map_sg').map((f) => `${/returns at \S+?:(\d+)/.exec(f.message)?.[1]} ${lastBranch(f)}`);
+    expect(viaMapSg.sort()).toEqual(['299 true: if (ret < 0)', '338 true: if (nents < 0)']);
   });
 
   it('judges every function: no not-judged gap, no sync site left undecided', () => {
