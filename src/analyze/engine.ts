@@ -242,10 +242,14 @@ class FunctionAnalysis {
    * ('P': `return 1;`, a count), false, or unknown.
    */
   private returnValue(value: Expr | undefined, errorCode: boolean, s: State): ReturnValue {
-    if (value && isNegativeIn(value, s)) return 'N';
+    if (!value) return 'U';
+    if (isNegativeIn(value, s)) return 'N';
     if (errorCode) return 'T';
-    const truth = value ? evaluate(value, s, this.ctx.env) : 'U';
-    return truth === 'T' ? 'P' : truth;
+    // No error only when the value says so: a number written out, or what a
+    // callee returned without error. A true value of unknown origin (`return
+    // f(...);` after f failed with ERR_PTR()) may be an error code.
+    if ((value.k === 'num' && value.v > 0) || isSuccessIn(value, s)) return 'P';
+    return evaluate(value, s, this.ctx.env);
   }
 
   private onReturn(id: number, node: Extract<IRNode, { op: 'return' }>, s: State): void {
