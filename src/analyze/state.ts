@@ -29,7 +29,11 @@ export interface Fact {
   value: boolean;
 }
 
-/** A variable's known value: a constant's truth (`negative`: below zero, an error code), or the condition it holds. */
+/**
+ * A variable's known value: a constant's truth (`negative`: below zero, an
+ * error code; `success`: what a callee returned on a way out that was no
+ * error), or the condition it holds.
+ */
 export type Binding = { kind: 'const'; value: boolean; negative?: true; success?: true } | { kind: 'alias'; expr: Expr; vars: string[] };
 
 /** One pending maintenance obligation, identified by where it arose in this function. */
@@ -132,6 +136,9 @@ export function isNegativeIn(e: Expr, s: State): boolean {
   return isNegative(resolvedIn(e, s.bindings));
 }
 
+/** `a OP b` is `b MIRRORED[OP] a`. */
+const MIRRORED: Readonly<Record<string, string>> = { '<': '>', '<=': '>=', '>': '<', '>=': '<=', '==': '==', '!=': '!=' };
+
 /**
  * `neg OP n` for a value below zero and a number `n` ≥ 0, or `n OP neg`
  * (`ents > 0`, `ret < 0`, `ret == 0`); null when that does not decide it.
@@ -141,8 +148,7 @@ function compareNegative(op: string, a: Expr, b: Expr): Tri | null {
   const other = aNeg ? b : a;
   if ((!aNeg && !isNegative(b)) || other.k !== 'num' || other.v < 0) return null;
   // With the negative value on the left: below, so <, <= and != hold.
-  const flipped: Record<string, string> = { '<': '>', '<=': '>=', '>': '<', '>=': '<=', '==': '==', '!=': '!=' };
-  const op2 = aNeg ? op : flipped[op];
+  const op2 = aNeg ? op : MIRRORED[op];
   if (op2 === '<' || op2 === '<=' || op2 === '!=') return 'T';
   if (op2 === '>' || op2 === '>=' || op2 === '==') return 'F';
   return null;
