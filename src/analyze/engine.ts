@@ -236,32 +236,28 @@ class FunctionAnalysis {
   // ------------------------------------------------------------ returns ----
 
   /**
-   * What callers learn of the value returned: below zero for an error code
-   * (`return -EIO;`, or `return ret;` after `ret = -EIO;`: callers test `ret <
-   * 0`), true for another error code (`ERR_PTR(...)`), true and no error
-   * ('P': `return 1;`, a count), false, or unknown.
+   * What callers learn of the value returned: below zero (`return -EIO;`, or
+   * `return ret;` after `ret = -EIO;`: callers test `ret < 0`), true and no
+   * error ('P': `return 1;`, or what a callee returned so), or its truth. No
+   * error only when the value says so: a true value of unknown origin (`return
+   * f(...);` after f failed with ERR_PTR()) may be an error code.
    */
-  private returnValue(value: Expr | undefined, errorCode: boolean, s: State): ReturnValue {
+  private returnValue(value: Expr | undefined, s: State): ReturnValue {
     if (!value) return 'U';
     if (isNegativeIn(value, s)) return 'N';
-    if (errorCode) return 'T';
-    // No error only when the value says so: a number written out, or what a
-    // callee returned without error. A true value of unknown origin (`return
-    // f(...);` after f failed with ERR_PTR()) may be an error code.
     if ((value.k === 'num' && value.v > 0) || isSuccessIn(value, s)) return 'P';
     return evaluate(value, s, this.ctx.env);
   }
 
   private onReturn(id: number, node: Extract<IRNode, { op: 'return' }>, s: State): void {
+    const value = this.returnValue(node.value, s);
     // Returning an error code: the caller does not get the buffer. So is
     // `if (ret) return ret;` in a function that returns 0 for success, unless
     // `ret` holds what a callee returned on a way out that was no error (the
     // count of 1 a helper returns: `ret = helper(); ... return ret;`).
-    const errorCode =
-      node.errorValue ||
-      (node.value?.k === 'id' && (this.returnsZero || ERROR_VARIABLE.test(node.value.name)) && evaluate(node.value, s, this.ctx.env) === 'T' && !isSuccessIn(node.value, s));
+    const errorCode = node.errorValue || (node.value?.k === 'id' && (this.returnsZero || ERROR_VARIABLE.test(node.value.name)) && (value === 'T' || value === 'N'));
     if (errorCode && hasLocal(s)) s = { ...s, error: true, failed: true };
-    s = { ...s, ret: this.returnValue(node.value, errorCode, s) };
+    s = { ...s, ret: errorCode && value !== 'N' ? 'T' : value };
     if (this.handoff.handoff) {
       for (const item of s.pending.values()) {
         if (item.key === CALLER_TOKEN) continue;
