@@ -127,6 +127,48 @@ function spread(values: number[]): Spread {
 
 // ------------------------------------------------- measuring a command ----
 
+const NODE_START_RUNS = 7;
+
+/** `node -e 0` as this environment starts it, and, when NODE_EXTRA_CA_CERTS is set, without it (as the bin starts node). */
+interface NodeStart {
+  runs: number;
+  asIs: Spread;
+  /** null: NODE_EXTRA_CA_CERTS is not set here. */
+  withoutExtraCaCerts: Spread | null;
+}
+
+/**
+ * How fast this machine starts node just now: every flushcheck run pays it,
+ * and it swings with the machine's speed (figures from runs at other times
+ * compare through it). node reads NODE_EXTRA_CA_CERTS's certificates at every
+ * start; the bin's #! line hides it (src/cli/main.ts), so where it is set both
+ * are shown, alternately.
+ */
+function measureNodeStart(): NodeStart {
+  const timed = (env: NodeJS.ProcessEnv): number => {
+    const start = performance.now();
+    const run = spawnSync(process.execPath, ['-e', '0'], { env, stdio: 'ignore' });
+    if (run.status !== 0) throw new CommandFailed(`node -e 0 exited with ${run.status ?? run.signal}`);
+    return performance.now() - start;
+  };
+  const set = process.env.NODE_EXTRA_CA_CERTS !== undefined;
+  const { NODE_EXTRA_CA_CERTS: _hidden, ...without } = process.env;
+  const asIs: number[] = [];
+  const hidden: number[] = [];
+  for (let i = 0; i < NODE_START_RUNS; i++) {
+    asIs.push(timed(process.env));
+    if (set) hidden.push(timed(without));
+  }
+  return { runs: NODE_START_RUNS, asIs: spread(asIs), withoutExtraCaCerts: set ? spread(hidden) : null };
+}
+
+function formatNodeStart(n: NodeStart): string {
+  const ms = (s: Spread) => `${int(s.median)} ms (${int(s.min)}–${int(s.max)})`;
+  return n.withoutExtraCaCerts
+    ? `node start-up, \`node -e 0\` (${n.runs} runs each, alternately): ${ms(n.asIs)} with this environment's NODE_EXTRA_CA_CERTS, ${ms(n.withoutExtraCaCerts)} without it, as the flushcheck bin starts node`
+    : `node start-up, \`node -e 0\` (${n.runs} runs): ${ms(n.asIs)} (NODE_EXTRA_CA_CERTS is not set)`;
+}
+
 interface Measurement {
   wallMs: number;
   /** Peak resident set of the command (MB), or null when it could not be measured. */
@@ -1092,6 +1134,9 @@ async function main(argv: string[]): Promise<number> {
     `flushcheck bench — node ${process.version}, ${os.cpus().length} CPUs, ${Math.round(os.totalmem() / 2 ** 30)} GB, ${os.platform()} ${os.arch()}; ` +
       `peak RSS via ${rssMethod === 'usr-bin-time' ? `${TIME_BIN} %M` : rssMethod === 'proc-vmhwm-sampled' ? '/proc/<pid>/status VmHWM, sampled every 20 ms' : 'nothing (unavailable)'}`,
   );
+  const nodeStart = measureNodeStart();
+  figures.nodeStart = nodeStart;
+  print(formatNodeStart(nodeStart));
 
   try {
     const tree7 = options.tree !== undefined ? path.resolve(options.tree) : newestLinux7();

@@ -1,5 +1,5 @@
 #!/bin/sh
-// 2>/dev/null; n=$(nproc 2>/dev/null) || n=2; case $n in '' | *[!0-9]*) n=2 ;; esac; p=$((n > 4 ? 4 : n > 1 ? n - 1 : 1)); case " $NODE_OPTIONS " in *' --v8-pool-size'*) p= ;; esac; exec node ${p:+--v8-pool-size=$p} "$0" "$@"
+// 2>/dev/null; n=$(nproc 2>/dev/null) || n=2; case $n in '' | *[!0-9]*) n=2 ;; esac; p=$((n > 4 ? 4 : n > 1 ? n - 1 : 1)); case " $NODE_OPTIONS " in *' --v8-pool-size'*) p= ;; esac; case ${NODE_EXTRA_CA_CERTS+set} in set) export FLUSHCHECK_NODE_EXTRA_CA_CERTS="$NODE_EXTRA_CA_CERTS"; unset NODE_EXTRA_CA_CERTS ;; *) unset FLUSHCHECK_NODE_EXTRA_CA_CERTS ;; esac; exec node ${p:+--v8-pool-size=$p} "$0" "$@"
 // Entry point of the `flushcheck` bin: all logic is in run.ts so tests can call it.
 //
 // The first two lines are for the shell that runs the bin (a line comment to
@@ -10,12 +10,26 @@
 // optimizing compiler's background jobs then take the main thread's core
 // while it analyses: a cold lint of linux-7.2 spent ~230 ms more wall time
 // and ~300 ms more CPU with 4 than with 1 (README, "Where the time goes").
+// The shell also hides NODE_EXTRA_CA_CERTS from that node: node reads and
+// parses every certificate the file names when it starts, before any code
+// runs, TLS or not (~40 ms per start on the bench machine, which sets it:
+// `node -e 0` 65 ms with it, 26 without), and flushcheck opens no TLS
+// connection. The value is passed on as FLUSHCHECK_NODE_EXTRA_CA_CERTS and
+// put back below, first thing, so the processes flushcheck starts (git, the
+// resident process) see the environment as it was.
 // `node dist/cli/main.js` runs the same code with node's default pool.
 // `diff --resident` first offers its command to the resident process (see
 // src/resident/), before the rest of the code is loaded; otherwise the CLI is
 // loaded as the build bundled it (see bundle.ts).
 import { loadCli } from './bundle.js';
 import { currentFolder } from '../cwd.js';
+
+// What the #! line hid from node (see above), put back for the processes flushcheck starts.
+const extraCaCerts = process.env.FLUSHCHECK_NODE_EXTRA_CA_CERTS;
+if (extraCaCerts !== undefined) {
+  process.env.NODE_EXTRA_CA_CERTS = extraCaCerts;
+  delete process.env.FLUSHCHECK_NODE_EXTRA_CA_CERTS;
+}
 
 // `flushcheck lint | head` closes the pipe early; that is not an error.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {

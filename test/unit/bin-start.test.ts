@@ -50,6 +50,43 @@ describe('the bin started by its #! line', () => {
     expect(started({ FAKE_NPROC: '2', NODE_OPTIONS: '--max-old-space-size=512' }).stdout).toBe(`[--v8-pool-size=1][${CLI}][lint][a tree][it's]`);
   });
 
+  // A stand-in node that shows the two variables as it finds them (unset: -).
+  const SHOW_BOTH = 'printf "[%s][%s]" "${NODE_EXTRA_CA_CERTS--}" "${FLUSHCHECK_NODE_EXTRA_CA_CERTS--}"';
+  const environment = (env: Record<string, string>): string => {
+    const show = path.join(fakes, 'show-env');
+    fs.mkdirSync(show, { recursive: true });
+    fs.writeFileSync(path.join(show, 'node'), `#!/bin/sh\n${SHOW_BOTH}\n`, { mode: 0o755 });
+    const { NODE_EXTRA_CA_CERTS: _a, FLUSHCHECK_NODE_EXTRA_CA_CERTS: _b, ...inherited } = process.env;
+    const run = spawnSync(CLI, ['--version'], { encoding: 'utf8', env: { ...inherited, PATH: `${show}:${fakes}:${process.env.PATH}`, FAKE_NPROC: '2', ...env } });
+    expect(run.error).toBeUndefined();
+    return run.stdout;
+  };
+
+  it('starts node without NODE_EXTRA_CA_CERTS, passing its value on under another name', () => {
+    expect(environment({ NODE_EXTRA_CA_CERTS: '/etc/a b/ca.pem' })).toBe('[-][/etc/a b/ca.pem]');
+    expect(environment({ NODE_EXTRA_CA_CERTS: '' })).toBe('[-][]');
+    expect(environment({})).toBe('[-][-]');
+    // Only the #! line sets the other name: one left in the environment is not taken for the user's.
+    expect(environment({ FLUSHCHECK_NODE_EXTRA_CA_CERTS: '/stale.pem' })).toBe('[-][-]');
+  });
+
+  it('node started by the bin reads no certificates, and the processes it starts see NODE_EXTRA_CA_CERTS as it was', () => {
+    // A certificate file that does not exist: node says so on stderr when it tries to read it at start-up.
+    const missing = path.join(fakes, 'no-such-ca.pem');
+    const gitSaw = path.join(fakes, 'git-saw-env');
+    const fakeGit = path.join(fakes, 'fake-git');
+    fs.mkdirSync(fakeGit, { recursive: true });
+    fs.writeFileSync(path.join(fakeGit, 'git'), `#!/bin/sh\n${SHOW_BOTH} > '${gitSaw}'\nexit 1\n`, { mode: 0o755 });
+    const { NODE_OPTIONS: _ignored, ...inherited } = process.env;
+    const here = fs.mkdtempSync(path.join(fakes, 'cwd-'));
+    const run = spawnSync(CLI, ['diff', '--cached'], { cwd: here, encoding: 'utf8', env: { ...inherited, PATH: `${fakeGit}:${process.env.PATH}`, NODE_EXTRA_CA_CERTS: missing } });
+    expect(run.stderr).not.toContain('extra certs');
+    expect(fs.readFileSync(gitSaw, 'utf8')).toBe(`[${missing}][-]`);
+    // Started by node itself, the same node reads the file (and says it cannot): what the bin avoids.
+    const plain = spawnSync(process.execPath, ['-e', '0'], { encoding: 'utf8', env: { ...inherited, NODE_EXTRA_CA_CERTS: missing } });
+    expect(plain.stderr).toContain(`Ignoring extra certs from \`${missing}\``);
+  });
+
   it('runs the real CLI with the real node', () => {
     expect(execFileSync(CLI, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim()).toBe(VERSION);
   });
