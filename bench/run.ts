@@ -4,6 +4,9 @@
 // baseline is measured in the same run: timings from an earlier run or another
 // machine are not comparable. The machine is noisy (2 cores, shared), so wall
 // times are medians of interleaved runs, with min/max to show the spread.
+// The header gives node's own start-up just then (`node -e 0`), which every
+// flushcheck figure includes: with and without NODE_EXTRA_CA_CERTS where the
+// environment sets it (the bin starts node without it, src/cli/main.ts).
 //
 //   1. lint vs grep on the full linux-7.x tree: grep -rlE of every bundled rule
 //      identifier over *.c/*.h is the floor (every byte read once, nothing
