@@ -1,6 +1,7 @@
 // The bin's first two lines (src/cli/main.ts): the shell that runs
 // dist/cli/main.js starts node with V8's thread pool at one thread fewer than
-// the cores, between 1 and 4, unless NODE_OPTIONS sets the pool itself.
+// the cores, between 1 and 4, unless NODE_OPTIONS sets the pool itself, and
+// without NODE_EXTRA_CA_CERTS, which main.ts puts back for what it starts.
 // A stand-in `node` and `nproc` on PATH show the command line the shell builds.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
