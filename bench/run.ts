@@ -30,7 +30,7 @@
 // A benchmark, not a test: the exit code is 0 whether or not the goals are met,
 // 1 only when a measured flushcheck command itself fails, 2 on a usage error.
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -820,15 +820,18 @@ const SERIES_FILES = [
 ];
 const COMMITTER = { GIT_AUTHOR_NAME: 'bench', GIT_AUTHOR_EMAIL: 'bench@example.org', GIT_COMMITTER_NAME: 'bench', GIT_COMMITTER_EMAIL: 'bench@example.org' };
 
-type HookKind = 'plain' | 'resident' | 'none';
+/** `noop`: a pre-commit hook that only exits 0 (what git itself costs for running a hook). */
+type HookKind = 'plain' | 'resident' | 'noop' | 'none';
 
 interface HookFigures {
   runs: number;
   withHook: Spread;
   withoutHook: Spread;
   withResidentHook: Spread;
+  withNoopHook: Spread;
   addedMs: number;
   residentAddedMs: number;
+  noopAddedMs: number;
   reviewCold: Spread;
   reviewWarm: Spread;
   reviewFindings: number;
@@ -840,8 +843,9 @@ interface HookFigures {
  * (objects/info/alternates) and whose index starts as a copy of its index:
  * real commits with the tree as work tree, and nothing of the fetched tree or
  * its git dir is ever written. Rounds of: a commit of a new one-file change
- * with the hook installed, one without (--no-verify), both from the same
- * base commit, in alternating order. Then an 8-patch series committed there
+ * with the hook installed (plain, then --resident), one with a hook that only
+ * exits 0, one without (--no-verify), all from the same base commit, in a
+ * rotating order. Then an 8-patch series committed there
  * and reviewed as a git range, cold (no cache) and warm, alternately.
  */
 async function measureHookSection(tree: string, treeGitDir: string, runs: number, rssMethod: RssMethod, progress: (line: string) => void): Promise<HookFigures> {
@@ -856,8 +860,16 @@ async function measureHookSection(tree: string, treeGitDir: string, runs: number
     writeFileSync(path.join(gitDir, 'index'), readFileSync(path.join(treeGitDir, 'index')));
     gitIn(tree, gitDir, ['reset', '-q']);
     refreshIndex(tree, gitDir);
-    // The hook as `hook install` writes it, plain or with --resident (untimed; rewritten before each commit that needs the other).
+    // The hook as `hook install` writes it, plain or with --resident, or one that only exits 0 (untimed; rewritten before each commit that needs another).
+    const hookFile = path.resolve(tree, gitIn(tree, gitDir, ['rev-parse', '--git-path', 'hooks/pre-commit']));
+    const installNoop = (): void => {
+      rmSync(hookFile, { force: true });
+      mkdirSync(path.dirname(hookFile), { recursive: true });
+      writeFileSync(hookFile, '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    };
     const install = (resident: boolean): void => {
+      // Not ours, the exit-0 hook would be refused (hook install replaces only a hook it wrote).
+      rmSync(hookFile, { force: true });
       const run = spawnSync(process.execPath, [CLI_PATH, 'hook', 'install', '--tree', tree, ...(resident ? ['--resident'] : [])], { env, encoding: 'utf8' });
       if (run.status !== 0) throw new CommandFailed(`hook install exited with ${run.status}: ${run.stderr.trim()}`);
     };
@@ -867,7 +879,8 @@ async function measureHookSection(tree: string, treeGitDir: string, runs: number
       gitIn(tree, gitDir, ['update-ref', 'HEAD', base]);
       gitIn(tree, gitDir, ['reset', '-q']);
       stageInIndex(tree, gitDir, DIFF_FILE, edits.comment(tag));
-      if (hook !== 'none') install(hook === 'resident');
+      if (hook === 'noop') installNoop();
+      else if (hook !== 'none') install(hook === 'resident');
       const run = await runMeasured('git', ['commit', '-q', ...(hook === 'none' ? ['--no-verify'] : []), '-m', `bench: ${tag}`], rssMethod, env);
       if (run.exitCode !== 0) throw new CommandFailed(`git commit (hook: ${hook}) exited with ${run.exitCode ?? run.signal}: ${run.stderr.trim().slice(-500)}`);
       return run.wallMs;
@@ -881,11 +894,11 @@ async function measureHookSection(tree: string, treeGitDir: string, runs: number
       await new Promise((r) => setTimeout(r, 50));
     }
     await commit(`resident hook warm-up ${nonce}`, 'resident');
-    const times: Record<HookKind, number[]> = { plain: [], resident: [], none: [] };
-    const kinds: HookKind[] = ['plain', 'resident', 'none'];
+    const times: Record<HookKind, number[]> = { plain: [], resident: [], noop: [], none: [] };
+    const kinds: HookKind[] = ['plain', 'resident', 'noop', 'none'];
     for (let round = 0; round < runs; round++) {
       progress(`commit round ${round + 1}/${runs}`);
-      const order = [...kinds.slice(round % 3), ...kinds.slice(0, round % 3)];
+      const order = [...kinds.slice(round % kinds.length), ...kinds.slice(0, round % kinds.length)];
       for (const hook of order) times[hook].push(await commit(`commit, hook ${hook}, round ${round + 1}, ${nonce}`, hook));
     }
     const withHook = times.plain;
@@ -924,8 +937,10 @@ async function measureHookSection(tree: string, treeGitDir: string, runs: number
     const withSpread = spread(withHook);
     const withoutSpread = spread(withoutHook);
     const residentSpread = spread(withResidentHook);
+    const noopSpread = spread(times.noop);
     const addedMs = withSpread.median - withoutSpread.median;
     const residentAddedMs = residentSpread.median - withoutSpread.median;
+    const noopAddedMs = noopSpread.median - withoutSpread.median;
     const reviewCold = spread(cold);
     const reviewWarm = spread(warm);
     return {
@@ -933,8 +948,10 @@ async function measureHookSection(tree: string, treeGitDir: string, runs: number
       withHook: withSpread,
       withoutHook: withoutSpread,
       withResidentHook: residentSpread,
+      withNoopHook: noopSpread,
       addedMs,
       residentAddedMs,
+      noopAddedMs,
       reviewCold,
       reviewWarm,
       reviewFindings: findings,
@@ -952,8 +969,9 @@ function formatHook(h: HookFigures): string {
     `5. a real git commit and an 8-patch review on linux-7.x, in a throw-away git dir under ${os.tmpdir()} borrowing the tree's objects`,
     `   ${h.runs} rounds; each commit stages a new comment in ${DIFF_FUNCTION}() (${DIFF_FILE}) over the same base commit;`,
     '   with hook = flushcheck hook install (diff --cached --hook, the base tree analysed once before, untimed); resident hook =',
-    '   hook install --resident (its resident process started by an untimed commit and sent one more); without = --no-verify.',
-    '   The three alternate in a rotating order.',
+    '   hook install --resident (its resident process started by an untimed commit and sent one more); exit-0 hook = a',
+    "   pre-commit hook that only exits 0 (git's own cost of running any hook); without = --no-verify.",
+    '   The four alternate in a rotating order.',
     `   review = flushcheck review BASE..TIP --tree TREE --format json, 8 patches, one file each (${SERIES_FILES.join(', ')});`,
     '   cold = cache removed first, warm = run again.',
     table(
@@ -961,6 +979,7 @@ function formatHook(h: HookFigures): string {
         ['', 'median ms', 'min ms', 'max ms'],
         row('git commit, hook installed', h.withHook),
         row('git commit, hook installed --resident', h.withResidentHook),
+        row('git commit, a hook that only exits 0', h.withNoopHook),
         row('git commit --no-verify', h.withoutHook),
         row('review, 8 patches, cold', h.reviewCold),
         row('review, 8 patches, warm', h.reviewWarm),
@@ -968,6 +987,7 @@ function formatHook(h: HookFigures): string {
       (column) => column > 0,
     ),
     `  goal: the hook adds ≤ ${GOAL_HOOK_ADDED_MS} ms to a commit: +${int(h.addedMs)} ms (medians): ${metText(h.goals.hook)}; with --resident: +${int(h.residentAddedMs)} ms: ${metText(h.goals.residentHook)}`,
+    `  of which git's own for running a hook (the exit-0 hook): +${int(h.noopAddedMs)} ms`,
     `  goal: review ≤ ${GOAL_REVIEW_COLD_MS} ms cold: ${int(h.reviewCold.median)} ms: ${metText(h.goals.reviewCold)}; ≤ ${GOAL_REVIEW_WARM_MS} ms warm: ${int(h.reviewWarm.median)} ms: ${metText(h.goals.reviewWarm)}`,
     `  review findings on the series (comments only, expected 0): ${h.reviewFindings}`,
   ].join('\n');
