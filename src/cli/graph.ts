@@ -59,8 +59,8 @@ export function registerGraph(program: Command, ctx: CommandContext): void {
  */
 function emptyBecause(view: CallGraphView): string {
   if (!view.noRuleApplies?.length) return 'no function there issues, defers or completes DMA cache maintenance';
-  const reasons = new Map(view.noRuleApplies.map((r) => [r.ruleId, r.reason]));
-  return `no rule applies to this tree (${[...reasons].map(([id, reason]) => `${escapeControl(id)}: ${escapeControl(reason)}`).join('; ')})`;
+  // One entry per rule: lint.ts reports each rule inactive once, for the first reason that applies.
+  return `no rule applies to this tree (${view.noRuleApplies.map((r) => `${escapeControl(r.ruleId)}: ${escapeControl(r.reason)}`).join('; ')})`;
 }
 
 /** Graphviz's dot turns the DOT text into SVG; a clear message when it is not installed. */

@@ -14,9 +14,14 @@ const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const VERSION = (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 describe('the bin started by its #! line', () => {
+  // What a stand-in shows of the two variables, as it finds them (unset: -).
+  const SHOW_BOTH = 'printf "[%s][%s]" "${NODE_EXTRA_CA_CERTS--}" "${FLUSHCHECK_NODE_EXTRA_CA_CERTS--}"';
   let fakes: string;
   beforeAll(() => {
     fakes = fs.mkdtempSync(path.join(os.tmpdir(), 'flushcheck-bin-start-'));
+    // A stand-in node that shows them (in a folder of its own: the other stand-in node prints its arguments).
+    fs.mkdirSync(path.join(fakes, 'show-env'));
+    fs.writeFileSync(path.join(fakes, 'show-env', 'node'), `#!/bin/sh\n${SHOW_BOTH}\n`, { mode: 0o755 });
     fs.writeFileSync(path.join(fakes, 'node'), '#!/bin/sh\nfor a in "$@"; do printf "[%s]" "$a"; done\n', { mode: 0o755 });
     // FAKE_NPROC unset: nproc fails, as where it is missing.
     fs.writeFileSync(path.join(fakes, 'nproc'), '#!/bin/sh\n[ -n "$FAKE_NPROC" ] || exit 1\necho "$FAKE_NPROC"\n', { mode: 0o755 });
@@ -51,12 +56,8 @@ describe('the bin started by its #! line', () => {
     expect(started({ FAKE_NPROC: '2', NODE_OPTIONS: '--max-old-space-size=512' }).stdout).toBe(`[--v8-pool-size=1][${CLI}][lint][a tree][it's]`);
   });
 
-  // A stand-in node that shows the two variables as it finds them (unset: -).
-  const SHOW_BOTH = 'printf "[%s][%s]" "${NODE_EXTRA_CA_CERTS--}" "${FLUSHCHECK_NODE_EXTRA_CA_CERTS--}"';
   const environment = (env: Record<string, string>): string => {
     const show = path.join(fakes, 'show-env');
-    fs.mkdirSync(show, { recursive: true });
-    fs.writeFileSync(path.join(show, 'node'), `#!/bin/sh\n${SHOW_BOTH}\n`, { mode: 0o755 });
     const { NODE_EXTRA_CA_CERTS: _a, FLUSHCHECK_NODE_EXTRA_CA_CERTS: _b, ...inherited } = process.env;
     const run = spawnSync(CLI, ['--version'], { encoding: 'utf8', env: { ...inherited, PATH: `${show}:${fakes}:${process.env.PATH}`, FAKE_NPROC: '2', ...env } });
     expect(run.error).toBeUndefined();
