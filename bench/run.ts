@@ -176,6 +176,15 @@ interface Measurement {
   wallMs: number;
   /** Peak resident set of the command (MB), or null when it could not be measured. */
   peakRssMb: number | null;
+  /** CPU time of the command, user + system (ms, GNU time's 10 ms steps), or null without GNU time. */
+  cpuMs: number | null;
+  /**
+   * CPU time the rest of the machine used while the command ran (ms): every
+   * core's busy time from /proc/stat, less the command's own. Null without
+   * both. A command that needs both cores (lint's scan workers) is slowed by
+   * it; one that uses one core (grep) hardly is.
+   */
+  otherCpuMs: number | null;
   exitCode: number | null;
   signal: NodeJS.Signals | null;
   stdout: string;
@@ -207,6 +216,22 @@ function detectRssMethod(): RssMethod {
   return existsSync('/proc/self/status') ? 'proc-vmhwm-sampled' : 'none';
 }
 
+/** Busy time of all cores since boot (ms), from /proc/stat's first line, or null where there is none. */
+function machineBusyMs(): number | null {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal (guest time is counted in user already).
+    const [user, nice, system, , , irq, softirq, steal] = fields;
+    const ticks = user + nice + system + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0);
+    return Number.isFinite(ticks) ? (ticks * 1000) / CLOCK_TICKS_PER_SECOND : null;
+  } catch {
+    return null;
+  }
+}
+
+/** USER_HZ, the unit of /proc/stat: 100 on every Linux architecture the kernel ships. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
 function readVmHwmKb(pid: number): number | null {
   try {
     const match = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -222,9 +247,10 @@ async function runMeasured(command: string, args: string[], rssMethod: RssMethod
   const rssFile = path.join(tmp, 'rss');
   // A marker so the figure is found even when time also writes "Command exited with non-zero status".
   const [file, argv] =
-    rssMethod === 'usr-bin-time' ? [TIME_BIN, ['-f', 'maxrss_kb=%M', '-o', rssFile, command, ...args]] : [command, args];
+    rssMethod === 'usr-bin-time' ? [TIME_BIN, ['-f', 'maxrss_kb=%M cpu_s=%U+%S', '-o', rssFile, command, ...args]] : [command, args];
   try {
     return await new Promise<Measurement>((resolve, reject) => {
+      const busyBefore = machineBusyMs();
       const start = performance.now();
       const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env });
       const stdout: Buffer[] = [];
@@ -247,15 +273,24 @@ async function runMeasured(command: string, args: string[], rssMethod: RssMethod
       });
       child.on('close', (exitCode, signal) => {
         const wallMs = performance.now() - start;
+        const busyAfter = machineBusyMs();
         clearInterval(sampler);
         let peakKb = sampledKb;
+        let cpuMs: number | null = null;
         if (rssMethod === 'usr-bin-time' && existsSync(rssFile)) {
-          const match = /maxrss_kb=(\d+)/.exec(readFileSync(rssFile, 'utf8'));
+          const written = readFileSync(rssFile, 'utf8');
+          const match = /maxrss_kb=(\d+)/.exec(written);
           peakKb = match ? Number(match[1]) : null;
+          const cpu = /cpu_s=([\d.]+)\+([\d.]+)/.exec(written);
+          cpuMs = cpu ? (Number(cpu[1]) + Number(cpu[2])) * 1000 : null;
         }
+        // Both counters step by 10 ms: a small negative difference is rounding.
+        const otherCpuMs = cpuMs !== null && busyBefore !== null && busyAfter !== null ? Math.max(0, busyAfter - busyBefore - cpuMs) : null;
         resolve({
           wallMs,
           peakRssMb: peakKb === null ? null : peakKb / 1024,
+          cpuMs,
+          otherCpuMs,
           exitCode,
           signal,
           stdout: Buffer.concat(stdout).toString('utf8'),
@@ -273,7 +308,21 @@ async function runMeasured(command: string, args: string[], rssMethod: RssMethod
 interface GrepRun {
   wallMs: number;
   peakRssMb: number | null;
+  cpu: CpuUse;
   matchingFiles: number;
+}
+
+/** A run's own CPU time, and the rest of the machine's meanwhile (see Measurement). */
+type CpuUse = Pick<Measurement, 'cpuMs' | 'otherCpuMs'>;
+
+/** Those of several runs, or null where a run lacks them. */
+interface CpuSpread {
+  cpuMs: Spread | null;
+  otherCpuMs: Spread | null;
+}
+
+function cpuSpread(runs: CpuUse[]): CpuSpread {
+  return { cpuMs: spreadOrNull(runs.map((r) => r.cpuMs)), otherCpuMs: spreadOrNull(runs.map((r) => r.otherCpuMs)) };
 }
 
 /** The floor: one pass over every byte of the tree, no parsing. */
@@ -283,7 +332,7 @@ async function measureGrep(tree: string, rssMethod: RssMethod): Promise<GrepRun>
   if (run.exitCode !== 0 && run.exitCode !== 1) {
     process.stderr.write(`bench: warning: grep exited ${run.exitCode ?? run.signal}: ${run.stderr.trim().split('\n').slice(-3).join(' | ')}\n`);
   }
-  return { wallMs: run.wallMs, peakRssMb: run.peakRssMb, matchingFiles: run.stdout.split('\n').filter(Boolean).length };
+  return { wallMs: run.wallMs, peakRssMb: run.peakRssMb, cpu: { cpuMs: run.cpuMs, otherCpuMs: run.otherCpuMs }, matchingFiles: run.stdout.split('\n').filter(Boolean).length };
 }
 
 /** The fields of `lint --format json` (src/report/json.ts) that the bench reports. */
@@ -304,6 +353,7 @@ interface LintJsonReport {
 interface LintRun {
   wallMs: number;
   peakRssMb: number | null;
+  cpu: CpuUse;
   report: LintJsonReport;
 }
 
@@ -325,7 +375,7 @@ async function measureLint(tree: string, rssMethod: RssMethod): Promise<LintRun>
     throw failure('printed no JSON report');
   }
   if (typeof report?.stats?.files !== 'number') throw failure('printed a JSON report without stats');
-  return { wallMs: run.wallMs, peakRssMb: run.peakRssMb, report };
+  return { wallMs: run.wallMs, peakRssMb: run.peakRssMb, cpu: { cpuMs: run.cpuMs, otherCpuMs: run.otherCpuMs }, report };
 }
 
 interface LintSummary {
@@ -360,8 +410,8 @@ function summarizeLint(report: LintJsonReport): LintSummary {
 interface LintVsGrep {
   tree: string;
   runs: number;
-  grep: { wallMs: Spread; peakRssMb: Spread | null; matchingFiles: number };
-  lint: { wallMs: Spread; peakRssMb: Spread | null; statsMs: Spread; work: LintSummary; deterministic: boolean };
+  grep: { wallMs: Spread; peakRssMb: Spread | null; cpu: CpuSpread; matchingFiles: number };
+  lint: { wallMs: Spread; peakRssMb: Spread | null; cpu: CpuSpread; statsMs: Spread; work: LintSummary; deterministic: boolean };
   ratioToGrep: number;
   goals: {
     ratioToGrep: { limit: number; value: number; met: boolean };
@@ -401,10 +451,11 @@ async function measureLintVsGrep(tree: string, runs: number, rssMethod: RssMetho
   return {
     tree,
     runs,
-    grep: { wallMs: grepWall, peakRssMb: spreadOrNull(greps.map((g) => g.peakRssMb)), matchingFiles: greps[greps.length - 1].matchingFiles },
+    grep: { wallMs: grepWall, peakRssMb: spreadOrNull(greps.map((g) => g.peakRssMb)), cpu: cpuSpread(greps.map((g) => g.cpu)), matchingFiles: greps[greps.length - 1].matchingFiles },
     lint: {
       wallMs: lintWall,
       peakRssMb: lintRss,
+      cpu: cpuSpread(lints.map((l) => l.cpu)),
       statsMs: spread(lints.map((l) => l.report.stats.ms)),
       work: summarizeLint(lints[lints.length - 1].report),
       deterministic: summaries.every((s) => s === summaries[0]),
@@ -1031,10 +1082,30 @@ function formatLintVsGrep(r: LintVsGrep): string {
     table(rows, (column) => column > 0),
     `  ratio lint/grep (medians): ${ratioToGrep.value.toFixed(2)}×   goal ≤ ${ratioToGrep.limit.toFixed(1)}×: ${metText(ratioToGrep.met)}`,
     `  lint peak RSS (worst run): ${mb(peakRssMb.value)} MB   goal < ${peakRssMb.limit} MB: ${metText(peakRssMb.met)}`,
+    ...formatCpuUse(r),
     `  grep: ${int(r.grep.matchingFiles)} files contain a sync call`,
     ...describeWork(r.lint.work).map((line) => `  lint ${line}`),
     r.lint.deterministic ? '  lint results identical across runs' : '  WARNING: lint results differ between runs',
   ].join('\n');
+}
+
+/**
+ * How many cores each used, and what the rest of the machine took meanwhile.
+ * lint's scan workers need both cores and grep needs one: on a machine busy
+ * elsewhere, lint slows more than grep, and the ratio with it.
+ */
+function formatCpuUse(r: LintVsGrep): string[] {
+  const { lint, grep } = r;
+  if (!lint.cpu.cpuMs || !grep.cpu.cpuMs) return ['  CPU: not measured (needs GNU time)'];
+  const cores = (cpu: Spread, wall: Spread) => (cpu.median / wall.median).toFixed(2);
+  const lines = [
+    `  CPU, user + system (medians): lint ${int(lint.cpu.cpuMs.median)} ms, ${cores(lint.cpu.cpuMs, lint.wallMs)} cores busy over its wall time; grep ${int(grep.cpu.cpuMs.median)} ms, ${cores(grep.cpu.cpuMs, grep.wallMs)} cores`,
+  ];
+  if (lint.cpu.otherCpuMs && grep.cpu.otherCpuMs) {
+    const ofACore = (other: Spread, wall: Spread) => `${Math.round((100 * other.median) / wall.median)}% (runs: ${other.runs.map((ms, i) => `${Math.round((100 * ms) / wall.runs[i])}`).join(' ')})`;
+    lines.push(`  the rest of the machine meanwhile, % of one core (from /proc/stat): during lint ${ofACore(lint.cpu.otherCpuMs, lint.wallMs)}; during grep ${ofACore(grep.cpu.otherCpuMs, grep.wallMs)}`);
+  }
+  return lines;
 }
 
 function formatLinux612(r: Linux612Run): string {
