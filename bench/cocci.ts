@@ -29,6 +29,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import YAML from 'yaml';
+import { formatCpuUse, machineBusyMs, otherCpuMs, parseTimeReport, TIME_FORMAT, type CpuRuns } from './cpu.js';
 import { median } from './model.js';
 
 // ------------------------------------------------------------ constants ----
@@ -162,6 +163,10 @@ interface Measurement {
   peakRssMb: number | null;
   /** Sampled peak of the sum over the whole process group (MB): spatch -j forks workers. */
   groupPeakRssMb: number | null;
+  /** CPU time, user + system, of the command and the children it waited for (spatch's workers), from GNU time (ms), or null. */
+  cpuMs: number | null;
+  /** CPU the rest of the machine used meanwhile (ms, bench/cpu.ts), or null. */
+  otherCpuMs: number | null;
   exitCode: number | null;
   signal: NodeJS.Signals | null;
   timedOut: boolean;
@@ -208,9 +213,10 @@ async function runMeasured(command: string, args: string[], opts: { cwd?: string
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'flushcheck-cocci-'));
   const rssFile = path.join(tmp, 'rss');
   const useTime = existsSync(TIME_BIN);
-  const [file, argv] = useTime ? [TIME_BIN, ['-f', 'maxrss_kb=%M', '-o', rssFile, command, ...args]] : [command, args];
+  const [file, argv] = useTime ? [TIME_BIN, ['-f', TIME_FORMAT, '-o', rssFile, command, ...args]] : [command, args];
   try {
     return await new Promise<Measurement>((resolve, reject) => {
+      const busyBefore = machineBusyMs();
       const start = performance.now();
       const child = spawn(file, argv, { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
       const stdout: Buffer[] = [];
@@ -250,18 +256,19 @@ async function runMeasured(command: string, args: string[], opts: { cwd?: string
       });
       child.on('close', (exitCode, signal) => {
         const wallMs = performance.now() - start;
+        const busyAfter = machineBusyMs();
         clearInterval(sampler);
         clearTimeout(timer);
         process.removeListener('SIGINT', onSignal);
         let peakKb: number | null = null;
-        if (useTime && existsSync(rssFile)) {
-          const match = /maxrss_kb=(\d+)/.exec(readFileSync(rssFile, 'utf8'));
-          peakKb = match ? Number(match[1]) : null;
-        }
+        let cpuMs: number | null = null;
+        if (useTime && existsSync(rssFile)) ({ peakKb, cpuMs } = parseTimeReport(readFileSync(rssFile, 'utf8')));
         resolve({
           wallMs,
           peakRssMb: peakKb === null ? null : peakKb / 1024,
           groupPeakRssMb: groupPeakKb > 0 ? groupPeakKb / 1024 : null,
+          cpuMs,
+          otherCpuMs: otherCpuMs(busyBefore, busyAfter, cpuMs),
           exitCode,
           signal,
           timedOut,
@@ -1001,6 +1008,8 @@ async function main(argv: string[]): Promise<number> {
   ];
   print(textTable(timeRows, (c) => c > 0));
   print('  peak RSS: /usr/bin/time %M, the largest single process (worst run); process-group peak: sum over the group, sampled every 50 ms');
+  const cpuOf = (runs: Measurement[]): CpuRuns => ({ wallMs: runs.map((r) => r.wallMs), cpuMs: runs.map((r) => r.cpuMs), otherCpuMs: runs.map((r) => r.otherCpuMs) });
+  for (const line of formatCpuUse([[`spatch${cfg.jobs ? ` -j ${cfg.jobs}` : ''}`, cpuOf(spatchRuns)], ['lint', cpuOf(lintRuns)]])) print(line);
   let ratioLine: string;
   if (spatchGaveUp) {
     const lower = timeoutMs / lMed;

@@ -38,6 +38,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { batchedCleanScenario, benchModel, median, type ModelBenchEntry } from './model.js';
 import { BUNDLED_NAMES, formatGrowth, measureGrowth } from './growth.js';
+import { formatCpuUse, machineBusyMs, otherCpuMs, parseTimeReport, TIME_FORMAT, type CpuRuns } from './cpu.js';
 import { bruteForce, StateBudgetExceeded } from '../src/model/brute-force.js';
 import { checkScenario } from '../src/model/check.js';
 import type { Severity } from '../src/types.js';
@@ -216,22 +217,6 @@ function detectRssMethod(): RssMethod {
   return existsSync('/proc/self/status') ? 'proc-vmhwm-sampled' : 'none';
 }
 
-/** Busy time of all cores since boot (ms), from /proc/stat's first line, or null where there is none. */
-function machineBusyMs(): number | null {
-  try {
-    const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number);
-    // user nice system idle iowait irq softirq steal (guest time is counted in user already).
-    const [user, nice, system, , , irq, softirq, steal] = fields;
-    const ticks = user + nice + system + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0);
-    return Number.isFinite(ticks) ? (ticks * 1000) / CLOCK_TICKS_PER_SECOND : null;
-  } catch {
-    return null;
-  }
-}
-
-/** USER_HZ, the unit of /proc/stat: 100 on every Linux architecture the kernel ships. */
-const CLOCK_TICKS_PER_SECOND = 100;
-
 function readVmHwmKb(pid: number): number | null {
   try {
     const match = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -247,7 +232,7 @@ async function runMeasured(command: string, args: string[], rssMethod: RssMethod
   const rssFile = path.join(tmp, 'rss');
   // A marker so the figure is found even when time also writes "Command exited with non-zero status".
   const [file, argv] =
-    rssMethod === 'usr-bin-time' ? [TIME_BIN, ['-f', 'maxrss_kb=%M cpu_s=%U+%S', '-o', rssFile, command, ...args]] : [command, args];
+    rssMethod === 'usr-bin-time' ? [TIME_BIN, ['-f', TIME_FORMAT, '-o', rssFile, command, ...args]] : [command, args];
   try {
     return await new Promise<Measurement>((resolve, reject) => {
       const busyBefore = machineBusyMs();
@@ -277,20 +262,12 @@ async function runMeasured(command: string, args: string[], rssMethod: RssMethod
         clearInterval(sampler);
         let peakKb = sampledKb;
         let cpuMs: number | null = null;
-        if (rssMethod === 'usr-bin-time' && existsSync(rssFile)) {
-          const written = readFileSync(rssFile, 'utf8');
-          const match = /maxrss_kb=(\d+)/.exec(written);
-          peakKb = match ? Number(match[1]) : null;
-          const cpu = /cpu_s=([\d.]+)\+([\d.]+)/.exec(written);
-          cpuMs = cpu ? (Number(cpu[1]) + Number(cpu[2])) * 1000 : null;
-        }
-        // Both counters step by 10 ms: a small negative difference is rounding.
-        const otherCpuMs = cpuMs !== null && busyBefore !== null && busyAfter !== null ? Math.max(0, busyAfter - busyBefore - cpuMs) : null;
+        if (rssMethod === 'usr-bin-time' && existsSync(rssFile)) ({ peakKb, cpuMs } = parseTimeReport(readFileSync(rssFile, 'utf8')));
         resolve({
           wallMs,
           peakRssMb: peakKb === null ? null : peakKb / 1024,
           cpuMs,
-          otherCpuMs,
+          otherCpuMs: otherCpuMs(busyBefore, busyAfter, cpuMs),
           exitCode,
           signal,
           stdout: Buffer.concat(stdout).toString('utf8'),
@@ -315,14 +292,8 @@ interface GrepRun {
 /** A run's own CPU time, and the rest of the machine's meanwhile (see Measurement). */
 type CpuUse = Pick<Measurement, 'cpuMs' | 'otherCpuMs'>;
 
-/** Those of several runs, or null where a run lacks them. */
-interface CpuSpread {
-  cpuMs: Spread | null;
-  otherCpuMs: Spread | null;
-}
-
-function cpuSpread(runs: CpuUse[]): CpuSpread {
-  return { cpuMs: spreadOrNull(runs.map((r) => r.cpuMs)), otherCpuMs: spreadOrNull(runs.map((r) => r.otherCpuMs)) };
+function cpuRuns(runs: (CpuUse & { wallMs: number })[]): CpuRuns {
+  return { wallMs: runs.map((r) => r.wallMs), cpuMs: runs.map((r) => r.cpuMs), otherCpuMs: runs.map((r) => r.otherCpuMs) };
 }
 
 /** The floor: one pass over every byte of the tree, no parsing. */
@@ -410,8 +381,8 @@ function summarizeLint(report: LintJsonReport): LintSummary {
 interface LintVsGrep {
   tree: string;
   runs: number;
-  grep: { wallMs: Spread; peakRssMb: Spread | null; cpu: CpuSpread; matchingFiles: number };
-  lint: { wallMs: Spread; peakRssMb: Spread | null; cpu: CpuSpread; statsMs: Spread; work: LintSummary; deterministic: boolean };
+  grep: { wallMs: Spread; peakRssMb: Spread | null; cpu: CpuRuns; matchingFiles: number };
+  lint: { wallMs: Spread; peakRssMb: Spread | null; cpu: CpuRuns; statsMs: Spread; work: LintSummary; deterministic: boolean };
   ratioToGrep: number;
   goals: {
     ratioToGrep: { limit: number; value: number; met: boolean };
@@ -451,11 +422,11 @@ async function measureLintVsGrep(tree: string, runs: number, rssMethod: RssMetho
   return {
     tree,
     runs,
-    grep: { wallMs: grepWall, peakRssMb: spreadOrNull(greps.map((g) => g.peakRssMb)), cpu: cpuSpread(greps.map((g) => g.cpu)), matchingFiles: greps[greps.length - 1].matchingFiles },
+    grep: { wallMs: grepWall, peakRssMb: spreadOrNull(greps.map((g) => g.peakRssMb)), cpu: cpuRuns(greps.map((g) => ({ ...g.cpu, wallMs: g.wallMs }))), matchingFiles: greps[greps.length - 1].matchingFiles },
     lint: {
       wallMs: lintWall,
       peakRssMb: lintRss,
-      cpu: cpuSpread(lints.map((l) => l.cpu)),
+      cpu: cpuRuns(lints.map((l) => ({ ...l.cpu, wallMs: l.wallMs }))),
       statsMs: spread(lints.map((l) => l.report.stats.ms)),
       work: summarizeLint(lints[lints.length - 1].report),
       deterministic: summaries.every((s) => s === summaries[0]),
@@ -1082,30 +1053,11 @@ function formatLintVsGrep(r: LintVsGrep): string {
     table(rows, (column) => column > 0),
     `  ratio lint/grep (medians): ${ratioToGrep.value.toFixed(2)}×   goal ≤ ${ratioToGrep.limit.toFixed(1)}×: ${metText(ratioToGrep.met)}`,
     `  lint peak RSS (worst run): ${mb(peakRssMb.value)} MB   goal < ${peakRssMb.limit} MB: ${metText(peakRssMb.met)}`,
-    ...formatCpuUse(r),
+    ...formatCpuUse([['lint', r.lint.cpu], ['grep', r.grep.cpu]]),
     `  grep: ${int(r.grep.matchingFiles)} files contain a sync call`,
     ...describeWork(r.lint.work).map((line) => `  lint ${line}`),
     r.lint.deterministic ? '  lint results identical across runs' : '  WARNING: lint results differ between runs',
   ].join('\n');
-}
-
-/**
- * How many cores each used, and what the rest of the machine took meanwhile.
- * lint's scan workers need both cores and grep needs one: on a machine busy
- * elsewhere, lint slows more than grep, and the ratio with it.
- */
-function formatCpuUse(r: LintVsGrep): string[] {
-  const { lint, grep } = r;
-  if (!lint.cpu.cpuMs || !grep.cpu.cpuMs) return ['  CPU: not measured (needs GNU time)'];
-  const cores = (cpu: Spread, wall: Spread) => (cpu.median / wall.median).toFixed(2);
-  const lines = [
-    `  CPU, user + system (medians): lint ${int(lint.cpu.cpuMs.median)} ms, ${cores(lint.cpu.cpuMs, lint.wallMs)} cores busy over its wall time; grep ${int(grep.cpu.cpuMs.median)} ms, ${cores(grep.cpu.cpuMs, grep.wallMs)} cores`,
-  ];
-  if (lint.cpu.otherCpuMs && grep.cpu.otherCpuMs) {
-    const ofACore = (other: Spread, wall: Spread) => `${Math.round((100 * other.median) / wall.median)}% (runs: ${other.runs.map((ms, i) => `${Math.round((100 * ms) / wall.runs[i])}`).join(' ')})`;
-    lines.push(`  the rest of the machine meanwhile, % of one core (from /proc/stat): during lint ${ofACore(lint.cpu.otherCpuMs, lint.wallMs)}; during grep ${ofACore(grep.cpu.otherCpuMs, grep.wallMs)}`);
-  }
-  return lines;
 }
 
 function formatLinux612(r: Linux612Run): string {
