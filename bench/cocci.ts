@@ -29,7 +29,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import YAML from 'yaml';
-import { formatCpuUse, machineBusyMs, otherCpuMs, parseTimeReport, TIME_FORMAT, type CpuRuns } from './cpu.js';
+import { cpuRuns, formatCpuUse, machineBusyMs, otherCpuMs, parseTimeReport, TIME_FORMAT } from './cpu.js';
 import { median } from './model.js';
 
 // ------------------------------------------------------------ constants ----
@@ -1008,8 +1008,7 @@ async function main(argv: string[]): Promise<number> {
   ];
   print(textTable(timeRows, (c) => c > 0));
   print('  peak RSS: /usr/bin/time %M, the largest single process (worst run); process-group peak: sum over the group, sampled every 50 ms');
-  const cpuOf = (runs: Measurement[]): CpuRuns => ({ wallMs: runs.map((r) => r.wallMs), cpuMs: runs.map((r) => r.cpuMs), otherCpuMs: runs.map((r) => r.otherCpuMs) });
-  for (const line of formatCpuUse([[`spatch${cfg.jobs ? ` -j ${cfg.jobs}` : ''}`, cpuOf(spatchRuns)], ['lint', cpuOf(lintRuns)]])) print(line);
+  for (const line of formatCpuUse([[`spatch${cfg.jobs ? ` -j ${cfg.jobs}` : ''}`, cpuRuns(spatchRuns)], ['lint', cpuRuns(lintRuns)]])) print(line);
   let ratioLine: string;
   if (spatchGaveUp) {
     const lower = timeoutMs / lMed;

@@ -46,6 +46,11 @@ export interface CpuRuns {
   otherCpuMs: (number | null)[];
 }
 
+/** Those figures of a list of runs, in run order. */
+export function cpuRuns(runs: { wallMs: number; cpuMs: number | null; otherCpuMs: number | null }[]): CpuRuns {
+  return { wallMs: runs.map((r) => r.wallMs), cpuMs: runs.map((r) => r.cpuMs), otherCpuMs: runs.map((r) => r.otherCpuMs) };
+}
+
 /**
  * Lines saying how many cores each side used (median CPU over median wall),
  * and the rest of the machine's CPU during each run, in % of one core.

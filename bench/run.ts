@@ -38,7 +38,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { batchedCleanScenario, benchModel, median, type ModelBenchEntry } from './model.js';
 import { BUNDLED_NAMES, formatGrowth, measureGrowth } from './growth.js';
-import { formatCpuUse, machineBusyMs, otherCpuMs, parseTimeReport, TIME_FORMAT, type CpuRuns } from './cpu.js';
+import { cpuRuns, formatCpuUse, machineBusyMs, otherCpuMs, parseTimeReport, TIME_FORMAT, type CpuRuns } from './cpu.js';
 import { bruteForce, StateBudgetExceeded } from '../src/model/brute-force.js';
 import { checkScenario } from '../src/model/check.js';
 import type { Severity } from '../src/types.js';
@@ -291,10 +291,6 @@ interface GrepRun {
 
 /** A run's own CPU time, and the rest of the machine's meanwhile (see Measurement). */
 type CpuUse = Pick<Measurement, 'cpuMs' | 'otherCpuMs'>;
-
-function cpuRuns(runs: (CpuUse & { wallMs: number })[]): CpuRuns {
-  return { wallMs: runs.map((r) => r.wallMs), cpuMs: runs.map((r) => r.cpuMs), otherCpuMs: runs.map((r) => r.otherCpuMs) };
-}
 
 /** The floor: one pass over every byte of the tree, no parsing. */
 async function measureGrep(tree: string, rssMethod: RssMethod): Promise<GrepRun> {
