@@ -282,15 +282,14 @@ async function runMeasured(command: string, args: string[], rssMethod: RssMethod
 
 // ------------------------------------------------------ grep and lint ----
 
-interface GrepRun {
-  wallMs: number;
-  peakRssMb: number | null;
-  cpu: CpuUse;
-  matchingFiles: number;
-}
-
 /** A run's own CPU time, and the rest of the machine's meanwhile (see Measurement). */
 type CpuUse = Pick<Measurement, 'cpuMs' | 'otherCpuMs'>;
+
+interface GrepRun extends CpuUse {
+  wallMs: number;
+  peakRssMb: number | null;
+  matchingFiles: number;
+}
 
 /** The floor: one pass over every byte of the tree, no parsing. */
 async function measureGrep(tree: string, rssMethod: RssMethod): Promise<GrepRun> {
@@ -299,7 +298,7 @@ async function measureGrep(tree: string, rssMethod: RssMethod): Promise<GrepRun>
   if (run.exitCode !== 0 && run.exitCode !== 1) {
     process.stderr.write(`bench: warning: grep exited ${run.exitCode ?? run.signal}: ${run.stderr.trim().split('\n').slice(-3).join(' | ')}\n`);
   }
-  return { wallMs: run.wallMs, peakRssMb: run.peakRssMb, cpu: { cpuMs: run.cpuMs, otherCpuMs: run.otherCpuMs }, matchingFiles: run.stdout.split('\n').filter(Boolean).length };
+  return { wallMs: run.wallMs, peakRssMb: run.peakRssMb, cpuMs: run.cpuMs, otherCpuMs: run.otherCpuMs, matchingFiles: run.stdout.split('\n').filter(Boolean).length };
 }
 
 /** The fields of `lint --format json` (src/report/json.ts) that the bench reports. */
@@ -317,10 +316,9 @@ interface LintJsonReport {
   };
 }
 
-interface LintRun {
+interface LintRun extends CpuUse {
   wallMs: number;
   peakRssMb: number | null;
-  cpu: CpuUse;
   report: LintJsonReport;
 }
 
@@ -342,7 +340,7 @@ async function measureLint(tree: string, rssMethod: RssMethod): Promise<LintRun>
     throw failure('printed no JSON report');
   }
   if (typeof report?.stats?.files !== 'number') throw failure('printed a JSON report without stats');
-  return { wallMs: run.wallMs, peakRssMb: run.peakRssMb, cpu: { cpuMs: run.cpuMs, otherCpuMs: run.otherCpuMs }, report };
+  return { wallMs: run.wallMs, peakRssMb: run.peakRssMb, cpuMs: run.cpuMs, otherCpuMs: run.otherCpuMs, report };
 }
 
 interface LintSummary {
@@ -418,11 +416,11 @@ async function measureLintVsGrep(tree: string, runs: number, rssMethod: RssMetho
   return {
     tree,
     runs,
-    grep: { wallMs: grepWall, peakRssMb: spreadOrNull(greps.map((g) => g.peakRssMb)), cpu: cpuRuns(greps.map((g) => ({ ...g.cpu, wallMs: g.wallMs }))), matchingFiles: greps[greps.length - 1].matchingFiles },
+    grep: { wallMs: grepWall, peakRssMb: spreadOrNull(greps.map((g) => g.peakRssMb)), cpu: cpuRuns(greps), matchingFiles: greps[greps.length - 1].matchingFiles },
     lint: {
       wallMs: lintWall,
       peakRssMb: lintRss,
-      cpu: cpuRuns(lints.map((l) => ({ ...l.cpu, wallMs: l.wallMs }))),
+      cpu: cpuRuns(lints),
       statsMs: spread(lints.map((l) => l.report.stats.ms)),
       work: summarizeLint(lints[lints.length - 1].report),
       deterministic: summaries.every((s) => s === summaries[0]),
