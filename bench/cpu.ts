@@ -61,7 +61,7 @@ export function formatCpuUse(sides: [string, CpuRuns][]): string[] {
   const cpuOf = sides.map(([name, r]) => [name, r, known(r.cpuMs), known(r.otherCpuMs)] as const);
   if (cpuOf.some(([, , cpu]) => cpu === null)) return ['  CPU: not measured (needs GNU time)'];
   const lines = [
-    `  CPU, user + system, and the cores that keeps busy over the wall time (medians): ${cpuOf.map(([name, r, cpu]) => `${name} ${int(median(cpu!))} ms, ${(median(cpu!) / median(r.wallMs)).toFixed(2)} cores`).join('; ')}`,
+    `  CPU, user + system, and the cores it keeps busy over its wall time (medians): ${cpuOf.map(([name, r, cpu]) => `${name} ${int(median(cpu!))} ms, ${(median(cpu!) / median(r.wallMs)).toFixed(2)} cores`).join('; ')}`,
   ];
   if (cpuOf.every(([, , , other]) => other !== null)) {
     const share = ([name, r, , other]: (typeof cpuOf)[number]) =>
