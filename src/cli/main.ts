@@ -9,7 +9,7 @@
 // Node's pool is 4 threads whatever the cores; on a 2-core machine the
 // optimizing compiler's background jobs then take the main thread's core
 // while it analyses: a cold lint of linux-7.2 spent ~230 ms more wall time
-// and ~300 ms more CPU with 4 than with 1 (README, "Where the time goes").
+// and ~300 ms more CPU with 4 than with 1 (docs/speed-log.md, "V8's thread pool").
 // The shell also hides NODE_EXTRA_CA_CERTS from that node: node reads and
 // parses every certificate the file names when it starts, before any code
 // runs, TLS or not (~40 ms per start on the bench machine, which sets it:
